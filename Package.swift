@@ -1,0 +1,102 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "viworks-agent",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "viworks-agent", targets: ["viworks-agent"]),
+        .library(name: "AgentRuntime", targets: ["AgentRuntime"]),
+        .library(name: "AgentCollectors", targets: ["AgentCollectors"]),
+        .library(name: "AgentServer", targets: ["AgentServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .target(
+            name: "AgentRuntime",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            path: "Sources/Runtime",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AgentCollectors",
+            dependencies: [
+                "AgentRuntime",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Collectors",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AgentServer",
+            dependencies: [
+                "AgentRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/Server",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "viworks-agent",
+            dependencies: [
+                "AgentRuntime",
+                "AgentCollectors",
+                "AgentServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/viworks-agent",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentRuntimeTests",
+            dependencies: [
+                "AgentRuntime",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/AgentRuntimeTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentCollectorsTests",
+            dependencies: ["AgentCollectors", "AgentRuntime"],
+            path: "Tests/AgentCollectorsTests",
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentServerTests",
+            dependencies: [
+                "AgentServer", "AgentRuntime", "AgentCollectors",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/AgentServerTests",
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,132 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An error reading a host file; `errno` tells a missing file (ENOENT, ESRCH for a vanished PID) from a real failure.
+public struct HostFileError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var path: String
+    public var errno: Int32
+    public var operation: String
+
+    public init(path: String, errno: Int32, operation: String) {
+        self.path = path
+        self.errno = errno
+        self.operation = operation
+    }
+
+    /// The file (or the process it belonged to) does not exist: a normal case for `/proc/PID` and optional files.
+    public var isMissing: Bool { errno == ENOENT || errno == ESRCH || errno == ENOTDIR }
+
+    public var description: String {
+        "\(operation) \(path): \(String(cString: strerror(errno)))"
+    }
+}
+
+/// Small, allocation-lean reads of procfs/sysfs files with plain POSIX calls.
+///
+/// procfs files report a size of 0, so the file is read in chunks until EOF, never past `limit` bytes.
+public enum HostFile {
+    /// Reads a whole file as UTF-8 text (invalid bytes are repaired), at most `limit` bytes.
+    /// - Throws: ``HostFileError`` with the errno of `open` or `read`.
+    public static func read(_ path: String, limit: Int = 4 << 20) throws(HostFileError) -> String {
+        let bytes = try readBytes(path, limit: limit)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Like ``read(_:limit:)`` but returns nil when the file does not exist or cannot be read.
+    public static func readIfPresent(_ path: String, limit: Int = 4 << 20) -> String? {
+        try? read(path, limit: limit)
+    }
+
+    /// The first line of a file with surrounding whitespace removed; nil when missing, unreadable or empty.
+    public static func readLine(_ path: String) -> String? {
+        guard let text = try? read(path, limit: 64 << 10) else { return nil }
+        let trimmed = text.trimmingASCIIWhitespace()
+        guard let line = trimmed.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first else {
+            return nil
+        }
+        let value = String(line).trimmingASCIIWhitespace()
+        return value.isEmpty ? nil : value
+    }
+
+    /// Reads raw bytes, at most `limit`.
+    public static func readBytes(_ path: String, limit: Int = 4 << 20) throws(HostFileError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw HostFileError(path: path, errno: errno, operation: "open") }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var chunk = 8192
+        while result.count < limit {
+            let want = min(chunk, limit - result.count)
+            let start = result.count
+            result.reserveCapacity(start + want)
+            var readError: Int32 = 0
+            let got = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: want) { buffer -> Int in
+                while true {
+                    let n = Glibc.read(fd, buffer.baseAddress, want)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        readError = errno
+                        return -1
+                    }
+                    if n > 0 { result.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<n])) }
+                    return n
+                }
+            }
+            if got < 0 { throw HostFileError(path: path, errno: readError, operation: "read") }
+            if got == 0 { break }
+            chunk = min(chunk * 2, 1 << 20)
+        }
+        return result
+    }
+
+    /// Names in a directory, without `.` and `..`, unsorted. Throws when the directory cannot be opened.
+    public static func list(_ path: String) throws(HostFileError) -> [String] {
+        guard let dir = opendir(path) else { throw HostFileError(path: path, errno: errno, operation: "opendir") }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            names.append(name)
+        }
+        return names
+    }
+
+    /// Whether a path exists (following symlinks).
+    public static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// The target of a symlink, or nil.
+    public static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &buffer, Int(PATH_MAX))
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+extension StringProtocol {
+    /// The string without leading and trailing ASCII spaces, tabs, CR and LF.
+    public func trimmingASCIIWhitespace() -> String {
+        let bytes = Array(self.utf8)
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D || b == 0x0B || b == 0x0C }
+        var start = 0
+        var end = bytes.count
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+}
