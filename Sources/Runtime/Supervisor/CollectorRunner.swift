@@ -1,0 +1,90 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs one collector on a fixed-rate schedule: collect within a deadline, publish to the bus, record
+/// the outcome in the child's handle, sleep until the next tick. A failed or timed-out collection
+/// throws, so the ``Supervisor`` restarts the runner with backoff; missed ticks are skipped, not bunched.
+public struct CollectorRunner<C: Clock<Duration>>: Sendable {
+    public let collector: any Collector
+    public let interval: Duration
+    public let timeout: Duration
+    public let paths: HostPaths
+    public let bus: MetricsBus
+    public let clock: C
+    public let logger: Logger
+    /// The monotonic time source for rates; tests replace it.
+    public let monotonicSeconds: @Sendable () -> Double
+
+    public init(
+        collector: any Collector, interval: Duration, timeout: Duration, paths: HostPaths, bus: MetricsBus, clock: C, logger: Logger,
+        monotonicSeconds: @escaping @Sendable () -> Double = MonotonicClock.bootTimeSeconds
+    ) {
+        self.collector = collector
+        self.interval = interval
+        self.timeout = timeout
+        self.paths = paths
+        self.bus = bus
+        self.clock = clock
+        self.logger = logger
+        self.monotonicSeconds = monotonicSeconds
+    }
+
+    /// Collects until cancelled or until a collection fails.
+    public func run(handle: ChildHandle) async throws {
+        var logger = self.logger
+        logger[metadataKey: "collector"] = "\(collector.descriptor.id)"
+        handle.update {
+            $0.intervalSeconds = interval.secondsDouble
+            $0.timeoutSeconds = timeout.secondsDouble
+        }
+        var next = clock.now
+        while !Task.isCancelled {
+            try await collectOnce(handle: handle, logger: logger)
+            next = next.advanced(by: interval)
+            let now = clock.now
+            if next < now {
+                // Behind schedule (a slow collection or a suspended host): skip to the next tick.
+                let behind = next.duration(to: now)
+                let skipped = Int(behind.secondsDouble / interval.secondsDouble) + 1
+                next = next.advanced(by: interval * skipped)
+            }
+            try await clock.sleep(until: next, tolerance: nil)
+        }
+    }
+
+    /// One collection: on success (or `noData`) publishes and returns; on failure records and throws.
+    public func collectOnce(handle: ChildHandle, logger: Logger) async throws {
+        let started = clock.now
+        let context = CollectorContext(paths: paths, logger: logger, timestamp: .now(), monotonicSeconds: monotonicSeconds())
+        let collector = self.collector
+        do {
+            let output = try await withDeadline(timeout, clock: clock) { try await collector.collect(context) }
+            handle.recordCollection(at: context.timestamp, duration: started.duration(to: clock.now), error: nil)
+            await bus.publish(MetricBatch(source: collector.descriptor.id, timestamp: context.timestamp, samples: output.samples, report: output.report))
+        } catch CollectorError.noData(let reason) {
+            handle.recordCollection(at: context.timestamp, duration: started.duration(to: clock.now), error: nil)
+            logger.debug("no data", metadata: ["reason": "\(reason)"])
+        } catch {
+            if Task.isCancelled { throw error }
+            handle.recordCollection(at: context.timestamp, duration: started.duration(to: clock.now), error: error)
+            throw error
+        }
+    }
+}
+
+/// `CLOCK_BOOTTIME`: monotonic, counts suspend, same origin as `/proc/uptime`.
+public enum MonotonicClock {
+    @Sendable public static func bootTimeSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
