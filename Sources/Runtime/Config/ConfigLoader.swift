@@ -1,0 +1,400 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+import TOMLKit
+
+/// Builds an ``AgentConfiguration`` from built-in defaults, then a TOML file, then `VIWORKS_*` environment
+/// variables (highest precedence). Every known key is in ``ConfigLoader/keys``; an unknown key, a value of the
+/// wrong type or out of range is reported with file, line and key, and loading reports all problems at once.
+///
+/// Environment variables are named after the key: `VIWORKS_` + the dotted key upper-cased with `.` → `_`
+/// (`server.listen` → `VIWORKS_SERVER_LISTEN`, `collectors.cpu.interval` → `VIWORKS_COLLECTORS_CPU_INTERVAL`).
+/// Lists in the environment are comma-separated.
+public struct ConfigLoader: Sendable {
+    /// The default configuration file, read when it exists and no `--config` is given.
+    public static let defaultPath = "/etc/viworks-agent/agent.toml"
+
+    /// Ids of the collectors a `[collectors.<id>]` table may name.
+    public var knownCollectors: [String]
+
+    public init(knownCollectors: [String]) {
+        self.knownCollectors = knownCollectors
+    }
+
+    /// A value as written in TOML or in the environment.
+    enum Raw: Sendable {
+        case string(String)
+        case int(Int)
+        case double(Double)
+        case bool(Bool)
+        case array([Raw])
+        /// From the environment: coerced to the key's type.
+        case text(String)
+    }
+
+    struct ValueError: Error, Sendable {
+        var message: String
+    }
+
+    /// Loads `path` (nil: the default path if present, else built-in defaults) and applies `environment`.
+    /// - Throws: ``ConfigError`` listing every problem.
+    public func load(path: String?, environment: [String: String]) throws(ConfigError) -> AgentConfiguration {
+        var configuration = AgentConfiguration()
+        var issues: [ConfigIssue] = []
+        let file: String? = path ?? (HostFile.exists(Self.defaultPath) ? Self.defaultPath : nil)
+        if let file {
+            do {
+                let text = try HostFile.read(file, limit: 1 << 20)
+                issues += apply(toml: text, file: file, to: &configuration)
+            } catch {
+                issues.append(ConfigIssue(source: file, line: nil, key: "", message: "cannot read: \(error)"))
+            }
+        }
+        issues += apply(environment: environment, to: &configuration)
+        issues += validate(configuration, file: file ?? "configuration")
+        if !issues.isEmpty { throw ConfigError(issues: issues) }
+        return configuration
+    }
+
+    /// Parses TOML text into `configuration`; returns the problems found.
+    func apply(toml text: String, file: String, to configuration: inout AgentConfiguration) -> [ConfigIssue] {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            return [ConfigIssue(source: file, line: error.source.begin.line, key: "", message: "TOML syntax: \(error.description)")]
+        } catch {
+            return [ConfigIssue(source: file, line: nil, key: "", message: "TOML syntax: \(error)")]
+        }
+        let locator = TOMLKeyLocator(text: text)
+        var issues: [ConfigIssue] = []
+        var assignments: [(path: [String], raw: Raw)] = []
+        flatten(table, prefix: [], into: &assignments, issues: &issues, file: file, locator: locator)
+        for (path, raw) in assignments {
+            let dotted = path.joined(separator: ".")
+            do throws(ValueError) {
+                try assign(path, raw, to: &configuration)
+            } catch {
+                issues.append(ConfigIssue(source: file, line: locator.line(of: path), key: dotted, message: error.message))
+            }
+        }
+        return issues
+    }
+
+    /// Applies `VIWORKS_*` variables; unknown `VIWORKS_` names are reported.
+    func apply(environment: [String: String], to configuration: inout AgentConfiguration) -> [ConfigIssue] {
+        var byName: [String: [String]] = [:]
+        for path in allKeyPaths() { byName["VIWORKS_" + path.joined(separator: "_").uppercased()] = path }
+        var issues: [ConfigIssue] = []
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("VIWORKS_") {
+            guard let path = byName[name] else {
+                // Variables that are not configuration keys (e.g. a future VIWORKS_ feature) are reported, not ignored.
+                issues.append(ConfigIssue(source: "environment", line: nil, key: name, message: "not a configuration key"))
+                continue
+            }
+            do throws(ValueError) {
+                try assign(path, .text(value), to: &configuration)
+            } catch {
+                issues.append(ConfigIssue(source: "environment", line: nil, key: name, message: error.message))
+            }
+        }
+        return issues
+    }
+
+    private func flatten(
+        _ table: TOMLTable, prefix: [String], into assignments: inout [(path: [String], raw: Raw)], issues: inout [ConfigIssue], file: String,
+        locator: TOMLKeyLocator
+    ) {
+        for key in table.keys {
+            guard let value = table[key] else { continue }
+            let path = prefix + [key]
+            if let sub = value.table {
+                guard isTablePath(path) else {
+                    issues.append(ConfigIssue(source: file, line: locator.line(of: path), key: path.joined(separator: "."), message: unknownKeyMessage(path)))
+                    continue
+                }
+                flatten(sub, prefix: path, into: &assignments, issues: &issues, file: file, locator: locator)
+            } else if let raw = Self.raw(value) {
+                assignments.append((path, raw))
+            } else {
+                issues.append(
+                    ConfigIssue(source: file, line: locator.line(of: path), key: path.joined(separator: "."), message: "unsupported value type \(value.type)")
+                )
+            }
+        }
+    }
+
+    private static func raw(_ value: any TOMLValueConvertible) -> Raw? {
+        switch value.type {
+        case .string: return value.string.map(Raw.string)
+        case .int: return value.int.map(Raw.int)
+        case .double: return value.double.map(Raw.double)
+        case .bool: return value.bool.map(Raw.bool)
+        case .array:
+            guard let array = value.array else { return nil }
+            var items: [Raw] = []
+            for item in array {
+                guard let raw = raw(item) else { return nil }
+                items.append(raw)
+            }
+            return .array(items)
+        default: return nil
+        }
+    }
+
+    // MARK: - The key table
+
+    private func isTablePath(_ path: [String]) -> Bool {
+        switch path.count {
+        case 1: return ["agent", "paths", "server", "log", "supervisor", "collectors"].contains(path[0])
+        case 2: return path[0] == "collectors" && knownCollectors.contains(path[1])
+        default: return false
+        }
+    }
+
+    private func unknownKeyMessage(_ path: [String]) -> String {
+        if path.count == 2, path[0] == "collectors" {
+            return "unknown collector '\(path[1])' (known: \(knownCollectors.joined(separator: ", ")))"
+        }
+        return "unknown key"
+    }
+
+    func allKeyPaths() -> [[String]] {
+        var paths = Self.fixedKeys.keys.map { $0.split(separator: ".").map(String.init) }
+        for id in knownCollectors {
+            for key in Self.collectorKeys.keys { paths.append(["collectors", id, key]) }
+            for key in (Self.collectorOptionKeys[id] ?? [:]).keys { paths.append(["collectors", id, key]) }
+        }
+        return paths
+    }
+
+    private func assign(_ path: [String], _ raw: Raw, to configuration: inout AgentConfiguration) throws(ValueError) {
+        let dotted = path.joined(separator: ".")
+        if let setter = Self.fixedKeys[dotted] {
+            try setter(&configuration, raw)
+            return
+        }
+        if path.count == 3, path[0] == "collectors" {
+            let id = path[1]
+            guard knownCollectors.contains(id) else { throw ValueError(message: unknownKeyMessage(Array(path.prefix(2)))) }
+            if let setter = Self.collectorKeys[path[2]] {
+                var settings = configuration.settings(for: id)
+                try setter(&settings, raw)
+                configuration.collectors[id] = settings
+                return
+            }
+            if let setter = Self.collectorOptionKeys[id]?[path[2]] {
+                try setter(&configuration, raw)
+                return
+            }
+        }
+        throw ValueError(message: "unknown key")
+    }
+
+    typealias Setter = @Sendable (inout AgentConfiguration, Raw) throws(ValueError) -> Void
+
+    static let fixedKeys: [String: Setter] = [
+        "agent.interval": { config, raw throws(ValueError) in config.interval = try interval(raw) },
+        "agent.state_directory": { config, raw throws(ValueError) in config.stateDirectory = try absolutePath(raw) },
+        "paths.proc": { config, raw throws(ValueError) in config.paths.procRoot = try absolutePath(raw) },
+        "paths.sys": { config, raw throws(ValueError) in config.paths.sysRoot = try absolutePath(raw) },
+        "paths.rootfs": { config, raw throws(ValueError) in config.paths.rootfs = try absolutePath(raw) },
+        "server.listen": { config, raw throws(ValueError) in
+            let (host, port) = try listenAddress(raw)
+            config.server.host = host
+            config.server.port = port
+        },
+        "server.event_loop_threads": { config, raw throws(ValueError) in config.server.eventLoopThreads = try int(raw, in: 1...64) },
+        "log.level": { config, raw throws(ValueError) in
+            config.log.level = try oneOf(raw, ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        },
+        "log.format": { config, raw throws(ValueError) in config.log.format = try oneOf(raw, ["auto", "journald", "logfmt", "json"]) },
+        "supervisor.backoff_initial": { config, raw throws(ValueError) in config.supervisor.backoffInitial = try duration(raw, min: .milliseconds(10)) },
+        "supervisor.backoff_max": { config, raw throws(ValueError) in config.supervisor.backoffMax = try duration(raw, min: .milliseconds(10)) },
+        "supervisor.stable_after": { config, raw throws(ValueError) in config.supervisor.stableAfter = try duration(raw, min: .seconds(1)) },
+        "supervisor.max_restarts": { config, raw throws(ValueError) in config.supervisor.maxRestarts = try int(raw, in: 0...1000) },
+    ]
+
+    static let collectorKeys: [String: @Sendable (inout CollectorSettings, Raw) throws(ValueError) -> Void] = [
+        "enabled": { settings, raw throws(ValueError) in settings.enabled = try bool(raw) },
+        "interval": { settings, raw throws(ValueError) in settings.interval = try interval(raw) },
+        "timeout": { settings, raw throws(ValueError) in settings.timeout = try duration(raw, min: .milliseconds(10)) },
+    ]
+
+    static let collectorOptionKeys: [String: [String: Setter]] = [
+        "disk": [
+            "exclude_fs_types": { config, raw throws(ValueError) in config.disk.excludeFSTypes = try strings(raw) },
+            "include_fs_types": { config, raw throws(ValueError) in config.disk.includeFSTypes = try strings(raw) },
+            "exclude_mount_points": { config, raw throws(ValueError) in config.disk.excludeMountPoints = try strings(raw) },
+            "statfs_timeout": { config, raw throws(ValueError) in config.disk.statfsTimeout = try duration(raw, min: .milliseconds(10)) },
+        ],
+        "network": [
+            "exclude_interfaces": { config, raw throws(ValueError) in config.network.excludeInterfaces = try strings(raw) }
+        ],
+    ]
+
+    // MARK: - Value parsing
+
+    static func string(_ raw: Raw) throws(ValueError) -> String {
+        switch raw {
+        case .string(let value), .text(let value): return value
+        default: throw ValueError(message: "expected a string, got \(describe(raw))")
+        }
+    }
+
+    static func bool(_ raw: Raw) throws(ValueError) -> Bool {
+        switch raw {
+        case .bool(let value): return value
+        case .text(let text):
+            switch text.lowercased() {
+            case "true", "1", "yes", "on": return true
+            case "false", "0", "no", "off": return false
+            default: break
+            }
+        default: break
+        }
+        throw ValueError(message: "expected true or false, got \(describe(raw))")
+    }
+
+    static func int(_ raw: Raw, in range: ClosedRange<Int>) throws(ValueError) -> Int {
+        var value: Int?
+        switch raw {
+        case .int(let v): value = v
+        case .text(let text): value = Int(text)
+        default: break
+        }
+        guard let value else { throw ValueError(message: "expected an integer, got \(describe(raw))") }
+        guard range.contains(value) else { throw ValueError(message: "\(value) is out of range \(range.lowerBound)...\(range.upperBound)") }
+        return value
+    }
+
+    static func oneOf(_ raw: Raw, _ allowed: [String]) throws(ValueError) -> String {
+        let value = try string(raw).lowercased()
+        guard allowed.contains(value) else {
+            throw ValueError(message: "expected one of \(allowed.joined(separator: ", ")), got \"\(value)\"")
+        }
+        return value
+    }
+
+    static func absolutePath(_ raw: Raw) throws(ValueError) -> String {
+        let value = try string(raw)
+        guard value.hasPrefix("/") else { throw ValueError(message: "expected an absolute path, got \"\(value)\"") }
+        return value
+    }
+
+    static func strings(_ raw: Raw) throws(ValueError) -> [String] {
+        switch raw {
+        case .array(let items):
+            var result: [String] = []
+            for item in items { result.append(try string(item)) }
+            return result
+        case .text(let text):
+            return text.split(separator: ",").map { $0.trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
+        default:
+            throw ValueError(message: "expected a list of strings, got \(describe(raw))")
+        }
+    }
+
+    /// A collection interval: at least 100 ms, at most a day.
+    static func interval(_ raw: Raw) throws(ValueError) -> Duration {
+        let value = try duration(raw, min: .milliseconds(100))
+        guard value <= .seconds(86_400) else { throw ValueError(message: "must be at most 24h") }
+        return value
+    }
+
+    /// `30`, `1.5` (seconds), or `"30s"`, `"500ms"`, `"2m"`, `"1h"`, `"1m30s"`.
+    static func duration(_ raw: Raw, min: Duration) throws(ValueError) -> Duration {
+        let parsed: Duration?
+        switch raw {
+        case .int(let seconds): parsed = .seconds(seconds)
+        case .double(let seconds): parsed = seconds.isFinite ? .nanoseconds(Int64(seconds * 1e9)) : nil
+        case .string(let text), .text(let text): parsed = parseDuration(text)
+        default: parsed = nil
+        }
+        guard let parsed else {
+            throw ValueError(message: "expected a duration such as \"30s\", \"500ms\" or \"2m\", got \(describe(raw))")
+        }
+        guard parsed >= min else { throw ValueError(message: "must be at least \(format(min))") }
+        return parsed
+    }
+
+    /// Parses Go-style durations: a sequence of `<number><unit>` with units ns, us, ms, s, m, h; a bare number is seconds.
+    public static func parseDuration(_ text: String) -> Duration? {
+        let trimmed = text.trimmingASCIIWhitespace()
+        if let seconds = Double(trimmed), seconds.isFinite, seconds >= 0 { return .nanoseconds(Int64(seconds * 1e9)) }
+        var total: Double = 0
+        var rest = Substring(trimmed)
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard !number.isEmpty, let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            let unit = rest.prefix { $0.isLetter || $0 == "µ" }
+            rest = rest.dropFirst(unit.count)
+            let scale: Double
+            switch unit {
+            case "ns": scale = 1e-9
+            case "us", "µs": scale = 1e-6
+            case "ms": scale = 1e-3
+            case "s": scale = 1
+            case "m": scale = 60
+            case "h": scale = 3600
+            case "d": scale = 86_400
+            default: return nil
+            }
+            total += value * scale
+        }
+        guard total.isFinite, total < 1e9 else { return nil }
+        return .nanoseconds(Int64(total * 1e9))
+    }
+
+    static func listenAddress(_ raw: Raw) throws(ValueError) -> (String, Int) {
+        let text = try string(raw)
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                throw ValueError(message: "expected host:port such as \"127.0.0.1:9740\" or \"[::1]:9740\", got \"\(text)\"")
+            }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon else {
+                throw ValueError(message: "expected host:port such as \"127.0.0.1:9740\" or \"[::1]:9740\", got \"\(text)\"")
+            }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else {
+            throw ValueError(message: "expected host:port with a port in 0...65535, got \"\(text)\"")
+        }
+        return (String(host), port)
+    }
+
+    static func describe(_ raw: Raw) -> String {
+        switch raw {
+        case .string(let s), .text(let s): "\"\(s)\""
+        case .int(let i): "\(i)"
+        case .double(let d): "\(d)"
+        case .bool(let b): "\(b)"
+        case .array: "a list"
+        }
+    }
+
+    static func format(_ duration: Duration) -> String {
+        let seconds = duration.secondsDouble
+        return seconds < 1 ? "\(Int((seconds * 1000).rounded()))ms" : "\(seconds)s"
+    }
+
+    // MARK: - Cross-key checks
+
+    private func validate(_ configuration: AgentConfiguration, file: String) -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        if configuration.supervisor.backoffMax < configuration.supervisor.backoffInitial {
+            issues.append(ConfigIssue(source: file, line: nil, key: "supervisor.backoff_max", message: "must not be smaller than supervisor.backoff_initial"))
+        }
+        return issues
+    }
+}

@@ -1,0 +1,88 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+/// Finds the line where a key is set in TOML source, for error messages.
+///
+/// The TOML library reports positions of syntax errors only, so this scans the text: it tracks the
+/// current `[table]` header and matches `key =` (bare, quoted or dotted keys). A key set inside an
+/// inline table reports the line of its parent key.
+struct TOMLKeyLocator {
+    private var lines: [String: Int] = [:]
+
+    init(text: String) {
+        var table: [String] = []
+        var number = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            number += 1
+            let line = rawLine.trimmingASCIIWhitespace()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("[") {
+                let inner = line.drop { $0 == "[" }.prefix { $0 != "]" }
+                table = Self.splitKey(String(inner))
+                record(table, number)
+                continue
+            }
+            guard let equals = Self.assignmentEquals(line) else { continue }
+            let key = Self.splitKey(String(line[line.startIndex..<equals]))
+            var path = table
+            for part in key {
+                path.append(part)
+                record(path, number)
+            }
+        }
+    }
+
+    private mutating func record(_ path: [String], _ line: Int) {
+        let key = path.joined(separator: "\u{1F}")
+        if lines[key] == nil { lines[key] = line }
+    }
+
+    /// The 1-based line of `path`, or of its nearest recorded parent.
+    func line(of path: [String]) -> Int? {
+        var path = path
+        while !path.isEmpty {
+            if let line = lines[path.joined(separator: "\u{1F}")] { return line }
+            path.removeLast()
+        }
+        return nil
+    }
+
+    /// The index of the `=` of a `key = value` line, outside quotes.
+    private static func assignmentEquals(_ line: String) -> String.Index? {
+        var quote: Character?
+        for index in line.indices {
+            let c = line[index]
+            if let open = quote {
+                if c == open { quote = nil }
+            } else if c == "\"" || c == "'" {
+                quote = c
+            } else if c == "=" {
+                return index
+            }
+        }
+        return nil
+    }
+
+    /// `a."b.c".d` → ["a", "b.c", "d"].
+    static func splitKey(_ key: String) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var quote: Character?
+        for c in key {
+            if let open = quote {
+                if c == open { quote = nil } else { current.append(c) }
+            } else if c == "\"" || c == "'" {
+                quote = c
+            } else if c == "." {
+                parts.append(current.trimmingASCIIWhitespace())
+                current = ""
+            } else {
+                current.append(c)
+            }
+        }
+        parts.append(current.trimmingASCIIWhitespace())
+        return parts.filter { !$0.isEmpty }
+    }
+}

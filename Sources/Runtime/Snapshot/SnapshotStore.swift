@@ -1,0 +1,85 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import ServiceLifecycle
+import Synchronization
+
+/// The latest state of the host, as the API serves it.
+public struct AgentSnapshot: Sendable {
+    /// Increases on every applied batch; caches and ETags key on it.
+    public var version: UInt64 = 0
+    /// Time of the newest applied batch.
+    public var updatedAt: Timestamp?
+    public var cpu: CPUReport?
+    public var memory: MemoryReport?
+    public var disk: DiskReport?
+    public var load: LoadReport?
+    public var uptime: UptimeReport?
+    public var network: NetworkReport?
+    public var temperature: TemperatureReport?
+    public var host: HostReport?
+    /// The latest batch of every source (collector or plugin id), for `/metrics`.
+    public var batches: [String: MetricBatch] = [:]
+
+    public init() {}
+
+    mutating func apply(_ batch: MetricBatch) {
+        version &+= 1
+        updatedAt = batch.timestamp
+        batches[batch.source] = batch
+        switch batch.report {
+        case .cpu(let report): cpu = report
+        case .memory(let report): memory = report
+        case .disk(let report): disk = report
+        case .load(let report): load = report
+        case .uptime(let report): uptime = report
+        case .network(let report): network = report
+        case .temperature(let report): temperature = report
+        case .host(let report): host = report
+        case nil: break
+        }
+    }
+}
+
+/// Keeps the latest ``AgentSnapshot`` from the bus. Reads take a lock, never an actor hop, so a
+/// poll costs no more than copying a few references.
+public final class SnapshotStore: Service, Sendable {
+    private let state = Mutex(AgentSnapshot())
+    private let bus: MetricsBus
+    /// Sources whose first batch must arrive before ``isReady`` (the enabled core collectors).
+    private let requiredSources: Set<String>
+    private let ready = Mutex(false)
+
+    public init(bus: MetricsBus, requiredSources: Set<String>) {
+        self.bus = bus
+        self.requiredSources = requiredSources
+        self.ready.withLock { $0 = requiredSources.isEmpty }
+    }
+
+    /// A copy of the current snapshot.
+    public var current: AgentSnapshot { state.withLock { $0 } }
+
+    /// The current version, cheaper than copying the snapshot.
+    public var version: UInt64 { state.withLock { $0.version } }
+
+    /// True once every required source has delivered a batch.
+    public var isReady: Bool { ready.withLock { $0 } }
+
+    /// Applies one batch (the service does this for every batch on the bus).
+    public func apply(_ batch: MetricBatch) {
+        let sources = state.withLock { snapshot -> Set<String> in
+            snapshot.apply(batch)
+            return Set(snapshot.batches.keys)
+        }
+        if !isReady, requiredSources.isSubset(of: sources) { ready.withLock { $0 = true } }
+    }
+
+    public func run() async throws {
+        let stream = await bus.subscribe(name: "snapshot", bufferingNewest: 256)
+        await cancelWhenGracefulShutdown {
+            for await batch in stream { self.apply(batch) }
+        }
+    }
+}
