@@ -9,7 +9,7 @@
 /// CPU usage and identity. Usage comes from deltas of `/proc/stat` jiffies between two collections:
 /// busy = user + nice + system + irq + softirq + steal, total = busy + idle + iowait (guest and
 /// guest_nice are already inside user and nice, so they are not added again).
-public struct CPUReport: Sendable, Hashable, Codable {
+public struct CPUReport: Sendable, Hashable {
     /// Percent of all CPUs busy over the last interval, 0–100; nil on the first collection (no delta yet).
     public var usagePercent: Double?
     /// Per-CPU usage, in `/proc/stat` order; a CPU seen for the first time (or again after going offline) has nil.
@@ -25,17 +25,13 @@ public struct CPUReport: Sendable, Hashable, Codable {
     /// Percent of the interval stolen by the hypervisor, 0–100, all CPUs.
     public var stealPercent: Double?
 
-    public struct CoreUsage: Sendable, Hashable, Codable {
+    public struct CoreUsage: Sendable, Hashable {
         /// `cpu0`, `cpu1`, …
         public var cpu: String
         public var usagePercent: Double?
         public init(cpu: String, usagePercent: Double?) {
             self.cpu = cpu
             self.usagePercent = usagePercent
-        }
-        enum CodingKeys: String, CodingKey {
-            case cpu
-            case usagePercent = "usage_percent"
         }
     }
 
@@ -52,18 +48,10 @@ public struct CPUReport: Sendable, Hashable, Codable {
         self.stealPercent = stealPercent
     }
 
-    enum CodingKeys: String, CodingKey {
-        case usagePercent = "usage_percent"
-        case perCore = "per_core"
-        case cores, brand
-        case frequencyMHz = "frequency"
-        case iowaitPercent = "iowait_percent"
-        case stealPercent = "steal_percent"
-    }
 }
 
 /// Memory from `/proc/meminfo`. usage % = (MemTotal − MemAvailable) / MemTotal.
-public struct MemoryReport: Sendable, Hashable, Codable {
+public struct MemoryReport: Sendable, Hashable {
     public var totalBytes: UInt64
     /// MemTotal − MemAvailable.
     public var usedBytes: UInt64
@@ -93,7 +81,7 @@ public struct MemoryReport: Sendable, Hashable, Codable {
 /// One mounted filesystem, from `/proc/self/mountinfo` and `statvfs(3)`.
 /// usage % is computed as `df` does: used / (used + available to unprivileged users), so blocks
 /// reserved for root count as used capacity: used = blocks − bfree, usage = used / (used + bavail).
-public struct FilesystemReport: Sendable, Hashable, Codable {
+public struct FilesystemReport: Sendable, Hashable {
     /// Mount source, e.g. `/dev/vda1`.
     public var device: String
     public var mountPoint: String
@@ -131,7 +119,7 @@ public struct FilesystemReport: Sendable, Hashable, Codable {
 }
 
 /// All reported filesystems; `rootUsagePercent` is the filesystem mounted at `/` (nil if `/` is excluded or stale).
-public struct DiskReport: Sendable, Hashable, Codable {
+public struct DiskReport: Sendable, Hashable {
     public var filesystems: [FilesystemReport]
     public var rootUsagePercent: Double?
 
@@ -142,7 +130,7 @@ public struct DiskReport: Sendable, Hashable, Codable {
 }
 
 /// `/proc/loadavg`.
-public struct LoadReport: Sendable, Hashable, Codable {
+public struct LoadReport: Sendable, Hashable {
     public var oneMinute: Double
     public var fiveMinutes: Double
     public var fifteenMinutes: Double
@@ -161,7 +149,7 @@ public struct LoadReport: Sendable, Hashable, Codable {
 }
 
 /// `/proc/uptime` and the boot time derived from it (or from `btime` in `/proc/stat`).
-public struct UptimeReport: Sendable, Hashable, Codable {
+public struct UptimeReport: Sendable, Hashable {
     /// Seconds since boot (first field of `/proc/uptime`).
     public var uptimeSeconds: Double
     /// Seconds all CPUs spent idle since boot (second field; can exceed uptime on SMP).
@@ -174,7 +162,7 @@ public struct UptimeReport: Sendable, Hashable, Codable {
 }
 
 /// Counters and rates of one interface from `/proc/net/dev`.
-public struct InterfaceReport: Sendable, Hashable, Codable {
+public struct InterfaceReport: Sendable, Hashable {
     public var name: String
     public var receiveBytes: UInt64
     public var receivePackets: UInt64
@@ -216,7 +204,7 @@ public struct InterfaceReport: Sendable, Hashable, Codable {
 }
 
 /// All interfaces; the totals are over non-loopback interfaces (the spec's `bytes_sent`/`bytes_received`).
-public struct NetworkReport: Sendable, Hashable, Codable {
+public struct NetworkReport: Sendable, Hashable {
     public var interfaces: [InterfaceReport]
     public var bytesSent: UInt64
     public var bytesReceived: UInt64
@@ -229,7 +217,7 @@ public struct NetworkReport: Sendable, Hashable, Codable {
 }
 
 /// One temperature sensor, in °C (the kernel reports millidegrees).
-public struct TemperatureSensor: Sendable, Hashable, Codable {
+public struct TemperatureSensor: Sendable, Hashable {
     /// `hwmon` or `thermal`.
     public var source: String
     /// hwmon chip `name` (e.g. `coretemp`, `k10temp`) or thermal zone `type` (e.g. `x86_pkg_temp`).
@@ -250,7 +238,7 @@ public struct TemperatureSensor: Sendable, Hashable, Codable {
 }
 
 /// Sensors that could be read (a sensor that fails to read is omitted, never reported as 0).
-public struct TemperatureReport: Sendable, Hashable, Codable {
+public struct TemperatureReport: Sendable, Hashable {
     public var sensors: [TemperatureSensor]
     /// The hottest CPU sensor in °C, or nil when there is none (the spec's `system_health.temperature`).
     public var cpuCelsius: Double?
@@ -262,7 +250,7 @@ public struct TemperatureReport: Sendable, Hashable, Codable {
 }
 
 /// Host identity.
-public struct HostReport: Sendable, Hashable, Codable {
+public struct HostReport: Sendable, Hashable {
     /// `/proc/sys/kernel/hostname`.
     public var hostname: String
     /// `NAME` from `/etc/os-release` (or `/usr/lib/os-release`) under the root filesystem.
