@@ -1,0 +1,48 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import AgentRuntime
+
+/// Counters of the metrics bus, for `/metrics`.
+public struct BusStatistics: Sendable {
+    public var published: UInt64
+    /// Dropped batches per subscriber.
+    public var dropped: [String: UInt64]
+
+    public init(published: UInt64, dropped: [String: UInt64]) {
+        self.published = published
+        self.dropped = dropped
+    }
+}
+
+/// What the API reads from the rest of the agent; the executable wires it, tests build their own.
+public struct APIDependencies: Sendable {
+    public var snapshots: SnapshotStore
+    /// The supervisor's view of every collector (and later plugin).
+    public var collectorStates: @Sendable () -> [ChildState]
+    public var busStatistics: @Sendable () async -> BusStatistics
+    /// The agent's version, e.g. `0.1.0`.
+    public var version: String
+    /// When the agent started, on the `CLOCK_BOOTTIME` scale.
+    public var startedAt: Double
+    public var monotonicSeconds: @Sendable () -> Double
+    /// Wall-clock start time, for `viworks_agent_start_time_seconds`.
+    public var startTimestamp: Timestamp
+
+    public init(
+        snapshots: SnapshotStore, collectorStates: @escaping @Sendable () -> [ChildState],
+        busStatistics: @escaping @Sendable () async -> BusStatistics, version: String,
+        startedAt: Double = MonotonicClock.bootTimeSeconds(), monotonicSeconds: @escaping @Sendable () -> Double = MonotonicClock.bootTimeSeconds,
+        startTimestamp: Timestamp = .now()
+    ) {
+        self.snapshots = snapshots
+        self.collectorStates = collectorStates
+        self.busStatistics = busStatistics
+        self.version = version
+        self.startedAt = startedAt
+        self.monotonicSeconds = monotonicSeconds
+        self.startTimestamp = startTimestamp
+    }
+}

@@ -1,0 +1,97 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import HTTPTypes
+public import Hummingbird
+import Logging
+import NIOCore
+
+/// An API error, rendered as `{"error":{"code":"not_found","message":"…"}}` with its HTTP status.
+public struct APIError: HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    /// A stable, machine-readable code: `not_found`, `method_not_allowed`, `bad_request`, `internal_error`, …
+    public var code: String
+    public var message: String
+    public var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+    }
+
+    public static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message: message) }
+    public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, code: "bad_request", message: message) }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = self.headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        let body = "{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message))}}"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+/// Turns every error into the JSON error shape: Hummingbird's `HTTPError`s keep their status, anything
+/// else becomes a logged 500 whose body does not leak internals.
+struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError {
+            let code: String
+            let message: String
+            switch error.status {
+            case .notFound:
+                code = "not_found"
+                message = "no route for \(request.method) \(request.uri.path)"
+            case .badRequest:
+                code = "bad_request"
+                message = error.body ?? "bad request"
+            case .methodNotAllowed:
+                code = "method_not_allowed"
+                message = error.body ?? "method not allowed"
+            case .contentTooLarge:
+                code = "payload_too_large"
+                message = error.body ?? "request body too large"
+            default:
+                code = error.status.reasonPhrase.lowercased().replacing(" ", with: "_")
+                message = error.body ?? error.status.reasonPhrase
+            }
+            throw APIError(error.status, code: code, message: message, headers: error.headers)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(error)", "http.path": "\(request.uri.path)"])
+            throw APIError(.internalServerError, code: "internal_error", message: "internal error")
+        }
+    }
+}
+
+/// JSON string quoting for the few hand-built bodies (error bodies must render even if encoding fails).
+enum JSONText {
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,50 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import AgentRuntime
+public import Hummingbird
+public import Logging
+public import NIOCore
+
+/// Builds the agent's HTTP application.
+public enum APIServer {
+    /// The router with every route of ``RouteTable``, JSON errors, and 405 with `Allow` for a known path
+    /// asked with a method it does not serve.
+    public static func buildRouter(dependencies: APIDependencies) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self, options: [.autoGenerateHeadEndpoints])
+        router.add(middleware: APIErrorMiddleware())
+        StatusController(dependencies: dependencies).addRoutes(to: router)
+        OpenAPIController().addRoutes(to: router)
+        var byPath: [String: [HTTPRequest.Method]] = [:]
+        for route in RouteTable.routes { byPath[route.path, default: []].append(route.method) }
+        for (path, methods) in byPath {
+            let allowed = (methods + (methods.contains(.get) ? [.head] : [])).map(\.rawValue).joined(separator: ", ")
+            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !methods.contains(method) {
+                router.on(RouterPath(path), method: method) { request, _ -> Response in
+                    throw APIError(
+                        .methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(path); allowed: \(allowed)",
+                        headers: [.allow: allowed])
+                }
+            }
+        }
+        return router
+    }
+
+    /// The application listening on `settings`' address, on the given event loops.
+    /// - Parameters:
+    ///   - onServerRunning: called once the socket listens (the systemd readiness gate waits for it).
+    public static func buildApplication(
+        dependencies: APIDependencies, settings: ServerSettings, eventLoopGroup: any EventLoopGroup, logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: buildRouter(dependencies: dependencies),
+            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "viworks-agent"),
+            onServerRunning: onServerRunning,
+            eventLoopGroupProvider: .shared(eventLoopGroup),
+            logger: logger
+        )
+    }
+}

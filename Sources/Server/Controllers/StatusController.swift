@@ -1,0 +1,121 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+import AgentRuntime
+import FoundationEssentials
+public import Hummingbird
+import NIOCore
+
+/// The read-only monitoring routes: health, status, status-simple, system, collectors, metrics.
+public struct StatusController: Sendable {
+    let dependencies: APIDependencies
+    let cache = ResponseCache()
+
+    public init(dependencies: APIDependencies) {
+        self.dependencies = dependencies
+    }
+
+    public func addRoutes(to router: Router<some RequestContext>) {
+        router.get("/api/v1/health") { request, _ in try health(request) }
+        router.get("/api/v1/status") { request, _ in
+            try await cached(request, route: "status", contentType: .json) { try encode(StatusDTO(snapshot: $0, collectors: $1)) }
+        }
+        router.get("/api/v1/status-simple") { request, _ in
+            try await cached(request, route: "status-simple", contentType: .json) { try encode(SimpleStatusDTO(snapshot: $0, collectors: $1)) }
+        }
+        router.get("/api/v1/system") { request, _ in
+            try await cached(request, route: "system", contentType: .json) { snapshot, _ in try encode(SystemInfoDTO(snapshot: snapshot)) }
+        }
+        router.get("/api/v1/collectors") { request, _ in
+            try await cached(request, route: "collectors", contentType: .json) { _, states in try encode(CollectorsDTO(states: states)) }
+        }
+        router.get("/metrics") { request, _ in
+            try await cached(request, route: "metrics", contentType: .prometheus) { snapshot, states in
+                let statistics = await dependencies.busStatistics()
+                return ByteBuffer(bytes: MetricsPage.render(snapshot: snapshot, states: states, bus: statistics, dependencies: dependencies))
+            }
+        }
+    }
+
+    // MARK: - Health
+
+    private func health(_ request: Request) throws -> Response {
+        let snapshots = dependencies.snapshots
+        let states = dependencies.collectorStates()
+        let failed = states.filter { $0.core && $0.status == .failed }.map(\.name)
+        let status: String
+        let code: HTTPResponse.Status
+        if !snapshots.isReady {
+            (status, code) = ("starting", .serviceUnavailable)
+        } else if !failed.isEmpty {
+            (status, code) = ("unhealthy", .serviceUnavailable)
+        } else {
+            (status, code) = ("healthy", .ok)
+        }
+        let dto = HealthDTO(
+            status: status, timestamp: .now(), version: dependencies.version,
+            uptime: snapshots.current.uptime.map { Int($0.uptimeSeconds) },
+            agentUptimeSeconds: rounded(dependencies.monotonicSeconds() - dependencies.startedAt, 3),
+            failedCollectors: failed
+        )
+        return Response(
+            status: code, headers: [.contentType: ContentType.json.rawValue, .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: try encode(dto))
+        )
+    }
+
+    // MARK: - Caching
+
+    enum ContentType: String {
+        case json = "application/json; charset=utf-8"
+        case prometheus = "text/plain; version=0.0.4; charset=utf-8"
+    }
+
+    /// Serves `route` from the cache, or encodes it once for the current state; answers 304 to a matching `If-None-Match`.
+    private func cached(
+        _ request: Request, route: String, contentType: ContentType, make: (AgentSnapshot, [ChildState]) async throws -> ByteBuffer
+    ) async throws -> Response {
+        let states = dependencies.collectorStates()
+        let key = ResponseCache.Key(version: dependencies.snapshots.version, fingerprint: Self.fingerprint(states))
+        let entry = try await cache.entry(route, key: key) { try await make(dependencies.snapshots.current, states) }
+        var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "no-cache"]
+        if let condition = request.headers[.ifNoneMatch], Self.matches(condition, etag: entry.etag) {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentType] = contentType.rawValue
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: entry.body))
+    }
+
+    /// `If-None-Match` uses weak comparison (RFC 9110 §13.1.2): `W/` prefixes are ignored, `*` matches.
+    static func matches(_ header: String, etag: String) -> Bool {
+        for candidate in header.split(separator: ",") {
+            var tag = candidate.trimmingASCIIWhitespace()
+            if tag == "*" { return true }
+            if tag.hasPrefix("W/") { tag.removeFirst(2) }
+            if tag == etag { return true }
+        }
+        return false
+    }
+
+    /// Changes whenever what the API says about the collectors changes, apart from their collection times.
+    static func fingerprint(_ states: [ChildState]) -> Int {
+        var hasher = Hasher()
+        for state in states {
+            hasher.combine(state.name)
+            hasher.combine(state.status)
+            hasher.combine(state.restarts)
+            hasher.combine(state.failures)
+            hasher.combine(state.collections)
+        }
+        return hasher.finalize()
+    }
+}
+
+/// Encodes with the API's JSON settings (no escaped slashes, keys in declaration order).
+func encode(_ value: some Encodable) throws -> ByteBuffer {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.withoutEscapingSlashes]
+    return ByteBuffer(bytes: try encoder.encode(value))
+}

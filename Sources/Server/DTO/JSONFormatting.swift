@@ -1,0 +1,31 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+/// Rounds to `places` decimals for display (percentages and GiB figures).
+func rounded(_ value: Double, _ places: Int = 2) -> Double {
+    guard value.isFinite else { return 0 }
+    var scale = 1.0
+    for _ in 0..<places { scale *= 10 }
+    return (value * scale).rounded() / scale
+}
+
+/// Bytes → GiB (2^30 bytes), 2 decimals, as the spec's `*_gb` fields.
+func gibibytes(_ bytes: UInt64) -> Double {
+    rounded(Double(bytes) / 1_073_741_824.0)
+}
+
+/// A keyed container that always writes optionals, as `null` when absent: the API's keys are a contract and
+/// are present in every response.
+struct JSONObject<Key: CodingKey> {
+    var container: KeyedEncodingContainer<Key>
+
+    init(_ encoder: any Encoder, keyedBy: Key.Type) {
+        container = encoder.container(keyedBy: Key.self)
+    }
+
+    mutating func callAsFunction<T: Encodable>(_ key: Key, _ value: T?) throws {
+        if let value { try container.encode(value, forKey: key) } else { try container.encodeNil(forKey: key) }
+    }
+}

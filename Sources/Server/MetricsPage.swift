@@ -1,0 +1,82 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+import AgentRuntime
+
+/// `/metrics`: every collected sample plus the agent's own health, in Prometheus text format 0.0.4.
+enum MetricsPage {
+    static func render(snapshot: AgentSnapshot, states: [ChildState], bus: BusStatistics, dependencies: APIDependencies) -> [UInt8] {
+        var samples: [MetricSample] = []
+        for source in snapshot.batches.keys.sorted() {
+            if let batch = snapshot.batches[source] { samples += batch.samples }
+        }
+        samples += selfMetrics(states: states, bus: bus, dependencies: dependencies)
+        let result = PrometheusExposition.render(samples)
+        var text = result.text
+        if !result.rejected.isEmpty {
+            let line = "# HELP viworks_exposition_rejected_samples Samples left out of this page because they conflict with another sample of the same name.\n"
+                + "# TYPE viworks_exposition_rejected_samples gauge\nviworks_exposition_rejected_samples \(result.rejected.count)\n"
+            text += Array(line.utf8)
+        }
+        return text
+    }
+
+    static func selfMetrics(states: [ChildState], bus: BusStatistics, dependencies: APIDependencies) -> [MetricSample] {
+        var samples: [MetricSample] = []
+        for state in states where state.status != .disabled {
+            let labels = [MetricLabel(state.kind, state.name)]
+            samples.append(
+                MetricSample(
+                    "viworks_\(state.kind)_up", .gauge, state.status == .running ? 1 : 0, labels: labels,
+                    help: "1 when the \(state.kind) is running, 0 when restarting or failed."))
+            samples.append(
+                MetricSample(
+                    "viworks_\(state.kind)_failed", .gauge, state.status == .failed ? 1 : 0, labels: labels,
+                    help: "1 when the supervisor gave up on the \(state.kind) after a crash loop."))
+            samples.append(
+                MetricSample(
+                    "viworks_\(state.kind)_restarts_total", .counter, Double(state.restarts), labels: labels,
+                    help: "Restarts of the \(state.kind) by the supervisor."))
+            guard state.kind == "collector" else { continue }
+            if let duration = state.lastDurationSeconds {
+                samples.append(
+                    MetricSample("viworks_collector_duration_seconds", .gauge, duration, labels: labels, help: "Duration of the last collection."))
+            }
+            if let success = state.lastSuccess {
+                samples.append(
+                    MetricSample(
+                        "viworks_collector_success", .gauge, success ? 1 : 0, labels: labels, help: "1 when the last collection succeeded."))
+            }
+            samples.append(
+                MetricSample(
+                    "viworks_collector_collections_total", .counter, Double(state.collections), labels: labels,
+                    help: "Collections that succeeded."))
+            samples.append(
+                MetricSample(
+                    "viworks_collector_failures_total", .counter, Double(state.failures), labels: labels,
+                    help: "Collections that failed or timed out."))
+            samples.append(
+                MetricSample(
+                    "viworks_collector_timeouts_total", .counter, Double(state.timeouts), labels: labels,
+                    help: "Collections abandoned at their deadline."))
+        }
+        samples.append(
+            MetricSample("viworks_bus_published_batches_total", .counter, Double(bus.published), help: "Batches published on the metrics bus."))
+        for (subscriber, dropped) in bus.dropped.sorted(by: { $0.key < $1.key }) {
+            samples.append(
+                MetricSample(
+                    "viworks_bus_dropped_batches_total", .counter, Double(dropped), labels: [MetricLabel("subscriber", subscriber)],
+                    help: "Batches a slow bus subscriber lost (its buffer was full)."))
+        }
+        samples.append(
+            MetricSample(
+                "viworks_agent_info", .gauge, 1, labels: [MetricLabel("version", dependencies.version)], help: "The agent's version, as a label."))
+        samples.append(
+            MetricSample(
+                "viworks_agent_start_time_seconds", .gauge, dependencies.startTimestamp.secondsSinceEpoch,
+                help: "When the agent started, in seconds since the Unix epoch."))
+        return samples
+    }
+}

@@ -1,0 +1,32 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import HTTPTypes
+
+/// Every route of the API in one table: the router, the OpenAPI document test and the README are
+/// checked against it, so a route cannot be added without being documented.
+public struct RouteDescription: Sendable, Hashable {
+    public var method: HTTPRequest.Method
+    public var path: String
+    public var summary: String
+
+    public init(_ method: HTTPRequest.Method, _ path: String, _ summary: String) {
+        self.method = method
+        self.path = path
+        self.summary = summary
+    }
+}
+
+public enum RouteTable {
+    public static let routes: [RouteDescription] = [
+        RouteDescription(.get, "/api/v1/health", "Agent health for load balancers and systemd-style checks"),
+        RouteDescription(.get, "/api/v1/status", "Full status: system_health, services, containers, system_info, collectors"),
+        RouteDescription(.get, "/api/v1/status-simple", "Overall status and the headline percentages, for cheap polls"),
+        RouteDescription(.get, "/api/v1/system", "System information alone (cpu, memory, network, system, disks, temperatures)"),
+        RouteDescription(.get, "/api/v1/collectors", "Supervisor view of every collector"),
+        RouteDescription(.get, "/api/v1/openapi.json", "This API's OpenAPI 3.1 document"),
+        RouteDescription(.get, "/metrics", "Prometheus text exposition 0.0.4 of everything collected and of the agent itself"),
+    ]
+}
