@@ -48,3 +48,25 @@ public enum APIServer {
         )
     }
 }
+
+/// The JSON documents of the API, for the `collect` command.
+public enum APIDocuments {
+    /// `{"timestamp", "system_health", "system_info"}` for one snapshot, as one line of JSON.
+    public static func collectDocument(_ snapshot: AgentSnapshot) throws -> [UInt8] {
+        var buffer = try encode(CollectDTO(snapshot: snapshot))
+        return buffer.readBytes(length: buffer.readableBytes) ?? []
+    }
+}
+
+struct CollectDTO: Encodable {
+    var snapshot: AgentSnapshot
+
+    enum Keys: String, CodingKey { case timestamp, system_health, system_info }
+
+    func encode(to encoder: any Encoder) throws {
+        var o = JSONObject(encoder, keyedBy: Keys.self)
+        try o(.timestamp, (snapshot.updatedAt ?? .now()).rfc3339)
+        try o(.system_health, SystemHealthDTO(snapshot: snapshot))
+        try o(.system_info, SystemInfoDTO(snapshot: snapshot))
+    }
+}

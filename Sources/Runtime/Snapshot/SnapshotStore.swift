@@ -25,7 +25,7 @@ public struct AgentSnapshot: Sendable {
 
     public init() {}
 
-    mutating func apply(_ batch: MetricBatch) {
+    public mutating func apply(_ batch: MetricBatch) {
         version &+= 1
         updatedAt = batch.timestamp
         batches[batch.source] = batch

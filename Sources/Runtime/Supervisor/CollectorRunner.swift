@@ -22,10 +22,13 @@ public struct CollectorRunner<C: Clock<Duration>>: Sendable {
     public let logger: Logger
     /// The monotonic time source for rates; tests replace it.
     public let monotonicSeconds: @Sendable () -> Double
+    /// After the first collection of a run, collect once more after this delay (when shorter than the interval),
+    /// so rates and CPU % are known within a second of start instead of one interval later.
+    public let primingDelay: Duration?
 
     public init(
         collector: any Collector, interval: Duration, timeout: Duration, paths: HostPaths, bus: MetricsBus, clock: C, logger: Logger,
-        monotonicSeconds: @escaping @Sendable () -> Double = MonotonicClock.bootTimeSeconds
+        monotonicSeconds: @escaping @Sendable () -> Double = MonotonicClock.bootTimeSeconds, primingDelay: Duration? = .seconds(1)
     ) {
         self.collector = collector
         self.interval = interval
@@ -35,6 +38,7 @@ public struct CollectorRunner<C: Clock<Duration>>: Sendable {
         self.clock = clock
         self.logger = logger
         self.monotonicSeconds = monotonicSeconds
+        self.primingDelay = primingDelay
     }
 
     /// Collects until cancelled or until a collection fails.
@@ -46,8 +50,14 @@ public struct CollectorRunner<C: Clock<Duration>>: Sendable {
             $0.timeoutSeconds = timeout.secondsDouble
         }
         var next = clock.now
+        var primed = primingDelay.map { $0 >= interval } ?? true
         while !Task.isCancelled {
             try await collectOnce(handle: handle, logger: logger)
+            if !primed, let primingDelay {
+                primed = true
+                try await clock.sleep(for: primingDelay)
+                try await collectOnce(handle: handle, logger: logger)
+            }
             next = next.advanced(by: interval)
             let now = clock.now
             if next < now {

@@ -113,9 +113,9 @@ public struct StatusController: Sendable {
     }
 }
 
-/// Encodes with the API's JSON settings (no escaped slashes, keys in declaration order).
+/// Encodes with the API's JSON settings: no escaped slashes, keys sorted so equal states give byte-identical bodies.
 func encode(_ value: some Encodable) throws -> ByteBuffer {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
+    encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
     return ByteBuffer(bytes: try encoder.encode(value))
 }

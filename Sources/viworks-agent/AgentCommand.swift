@@ -1,0 +1,74 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+import AgentRuntime
+import ArgumentParser
+
+/// `viworks-agent`: the ViWorks OS Agent.
+@main
+struct AgentCommand: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "viworks-agent",
+        abstract: "Linux monitoring and operations agent: collects host health and serves it over a REST API.",
+        version: version,
+        subcommands: [RunCommand.self, CheckConfigCommand.self, CollectCommand.self, VersionCommand.self],
+        defaultSubcommand: RunCommand.self
+    )
+}
+
+/// Options shared by the commands that read the configuration.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "Configuration file (TOML). Default: \(ConfigLoader.defaultPath) when it exists, else built-in defaults.")
+    var config: String?
+
+    @Option(name: .customLong("proc-root"), help: "procfs mount to read (like node_exporter's --path.procfs). Default: /proc.")
+    var procRoot: String?
+
+    @Option(name: .customLong("sys-root"), help: "sysfs mount to read. Default: /sys.")
+    var sysRoot: String?
+
+    @Option(name: .customLong("rootfs"), help: "Host root filesystem (os-release, machine-id, mount points). Default: /.")
+    var rootfs: String?
+
+    /// Loads the file and the environment, then applies the command-line overrides.
+    func load(environment: [String: String]) throws(ConfigError) -> AgentConfiguration {
+        let loader = ConfigLoader(knownCollectors: AgentAssembly.collectorIDs)
+        var configuration = try loader.load(path: config, environment: environment)
+        if let procRoot { configuration.paths.procRoot = procRoot }
+        if let sysRoot { configuration.paths.sysRoot = sysRoot }
+        if let rootfs { configuration.paths.rootfs = rootfs }
+        return configuration
+    }
+}
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the agent's version.")
+
+    func run() {
+        print("viworks-agent \(AgentCommand.version)")
+    }
+}
+
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the configuration; print each problem as FILE:LINE: KEY: MESSAGE and exit non-zero if there is any."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        do {
+            let configuration = try options.load(environment: ProcessEnvironment.current)
+            let source = options.config ?? (HostFile.exists(ConfigLoader.defaultPath) ? ConfigLoader.defaultPath : "built-in defaults")
+            print("configuration OK (\(source)): listen \(configuration.server.host):\(configuration.server.port), interval \(configuration.interval)")
+        } catch {
+            for issue in error.issues { printError("error: \(issue)") }
+            throw ExitCode(1)
+        }
+    }
+}
