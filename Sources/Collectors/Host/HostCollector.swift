@@ -1,0 +1,61 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import AgentRuntime
+
+/// Host identity: hostname, OS, kernel, boot time, machine id and architecture.
+///
+/// The boot time is reported in ``HostReport/bootTime``; its sample `viworks_boot_time_seconds` is
+/// emitted once, by ``UptimeCollector`` (the same series from two collectors would be a duplicate in
+/// the Prometheus exposition).
+public struct HostCollector: Collector {
+    public let descriptor = CollectorDescriptor(id: "host", isCore: false)
+
+    public init() {}
+
+    public func collect(_ context: CollectorContext) async throws -> CollectorOutput {
+        let paths = context.paths
+        let system = Self.uname()
+        let hostname = HostFile.readLine(paths.proc("sys/kernel/hostname")) ?? system.nodename ?? "unknown"
+        let osRelease = (HostFile.readIfPresent(paths.rootfs("etc/os-release")) ?? HostFile.readIfPresent(paths.rootfs("usr/lib/os-release")))
+            .map(OSReleaseParser.parse) ?? [:]
+        let bootTime = HostFile.readIfPresent(paths.proc("stat")).flatMap(ProcStatParser.bootTime)
+        let report = HostReport(
+            hostname: hostname, osName: osRelease["NAME"], osVersion: osRelease["VERSION"] ?? osRelease["VERSION_ID"],
+            osID: osRelease["ID"], kernelVersion: HostFile.readLine(paths.proc("sys/kernel/osrelease")),
+            bootTime: bootTime.map { Timestamp(nanosecondsSinceEpoch: $0 &* 1_000_000_000) },
+            machineID: HostFile.readLine(paths.rootfs("etc/machine-id")), architecture: system.machine)
+        return CollectorOutput(samples: [Self.infoSample(report)], report: .host(report))
+    }
+
+    static func infoSample(_ report: HostReport) -> MetricSample {
+        MetricSample(
+            "viworks_host_info", .gauge, 1,
+            labels: [
+                MetricLabel("hostname", report.hostname), MetricLabel("os_name", report.osName ?? ""),
+                MetricLabel("os_version", report.osVersion ?? ""), MetricLabel("kernel_version", report.kernelVersion ?? ""),
+                MetricLabel("machine_id", report.machineID ?? ""), MetricLabel("architecture", report.architecture ?? ""),
+            ],
+            help: "Host identity; the value is always 1.")
+    }
+
+    /// `uname(2)` of the running kernel: node name and machine (architecture).
+    static func uname() -> (nodename: String?, machine: String?) {
+        var names = utsname()
+        guard Glibc.uname(&names) == 0 else { return (nil, nil) }
+        func string<T>(_ field: inout T) -> String? {
+            let value = withUnsafeBytes(of: &field) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            return value.isEmpty ? nil : value
+        }
+        return (string(&names.nodename), string(&names.machine))
+    }
+}

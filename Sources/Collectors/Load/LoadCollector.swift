@@ -1,0 +1,43 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import AgentRuntime
+
+/// Load averages and task counts from `/proc/loadavg`.
+public struct LoadCollector: Collector {
+    public let descriptor = CollectorDescriptor(id: "load", isCore: true)
+
+    public init() {}
+
+    public func collect(_ context: CollectorContext) async throws -> CollectorOutput {
+        let path = context.paths.proc("loadavg")
+        let report = try LoadavgParser.parse(try HostFile.read(path, limit: 4096), file: path)
+        let samples = [
+            MetricSample("viworks_load1", .gauge, report.oneMinute, help: "1-minute load average."),
+            MetricSample("viworks_load5", .gauge, report.fiveMinutes, help: "5-minute load average."),
+            MetricSample("viworks_load15", .gauge, report.fifteenMinutes, help: "15-minute load average."),
+            MetricSample("viworks_load_runnable_tasks", .gauge, Double(report.runnableTasks), help: "Currently runnable scheduling entities."),
+            MetricSample("viworks_load_tasks", .gauge, Double(report.totalTasks), help: "Scheduling entities (tasks) on the system."),
+        ]
+        return CollectorOutput(samples: samples, report: .load(report))
+    }
+}
+
+/// Uptime from `/proc/uptime` and boot time from `btime` in `/proc/stat`.
+public struct UptimeCollector: Collector {
+    public let descriptor = CollectorDescriptor(id: "uptime", isCore: true)
+
+    public init() {}
+
+    public func collect(_ context: CollectorContext) async throws -> CollectorOutput {
+        let path = context.paths.proc("uptime")
+        let report = try UptimeParser.parse(try HostFile.read(path, limit: 4096), file: path)
+        var samples = [MetricSample("viworks_uptime_seconds", .gauge, report.uptimeSeconds, help: "Seconds since boot.")]
+        if let btime = HostFile.readIfPresent(context.paths.proc("stat")).flatMap(ProcStatParser.bootTime) {
+            samples.append(MetricSample("viworks_boot_time_seconds", .gauge, Double(btime), help: "Boot time in seconds since the Unix epoch."))
+        }
+        return CollectorOutput(samples: samples, report: .uptime(report))
+    }
+}

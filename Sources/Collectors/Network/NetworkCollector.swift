@@ -1,0 +1,117 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import AgentRuntime
+
+/// Per-interface counters and rates from `/proc/net/dev`.
+///
+/// Stateful: rates are deltas against the previous collection over the elapsed
+/// ``CollectorContext/monotonicSeconds``. A counter that went backwards (the interface was recreated,
+/// or a 32-bit counter wrapped) has a nil rate for that interval and the new value as its baseline.
+public actor NetworkCollector: Collector {
+    public nonisolated let descriptor = CollectorDescriptor(id: "network", isCore: true)
+
+    private let settings: NetworkSettings
+    private var previous: [String: NetDevCounters] = [:]
+    private var previousSeconds: Double?
+    /// `/sys/class/net/<if>/type` never changes for a given interface name; read it once.
+    private var loopbackByName: [String: Bool] = [:]
+
+    public init(settings: NetworkSettings = NetworkSettings()) {
+        self.settings = settings
+    }
+
+    public func collect(_ context: CollectorContext) async throws -> CollectorOutput {
+        let path = context.paths.proc("net/dev")
+        let all = try NetDevParser.parse(try HostFile.read(path), file: path)
+        let counters = all.filter { !Self.isExcluded($0.name, patterns: settings.excludeInterfaces) }
+        let elapsed = previousSeconds.map { context.monotonicSeconds - $0 }
+
+        var interfaces: [InterfaceReport] = []
+        interfaces.reserveCapacity(counters.count)
+        var current: [String: NetDevCounters] = [:]
+        for counter in counters {
+            let loopback = isLoopback(counter.name, paths: context.paths)
+            interfaces.append(Self.interfaceReport(counter, previous: previous[counter.name], elapsedSeconds: elapsed, loopback: loopback))
+            current[counter.name] = counter
+        }
+        previous = current
+        previousSeconds = context.monotonicSeconds
+        // Forget interfaces that went away, so a name reused later is re-read.
+        loopbackByName = loopbackByName.filter { current[$0.key] != nil }
+
+        let report = Self.report(interfaces)
+        return CollectorOutput(samples: Self.samples(report), report: .network(report))
+    }
+
+    /// Counters and rates of one interface. Rates are nil without a previous reading, without elapsed
+    /// time, or for a counter that went backwards.
+    public static func interfaceReport(
+        _ counters: NetDevCounters, previous: NetDevCounters?, elapsedSeconds: Double?, loopback: Bool
+    ) -> InterfaceReport {
+        func rate(_ key: KeyPath<NetDevCounters, UInt64>) -> Double? {
+            guard let previous, let elapsedSeconds,
+                let value = CounterDelta.rate(from: previous[keyPath: key], to: counters[keyPath: key], over: elapsedSeconds)
+            else { return nil }
+            return roundedTo2(value)
+        }
+        return InterfaceReport(
+            name: counters.name, receiveBytes: counters.receiveBytes, receivePackets: counters.receivePackets,
+            receiveErrors: counters.receiveErrors, receiveDrops: counters.receiveDrops, transmitBytes: counters.transmitBytes,
+            transmitPackets: counters.transmitPackets, transmitErrors: counters.transmitErrors,
+            transmitDrops: counters.transmitDrops, receiveBytesPerSecond: rate(\.receiveBytes),
+            transmitBytesPerSecond: rate(\.transmitBytes), receivePacketsPerSecond: rate(\.receivePackets),
+            transmitPacketsPerSecond: rate(\.transmitPackets), loopback: loopback)
+    }
+
+    /// The report with `bytesSent`/`bytesReceived` summed over non-loopback interfaces.
+    public static func report(_ interfaces: [InterfaceReport]) -> NetworkReport {
+        var sent: UInt64 = 0
+        var received: UInt64 = 0
+        for interface in interfaces where !interface.loopback {
+            sent = sent &+ interface.transmitBytes
+            received = received &+ interface.receiveBytes
+        }
+        return NetworkReport(interfaces: interfaces, bytesSent: sent, bytesReceived: received)
+    }
+
+    /// Whether `name` matches one of the patterns: exact names, or a prefix when the pattern ends in `*`.
+    public static func isExcluded(_ name: String, patterns: [String]) -> Bool {
+        patterns.contains { pattern in
+            if pattern.hasSuffix("*") { return name.hasPrefix(pattern.dropLast()) }
+            return name == pattern
+        }
+    }
+
+    /// `lo`, or an interface whose `/sys/class/net/<if>/type` is 772 (ARPHRD_LOOPBACK).
+    private func isLoopback(_ name: String, paths: HostPaths) -> Bool {
+        if name == "lo" { return true }
+        if let known = loopbackByName[name] { return known }
+        // A name with "/" cannot be a sysfs entry; never build a path out of it.
+        let loopback = !name.contains("/") && HostFile.readLine(paths.sys("class/net/\(name)/type")) == "772"
+        loopbackByName[name] = loopback
+        return loopback
+    }
+
+    static func samples(_ report: NetworkReport) -> [MetricSample] {
+        var samples: [MetricSample] = []
+        samples.reserveCapacity(report.interfaces.count * 8)
+        for interface in report.interfaces {
+            let labels = [MetricLabel("interface", interface.name)]
+            func counter(_ name: String, _ value: UInt64, _ help: String) {
+                samples.append(MetricSample(name, .counter, Double(value), labels: labels, help: help))
+            }
+            counter("viworks_network_receive_bytes_total", interface.receiveBytes, "Bytes received by the interface.")
+            counter("viworks_network_receive_packets_total", interface.receivePackets, "Packets received by the interface.")
+            counter("viworks_network_receive_errs_total", interface.receiveErrors, "Receive errors of the interface.")
+            counter("viworks_network_receive_drop_total", interface.receiveDrops, "Received packets dropped by the interface.")
+            counter("viworks_network_transmit_bytes_total", interface.transmitBytes, "Bytes transmitted by the interface.")
+            counter("viworks_network_transmit_packets_total", interface.transmitPackets, "Packets transmitted by the interface.")
+            counter("viworks_network_transmit_errs_total", interface.transmitErrors, "Transmit errors of the interface.")
+            counter("viworks_network_transmit_drop_total", interface.transmitDrops, "Transmitted packets dropped by the interface.")
+        }
+        return samples
+    }
+}
