@@ -54,7 +54,9 @@ public struct ConfigLoader: Sendable {
         }
         issues += apply(environment: environment, to: &configuration)
         issues += validate(configuration, file: file ?? "configuration")
-        if !issues.isEmpty { throw ConfigError(issues: issues) }
+        if !issues.isEmpty {
+            throw ConfigError(issues: issues.sorted { ($0.source, $0.line ?? Int.max, $0.key) < ($1.source, $1.line ?? Int.max, $1.key) })
+        }
         return configuration
     }
 
