@@ -1,1 +1,1430 @@
-enum OpenAPIDocument { static let json = #"{"openapi":"3.1.0","info":{"title":"ViWorks OS Agent","version":"0.1.0"},"paths":{}}"# }
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+/// The OpenAPI 3.1 document served at `GET /api/v1/openapi.json`.
+///
+/// It documents every route of ``RouteTable/routes`` and every key of the DTOs in `DTO/`, with
+/// `additionalProperties: false` and every key `required`, so `tests/e2e` (which validates the live
+/// responses against it and compares its paths with the route table) catches any drift.
+enum OpenAPIDocument {
+    static let json = #"""
+        {
+          "openapi": "3.1.0",
+          "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+          "info": {
+            "title": "ViWorks OS Agent",
+            "version": "0.1.0",
+            "summary": "Linux host monitoring: health, status, system information, collectors and Prometheus metrics.",
+            "description": "Read-only monitoring API of the ViWorks OS Agent (default listen `127.0.0.1:9740`). JSON field names of the specification are kept exactly; every object always carries all of its keys, and unknown values are `null`. Percentages are 0–100 rounded to 2 decimals; `*_gb` figures are GiB (2^30 bytes) rounded to 2 decimals; `*_bytes` are bytes; timestamps are RFC 3339 UTC with nanoseconds. Every GET route also answers HEAD. A path that does not exist answers 404 and a known path asked with another method answers 405 with an `Allow` header, both with the `Error` body.",
+            "license": {
+              "name": "Apache-2.0",
+              "identifier": "Apache-2.0"
+            }
+          },
+          "servers": [
+            {
+              "url": "http://127.0.0.1:9740",
+              "description": "The default listen address."
+            }
+          ],
+          "paths": {
+            "/api/v1/health": {
+              "get": {
+                "operationId": "getHealth",
+                "summary": "Agent health for load balancers and systemd-style checks",
+                "description": "Never cached (`Cache-Control: no-store`). `uptime` is the system's uptime, as in the specification; `agent_uptime_seconds` is the agent's own. HEAD is served too.",
+                "responses": {
+                  "200": {
+                    "description": "`status` is `healthy`.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Health"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "`status` is `starting` (no collection yet) or `unhealthy` (a core collector is `failed`; see `failed_collectors`).",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Health"
+                        }
+                      }
+                    }
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/status": {
+              "get": {
+                "operationId": "getStatus",
+                "summary": "Full status: system_health, services, containers, system_info, collectors",
+                "description": "The specification's `/api/v1/status`. Encoded once per collection and served from a cache; send the `ETag` back in `If-None-Match` to get 304 until the next collection. HEAD is served too (same headers, no body).",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/IfNoneMatch"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The current representation.",
+                    "headers": {
+                      "ETag": {
+                        "description": "Strong validator of this representation: changes with every collection and every change of the supervisor's state.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      },
+                      "Cache-Control": {
+                        "description": "`no-cache`: revalidate with `If-None-Match`.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Status"
+                        }
+                      }
+                    }
+                  },
+                  "304": {
+                    "$ref": "#/components/responses/NotModified"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/status-simple": {
+              "get": {
+                "operationId": "getStatusSimple",
+                "summary": "Overall status and the headline percentages, for cheap polls",
+                "description": "Overall status with the reasons and the four headline percentages. Encoded once per collection and served from a cache; send the `ETag` back in `If-None-Match` to get 304 until the next collection. HEAD is served too (same headers, no body).",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/IfNoneMatch"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The current representation.",
+                    "headers": {
+                      "ETag": {
+                        "description": "Strong validator of this representation: changes with every collection and every change of the supervisor's state.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      },
+                      "Cache-Control": {
+                        "description": "`no-cache`: revalidate with `If-None-Match`.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/SimpleStatus"
+                        }
+                      }
+                    }
+                  },
+                  "304": {
+                    "$ref": "#/components/responses/NotModified"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/system": {
+              "get": {
+                "operationId": "getSystem",
+                "summary": "System information alone (cpu, memory, network, system, disks, temperatures)",
+                "description": "`system_info` of `/api/v1/status` alone. Encoded once per collection and served from a cache; send the `ETag` back in `If-None-Match` to get 304 until the next collection. HEAD is served too (same headers, no body).",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/IfNoneMatch"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The current representation.",
+                    "headers": {
+                      "ETag": {
+                        "description": "Strong validator of this representation: changes with every collection and every change of the supervisor's state.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      },
+                      "Cache-Control": {
+                        "description": "`no-cache`: revalidate with `If-None-Match`.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/SystemInfo"
+                        }
+                      }
+                    }
+                  },
+                  "304": {
+                    "$ref": "#/components/responses/NotModified"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/collectors": {
+              "get": {
+                "operationId": "getCollectors",
+                "summary": "Supervisor view of every collector",
+                "description": "The supervisor's state of every collector. Encoded once per collection and served from a cache; send the `ETag` back in `If-None-Match` to get 304 until the next collection. HEAD is served too (same headers, no body).",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/IfNoneMatch"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The current representation.",
+                    "headers": {
+                      "ETag": {
+                        "description": "Strong validator of this representation: changes with every collection and every change of the supervisor's state.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      },
+                      "Cache-Control": {
+                        "description": "`no-cache`: revalidate with `If-None-Match`.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Collectors"
+                        }
+                      }
+                    }
+                  },
+                  "304": {
+                    "$ref": "#/components/responses/NotModified"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/openapi.json": {
+              "get": {
+                "operationId": "getOpenAPI",
+                "summary": "This API's OpenAPI 3.1 document",
+                "description": "This document. HEAD is served too.",
+                "responses": {
+                  "200": {
+                    "description": "The OpenAPI 3.1 document.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "type": "object",
+                          "required": [
+                            "openapi",
+                            "info",
+                            "paths"
+                          ]
+                        }
+                      }
+                    }
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/metrics": {
+              "get": {
+                "operationId": "getMetrics",
+                "summary": "Prometheus text exposition 0.0.4 of everything collected and of the agent itself",
+                "description": "Every collected sample in Prometheus text format 0.0.4 (`viworks_cpu_usage_percent`, `viworks_memory_usage_percent`, `viworks_network_receive_bytes_total{interface=...}`, `viworks_filesystem_size_bytes{device,mountpoint,fstype}`, …) plus the agent's own metrics: `viworks_collector_up`, `viworks_collector_failed`, `viworks_collector_restarts_total`, `viworks_collector_duration_seconds`, `viworks_collector_success`, `viworks_collector_collections_total`, `viworks_collector_failures_total`, `viworks_collector_timeouts_total` (label `collector`), `viworks_bus_published_batches_total`, `viworks_bus_dropped_batches_total{subscriber}`, `viworks_agent_info{version}`, `viworks_agent_start_time_seconds`. Encoded once per collection and served from a cache; send the `ETag` back in `If-None-Match` to get 304 until the next collection. HEAD is served too (same headers, no body).",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/IfNoneMatch"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The current representation.",
+                    "headers": {
+                      "ETag": {
+                        "description": "Strong validator of this representation: changes with every collection and every change of the supervisor's state.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      },
+                      "Cache-Control": {
+                        "description": "`no-cache`: revalidate with `If-None-Match`.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "text/plain; version=0.0.4; charset=utf-8": {
+                        "schema": {
+                          "type": "string",
+                          "description": "Prometheus text exposition format 0.0.4."
+                        }
+                      }
+                    }
+                  },
+                  "304": {
+                    "$ref": "#/components/responses/NotModified"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            }
+          },
+          "components": {
+            "schemas": {
+              "Error": {
+                "type": "object",
+                "description": "Every error response: `{\"error\":{\"code\",\"message\"}}`, served as `application/json; charset=utf-8` with `Cache-Control: no-store`.",
+                "additionalProperties": false,
+                "required": [
+                  "error"
+                ],
+                "properties": {
+                  "error": {
+                    "type": "object",
+                    "description": "The error.",
+                    "additionalProperties": false,
+                    "required": [
+                      "code",
+                      "message"
+                    ],
+                    "properties": {
+                      "code": {
+                        "type": "string",
+                        "description": "Stable, machine-readable error code: `not_found` (no route for the path, 404), `method_not_allowed` (405; the `Allow` header lists the methods the path serves), `bad_request` (400), `payload_too_large` (413), `internal_error` (500; details are logged, not returned)."
+                      },
+                      "message": {
+                        "type": "string",
+                        "description": "Human-readable explanation, e.g. `no route for GET /nope` or `POST is not allowed on /api/v1/status; allowed: GET, HEAD`."
+                      }
+                    }
+                  }
+                }
+              },
+              "Health": {
+                "type": "object",
+                "description": "`GET /api/v1/health`.",
+                "additionalProperties": false,
+                "required": [
+                  "status",
+                  "timestamp",
+                  "version",
+                  "uptime",
+                  "agent_uptime_seconds",
+                  "failed_collectors"
+                ],
+                "properties": {
+                  "status": {
+                    "type": "string",
+                    "description": "`healthy` (200) once the first collection of every core collector has landed and none is `failed`; `starting` (503) before the first collection; `unhealthy` (503) while a core collector is `failed` (see `failed_collectors`).",
+                    "enum": [
+                      "healthy",
+                      "starting",
+                      "unhealthy"
+                    ]
+                  },
+                  "timestamp": {
+                    "type": "string",
+                    "description": "When this response was made (wall clock, not cached). RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  },
+                  "version": {
+                    "type": "string",
+                    "description": "The agent's version, e.g. `0.1.0`."
+                  },
+                  "uptime": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "System uptime in whole seconds (first field of `/proc/uptime`, truncated), as in the specification; null before the uptime collector has reported.",
+                    "minimum": 0
+                  },
+                  "agent_uptime_seconds": {
+                    "type": "number",
+                    "description": "Seconds since this agent process started, from the monotonic clock, rounded to 3 decimals.",
+                    "minimum": 0
+                  },
+                  "failed_collectors": {
+                    "type": "array",
+                    "description": "Names of the core collectors the supervisor gave up on (status `failed`); empty when healthy.",
+                    "items": {
+                      "type": "string"
+                    }
+                  }
+                }
+              },
+              "LoadAverage": {
+                "type": "object",
+                "description": "Load averages and task counts from `/proc/loadavg`.",
+                "additionalProperties": false,
+                "required": [
+                  "one_minute",
+                  "five_minutes",
+                  "fifteen_minutes",
+                  "runnable_tasks",
+                  "total_tasks"
+                ],
+                "properties": {
+                  "one_minute": {
+                    "type": "number",
+                    "description": "1-minute load average (first field of `/proc/loadavg`).",
+                    "minimum": 0
+                  },
+                  "five_minutes": {
+                    "type": "number",
+                    "description": "5-minute load average (second field of `/proc/loadavg`).",
+                    "minimum": 0
+                  },
+                  "fifteen_minutes": {
+                    "type": "number",
+                    "description": "15-minute load average (third field of `/proc/loadavg`).",
+                    "minimum": 0
+                  },
+                  "runnable_tasks": {
+                    "type": "integer",
+                    "description": "Currently runnable scheduling entities (fourth field of `/proc/loadavg`, before the slash).",
+                    "minimum": 0
+                  },
+                  "total_tasks": {
+                    "type": "integer",
+                    "description": "Scheduling entities that exist (fourth field of `/proc/loadavg`, after the slash).",
+                    "minimum": 0
+                  }
+                }
+              },
+              "SystemHealth": {
+                "type": "object",
+                "description": "The specification's headline figures (`system_health`). Every key is always present; unknown values are null.",
+                "additionalProperties": false,
+                "required": [
+                  "cpu_usage_percent",
+                  "memory_usage_percent",
+                  "disk_usage_percent",
+                  "load_average",
+                  "uptime_seconds",
+                  "temperature"
+                ],
+                "properties": {
+                  "cpu_usage_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "CPU usage, percent of all CPUs, 0–100, rounded to 2 decimals, from deltas of `/proc/stat` jiffies between the last two collections; busy = user + nice + system + irq + softirq + steal over busy + idle + iowait (guest and guest_nice are already inside user and nice and are not added again); per-field deltas clamped at 0. Null on the first collection (no delta yet).",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "memory_usage_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Memory usage in percent, 0–100, rounded to 2 decimals: (MemTotal − MemAvailable) / MemTotal from `/proc/meminfo`. Null until the memory collector has reported.",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "disk_usage_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Usage of the filesystem mounted at `/`, in percent 0–100, rounded to 2 decimals, as `df` computes it: used / (used + available to unprivileged users) from `statvfs(3)`, so reserved blocks count as used. Null when `/` is excluded, stale or not yet collected.",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "load_average": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/LoadAverage"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "description": "Load averages from `/proc/loadavg`; null until the load collector has reported."
+                  },
+                  "uptime_seconds": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "System uptime in whole seconds (first field of `/proc/uptime`, truncated); null until the uptime collector has reported.",
+                    "minimum": 0
+                  },
+                  "temperature": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Hottest CPU temperature sensor in °C (hwmon chips coretemp/k10temp/zenpower/cpu_thermal/soc_thermal/k8temp/via_cputemp, thermal zones x86_pkg_temp/soc*/*cpu*; kernel millidegrees / 1000); null when the host has no readable CPU sensor (e.g. most cloud VMs)."
+                  }
+                }
+              },
+              "CoreUsage": {
+                "type": "object",
+                "description": "One logical CPU.",
+                "additionalProperties": false,
+                "required": [
+                  "cpu",
+                  "usage_percent"
+                ],
+                "properties": {
+                  "cpu": {
+                    "type": "string",
+                    "description": "The CPU's name in `/proc/stat`: `cpu0`, `cpu1`, …",
+                    "pattern": "^cpu[0-9]+$"
+                  },
+                  "usage_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Usage of this CPU, percent of this CPU, 0–100, rounded to 2 decimals, from deltas of `/proc/stat` jiffies between the last two collections; busy = user + nice + system + irq + softirq + steal over busy + idle + iowait (guest and guest_nice are already inside user and nice and are not added again); per-field deltas clamped at 0. Null for a CPU seen for the first time or again after being offline (a fresh baseline, never a spike).",
+                    "minimum": 0,
+                    "maximum": 100
+                  }
+                }
+              },
+              "CPU": {
+                "type": "object",
+                "description": "CPU usage and identity (`system_info.cpu`).",
+                "additionalProperties": false,
+                "required": [
+                  "cores",
+                  "usage_percent",
+                  "frequency",
+                  "brand",
+                  "iowait_percent",
+                  "steal_percent",
+                  "per_core"
+                ],
+                "properties": {
+                  "cores": {
+                    "type": "integer",
+                    "description": "Online logical CPUs (the `cpuN` lines of `/proc/stat`).",
+                    "minimum": 0
+                  },
+                  "usage_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "CPU usage, percent of all CPUs, 0–100, rounded to 2 decimals, from deltas of `/proc/stat` jiffies between the last two collections; busy = user + nice + system + irq + softirq + steal over busy + idle + iowait (guest and guest_nice are already inside user and nice and are not added again); per-field deltas clamped at 0. Null on the first collection (no delta yet).",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "frequency": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Current frequency in MHz, rounded to an integer value: cpufreq `scaling_cur_freq` of cpu0 (kHz / 1000) under the sys root, else `cpu MHz` of `/proc/cpuinfo`; null when neither exists.",
+                    "minimum": 0
+                  },
+                  "brand": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "CPU model: `model name` of `/proc/cpuinfo`; on ARM, where there is none, built from `CPU implementer`/`CPU part`. Null when unknown."
+                  },
+                  "iowait_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Percent of the last interval all CPUs spent in iowait, 0–100, rounded to 2 decimals, from `/proc/stat` deltas over the same total as `usage_percent`. Null on the first collection.",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "steal_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Percent of the last interval stolen by the hypervisor, 0–100, rounded to 2 decimals, from `/proc/stat` deltas over the same total as `usage_percent`. Null on the first collection.",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "per_core": {
+                    "type": "array",
+                    "description": "Per-CPU usage, in `/proc/stat` order.",
+                    "items": {
+                      "$ref": "#/components/schemas/CoreUsage"
+                    }
+                  }
+                }
+              },
+              "Memory": {
+                "type": "object",
+                "description": "Memory from `/proc/meminfo` (`system_info.memory`).",
+                "additionalProperties": false,
+                "required": [
+                  "total_gb",
+                  "used_gb",
+                  "available_gb",
+                  "usage_percent",
+                  "total_bytes",
+                  "used_bytes",
+                  "available_bytes",
+                  "available_estimated",
+                  "swap_total_bytes",
+                  "swap_free_bytes"
+                ],
+                "properties": {
+                  "total_gb": {
+                    "type": "number",
+                    "description": "Total RAM in GiB (2^30 bytes), rounded to 2 decimals: MemTotal of `/proc/meminfo` (kB × 1024) / 2^30.",
+                    "minimum": 0
+                  },
+                  "used_gb": {
+                    "type": "number",
+                    "description": "Used RAM in GiB (2^30 bytes), rounded to 2 decimals: (MemTotal − MemAvailable) × 1024 / 2^30.",
+                    "minimum": 0
+                  },
+                  "available_gb": {
+                    "type": "number",
+                    "description": "Available RAM in GiB (2^30 bytes), rounded to 2 decimals: MemAvailable × 1024 / 2^30 (estimated when `available_estimated`).",
+                    "minimum": 0
+                  },
+                  "usage_percent": {
+                    "type": "number",
+                    "description": "Memory usage in percent, 0–100, rounded to 2 decimals: (MemTotal − MemAvailable) / MemTotal.",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "total_bytes": {
+                    "type": "integer",
+                    "description": "Total RAM in bytes: MemTotal of `/proc/meminfo` (kB) × 1024.",
+                    "minimum": 0
+                  },
+                  "used_bytes": {
+                    "type": "integer",
+                    "description": "Used RAM in bytes: (MemTotal − MemAvailable) × 1024.",
+                    "minimum": 0
+                  },
+                  "available_bytes": {
+                    "type": "integer",
+                    "description": "Available RAM in bytes: MemAvailable × 1024, or its estimate when `available_estimated`.",
+                    "minimum": 0
+                  },
+                  "available_estimated": {
+                    "type": "boolean",
+                    "description": "True when the kernel has no `MemAvailable` (before 3.14) and it was estimated as MemFree + Active(file) + Inactive(file) + SReclaimable (or MemFree + Buffers + Cached)."
+                  },
+                  "swap_total_bytes": {
+                    "type": "integer",
+                    "description": "Swap size in bytes: SwapTotal of `/proc/meminfo` × 1024.",
+                    "minimum": 0
+                  },
+                  "swap_free_bytes": {
+                    "type": "integer",
+                    "description": "Unused swap in bytes: SwapFree of `/proc/meminfo` × 1024.",
+                    "minimum": 0
+                  }
+                }
+              },
+              "Interface": {
+                "type": "object",
+                "description": "Counters and rates of one network interface.",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "loopback",
+                  "receive_bytes",
+                  "transmit_bytes",
+                  "receive_packets",
+                  "transmit_packets",
+                  "receive_errors",
+                  "transmit_errors",
+                  "receive_drops",
+                  "transmit_drops",
+                  "receive_bytes_per_second",
+                  "transmit_bytes_per_second",
+                  "receive_packets_per_second",
+                  "transmit_packets_per_second"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "description": "Interface name as in `/proc/net/dev` (may contain `:`; the name ends at the last one)."
+                  },
+                  "loopback": {
+                    "type": "boolean",
+                    "description": "True when `/sys/class/net/<name>/type` is 772 (ARPHRD_LOOPBACK)."
+                  },
+                  "receive_bytes": {
+                    "type": "integer",
+                    "description": "Bytes received since the counter started (`/proc/net/dev` receive bytes).",
+                    "minimum": 0
+                  },
+                  "transmit_bytes": {
+                    "type": "integer",
+                    "description": "Bytes transmitted (`/proc/net/dev` transmit bytes).",
+                    "minimum": 0
+                  },
+                  "receive_packets": {
+                    "type": "integer",
+                    "description": "Packets received (`/proc/net/dev`).",
+                    "minimum": 0
+                  },
+                  "transmit_packets": {
+                    "type": "integer",
+                    "description": "Packets transmitted (`/proc/net/dev`).",
+                    "minimum": 0
+                  },
+                  "receive_errors": {
+                    "type": "integer",
+                    "description": "Receive errors (`/proc/net/dev` errs).",
+                    "minimum": 0
+                  },
+                  "transmit_errors": {
+                    "type": "integer",
+                    "description": "Transmit errors (`/proc/net/dev` errs).",
+                    "minimum": 0
+                  },
+                  "receive_drops": {
+                    "type": "integer",
+                    "description": "Received packets dropped (`/proc/net/dev` drop).",
+                    "minimum": 0
+                  },
+                  "transmit_drops": {
+                    "type": "integer",
+                    "description": "Transmitted packets dropped (`/proc/net/dev` drop).",
+                    "minimum": 0
+                  },
+                  "receive_bytes_per_second": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Bytes received per second over the last interval (delta of the `/proc/net/dev` counter / elapsed monotonic seconds), rounded to 2 decimals; null on the first sight of the interface and for an interval in which the counter went backwards (reset or wrap: a new baseline is taken, never a spike).",
+                    "minimum": 0
+                  },
+                  "transmit_bytes_per_second": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Bytes transmitted per second over the last interval (delta of the `/proc/net/dev` counter / elapsed monotonic seconds), rounded to 2 decimals; null on the first sight of the interface and for an interval in which the counter went backwards (reset or wrap: a new baseline is taken, never a spike).",
+                    "minimum": 0
+                  },
+                  "receive_packets_per_second": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Packets received per second over the last interval (delta of the `/proc/net/dev` counter / elapsed monotonic seconds), rounded to 2 decimals; null on the first sight of the interface and for an interval in which the counter went backwards (reset or wrap: a new baseline is taken, never a spike).",
+                    "minimum": 0
+                  },
+                  "transmit_packets_per_second": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Packets transmitted per second over the last interval (delta of the `/proc/net/dev` counter / elapsed monotonic seconds), rounded to 2 decimals; null on the first sight of the interface and for an interval in which the counter went backwards (reset or wrap: a new baseline is taken, never a spike).",
+                    "minimum": 0
+                  }
+                }
+              },
+              "Network": {
+                "type": "object",
+                "description": "Network interfaces from `/proc/net/dev` (`system_info.network`).",
+                "additionalProperties": false,
+                "required": [
+                  "interfaces",
+                  "bytes_sent",
+                  "bytes_received",
+                  "details"
+                ],
+                "properties": {
+                  "interfaces": {
+                    "type": "array",
+                    "description": "Names of every reported interface (loopback included), in `/proc/net/dev` order.",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "bytes_sent": {
+                    "type": "integer",
+                    "description": "Total bytes transmitted over all non-loopback interfaces (sum of `/proc/net/dev` transmit bytes).",
+                    "minimum": 0
+                  },
+                  "bytes_received": {
+                    "type": "integer",
+                    "description": "Total bytes received over all non-loopback interfaces (sum of `/proc/net/dev` receive bytes).",
+                    "minimum": 0
+                  },
+                  "details": {
+                    "type": "array",
+                    "description": "Per-interface counters and rates, in the order of `interfaces`.",
+                    "items": {
+                      "$ref": "#/components/schemas/Interface"
+                    }
+                  }
+                }
+              },
+              "System": {
+                "type": "object",
+                "description": "Host identity (`system_info.system`). The object is always present; its fields are null until the host and uptime collectors have reported.",
+                "additionalProperties": false,
+                "required": [
+                  "hostname",
+                  "os_name",
+                  "os_version",
+                  "kernel_version",
+                  "os_id",
+                  "architecture",
+                  "machine_id",
+                  "boot_time",
+                  "uptime_seconds"
+                ],
+                "properties": {
+                  "hostname": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "`/proc/sys/kernel/hostname`; null until the host collector has reported."
+                  },
+                  "os_name": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "`NAME` of `/etc/os-release` (or `/usr/lib/os-release`) under the root filesystem, e.g. `Debian GNU/Linux`."
+                  },
+                  "os_version": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "`VERSION` of os-release (e.g. `12 (bookworm)`), else `VERSION_ID`."
+                  },
+                  "kernel_version": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "`/proc/sys/kernel/osrelease`, e.g. `6.1.0-13-amd64`."
+                  },
+                  "os_id": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "`ID` of os-release, e.g. `debian`."
+                  },
+                  "architecture": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "CPU architecture from `uname(2)` of the running agent, e.g. `x86_64`, `aarch64`."
+                  },
+                  "machine_id": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "`/etc/machine-id` under the root filesystem."
+                  },
+                  "boot_time": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "Boot time, from `btime` of `/proc/stat` (whole seconds). RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  },
+                  "uptime_seconds": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "System uptime in seconds, rounded to 2 decimals (first field of `/proc/uptime`).",
+                    "minimum": 0
+                  }
+                }
+              },
+              "Filesystem": {
+                "type": "object",
+                "description": "One real filesystem (pseudo filesystems such as proc, sysfs, tmpfs, devtmpfs, overlay, autofs and cgroup are excluded by default; one entry per (device, root) so bind mounts are not counted twice).",
+                "additionalProperties": false,
+                "required": [
+                  "device",
+                  "mount_point",
+                  "fs_type",
+                  "total_bytes",
+                  "used_bytes",
+                  "available_bytes",
+                  "usage_percent",
+                  "inodes_total",
+                  "inodes_free",
+                  "read_only",
+                  "stale"
+                ],
+                "properties": {
+                  "device": {
+                    "type": "string",
+                    "description": "Mount source from `/proc/self/mountinfo`, e.g. `/dev/vda1`."
+                  },
+                  "mount_point": {
+                    "type": "string",
+                    "description": "Mount point from `/proc/self/mountinfo` (as the host sees it, without the rootfs prefix)."
+                  },
+                  "fs_type": {
+                    "type": "string",
+                    "description": "Filesystem type from `/proc/self/mountinfo`, e.g. `ext4`."
+                  },
+                  "total_bytes": {
+                    "type": "integer",
+                    "description": "Size in bytes: f_blocks × f_frsize of `statvfs(3)`.",
+                    "minimum": 0
+                  },
+                  "used_bytes": {
+                    "type": "integer",
+                    "description": "Used bytes: (f_blocks − f_bfree) × f_frsize.",
+                    "minimum": 0
+                  },
+                  "available_bytes": {
+                    "type": "integer",
+                    "description": "Bytes available to unprivileged users: f_bavail × f_frsize.",
+                    "minimum": 0
+                  },
+                  "usage_percent": {
+                    "type": "number",
+                    "description": "Usage in percent, 0–100, rounded to 2 decimals, as `df` computes it: used / (used + available), so blocks reserved for root count as used.",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "inodes_total": {
+                    "type": "integer",
+                    "description": "Inodes: f_files of `statvfs(3)`.",
+                    "minimum": 0
+                  },
+                  "inodes_free": {
+                    "type": "integer",
+                    "description": "Free inodes: f_ffree of `statvfs(3)`.",
+                    "minimum": 0
+                  },
+                  "read_only": {
+                    "type": "boolean",
+                    "description": "True when mounted read-only (`ro` mount option)."
+                  },
+                  "stale": {
+                    "type": "boolean",
+                    "description": "True when `statvfs` did not answer within the disk collector's `statfs_timeout` (e.g. a dead NFS server); the size fields are then 0 and must not be trusted."
+                  }
+                }
+              },
+              "Sensor": {
+                "type": "object",
+                "description": "One temperature sensor that could be read (a sensor that fails to read is omitted, never reported as 0).",
+                "additionalProperties": false,
+                "required": [
+                  "source",
+                  "chip",
+                  "label",
+                  "celsius",
+                  "cpu"
+                ],
+                "properties": {
+                  "source": {
+                    "type": "string",
+                    "description": "`hwmon` (`/sys/class/hwmon/*/temp*_input`) or `thermal` (`/sys/class/thermal/thermal_zone*/temp`).",
+                    "enum": [
+                      "hwmon",
+                      "thermal"
+                    ]
+                  },
+                  "chip": {
+                    "type": "string",
+                    "description": "hwmon chip `name` (e.g. `coretemp`, `k10temp`) or thermal zone `type` (e.g. `x86_pkg_temp`)."
+                  },
+                  "label": {
+                    "type": "string",
+                    "description": "`temp*_label` (e.g. `Package id 0`), or the file or zone name when there is no label."
+                  },
+                  "celsius": {
+                    "type": "number",
+                    "description": "Temperature in °C (the kernel's millidegrees / 1000)."
+                  },
+                  "cpu": {
+                    "type": "boolean",
+                    "description": "True for a CPU sensor (hwmon chips coretemp, k10temp, zenpower, cpu_thermal, soc_thermal, k8temp, via_cputemp; thermal zones x86_pkg_temp, soc*, *cpu*)."
+                  }
+                }
+              },
+              "SystemInfo": {
+                "type": "object",
+                "description": "The specification's \"System Information\" (`cpu`, `memory`, `network`, `system`) plus `disks`, `temperatures` and `load`.",
+                "additionalProperties": false,
+                "required": [
+                  "cpu",
+                  "memory",
+                  "network",
+                  "system",
+                  "disks",
+                  "temperatures",
+                  "load"
+                ],
+                "properties": {
+                  "cpu": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/CPU"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "description": "CPU usage and identity; null until the cpu collector has reported."
+                  },
+                  "memory": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/Memory"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "description": "Memory; null until the memory collector has reported."
+                  },
+                  "network": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/Network"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "description": "Network interfaces; null until the network collector has reported."
+                  },
+                  "system": {
+                    "$ref": "#/components/schemas/System",
+                    "description": "Host identity and uptime."
+                  },
+                  "disks": {
+                    "type": [
+                      "array",
+                      "null"
+                    ],
+                    "description": "Every real filesystem from `/proc/self/mountinfo` + `statvfs(3)`; null until the disk collector has reported.",
+                    "items": {
+                      "$ref": "#/components/schemas/Filesystem"
+                    }
+                  },
+                  "temperatures": {
+                    "type": [
+                      "array",
+                      "null"
+                    ],
+                    "description": "Every readable temperature sensor (empty on hosts without any); null until the temperature collector has reported.",
+                    "items": {
+                      "$ref": "#/components/schemas/Sensor"
+                    }
+                  },
+                  "load": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/LoadAverage"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "description": "Load averages from `/proc/loadavg` (the same object as `system_health.load_average`); null until the load collector has reported."
+                  }
+                }
+              },
+              "Collector": {
+                "type": "object",
+                "description": "Supervisor state of one collector or plugin.",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "kind",
+                  "core",
+                  "status",
+                  "restarts",
+                  "consecutive_failures",
+                  "last_error",
+                  "last_error_at",
+                  "started_at",
+                  "next_restart_at",
+                  "interval_seconds",
+                  "timeout_seconds",
+                  "last_collection_at",
+                  "last_duration_seconds",
+                  "last_success",
+                  "collections",
+                  "failures",
+                  "timeouts"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "description": "The collector's id, e.g. `cpu`, `memory`, `disk`, `load`, `uptime`, `network`, `temperature`, `host`."
+                  },
+                  "kind": {
+                    "type": "string",
+                    "description": "`collector` or `plugin`.",
+                    "enum": [
+                      "collector",
+                      "plugin"
+                    ]
+                  },
+                  "core": {
+                    "type": "boolean",
+                    "description": "Core collectors make `/api/v1/health` unhealthy (and `status-simple` critical) when they are `failed`."
+                  },
+                  "status": {
+                    "type": "string",
+                    "description": "`starting` (not started yet), `running`, `restarting` (failed, waiting for its backoff), `failed` (crash loop: not restarted until a reload), `disabled` (by configuration), `stopped` (ended with the agent).",
+                    "enum": [
+                      "starting",
+                      "running",
+                      "restarting",
+                      "failed",
+                      "disabled",
+                      "stopped"
+                    ]
+                  },
+                  "restarts": {
+                    "type": "integer",
+                    "description": "Restarts by the supervisor since the agent started.",
+                    "minimum": 0
+                  },
+                  "consecutive_failures": {
+                    "type": "integer",
+                    "description": "Failures in a row without a stable run in between.",
+                    "minimum": 0
+                  },
+                  "last_error": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "Description of the last error (a collection that threw or timed out, or a crash); null if none."
+                  },
+                  "last_error_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "When the last error happened; null if none. RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  },
+                  "started_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "When the collector was (re)started last; null before its first start. RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  },
+                  "next_restart_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "When a `restarting` collector will be started again; null otherwise. RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  },
+                  "interval_seconds": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Collection interval in seconds (`agent.interval`, default 30, or `[collectors.<id>] interval`); null for a child without one.",
+                    "minimum": 0
+                  },
+                  "timeout_seconds": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Collection deadline in seconds; a collection that exceeds it is abandoned and counted in `timeouts`.",
+                    "minimum": 0
+                  },
+                  "last_collection_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "When the last collection (successful or not) was taken; null before the first. RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  },
+                  "last_duration_seconds": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Duration of the last collection in seconds, rounded to 6 decimals.",
+                    "minimum": 0
+                  },
+                  "last_success": {
+                    "type": [
+                      "boolean",
+                      "null"
+                    ],
+                    "description": "Whether the last collection succeeded; null before the first."
+                  },
+                  "collections": {
+                    "type": "integer",
+                    "description": "Collections that succeeded (including those that had no data).",
+                    "minimum": 0
+                  },
+                  "failures": {
+                    "type": "integer",
+                    "description": "Collections that threw or timed out.",
+                    "minimum": 0
+                  },
+                  "timeouts": {
+                    "type": "integer",
+                    "description": "Collections abandoned at their deadline (also counted in `failures`).",
+                    "minimum": 0
+                  }
+                }
+              },
+              "Status": {
+                "type": "object",
+                "description": "`GET /api/v1/status`: the specification's full status.",
+                "additionalProperties": false,
+                "required": [
+                  "timestamp",
+                  "system_health",
+                  "services",
+                  "containers",
+                  "system_info",
+                  "collectors"
+                ],
+                "properties": {
+                  "timestamp": {
+                    "type": "string",
+                    "description": "When the data was collected (the latest collection). RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  },
+                  "system_health": {
+                    "$ref": "#/components/schemas/SystemHealth"
+                  },
+                  "services": {
+                    "type": "array",
+                    "description": "Service status; always an empty array until the services collector lands (its items will then be documented here).",
+                    "items": {},
+                    "maxItems": 0
+                  },
+                  "containers": {
+                    "type": "array",
+                    "description": "Containers; always an empty array until the containers collector lands (its items will then be documented here).",
+                    "items": {},
+                    "maxItems": 0
+                  },
+                  "system_info": {
+                    "$ref": "#/components/schemas/SystemInfo"
+                  },
+                  "collectors": {
+                    "type": "array",
+                    "description": "Supervisor state of every collector, in start order.",
+                    "items": {
+                      "$ref": "#/components/schemas/Collector"
+                    }
+                  }
+                }
+              },
+              "SimpleStatus": {
+                "type": "object",
+                "description": "`GET /api/v1/status-simple`: a small object for load balancers and cheap polls.",
+                "additionalProperties": false,
+                "required": [
+                  "status",
+                  "timestamp",
+                  "cpu_usage_percent",
+                  "memory_usage_percent",
+                  "disk_usage_percent",
+                  "load_percent",
+                  "reasons"
+                ],
+                "properties": {
+                  "status": {
+                    "type": "string",
+                    "description": "`critical` when a figure is at or above its critical threshold (cpu 95, memory 95, disk 95 percent, 1-minute load 5.0) or a core collector failed; `degraded` when a figure is at or above its warning threshold (cpu 80, memory 85, disk 85 percent, 1-minute load 2.0) or a collector is restarting or failed; `starting` before the first collection; else `healthy`.",
+                    "enum": [
+                      "healthy",
+                      "degraded",
+                      "critical",
+                      "starting"
+                    ]
+                  },
+                  "timestamp": {
+                    "type": "string",
+                    "description": "When the data was collected (the latest collection). RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  },
+                  "cpu_usage_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Same as `system_health.cpu_usage_percent`.",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "memory_usage_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Same as `system_health.memory_usage_percent`.",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "disk_usage_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Same as `system_health.disk_usage_percent` (the root filesystem).",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "load_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "1-minute load average per online CPU in percent (one_minute / cores × 100, rounded to 2 decimals; 100 = every CPU busy on average, can exceed 100); null until load and cpu have reported.",
+                    "minimum": 0
+                  },
+                  "reasons": {
+                    "type": "array",
+                    "description": "Why the status is not `healthy`, e.g. `cpu_usage_percent 97.2 >= 95.0` or `collector disk failed`; empty when healthy.",
+                    "items": {
+                      "type": "string"
+                    }
+                  }
+                }
+              },
+              "Collectors": {
+                "type": "object",
+                "description": "`GET /api/v1/collectors`.",
+                "additionalProperties": false,
+                "required": [
+                  "collectors"
+                ],
+                "properties": {
+                  "collectors": {
+                    "type": "array",
+                    "description": "Supervisor state of every collector, in start order.",
+                    "items": {
+                      "$ref": "#/components/schemas/Collector"
+                    }
+                  }
+                }
+              }
+            },
+            "parameters": {
+              "IfNoneMatch": {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": false,
+                "description": "An `ETag` from an earlier response (weak comparison: `W/` is ignored; `*` matches). When it matches the current representation, the answer is 304 with no body.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "responses": {
+              "NotModified": {
+                "description": "The representation named in `If-None-Match` is still current; no body.",
+                "headers": {
+                  "ETag": {
+                    "description": "Strong validator of this representation: changes with every collection and every change of the supervisor's state.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  "Cache-Control": {
+                    "description": "`no-cache`: revalidate with `If-None-Match`.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                }
+              },
+              "Error": {
+                "description": "An error: 404 `not_found` for an unknown path, 405 `method_not_allowed` (with `Allow`) for a method the path does not serve, 400 `bad_request`, 500 `internal_error`.",
+                "headers": {
+                  "Allow": {
+                    "description": "On 405: the methods the path serves, e.g. `GET, HEAD`.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                },
+                "content": {
+                  "application/json; charset=utf-8": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+        """#
+}

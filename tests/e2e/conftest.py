@@ -1,0 +1,358 @@
+"""Shared helpers of the end-to-end suite: it runs the real, built `viworks-agent` binary.
+
+The binary comes from $VIWORKS_AGENT_BIN, else `.build/debug/viworks-agent` under the repository root
+(build it first: `swift build --product viworks-agent`).
+"""
+
+from __future__ import annotations
+
+import copy
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+E2E_DIR = Path(__file__).resolve().parent
+GOLDEN_DIR = E2E_DIR / "golden"
+ROUTE_TABLE = REPO_ROOT / "Sources/Server/RouteTable.swift"
+OPENAPI_SWIFT = REPO_ROOT / "Sources/Server/OpenAPI/OpenAPIDocument.swift"
+FIXTURE_HOSTS = REPO_ROOT / "Tests/AgentCollectorsTests/Fixtures/hosts"
+# The collectors engineer's capture of the development VM: a full proc/sys/etc tree.
+FIXTURE_HOST = os.environ.get("VIWORKS_E2E_FIXTURE_HOST", "debian12-amd-epyc-vm")
+
+JSON_TYPE = "application/json; charset=utf-8"
+PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Routes that are encoded once per collection and carry an ETag.
+CACHED_ROUTES = {"/api/v1/status", "/api/v1/status-simple", "/api/v1/system", "/api/v1/collectors", "/metrics"}
+OPENAPI_URI = "urn:viworks:openapi"
+
+STARTUP_TIMEOUT = 15.0
+COLLECTION_TIMEOUT = 15.0
+
+
+def agent_binary() -> Path:
+    configured = os.environ.get("VIWORKS_AGENT_BIN")
+    path = Path(configured) if configured else REPO_ROOT / ".build/debug/viworks-agent"
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The test's environment without VIWORKS_* variables (the agent rejects unknown ones), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIWORKS_")}
+    env.update(extra or {})
+    return env
+
+
+def run_cli(*args: str, timeout: float = 20.0, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(agent_binary()), *args], capture_output=True, text=True, timeout=timeout, env=clean_environment(env), cwd=REPO_ROOT
+    )
+
+
+# MARK: - HTTP
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def raw_request(port: int, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"") -> RawResponse:
+    """One HTTP/1.1 request on its own connection with `Connection: close`, reading to EOF, so a body sent
+    where none is allowed (HEAD, 304) is seen rather than silently skipped by a client library."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    for name, value in (headers or {}).items():
+        lines.append(f"{name}: {value}")
+    if body or method in ("POST", "PUT", "PATCH"):
+        lines.append(f"Content-Length: {len(body)}")
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(request)
+        chunks = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    data = b"".join(chunks)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    status = int(status_line.split(" ")[1])
+    parsed: dict[str, str] = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        parsed[name.strip().lower()] = value.strip()
+    if parsed.get("transfer-encoding", "").lower() == "chunked":
+        rest = dechunk(rest)
+    return RawResponse(status, parsed, rest)
+
+
+def dechunk(data: bytes) -> bytes:
+    out = b""
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += data[:size]
+        data = data[size + 2 :]
+    return out
+
+
+# MARK: - The agent process
+
+
+@dataclass
+class Agent:
+    """A running `viworks-agent run`, killed by the fixture that started it."""
+
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+    startup_responses: list[RawResponse] = field(default_factory=list)
+
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"") -> RawResponse:
+        return raw_request(self.port, method, path, headers, body)
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> RawResponse:
+        return self.request("GET", path, headers)
+
+    def get_json(self, path: str):
+        response = self.get(path)
+        assert response.status == 200, f"GET {path}: {response.status} {response.body[:300]!r}"
+        return response.json()
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT) -> RawResponse:
+        deadline = time.monotonic() + timeout
+        last: object = None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"agent exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                response = self.get("/api/v1/health")
+                last = response.status
+                if response.status == 200:
+                    return response
+                self.startup_responses.append(response)
+            except OSError as error:
+                last = error
+            time.sleep(0.05)
+        raise TimeoutError(f"/api/v1/health not 200 within {timeout}s (last: {last}):\n{self.log()}")
+
+    def wait_collections(self, minimum: int = 2, timeout: float = COLLECTION_TIMEOUT) -> dict:
+        """Waits until every collector has `minimum` successful collections (a run collects at start and
+        again 1 s later) and returns `/api/v1/status` as of then."""
+        deadline = time.monotonic() + timeout
+        status = None
+        while time.monotonic() < deadline:
+            status = self.get_json("/api/v1/status")
+            collectors = status["collectors"]
+            if collectors and all(c["collections"] >= minimum for c in collectors):
+                return status
+            time.sleep(0.1)
+        raise TimeoutError(f"collectors did not reach {minimum} collections: {status and status['collectors']}\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def start_agent(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Agent:
+    """Starts `viworks-agent run` on a free port with an empty configuration file (so a host's
+    /etc/viworks-agent/agent.toml cannot change what is tested) and waits until health answers 200."""
+    binary = agent_binary()
+    if not binary.exists():
+        pytest.fail(f"{binary} does not exist: build it (swift build --product viworks-agent) or set VIWORKS_AGENT_BIN")
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "empty.toml"
+    config.write_text("")
+    last_error: Exception | None = None
+    for attempt in range(3):
+        port = free_port()
+        log_path = workdir / f"agent-{port}.log"
+        log = open(log_path, "wb")
+        process = subprocess.Popen(
+            [str(binary), "run", "--config", str(config), "--listen", f"127.0.0.1:{port}", *args],
+            stdout=log, stderr=subprocess.STDOUT, env=clean_environment(env), cwd=workdir,
+        )
+        log.close()
+        agent = Agent(port, process, log_path)
+        try:
+            agent.wait_healthy()
+            return agent
+        except (RuntimeError, TimeoutError) as error:  # e.g. the port was taken in between: try another
+            agent.stop()
+            last_error = error
+    raise RuntimeError(f"agent did not start: {last_error}")
+
+
+def fixture_host_dir() -> Path:
+    return FIXTURE_HOSTS / FIXTURE_HOST
+
+
+def fixture_host_args(root: Path) -> list[str]:
+    return ["--proc-root", str(root / "proc"), "--sys-root", str(root / "sys"), "--rootfs", str(root)]
+
+
+@pytest.fixture(scope="session")
+def live_agent(tmp_path_factory):
+    """The agent on this machine's real /proc and /sys, with the default 30 s interval so that, after the
+    priming collection (at start and 1 s later), responses and ETags stay put for the tests."""
+    agent = start_agent(tmp_path_factory.mktemp("live"))
+    try:
+        agent.wait_collections(2)
+        yield agent
+    finally:
+        agent.stop()
+
+
+@pytest.fixture(scope="session")
+def openapi_doc(live_agent):
+    response = live_agent.get("/api/v1/openapi.json")
+    assert response.status == 200
+    return response.json()
+
+
+# MARK: - Schemas
+
+
+def rewrite_refs(schema, base: str = OPENAPI_URI):
+    """Makes the document-relative `#/components/...` references of a schema absolute, so the schema can
+    be validated on its own against a registry holding the whole OpenAPI document."""
+    if isinstance(schema, dict):
+        return {k: (base + v if k == "$ref" and isinstance(v, str) and v.startswith("#") else rewrite_refs(v, base)) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [rewrite_refs(v, base) for v in schema]
+    return schema
+
+
+def validator_for(doc: dict, schema: dict) -> Draft202012Validator:
+    registry = Registry().with_resource(OPENAPI_URI, Resource.from_contents(doc, default_specification=DRAFT202012))
+    return Draft202012Validator(rewrite_refs(copy.deepcopy(schema)), registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def component_validator(doc: dict, name: str) -> Draft202012Validator:
+    return validator_for(doc, {"$ref": f"#/components/schemas/{name}"})
+
+
+def assert_valid(validator: Draft202012Validator, instance, what: str) -> None:
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    assert not errors, f"{what} does not match its schema:\n" + "\n".join(
+        f"  at /{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}" for e in errors[:20]
+    )
+
+
+def response_schema(doc: dict, path: str, status: str = "200") -> tuple[str, dict | None]:
+    """(content type, schema) of a documented response."""
+    response = doc["paths"][path]["get"]["responses"][status]
+    if "$ref" in response:
+        response = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    content = response.get("content") or {}
+    if not content:
+        return ("", None)
+    (content_type, media), = content.items()
+    return content_type, media.get("schema")
+
+
+# MARK: - Routes and the document source
+
+
+def router_routes() -> set[tuple[str, str]]:
+    """(method, path) of every `RouteDescription(.get, "/path", ...)` in RouteTable.swift."""
+    text = ROUTE_TABLE.read_text()
+    routes = set(re.findall(r'RouteDescription\(\s*\.(\w+)\s*,\s*"([^"]+)"', text))
+    assert routes, f"no RouteDescription entries found in {ROUTE_TABLE}"
+    return {(method.lower(), path) for method, path in routes}
+
+
+def openapi_source_json() -> dict:
+    """The JSON inside `OpenAPIDocument.json`'s raw string literal, as the source has it."""
+    text = OPENAPI_SWIFT.read_text()
+    match = re.search(r'#"""\n(.*?)\n\s*"""#', text, re.S)
+    assert match, f"no #\"\"\"...\"\"\"# literal in {OPENAPI_SWIFT}"
+    return json.loads(match.group(1))
+
+
+# MARK: - Host files
+
+
+def read_meminfo(path: Path) -> dict[str, int]:
+    values = {}
+    for line in path.read_text().splitlines():
+        name, _, rest = line.partition(":")
+        fields = rest.split()
+        if fields:
+            values[name.strip()] = int(fields[0])
+    return values
+
+
+def read_net_dev(path: Path) -> dict[str, list[int]]:
+    """Interface → its 16 counters; names may contain ':' (split at the last one)."""
+    result = {}
+    for line in path.read_text().splitlines()[2:]:
+        name, _, counters = line.rpartition(":")
+        if name.strip():
+            result[name.strip()] = [int(x) for x in counters.split()]
+    return result
+
+
+def read_os_release(path: Path) -> dict[str, str]:
+    result = {}
+    for line in path.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not key.startswith("#"):
+            result[key.strip()] = value.strip().strip('"')
+    return result
+
+
+def round_half_up(value: float, places: int = 2) -> float:
+    """Swift's `.rounded()` (schoolbook), which the agent uses; Python's round() is banker's rounding."""
+    return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def copy_host_tree(source: Path, destination: Path) -> Path:
+    shutil.copytree(source, destination, symlinks=True)
+    return destination

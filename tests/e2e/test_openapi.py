@@ -1,0 +1,148 @@
+"""The OpenAPI document: valid, complete, and true of every live response."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+from conftest import (
+    CACHED_ROUTES,
+    JSON_TYPE,
+    PROMETHEUS_TYPE,
+    assert_valid,
+    openapi_source_json,
+    response_schema,
+    router_routes,
+    validator_for,
+)
+
+DOCUMENTED_ROUTES = sorted(path for _, path in router_routes())
+
+
+def test_document_is_valid_openapi_3_1(openapi_doc):
+    assert openapi_doc["openapi"].startswith("3.1.")
+    validate(openapi_doc)
+
+
+def test_served_document_is_the_source(openapi_doc):
+    # Catches a stale binary as much as a served document that differs from OpenAPIDocument.swift.
+    assert openapi_doc == openapi_source_json()
+
+
+def test_paths_are_exactly_the_router_routes(openapi_doc):
+    documented = {(method, path) for path, item in openapi_doc["paths"].items() for method in item if method in ("get", "post", "put", "patch", "delete")}
+    assert documented == router_routes()
+
+
+def test_every_object_schema_is_closed_and_requires_every_key(openapi_doc):
+    """`additionalProperties: false` and `required` = every property, everywhere, so a key added to or
+    removed from a DTO without the document fails the live validation below."""
+    problems = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            if "properties" in node:
+                if node.get("additionalProperties") is not False:
+                    problems.append(f"{where}: additionalProperties is not false")
+                if sorted(node.get("required", [])) != sorted(node["properties"]):
+                    problems.append(f"{where}: required {node.get('required')} != properties {list(node['properties'])}")
+                for name, prop in node["properties"].items():
+                    if "$ref" not in prop and not prop.get("description"):
+                        problems.append(f"{where}.{name}: no description")
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}/{index}")
+
+    walk(openapi_doc["components"]["schemas"], "#/components/schemas")
+    assert not problems, "\n".join(problems)
+
+
+def test_cached_routes_document_304_and_health_documents_503(openapi_doc):
+    with_304 = {path for path, item in openapi_doc["paths"].items() if "304" in item["get"]["responses"]}
+    assert with_304 == CACHED_ROUTES
+    for path in CACHED_ROUTES:
+        params = openapi_doc["paths"][path]["get"].get("parameters", [])
+        assert params, f"{path} documents no If-None-Match parameter"
+    assert {"200", "503"} <= set(openapi_doc["paths"]["/api/v1/health"]["get"]["responses"])
+    for path, item in openapi_doc["paths"].items():
+        assert "default" in item["get"]["responses"], f"{path}: no error response documented"
+
+
+@pytest.mark.parametrize("path", DOCUMENTED_ROUTES)
+def test_live_response_matches_its_schema(live_agent, openapi_doc, path):
+    response = live_agent.get(path)
+    assert response.status == 200, f"{path}: {response.status} {response.body[:300]!r}"
+    content_type, schema = response_schema(openapi_doc, path)
+    assert response.header("content-type") == content_type
+    if content_type == JSON_TYPE:
+        assert_valid(validator_for(openapi_doc, schema), response.json(), f"GET {path}")
+    else:
+        assert content_type == PROMETHEUS_TYPE
+        assert_valid(validator_for(openapi_doc, schema), response.body.decode(), f"GET {path}")
+        check_prometheus_text(response.body.decode())
+
+
+@pytest.mark.parametrize("path", sorted(CACHED_ROUTES))
+def test_cached_route_answers_304_to_its_etag(live_agent, path):
+    for _ in range(3):  # a collection landing between the two requests changes the ETag: retry
+        first = live_agent.get(path)
+        etag = first.header("etag")
+        assert first.status == 200 and etag, f"{path}: {first.status}, ETag {etag!r}"
+        assert re.fullmatch(r'"[^"]+"', etag), f"ETag {etag!r} is not a quoted strong validator"
+        assert first.header("cache-control") == "no-cache"
+        second = live_agent.get(path, {"If-None-Match": etag})
+        if second.status == 200 and second.header("etag") != etag:
+            continue
+        assert second.status == 304, f"{path}: If-None-Match {etag} gave {second.status}"
+        assert second.body == b"", f"304 with a body: {second.body[:200]!r}"
+        assert second.header("etag") == etag
+        # Weak comparison and lists, as RFC 9110 says for If-None-Match.
+        assert live_agent.get(path, {"If-None-Match": f'"nope", W/{etag}'}).status == 304
+        assert live_agent.get(path, {"If-None-Match": '"nope"'}).status == 200
+        return
+    pytest.fail(f"{path}: ETag kept changing")
+
+
+@pytest.mark.parametrize("path", DOCUMENTED_ROUTES)
+def test_head_has_the_headers_and_no_body(live_agent, path):
+    get = live_agent.get(path)
+    head = live_agent.request("HEAD", path)
+    assert head.status == 200
+    assert head.body == b""
+    assert head.header("content-type") == get.header("content-type")
+
+
+def test_503_health_during_startup_matches_the_schema_if_seen(live_agent, openapi_doc):
+    """Health answers 503 `starting` until the first collection; the start-up poll keeps what it saw."""
+    seen = [r for r in live_agent.startup_responses if r.status == 503]
+    if not seen:
+        pytest.skip("the first collection landed before the first health poll")
+    _, schema = response_schema(openapi_doc, "/api/v1/health", "503")
+    for response in seen:
+        body = response.json()
+        assert_valid(validator_for(openapi_doc, schema), body, "503 health")
+        assert body["status"] == "starting"
+
+
+PROM_LINE = re.compile(
+    r'^(?:# (?:HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*'
+    r'|[a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? -?(?:[0-9.e+-]+|NaN|\+Inf|-Inf)(?: -?[0-9]+)?)$'
+)
+
+
+def check_prometheus_text(text: str) -> None:
+    bad = [line for line in text.splitlines() if line and not PROM_LINE.match(line)]
+    assert not bad, f"lines that are not Prometheus text 0.0.4: {bad[:5]}"
+    assert text.endswith("\n")
+    names = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
+    for required in (
+        "viworks_cpu_usage_percent", "viworks_memory_usage_percent", "viworks_network_receive_bytes_total",
+        "viworks_collector_success", "viworks_collector_duration_seconds", "viworks_agent_info",
+    ):
+        assert required in names, f"{required} missing from /metrics"
+    types = re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M)
+    assert len(types) == len({name for name, _ in types}), "a metric family is declared twice"
