@@ -160,7 +160,7 @@ class Agent:
         except OSError:
             return ""
 
-    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT) -> RawResponse:
+    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT, accept: tuple[int, ...] = (200,)) -> RawResponse:
         deadline = time.monotonic() + timeout
         last: object = None
         while time.monotonic() < deadline:
@@ -169,7 +169,7 @@ class Agent:
             try:
                 response = self.get("/api/v1/health")
                 last = response.status
-                if response.status == 200:
+                if response.status in accept:
                     return response
                 self.startup_responses.append(response)
             except OSError as error:
@@ -200,9 +200,10 @@ class Agent:
                 self.process.wait(timeout=5)
 
 
-def start_agent(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Agent:
+def start_agent(workdir: Path, *args: str, env: dict[str, str] | None = None, accept: tuple[int, ...] = (200,)) -> Agent:
     """Starts `viworks-agent run` on a free port with an empty configuration file (so a host's
-    /etc/viworks-agent/agent.toml cannot change what is tested) and waits until health answers 200."""
+    /etc/viworks-agent/agent.toml cannot change what is tested) and waits until health answers with a
+    status in `accept` (200 by default)."""
     binary = agent_binary()
     if not binary.exists():
         pytest.fail(f"{binary} does not exist: build it (swift build --product viworks-agent) or set VIWORKS_AGENT_BIN")
@@ -221,7 +222,7 @@ def start_agent(workdir: Path, *args: str, env: dict[str, str] | None = None) ->
         log.close()
         agent = Agent(port, process, log_path)
         try:
-            agent.wait_healthy()
+            agent.wait_healthy(accept=accept)
             return agent
         except (RuntimeError, TimeoutError) as error:  # e.g. the port was taken in between: try another
             agent.stop()
