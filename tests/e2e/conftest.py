@@ -2,6 +2,12 @@
 
 The binary comes from $VIWORKS_AGENT_BIN, else `.build/debug/viworks-agent` under the repository root
 (build it first: `swift build --product viworks-agent`).
+
+    python3 -m pytest tests/e2e -q                   # the whole suite, a few seconds
+    UPDATE_GOLDEN=1 python3 -m pytest tests/e2e -q   # rewrite golden/status.json, then review the diff
+
+Each agent runs on a free port with an empty --config and without the caller's VIWORKS_* variables, and is
+terminated by the fixture that started it.
 """
 
 from __future__ import annotations
@@ -64,7 +70,15 @@ def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def require_binary() -> Path:
+    binary = agent_binary()
+    if not binary.exists():
+        pytest.fail(f"{binary} does not exist: build it (swift build --product viworks-agent) or set VIWORKS_AGENT_BIN")
+    return binary
+
+
 def run_cli(*args: str, timeout: float = 20.0, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    require_binary()
     return subprocess.run(
         [str(agent_binary()), *args], capture_output=True, text=True, timeout=timeout, env=clean_environment(env), cwd=REPO_ROOT
     )
@@ -204,9 +218,7 @@ def start_agent(workdir: Path, *args: str, env: dict[str, str] | None = None, ac
     """Starts `viworks-agent run` on a free port with an empty configuration file (so a host's
     /etc/viworks-agent/agent.toml cannot change what is tested) and waits until health answers with a
     status in `accept` (200 by default)."""
-    binary = agent_binary()
-    if not binary.exists():
-        pytest.fail(f"{binary} does not exist: build it (swift build --product viworks-agent) or set VIWORKS_AGENT_BIN")
+    binary = require_binary()
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "empty.toml"
     config.write_text("")
