@@ -67,6 +67,13 @@ public struct FilesystemUsage: Sendable, Hashable {
     public var availableBytes: UInt64
     public var usagePercent: Double
 
+    public init(totalBytes: UInt64, usedBytes: UInt64, availableBytes: UInt64, usagePercent: Double) {
+        self.totalBytes = totalBytes
+        self.usedBytes = usedBytes
+        self.availableBytes = availableBytes
+        self.usagePercent = usagePercent
+    }
+
     /// used = (blocks − bfree) × frsize, available = bavail × frsize, and usage = used / (used +
     /// available): blocks reserved for root count as used capacity, as in `df`. With bsize 4096,
     /// 1000 blocks, 100 free and 50 available, usage is 900 / 950 = 94.74 %, not 900 / 1000 = 90 %.
