@@ -357,7 +357,7 @@ enum OpenAPIDocument {
                 "properties": {
                   "status": {
                     "type": "string",
-                    "description": "`healthy` (200) once the first collection of every core collector has landed and none is `failed`; `starting` (503) before the first collection; `unhealthy` (503) while a core collector is `failed` (see `failed_collectors`).",
+                    "description": "`healthy` (200) once the first batch of every core collector has landed and none is `failed`; `starting` (503) before the first collection; `unhealthy` (503) while a core collector is `failed` (see `failed_collectors`).",
                     "enum": [
                       "healthy",
                       "starting",
@@ -379,7 +379,7 @@ enum OpenAPIDocument {
                       "integer",
                       "null"
                     ],
-                    "description": "System uptime in whole seconds (first field of `/proc/uptime`, truncated), as in the specification; null before the uptime collector has reported.",
+                    "description": "System uptime in whole seconds (first field of `/proc/uptime`, truncated) as of the last uptime collection (so up to one collection interval behind `timestamp`), as in the specification; null before the uptime collector has reported.",
                     "minimum": 0
                   },
                   "agent_uptime_seconds": {
@@ -491,7 +491,7 @@ enum OpenAPIDocument {
                       "integer",
                       "null"
                     ],
-                    "description": "System uptime in whole seconds (first field of `/proc/uptime`, truncated); null until the uptime collector has reported.",
+                    "description": "System uptime in whole seconds (first field of `/proc/uptime`, truncated) as of the last uptime collection; null until the uptime collector has reported.",
                     "minimum": 0
                   },
                   "temperature": {
