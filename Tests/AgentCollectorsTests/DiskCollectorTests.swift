@@ -214,6 +214,25 @@ struct DiskCollectorTests {
         fake.release()
     }
 
+    @Test func manyHungMountsDoNotDelayTheOthers() async throws {
+        // More stuck mounts than cores: each statvfs has its own thread, so the healthy mount still
+        // answers and the whole collection takes about one timeout.
+        let paths = Fixtures.host(Self.host)
+        let usb = FilesystemStats(blockSize: 32768, fragmentSize: 32768, blocks: 1000, blocksFree: 250, blocksAvailable: 250)
+        let fake = FakeStatfs(
+            root: paths.rootfs, table: ["/media/USB Drive": .ok(usb)],
+            hanging: ["/", "/boot/efi", "/srv/data", "/var/www", "/mnt/nfs"])
+        var settings = DiskSettings()
+        settings.statfsTimeout = .milliseconds(100)
+        let collector = DiskCollector(settings: settings, statfs: fake.function)
+        let start = ContinuousClock.now
+        let output = try await collector.collect(Fixtures.context(paths))
+        #expect(ContinuousClock.now - start < .milliseconds(600))
+        #expect(output.disk?.filesystems.map(\.stale) == [true, true, true, true, false, true])
+        #expect(output.disk?.filesystems[4].usagePercent == 75)
+        fake.release()
+    }
+
     @Test func realStatvfs() {
         guard case .ok(let stats) = FilesystemStats.systemStatvfs(path: "/") else {
             Issue.record("statvfs(/) failed")

@@ -3,59 +3,118 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import AgentRuntime
-import Dispatch
 import Synchronization
 
 /// A blocking `statvfs`-like call; injectable so tests can simulate a hung NFS mount.
 public typealias StatfsFunction = @Sendable (String) -> StatfsResult
 
-/// Runs blocking `statvfs` calls off the cooperative thread pool, each raced against a timeout.
+/// Runs blocking `statvfs` calls on their own short-lived threads, each raced against a timeout.
+///
+/// Each call gets a detached pthread (64 KiB stack) rather than a Dispatch worker: libdispatch on
+/// Linux only adds workers slowly once its pool (one per core) is blocked, so a few dead NFS mounts
+/// would delay every later `statvfs`. The timeout runs on the Swift concurrency clock, independent
+/// of those threads.
 ///
 /// A call that times out keeps its thread until the kernel answers; while it is stuck, no second
 /// call is issued for the same path (the path answers `.timedOut` at once), so a dead NFS server
 /// costs one blocked thread, not one more per collection.
 final class StatfsGuard: Sendable {
     private let inFlight = Mutex<Set<String>>([])
-    private let queue = DispatchQueue(label: "viworks.collectors.statfs", attributes: .concurrent)
     private let function: StatfsFunction
 
     init(function: @escaping StatfsFunction) {
         self.function = function
     }
 
-    /// Paths whose call is still running.
-    var pending: Set<String> { inFlight.withLock { $0 } }
-
     func stat(_ path: String, timeout: Duration) async -> StatfsResult {
         guard inFlight.withLock({ $0.insert(path).inserted }) else { return .timedOut }
         let function = self.function
-        return await withCheckedContinuation { (continuation: CheckedContinuation<StatfsResult, Never>) in
-            let once = ResumeOnce(continuation)
-            queue.async {
-                let result = function(path)
-                self.inFlight.withLock { _ = $0.remove(path) }
-                once.resume(result)
-            }
-            let nanoseconds = Int(min(max(timeout.secondsDouble, 0), 86_400) * 1e9)
-            queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { once.resume(.timedOut) }
+        let once = FirstResult()
+        let started = spawnDetachedThread { [self] in
+            let result = function(path)
+            self.inFlight.withLock { _ = $0.remove(path) }
+            once.offer(result)
         }
+        if !started {
+            inFlight.withLock { _ = $0.remove(path) }
+            return .failed(EAGAIN)
+        }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            if !Task.isCancelled { once.offer(.timedOut) }
+        }
+        let result = await withCheckedContinuation { once.attach($0) }
+        timer.cancel()
+        return result
     }
 }
 
-/// Resumes a continuation with whichever result comes first.
-private final class ResumeOnce: Sendable {
-    private let continuation: Mutex<CheckedContinuation<StatfsResult, Never>?>
-
-    init(_ continuation: CheckedContinuation<StatfsResult, Never>) {
-        self.continuation = Mutex(continuation)
+/// Hands the first offered result to the continuation, whether it arrives before or after `attach`.
+private final class FirstResult: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<StatfsResult, Never>?
+        var result: StatfsResult?
+        var delivered = false
     }
 
-    func resume(_ result: StatfsResult) {
-        let waiting = continuation.withLock { value -> CheckedContinuation<StatfsResult, Never>? in
-            defer { value = nil }
-            return value
+    private let state = Mutex(State())
+
+    func attach(_ continuation: CheckedContinuation<StatfsResult, Never>) {
+        let ready = state.withLock { state -> StatfsResult? in
+            guard let result = state.result, !state.delivered else {
+                state.continuation = continuation
+                return nil
+            }
+            state.delivered = true
+            return result
+        }
+        if let ready { continuation.resume(returning: ready) }
+    }
+
+    func offer(_ result: StatfsResult) {
+        let waiting = state.withLock { state -> CheckedContinuation<StatfsResult, Never>? in
+            guard state.result == nil else { return nil }
+            state.result = result
+            guard let continuation = state.continuation else { return nil }
+            state.continuation = nil
+            state.delivered = true
+            return continuation
         }
         waiting?.resume(returning: result)
     }
+}
+
+/// The work of one thread, passed through `pthread_create`'s context pointer.
+private final class ThreadWork: Sendable {
+    let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+}
+
+/// Starts a detached pthread running `body`; false when the thread cannot be created.
+private func spawnDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+    let context = Unmanaged.passRetained(ThreadWork(body)).toOpaque()
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    pthread_attr_setstacksize(&attributes, 64 << 10)
+    var thread = pthread_t()
+    let status = pthread_create(
+        &thread, &attributes,
+        { raw in
+            guard let raw else { return nil }
+            Unmanaged<ThreadWork>.fromOpaque(raw).takeRetainedValue().body()
+            return nil
+        }, context)
+    if status != 0 {
+        Unmanaged<ThreadWork>.fromOpaque(context).release()
+        return false
+    }
+    return true
 }
