@@ -17,7 +17,7 @@ let package = Package(
         .library(name: "AgentServer", targets: ["AgentServer"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -72,6 +72,15 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             path: "Sources/viworks-agent",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "viworks-bench",
+            dependencies: [
+                "AgentRuntime", "AgentCollectors", "AgentServer",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/viworks-bench",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -10,8 +10,8 @@ public import NIOCore
 
 /// Builds the agent's HTTP application.
 public enum APIServer {
-    /// The router with every route of ``RouteTable``, JSON errors, and 405 with `Allow` for a known path
-    /// asked with a method it does not serve.
+    /// The router with every route of ``RouteTable``, JSON errors, 405 with `Allow` for a known path asked
+    /// with a method it does not serve, and 204 with `Allow` for `OPTIONS` on a known path.
     public static func buildRouter(dependencies: APIDependencies) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self, options: [.autoGenerateHeadEndpoints])
         router.add(middleware: APIErrorMiddleware())
@@ -21,6 +21,9 @@ public enum APIServer {
         for route in RouteTable.routes { byPath[route.path, default: []].append(route.method) }
         for (path, methods) in byPath {
             let allowed = (methods + (methods.contains(.get) ? [.head] : [])).map(\.rawValue).joined(separator: ", ")
+            router.on(RouterPath(path), method: .options) { _, _ -> Response in
+                Response(status: .noContent, headers: [.allow: allowed + ", OPTIONS"])
+            }
             for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !methods.contains(method) {
                 router.on(RouterPath(path), method: method) { request, _ -> Response in
                     throw APIError(

@@ -47,15 +47,11 @@ def test_other_methods_are_405_too(live_agent):
         assert response.json()["error"]["code"] == "method_not_allowed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG APIServer.buildRouter registers the 405 handlers only for GET/POST/PUT/PATCH/DELETE: OPTIONS on a "
-    "known path answers 404 'no route for OPTIONS /api/v1/status' instead of 405 with Allow",
-)
-def test_options_on_a_known_path_is_405_with_allow(live_agent):
+def test_options_on_a_known_path_is_204_with_allow(live_agent):
     response = live_agent.request("OPTIONS", "/api/v1/status")
-    assert response.status == 405
-    assert response.header("allow")
+    assert response.status == 204
+    assert response.header("allow") == "GET, HEAD, OPTIONS"
+    assert response.body == b""
 
 
 def test_head_status_is_200_without_body(live_agent):
@@ -116,10 +112,22 @@ def test_failed_core_collector_makes_health_503(failing_agent, openapi_doc):
     assert status["system_info"]["cpu"] is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG StatusController.health checks `!snapshots.isReady` before failed core collectors: a core collector "
-    "that fails before its first collection leaves health at 503 'starting' forever instead of 'unhealthy'",
-)
 def test_failed_core_collector_health_says_unhealthy(failing_agent):
-    assert failing_agent.get("/api/v1/health").json()["status"] == "unhealthy"
+    response = failing_agent.get("/api/v1/health")
+    assert response.status == 503
+    assert response.json()["status"] == "unhealthy"
+    assert response.json()["failed_collectors"] == ["cpu"]
+
+
+def test_etags_differ_across_agent_restarts(tmp_path):
+    """Two runs over the same captured host reach the same snapshot version; a client that polls across a
+    restart must not get a false 304, so the ETag carries the process's start time."""
+    etags = []
+    for run in range(2):
+        agent = start_agent(tmp_path / f"run{run}", *fixture_host_args(fixture_host_dir()))
+        try:
+            agent.wait_collections(2)
+            etags.append(agent.get("/api/v1/status-simple").header("etag"))
+        finally:
+            agent.stop()
+    assert all(etags) and etags[0] != etags[1]

@@ -11,10 +11,12 @@ import NIOCore
 /// The read-only monitoring routes: health, status, status-simple, system, collectors, metrics.
 public struct StatusController: Sendable {
     let dependencies: APIDependencies
-    let cache = ResponseCache()
+    let cache: ResponseCache
 
     public init(dependencies: APIDependencies) {
         self.dependencies = dependencies
+        // The start time makes ETags unique per process: versions restart at 0 with every run.
+        self.cache = ResponseCache(generation: UInt64(bitPattern: dependencies.startTimestamp.nanosecondsSinceEpoch))
     }
 
     public func addRoutes(to router: Router<some RequestContext>) {
@@ -47,10 +49,10 @@ public struct StatusController: Sendable {
         let failed = states.filter { $0.core && $0.status == .failed }.map(\.name)
         let status: String
         let code: HTTPResponse.Status
-        if !snapshots.isReady {
-            (status, code) = ("starting", .serviceUnavailable)
-        } else if !failed.isEmpty {
+        if !failed.isEmpty {
             (status, code) = ("unhealthy", .serviceUnavailable)
+        } else if !snapshots.isReady {
+            (status, code) = ("starting", .serviceUnavailable)
         } else {
             (status, code) = ("healthy", .ok)
         }
