@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "AgentRuntime", targets: ["AgentRuntime"]),
         .library(name: "AgentCollectors", targets: ["AgentCollectors"]),
         .library(name: "AgentServer", targets: ["AgentServer"]),
+        .library(name: "AgentPlugins", targets: ["AgentPlugins"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
@@ -24,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // Without its SubprocessFoundation trait: no Foundation linked for plugin processes.
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2", traits: []),
     ],
     targets: [
         .target(
@@ -44,6 +47,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Collectors",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AgentPlugins",
+            dependencies: [
+                "AgentRuntime",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            path: "Sources/Plugins",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -96,6 +110,13 @@ let package = Package(
             name: "AgentCollectorsTests",
             dependencies: ["AgentCollectors", "AgentRuntime"],
             path: "Tests/AgentCollectorsTests",
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentPluginsTests",
+            dependencies: ["AgentPlugins", "AgentRuntime", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/AgentPluginsTests",
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
