@@ -70,11 +70,11 @@ public struct LineLogHandler: LogHandler {
             }
             return line
         case .json:
-            var line = "{\"ts\":\(jsonString(timestamp.rfc3339)),\"level\":\(jsonString(level.rawValue)),\"logger\":\(jsonString(label)),"
-            line += "\"msg\":\(jsonString(message))"
+            var line = "{\"ts\":\(JSONString.quote(timestamp.rfc3339)),\"level\":\(JSONString.quote(level.rawValue)),\"logger\":\(JSONString.quote(label)),"
+            line += "\"msg\":\(JSONString.quote(message))"
             for key in metadata.keys.sorted() {
                 guard let value = metadata[key] else { continue }
-                line += ",\(jsonString(key)):\(jsonString("\(value)"))"
+                line += ",\(JSONString.quote(key)):\(JSONString.quote("\(value)"))"
             }
             return line + "}"
         }
@@ -89,27 +89,6 @@ public struct LineLogHandler: LogHandler {
     static func logfmtValue(_ value: String) -> String {
         let needsQuotes = value.isEmpty || value.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.value < 0x20 }
         guard needsQuotes else { return value }
-        return jsonString(value)
-    }
-
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        return JSONString.quote(value)
     }
 }

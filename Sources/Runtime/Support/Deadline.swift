@@ -23,7 +23,8 @@ public func withDeadline<T: Sendable, C: Clock<Duration>>(
         }
         continuation?.resume(with: result)
     }
-    let work = Mutex<[Task<Void, Never>]>([])
+    // The operation task, for the timer and for the caller's cancellation.
+    let work = TaskBox()
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             state.withLock { $0 = continuation }
@@ -31,26 +32,33 @@ public func withDeadline<T: Sendable, C: Clock<Duration>>(
                 resume(.failure(CancellationError()))
                 return
             }
-            let operationTask = Task {
-                do { resume(.success(try await operation())) } catch { resume(.failure(error)) }
-            }
+            // Two tasks: the timer cancels the operation when it fires; the operation cancels the timer when it ends.
             let timerTask = Task {
                 do {
                     try await clock.sleep(for: timeout)
-                    resume(.failure(CollectorError.timedOut(timeout)))
-                    operationTask.cancel()
                 } catch {
-                    // Cancelled: the operation finished first or the caller was cancelled.
+                    return  // cancelled: the operation finished first or the caller was cancelled
                 }
+                resume(.failure(CollectorError.timedOut(timeout)))
+                work.cancel()
             }
-            work.withLock { $0 = [operationTask, timerTask] }
-            Task {
-                _ = await operationTask.value
+            let operationTask = Task {
+                do { resume(.success(try await operation())) } catch { resume(.failure(error)) }
                 timerTask.cancel()
             }
+            work.set(operationTask)
         }
     } onCancel: {
-        for task in work.withLock({ $0 }) { task.cancel() }
+        work.cancel()  // the operation; it cancels the timer when it ends
         resume(.failure(CancellationError()))
     }
+}
+
+/// Holds the operation's task so the timer and the caller's cancellation handler can cancel it.
+private final class TaskBox: Sendable {
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    func set(_ value: Task<Void, Never>) { task.withLock { $0 = value } }
+
+    func cancel() { task.withLock { $0 }?.cancel() }
 }
