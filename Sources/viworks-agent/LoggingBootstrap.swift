@@ -8,9 +8,42 @@ import Logging
 
 /// The one place that calls `LoggingSystem.bootstrap`.
 enum LoggingBootstrap {
-    static func bootstrap(_ settings: LogSettings) {
-        let level = Logger.Level(rawValue: settings.level) ?? .info
-        let format: LineLogHandler.Format = settings.format == "json" ? .json : .logfmt
-        LoggingSystem.bootstrap { label in LineLogHandler(label: label, format: format, level: level) }
+    /// Where log records go.
+    enum Destination: String {
+        /// Native journal entries (`sd_journal_sendv`), with metadata as fields.
+        case journald
+        /// logfmt lines on stderr.
+        case logfmt
+        /// JSON lines on stderr.
+        case json
+    }
+
+    /// `[log] format` (or `--log-format`): `journald`, `logfmt` and `json` are taken as they are; `auto` means journald
+    /// when stderr is connected to the journal (`JOURNAL_STREAM` names stderr's device and inode, as systemd sets it
+    /// for `StandardError=journal`), else logfmt.
+    static func destination(format: String, environment: [String: String]) -> Destination {
+        switch format {
+        case "journald": return .journald
+        case "json": return .json
+        case "logfmt": return .logfmt
+        default: return JournaldLogHandler.isConnectedToJournal(journalStream: environment["JOURNAL_STREAM"]) ? .journald : .logfmt
+        }
+    }
+
+    /// Bootstraps logging once; returns the level control a reload changes.
+    @discardableResult
+    static func bootstrap(_ settings: LogSettings, environment: [String: String] = ProcessEnvironment.current) -> LogLevelControl {
+        let control = LogLevelControl(Logger.Level(rawValue: settings.level) ?? .info)
+        let destination = destination(format: settings.format, environment: environment)
+        LoggingSystem.bootstrap { label in
+            let handler: any LogHandler
+            switch destination {
+            case .journald: handler = JournaldLogHandler(label: label, level: .trace)
+            case .logfmt: handler = LineLogHandler(label: label, format: .logfmt, level: .trace)
+            case .json: handler = LineLogHandler(label: label, format: .json, level: .trace)
+            }
+            return LevelControlledLogHandler(handler, control: control)
+        }
+        return control
     }
 }

@@ -23,27 +23,34 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String?
 
-    @Option(name: .customLong("log-format"), help: "auto, logfmt or json (journald arrives with the systemd integration).")
+    @Option(name: .customLong("log-format"), help: "auto, journald, logfmt or json. auto: journald when stderr is the journal (JOURNAL_STREAM), else logfmt.")
     var logFormat: String?
+
+    /// The file, then the environment, then this command's flags; the same at start and on every SIGHUP reload.
+    func loadConfiguration() throws(ConfigError) -> AgentConfiguration {
+        var environment = ProcessEnvironment.current
+        if let listen { environment["VIWORKS_SERVER_LISTEN"] = listen }
+        if let logLevel { environment["VIWORKS_LOG_LEVEL"] = logLevel }
+        if let logFormat { environment["VIWORKS_LOG_FORMAT"] = logFormat }
+        return try options.load(environment: environment)
+    }
 
     func run() async throws {
         var configuration: AgentConfiguration
         do {
-            var environment = ProcessEnvironment.current
-            if let listen { environment["VIWORKS_SERVER_LISTEN"] = listen }
-            if let logLevel { environment["VIWORKS_LOG_LEVEL"] = logLevel }
-            if let logFormat { environment["VIWORKS_LOG_FORMAT"] = logFormat }
-            configuration = try options.load(environment: environment)
+            configuration = try loadConfiguration()
         } catch {
             for issue in error.issues { printError("error: \(issue)") }
             throw ExitCode(78)  // EX_CONFIG
         }
-        LoggingBootstrap.bootstrap(configuration.log)
+        let levelControl = LoggingBootstrap.bootstrap(configuration.log)
         let logger = Logger(label: "viworks-agent")
         let assembly = AgentAssembly(configuration: configuration, logger: logger)
         let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: configuration.server.eventLoopThreads)
         let bus = assembly.bus
         let supervisor = assembly.supervisor
+        let snapshots = assembly.snapshots
+        let serverListening = StartupGate()
         let dependencies = APIDependencies(
             snapshots: assembly.snapshots,
             collectorStates: { supervisor.states },
@@ -53,6 +60,7 @@ struct RunCommand: AsyncParsableCommand {
         let application = APIServer.buildApplication(
             dependencies: dependencies, settings: configuration.server, eventLoopGroup: eventLoopGroup, logger: logger,
             onServerRunning: { channel in
+                serverListening.open()
                 logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             }
         )
@@ -63,10 +71,26 @@ struct RunCommand: AsyncParsableCommand {
                 "proc": "\(configuration.paths.procRoot)", "sys": "\(configuration.paths.sysRoot)", "rootfs": "\(configuration.paths.rootfs)",
             ]
         )
+        let systemd = SystemdService(
+            probes: AgentHealthProbes(
+                serverListening: { serverListening.isOpen }, firstCollectionDone: { snapshots.isReady },
+                heartbeatAge: { supervisor.heartbeatAge() }, heartbeatInterval: supervisor.heartbeatInterval,
+                publishedCount: { await bus.publishedCount() }, children: { supervisor.states },
+                shortestCollectorInterval: assembly.enabled.map(\.interval).min()
+            ),
+            clock: ContinuousClock(), logger: logger
+        )
+        let command = self
+        let reloader = ReloadCoordinator(
+            configuration: configuration, load: { () throws(ConfigError) in try command.loadConfiguration() }, logLevel: levelControl,
+            willReload: { systemd.reloadStarted() }, didReload: { systemd.reloadFinished() }, logger: logger
+        )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
-                    .init(service: assembly.snapshots), .init(service: supervisor), .init(service: application),
+                    .init(service: assembly.snapshots), .init(service: supervisor), .init(service: application), .init(service: reloader),
+                    // Last, so that it stops first: STOPPING=1 goes out as soon as shutdown begins.
+                    .init(service: systemd),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
