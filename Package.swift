@@ -86,6 +86,7 @@ let package = Package(
                 "AgentRuntime",
                 "AgentCollectors",
                 "AgentServer",
+                "AgentPlugins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -99,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "viworks-bench",
             dependencies: [
-                "AgentRuntime", "AgentCollectors", "AgentServer",
+                "AgentRuntime", "AgentCollectors", "AgentServer", "AgentPlugins",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/viworks-bench",

@@ -4,9 +4,14 @@
 //
 
 import AgentCollectors
+import AgentPlugins
 import AgentRuntime
 import AgentServer
 import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `swift run -c release viworks-bench [iterations]`: the cost of the agent's hot paths, for the numbers in
 /// docs/benchmarks.md. Prints one line per case: ns per operation (median of 5 rounds), and per metric sample.
@@ -80,6 +85,67 @@ struct Bench {
         try await measure("encode: /metrics exposition", iterations: iterations / 4, samples: allCollected.count) {
             _ = PrometheusExposition.render(allCollected)
         }
+
+        try await pluginWire(iterations: iterations)
+    }
+
+    /// The plugin wire decoder on one core (100 samples of 5 labels per line), then plugin output end to end:
+    /// `cat` of a prepared file through a pipe, the framer, the decoder and the metrics bus.
+    static func pluginWire(iterations: Int) async throws {
+        var line = #"{"type":"metrics","samples":["#
+        for index in 0..<100 {
+            if index > 0 { line += "," }
+            line += #"{"name":"app_requests_total","value":\#(1000 + index).5,"kind":"counter","labels":{"host":"web-\#(index % 7)","method":"GET","status":"200","route":"/api/v1/items","region":"eu-west-1"}}"#
+        }
+        line += "]}"
+        let bytes = Array(line.utf8)
+        let decoder = WireDecoder(pluginName: "bench")
+        try await measure("plugin wire: decode 100 samples x 5 labels", iterations: iterations / 4, samples: 100) {
+            _ = try decoder.decode(bytes)
+        }
+
+        // End to end through a pipe: hello + 20 000 lines of 100 samples (2 M samples), stream mode.
+        let lines = 20_000
+        let path = "/tmp/viworks-bench-plugin.ndjson"
+        var file = Array(#"{"type":"hello","protocol":1}"#.utf8) + [0x0A]
+        file.reserveCapacity((bytes.count + 1) * lines + 64)
+        for _ in 0..<lines { file += bytes + [0x0A] }
+        guard let handle = fopen(path, "w") else { return }
+        _ = file.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, handle) }
+        fclose(handle)
+        let manifestText = "name = \"bench\"\ncommand = [\"/bin/cat\", \"\(path)\"]\nmode = \"stream\"\ninterval = \"60s\"\nmax_line_bytes = 1048576\n"
+        guard case .success(let manifest) = PluginManifestLoader(defaults: PluginDefaults(checkOwnership: false)).parse(text: manifestText, file: "/tmp/bench.toml") else {
+            print("plugin pipe: manifest did not load")
+            return
+        }
+        let bus = MetricsBus()
+        let stream = await bus.subscribe(name: "bench", bufferingNewest: 4096)
+        let counter = Task {
+            var samples = 0
+            for await batch in stream { samples += batch.samples.count }
+            return samples
+        }
+        let host = PluginHost(manifest: manifest, bus: bus, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+        let rssBefore = residentKiB()
+        let clock = ContinuousClock()
+        let start = clock.now
+        _ = try? await host.run(child: nil)
+        let elapsed = start.duration(to: clock.now).secondsDouble
+        let delivered = host.handle.snapshot.samples
+        await bus.finish()
+        let seen = await counter.value
+        print(
+            "plugin pipe: \(delivered) samples in \(Int(elapsed * 1000)) ms = \(Int(Double(delivered) / elapsed)) samples/s "
+                + "(subscriber saw \(seen)); RSS \(rssBefore / 1024) -> \(residentKiB() / 1024) MiB")
+        _ = unlink(path)
+    }
+
+    static func residentKiB() -> Int {
+        guard let text = HostFile.readIfPresent("/proc/self/status") else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        return 0
     }
 
     static func measure(_ name: String, iterations: Int, samples: Int, _ body: @Sendable () async throws -> Void) async throws {

@@ -30,12 +30,14 @@ public struct APIDependencies: Sendable {
     public var monotonicSeconds: @Sendable () -> Double
     /// Wall-clock start time, for `viworks_agent_start_time_seconds`.
     public var startTimestamp: Timestamp
+    /// The plugin registry (`/api/v1/plugins`, the `plugins` section of status); nil when plugins are not wired.
+    public var plugins: (any PluginRegistryView)?
 
     public init(
         snapshots: SnapshotStore, collectorStates: @escaping @Sendable () -> [ChildState],
         busStatistics: @escaping @Sendable () async -> BusStatistics, version: String,
         startedAt: Double = MonotonicClock.bootTimeSeconds(), monotonicSeconds: @escaping @Sendable () -> Double = MonotonicClock.bootTimeSeconds,
-        startTimestamp: Timestamp = .now()
+        startTimestamp: Timestamp = .now(), plugins: (any PluginRegistryView)? = nil
     ) {
         self.snapshots = snapshots
         self.collectorStates = collectorStates
@@ -44,5 +46,6 @@ public struct APIDependencies: Sendable {
         self.startedAt = startedAt
         self.monotonicSeconds = monotonicSeconds
         self.startTimestamp = startTimestamp
+        self.plugins = plugins
     }
 }

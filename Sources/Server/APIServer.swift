@@ -16,6 +16,7 @@ public enum APIServer {
         let router = Router(context: BasicRequestContext.self, options: [.autoGenerateHeadEndpoints])
         router.add(middleware: APIErrorMiddleware())
         StatusController(dependencies: dependencies).addRoutes(to: router)
+        PluginsController(registry: dependencies.plugins).addRoutes(to: router)
         OpenAPIController().addRoutes(to: router)
         var byPath: [String: [HTTPRequest.Method]] = [:]
         for route in RouteTable.routes { byPath[route.path, default: []].append(route.method) }

@@ -13,6 +13,7 @@ enum MetricsPage {
             if let batch = snapshot.batches[source] { samples += batch.samples }
         }
         samples += selfMetrics(states: states, bus: bus, dependencies: dependencies)
+        samples += pluginMetrics(dependencies.plugins?.plugins() ?? [])
         let result = PrometheusExposition.render(samples)
         var text = result.text
         if !result.rejected.isEmpty {
@@ -21,6 +22,54 @@ enum MetricsPage {
             text += Array(line.utf8)
         }
         return text
+    }
+
+    /// Health counters of each plugin (label `plugin`); the plugins' own samples come through the snapshot.
+    static func pluginMetrics(_ plugins: [PluginState]) -> [MetricSample] {
+        var samples: [MetricSample] = []
+        for plugin in plugins {
+            let labels = [MetricLabel("plugin", plugin.name)]
+            samples.append(
+                MetricSample("viworks_plugin_up", .gauge, plugin.status == "running" ? 1 : 0, labels: labels, help: "1 when the plugin is running."))
+            samples.append(
+                MetricSample(
+                    "viworks_plugin_disabled", .gauge, plugin.status == "disabled" ? 1 : 0, labels: labels,
+                    help: "1 when the plugin is disabled (manifest, crash loop, refused protocol or its own request)."))
+            samples.append(
+                MetricSample("viworks_plugin_restarts_total", .counter, Double(plugin.restarts), labels: labels, help: "Restarts of the plugin."))
+            samples.append(
+                MetricSample(
+                    "viworks_plugin_samples_total", .counter, Double(plugin.samples), labels: labels, help: "Samples the plugin delivered."))
+            samples.append(
+                MetricSample(
+                    "viworks_plugin_valid_lines_total", .counter, Double(plugin.validLines), labels: labels,
+                    help: "Lines of plugin output that decoded to a message."))
+            for (reason, count) in plugin.badLines.sorted(by: { $0.key < $1.key }) {
+                samples.append(
+                    MetricSample(
+                        "viworks_plugin_bad_lines_total", .counter, Double(count), labels: labels + [MetricLabel("reason", reason)],
+                        help: "Rejected lines of plugin output, by reason."))
+            }
+            for (reason, count) in plugin.rejectedSamples.sorted(by: { $0.key < $1.key }) {
+                samples.append(
+                    MetricSample(
+                        "viworks_plugin_rejected_samples_total", .counter, Double(count), labels: labels + [MetricLabel("reason", reason)],
+                        help: "Samples dropped from valid metrics messages, by reason."))
+            }
+            if let last = plugin.lastSampleAt {
+                samples.append(
+                    MetricSample(
+                        "viworks_plugin_last_sample_timestamp_seconds", .gauge, last.secondsSinceEpoch, labels: labels,
+                        help: "When the plugin last delivered samples, in seconds since the Unix epoch."))
+            }
+            for service in plugin.services {
+                samples.append(
+                    MetricSample(
+                        "viworks_plugin_service_up", .gauge, service.state == "active" ? 1 : 0,
+                        labels: labels + [MetricLabel("service", service.name)], help: "1 when a service a plugin reports is active."))
+            }
+        }
+        return samples
     }
 
     static func selfMetrics(states: [ChildState], bus: BusStatistics, dependencies: APIDependencies) -> [MetricSample] {

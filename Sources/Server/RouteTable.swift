@@ -26,6 +26,10 @@ public enum RouteTable {
         RouteDescription(.get, "/api/v1/status-simple", "Overall status and the headline percentages, for cheap polls"),
         RouteDescription(.get, "/api/v1/system", "System information alone (cpu, memory, network, system, disks, temperatures)"),
         RouteDescription(.get, "/api/v1/collectors", "Supervisor view of every collector"),
+        RouteDescription(.get, "/api/v1/plugins", "Every plugin of plugins.d: state, restarts, bad lines by reason, samples; manifests that did not load"),
+        RouteDescription(.get, "/api/v1/plugins/{name}", "One plugin in detail"),
+        RouteDescription(.post, "/api/v1/plugins/{name}/enable", "Start a disabled plugin again (after a crash loop, a refusal or its own request)"),
+        RouteDescription(.post, "/api/v1/plugins/reload", "Rescan plugins.d: start added plugins, stop removed ones, restart changed ones"),
         RouteDescription(.get, "/api/v1/openapi.json", "This API's OpenAPI 3.1 document"),
         RouteDescription(.get, "/metrics", "Prometheus text exposition 0.0.4 of everything collected and of the agent itself"),
     ]

@@ -4,6 +4,7 @@
 //
 
 import AgentCollectors
+import AgentPlugins
 import AgentRuntime
 import Logging
 
@@ -18,6 +19,8 @@ struct AgentAssembly {
     let supervisor: Supervisor<ContinuousClock>
     /// The collectors that run, with their interval and timeout.
     let enabled: [(collector: any Collector, interval: Duration, timeout: Duration)]
+    /// The plugins of `[plugins] directory` (none when `[plugins] enabled = false`).
+    let plugins: PluginRegistry
 
     init(configuration: AgentConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -51,5 +54,19 @@ struct AgentAssembly {
             }
         }
         self.supervisor = Supervisor(children: children, disabled: disabled, clock: ContinuousClock(), logger: logger)
+        self.plugins = PluginRegistry(
+            directory: configuration.plugins.enabled ? configuration.plugins.directory : nil, defaults: Self.pluginDefaults(configuration), bus: bus,
+            logger: logger, agentVersion: AgentCommand.version)
+    }
+
+    /// SIGHUP: rescans the plugins directory of the new configuration (added start, removed stop, changed restart).
+    static func reloadPlugins(_ plugins: PluginRegistry, _ configuration: AgentConfiguration) async {
+        _ = await plugins.reload(
+            directory: configuration.plugins.enabled ? configuration.plugins.directory : nil, defaults: pluginDefaults(configuration))
+    }
+
+    /// Interval and restart policy of manifests that do not set them: the agent's own.
+    static func pluginDefaults(_ configuration: AgentConfiguration) -> PluginDefaults {
+        PluginDefaults(interval: configuration.interval, restart: PluginRestartSettings(configuration.supervisor))
     }
 }

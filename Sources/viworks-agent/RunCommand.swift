@@ -55,7 +55,7 @@ struct RunCommand: AsyncParsableCommand {
             snapshots: assembly.snapshots,
             collectorStates: { supervisor.states },
             busStatistics: { BusStatistics(published: await bus.publishedCount(), dropped: await bus.dropCounts()) },
-            version: AgentCommand.version
+            version: AgentCommand.version, plugins: assembly.plugins
         )
         let application = APIServer.buildApplication(
             dependencies: dependencies, settings: configuration.server, eventLoopGroup: eventLoopGroup, logger: logger,
@@ -85,10 +85,13 @@ struct RunCommand: AsyncParsableCommand {
             configuration: configuration, load: { () throws(ConfigError) in try command.loadConfiguration() }, logLevel: levelControl,
             willReload: { systemd.reloadStarted() }, didReload: { systemd.reloadFinished() }, logger: logger
         )
+        let plugins = assembly.plugins
+        reloader.register("plugins") { configuration in await AgentAssembly.reloadPlugins(plugins, configuration) }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
-                    .init(service: assembly.snapshots), .init(service: supervisor), .init(service: application), .init(service: reloader),
+                    .init(service: assembly.snapshots), .init(service: supervisor), .init(service: assembly.plugins), .init(service: application),
+                    .init(service: reloader),
                     // Last, so that it stops first: STOPPING=1 goes out as soon as shutdown begins.
                     .init(service: systemd),
                 ],

@@ -18,7 +18,8 @@ from conftest import (
     validator_for,
 )
 
-DOCUMENTED_ROUTES = sorted(path for _, path in router_routes())
+# GET routes without path parameters: the ones a test can call as they are written.
+DOCUMENTED_ROUTES = sorted(path for method, path in router_routes() if method == "get" and "{" not in path)
 
 
 def test_document_is_valid_openapi_3_1(openapi_doc):
@@ -62,14 +63,15 @@ def test_every_object_schema_is_closed_and_requires_every_key(openapi_doc):
 
 
 def test_cached_routes_document_304_and_health_documents_503(openapi_doc):
-    with_304 = {path for path, item in openapi_doc["paths"].items() if "304" in item["get"]["responses"]}
+    with_304 = {path for path, item in openapi_doc["paths"].items() if "304" in item.get("get", {}).get("responses", {})}
     assert with_304 == CACHED_ROUTES
     for path in CACHED_ROUTES:
         params = openapi_doc["paths"][path]["get"].get("parameters", [])
         assert params, f"{path} documents no If-None-Match parameter"
     assert {"200", "503"} <= set(openapi_doc["paths"]["/api/v1/health"]["get"]["responses"])
     for path, item in openapi_doc["paths"].items():
-        assert "default" in item["get"]["responses"], f"{path}: no error response documented"
+        for method, operation in item.items():
+            assert "default" in operation["responses"], f"{method.upper()} {path}: no error response documented"
 
 
 @pytest.mark.parametrize("path", DOCUMENTED_ROUTES)

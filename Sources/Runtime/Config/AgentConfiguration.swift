@@ -24,6 +24,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var disk = DiskSettings()
     /// `[collectors.network]` options.
     public var network = NetworkSettings()
+    /// `[plugins]`.
+    public var plugins = PluginSettings()
 
     public init() {}
 
@@ -102,6 +104,18 @@ public struct DiskSettings: Sendable, Hashable {
         "fuse.lxcfs", "fuse.portal", "fusectl", "hugetlbfs", "mqueue", "nsfs", "overlay", "proc", "procfs", "pstore",
         "ramfs", "rpc_pipefs", "securityfs", "selinuxfs", "squashfs", "sysfs", "tmpfs", "tracefs", "nfsd", "rootfs",
     ]
+}
+
+/// `[plugins]`: external collectors declared in `plugins.d/*.toml` (docs/plugin-protocol.md).
+public struct PluginSettings: Sendable, Hashable {
+    /// The default plugins directory.
+    public static let defaultDirectory = "/etc/viworks-agent/plugins.d"
+    /// `enabled`: false runs no plugin at all.
+    public var enabled: Bool = true
+    /// `directory`: where the manifests are; a missing directory means no plugins.
+    public var directory: String = PluginSettings.defaultDirectory
+
+    public init() {}
 }
 
 /// `[collectors.network]`.

@@ -150,7 +150,7 @@ public struct ConfigLoader: Sendable {
 
     private func isTablePath(_ path: [String]) -> Bool {
         switch path.count {
-        case 1: return ["agent", "paths", "server", "log", "supervisor", "collectors"].contains(path[0])
+        case 1: return ["agent", "paths", "server", "log", "supervisor", "collectors", "plugins"].contains(path[0])
         case 2: return path[0] == "collectors" && knownCollectors.contains(path[1])
         default: return false
         }
@@ -217,6 +217,8 @@ public struct ConfigLoader: Sendable {
         "supervisor.backoff_max": { config, raw throws(ValueError) in config.supervisor.backoffMax = try duration(raw, min: .milliseconds(10)) },
         "supervisor.stable_after": { config, raw throws(ValueError) in config.supervisor.stableAfter = try duration(raw, min: .seconds(1)) },
         "supervisor.max_restarts": { config, raw throws(ValueError) in config.supervisor.maxRestarts = try int(raw, in: 0...1000) },
+        "plugins.enabled": { config, raw throws(ValueError) in config.plugins.enabled = try bool(raw) },
+        "plugins.directory": { config, raw throws(ValueError) in config.plugins.directory = try absolutePath(raw) },
     ]
 
     static let collectorKeys: [String: @Sendable (inout CollectorSettings, Raw) throws(ValueError) -> Void] = [

@@ -8,10 +8,10 @@
 /// The TOML library reports positions of syntax errors only, so this scans the text: it tracks the
 /// current `[table]` header and matches `key =` (bare, quoted or dotted keys). A key set inside an
 /// inline table reports the line of its parent key.
-struct TOMLKeyLocator {
+public struct TOMLKeyLocator: Sendable {
     private var lines: [String: Int] = [:]
 
-    init(text: String) {
+    public init(text: String) {
         var table: [String] = []
         var number = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -40,7 +40,7 @@ struct TOMLKeyLocator {
     }
 
     /// The 1-based line of `path`, or of its nearest recorded parent.
-    func line(of path: [String]) -> Int? {
+    public func line(of path: [String]) -> Int? {
         var path = path
         while !path.isEmpty {
             if let line = lines[path.joined(separator: "\u{1F}")] { return line }

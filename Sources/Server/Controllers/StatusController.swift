@@ -22,7 +22,9 @@ public struct StatusController: Sendable {
     public func addRoutes(to router: Router<some RequestContext>) {
         router.get("/api/v1/health") { request, _ in try health(request) }
         router.get("/api/v1/status") { request, _ in
-            try await cached(request, route: "status", contentType: .json) { try encode(StatusDTO(snapshot: $0, collectors: $1)) }
+            try await cached(request, route: "status", contentType: .json) {
+                try encode(StatusDTO(snapshot: $0, collectors: $1, plugins: dependencies.plugins?.plugins() ?? []))
+            }
         }
         router.get("/api/v1/status-simple") { request, _ in
             try await cached(request, route: "status-simple", contentType: .json) { try encode(SimpleStatusDTO(snapshot: $0, collectors: $1)) }
@@ -80,7 +82,8 @@ public struct StatusController: Sendable {
         _ request: Request, route: String, contentType: ContentType, make: (AgentSnapshot, [ChildState]) async throws -> ByteBuffer
     ) async throws -> Response {
         let states = dependencies.collectorStates()
-        let key = ResponseCache.Key(version: dependencies.snapshots.version, fingerprint: Self.fingerprint(states))
+        let plugins = dependencies.plugins?.plugins() ?? []
+        let key = ResponseCache.Key(version: dependencies.snapshots.version, fingerprint: Self.fingerprint(states) &+ Self.fingerprint(plugins))
         let entry = try await cache.entry(route, key: key) { try await make(dependencies.snapshots.current, states) }
         var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "no-cache"]
         if let condition = request.headers[.ifNoneMatch], Self.matches(condition, etag: entry.etag) {
@@ -99,6 +102,19 @@ public struct StatusController: Sendable {
             if tag == etag { return true }
         }
         return false
+    }
+
+    /// Changes whenever a plugin's status, restarts or error changes (their samples change the snapshot version).
+    static func fingerprint(_ plugins: [PluginState]) -> Int {
+        var hasher = Hasher()
+        for plugin in plugins {
+            hasher.combine(plugin.name)
+            hasher.combine(plugin.status)
+            hasher.combine(plugin.restarts)
+            hasher.combine(plugin.lastError)
+            hasher.combine(plugin.badLines.values.reduce(0, +))
+        }
+        return hasher.finalize()
     }
 
     /// Changes whenever what the API says about the collectors changes, apart from their collection times.

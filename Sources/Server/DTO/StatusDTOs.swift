@@ -9,8 +9,10 @@ import AgentRuntime
 struct StatusDTO: Encodable {
     var snapshot: AgentSnapshot
     var collectors: [ChildState]
+    /// Every plugin of plugins.d, in name order.
+    var plugins: [PluginState] = []
 
-    enum Keys: String, CodingKey { case timestamp, system_health, services, containers, system_info, collectors }
+    enum Keys: String, CodingKey { case timestamp, system_health, services, containers, system_info, collectors, plugins }
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
@@ -21,6 +23,7 @@ struct StatusDTO: Encodable {
         try o(.containers, [String]())
         try o(.system_info, SystemInfoDTO(snapshot: snapshot))
         try o(.collectors, collectors.map(CollectorDTO.init))
+        try o(.plugins, plugins.map(PluginSummaryDTO.init))
     }
 }
 

@@ -16,7 +16,7 @@ enum OpenAPIDocument {
           "info": {
             "title": "ViWorks OS Agent",
             "version": "0.1.0",
-            "summary": "Linux host monitoring: health, status, system information, collectors and Prometheus metrics.",
+            "summary": "Linux host monitoring: health, status, system information, collectors, plugins and Prometheus metrics.",
             "description": "Read-only monitoring API of the ViWorks OS Agent (default listen `127.0.0.1:9740`). JSON field names of the specification are kept exactly; every object always carries all of its keys, and unknown values are `null`. Percentages are 0–100 rounded to 2 decimals; `*_gb` figures are GiB (2^30 bytes) rounded to 2 decimals; `*_bytes` are bytes; timestamps are RFC 3339 UTC with nanoseconds. Every GET route also answers HEAD. A path that does not exist answers 404 and a known path asked with another method answers 405 with an `Allow` header, both with the `Error` body.",
             "license": {
               "name": "Apache-2.0",
@@ -238,6 +238,136 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/api/v1/plugins": {
+              "get": {
+                "operationId": "getPlugins",
+                "summary": "Every plugin of plugins.d: state, restarts, bad lines by reason, samples; manifests that did not load",
+                "description": "Not cached (`Cache-Control: no-store`): the figures move with every line a plugin writes. HEAD is served too.",
+                "responses": {
+                  "200": {
+                    "description": "Every plugin and every manifest problem.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Plugins"
+                        }
+                      }
+                    }
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/plugins/{name}": {
+              "get": {
+                "operationId": "getPlugin",
+                "summary": "One plugin in detail",
+                "parameters": [
+                  {
+                    "name": "name",
+                    "in": "path",
+                    "required": true,
+                    "description": "The plugin's name.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "description": "Not cached (`Cache-Control: no-store`). HEAD is served too.",
+                "responses": {
+                  "200": {
+                    "description": "The plugin.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Plugin"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No plugin of that name (`not_found`).",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/plugins/{name}/enable": {
+              "post": {
+                "operationId": "enablePlugin",
+                "summary": "Start a disabled plugin again (after a crash loop, a refusal or its own request)",
+                "parameters": [
+                  {
+                    "name": "name",
+                    "in": "path",
+                    "required": true,
+                    "description": "The plugin's name.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "description": "Clears `disabled` (whatever the reason, `enabled = false` in the manifest included, until the next reload) and starts the plugin with a fresh restart count. No request body.",
+                "responses": {
+                  "200": {
+                    "description": "The plugin as it is right after the start.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Plugin"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No plugin of that name (`not_found`).",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/plugins/reload": {
+              "post": {
+                "operationId": "reloadPlugins",
+                "summary": "Rescan plugins.d: start added plugins, stop removed ones, restart changed ones",
+                "description": "The same as `SIGHUP` does for plugins: manifests are read again; unchanged plugins are not touched. No request body.",
+                "responses": {
+                  "200": {
+                    "description": "What the rescan did.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PluginReload"
+                        }
+                      }
+                    }
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
             "/api/v1/openapi.json": {
               "get": {
                 "operationId": "getOpenAPI",
@@ -269,7 +399,7 @@ enum OpenAPIDocument {
               "get": {
                 "operationId": "getMetrics",
                 "summary": "Prometheus text exposition 0.0.4 of everything collected and of the agent itself",
-                "description": "Every collected sample in Prometheus text format 0.0.4 (`viworks_cpu_usage_percent`, `viworks_memory_usage_percent`, `viworks_network_receive_bytes_total{interface=...}`, `viworks_filesystem_size_bytes{device,mountpoint,fstype}`, …) plus the agent's own metrics: `viworks_collector_up`, `viworks_collector_failed`, `viworks_collector_restarts_total`, `viworks_collector_duration_seconds`, `viworks_collector_success`, `viworks_collector_collections_total`, `viworks_collector_failures_total`, `viworks_collector_timeouts_total` (label `collector`), `viworks_bus_published_batches_total`, `viworks_bus_dropped_batches_total{subscriber}`, `viworks_agent_info{version}`, `viworks_agent_start_time_seconds`. Encoded once per collection and served from a cache; send the `ETag` back in `If-None-Match` to get 304 until the next collection. HEAD is served too (same headers, no body).",
+                "description": "Every collected sample in Prometheus text format 0.0.4 (`viworks_cpu_usage_percent`, `viworks_memory_usage_percent`, `viworks_network_receive_bytes_total{interface=...}`, `viworks_filesystem_size_bytes{device,mountpoint,fstype}`, …) plus the agent's own metrics: `viworks_collector_up`, `viworks_collector_failed`, `viworks_collector_restarts_total`, `viworks_collector_duration_seconds`, `viworks_collector_success`, `viworks_collector_collections_total`, `viworks_collector_failures_total`, `viworks_collector_timeouts_total` (label `collector`), `viworks_bus_published_batches_total`, `viworks_bus_dropped_batches_total{subscriber}`, `viworks_agent_info{version}`, `viworks_agent_start_time_seconds`, and per plugin (label `plugin`): `viworks_plugin_up`, `viworks_plugin_disabled`, `viworks_plugin_restarts_total`, `viworks_plugin_samples_total`, `viworks_plugin_valid_lines_total`, `viworks_plugin_bad_lines_total{reason}`, `viworks_plugin_rejected_samples_total{reason}`, `viworks_plugin_last_sample_timestamp_seconds`, `viworks_plugin_service_up{service}`. Plugin samples carry the label `plugin`. Encoded once per collection and served from a cache; send the `ETag` back in `If-None-Match` to get 304 until the next collection. HEAD is served too (same headers, no body).",
                 "parameters": [
                   {
                     "$ref": "#/components/parameters/IfNoneMatch"
@@ -1248,7 +1378,8 @@ enum OpenAPIDocument {
                   "services",
                   "containers",
                   "system_info",
-                  "collectors"
+                  "collectors",
+                  "plugins"
                 ],
                 "properties": {
                   "timestamp": {
@@ -1280,6 +1411,13 @@ enum OpenAPIDocument {
                     "description": "Supervisor state of every collector, in start order.",
                     "items": {
                       "$ref": "#/components/schemas/Collector"
+                    }
+                  },
+                  "plugins": {
+                    "type": "array",
+                    "description": "Every plugin of `plugins.d`, in name order (`GET /api/v1/plugins` has the details).",
+                    "items": {
+                      "$ref": "#/components/schemas/PluginSummary"
                     }
                   }
                 }
@@ -1371,6 +1509,497 @@ enum OpenAPIDocument {
                     "description": "Supervisor state of every collector, in start order.",
                     "items": {
                       "$ref": "#/components/schemas/Collector"
+                    }
+                  }
+                }
+              },
+              "PluginService": {
+                "type": "object",
+                "description": "The last report a plugin made about one service (a `service` message).",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "state",
+                  "message",
+                  "reported_at"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "description": "The service's name as the plugin reports it."
+                  },
+                  "state": {
+                    "type": "string",
+                    "description": "The service's state.",
+                    "enum": [
+                      "active",
+                      "inactive",
+                      "failed",
+                      "activating",
+                      "deactivating",
+                      "unknown"
+                    ]
+                  },
+                  "message": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "The plugin's free-text detail; null if none."
+                  },
+                  "reported_at": {
+                    "type": "string",
+                    "description": "When the plugin reported it. RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  }
+                }
+              },
+              "Plugin": {
+                "type": "object",
+                "description": "One plugin of `plugins.d`: its manifest, its supervisor state and what it wrote (docs/plugin-protocol.md).",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "status",
+                  "disabled_reason",
+                  "manifest",
+                  "command",
+                  "mode",
+                  "interval_seconds",
+                  "timeout_seconds",
+                  "restarts",
+                  "consecutive_failures",
+                  "last_error",
+                  "last_error_at",
+                  "started_at",
+                  "next_restart_at",
+                  "last_exit",
+                  "protocol_version",
+                  "plugin_version",
+                  "pid",
+                  "valid_lines",
+                  "bad_lines",
+                  "rejected_samples",
+                  "ignored_fields",
+                  "ignored_messages",
+                  "log_rate_limited",
+                  "samples",
+                  "batches",
+                  "samples_per_second",
+                  "last_sample_at",
+                  "last_collection_at",
+                  "last_duration_seconds",
+                  "collections",
+                  "timeouts",
+                  "recent_rejections",
+                  "services"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "description": "The plugin's name (`name` in its manifest)."
+                  },
+                  "status": {
+                    "type": "string",
+                    "description": "`starting` (not started yet), `running`, `restarting` (ended, waiting for its backoff), `disabled` (see `disabled_reason`), `stopped` (ended with the agent).",
+                    "enum": [
+                      "starting",
+                      "running",
+                      "restarting",
+                      "disabled",
+                      "stopped"
+                    ]
+                  },
+                  "disabled_reason": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "Why it is disabled: `enabled = false` in its manifest, a crash loop (`crash loop: 6 failures in a row; last: …`), a refused protocol version, or its own `disable` message; null when not disabled."
+                  },
+                  "manifest": {
+                    "type": "string",
+                    "description": "The manifest file."
+                  },
+                  "command": {
+                    "type": "array",
+                    "description": "argv as written in the manifest.",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "mode": {
+                    "type": "string",
+                    "description": "`poll` (the agent sends `collect` each interval) or `stream` (the plugin pushes).",
+                    "enum": [
+                      "poll",
+                      "stream"
+                    ]
+                  },
+                  "interval_seconds": {
+                    "type": "number",
+                    "description": "Collection interval in seconds.",
+                    "minimum": 0
+                  },
+                  "timeout_seconds": {
+                    "type": "number",
+                    "description": "Deadline of a poll reply and of the hello, in seconds.",
+                    "minimum": 0
+                  },
+                  "restarts": {
+                    "type": "integer",
+                    "description": "Restarts since the agent started (or since the plugin was last enabled or changed).",
+                    "minimum": 0
+                  },
+                  "consecutive_failures": {
+                    "type": "integer",
+                    "description": "Ends in a row without a stable run in between.",
+                    "minimum": 0
+                  },
+                  "last_error": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "Why the last run ended, e.g. `no reply to collect 7 within 10s; stopped`, `exited with status 1 before producing a valid line after 12ms`; null if none."
+                  },
+                  "last_error_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "When the last run ended with an error; null if none. RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  },
+                  "started_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "When the plugin was (re)started last; null before its first start. RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  },
+                  "next_restart_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "When a `restarting` plugin will be started again; null otherwise. RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  },
+                  "last_exit": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "How the last run ended, with the exit status or signal, e.g. `exited with status 3 before producing a valid line after 5ms; last stderr: …` or `no hello within 10s; stopped (killed by signal 15 (SIGTERM))`; null before the first end."
+                  },
+                  "protocol_version": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "Protocol major version from the plugin's last hello; null before the first hello.",
+                    "minimum": 0
+                  },
+                  "plugin_version": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "`version` from the plugin's last hello; null if it sent none."
+                  },
+                  "pid": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "Process id of the running plugin; null when not running.",
+                    "minimum": 0
+                  },
+                  "valid_lines": {
+                    "type": "integer",
+                    "description": "Lines of output that decoded to a message.",
+                    "minimum": 0
+                  },
+                  "bad_lines": {
+                    "type": "object",
+                    "description": "Rejected lines by reason: `line_too_long`, `invalid_utf8`, `invalid_json`, `not_an_object`, `missing_type`, `invalid_message`, `before_hello`, `duplicate_hello`, `unexpected_id`, `missing_id`.",
+                    "additionalProperties": {
+                      "type": "integer",
+                      "minimum": 0
+                    }
+                  },
+                  "rejected_samples": {
+                    "type": "object",
+                    "description": "Samples dropped from otherwise valid `metrics` messages, by reason: `invalid_sample`, `invalid_name`, `reserved_name`, `invalid_value`, `non_finite_value`, `invalid_kind`, `negative_counter`, `invalid_label`, `invalid_timestamp`.",
+                    "additionalProperties": {
+                      "type": "integer",
+                      "minimum": 0
+                    }
+                  },
+                  "ignored_fields": {
+                    "type": "integer",
+                    "description": "Unknown members of known messages (ignored, for forward compatibility).",
+                    "minimum": 0
+                  },
+                  "ignored_messages": {
+                    "type": "integer",
+                    "description": "Messages of unknown types (ignored, for forward compatibility).",
+                    "minimum": 0
+                  },
+                  "log_rate_limited": {
+                    "type": "integer",
+                    "description": "`log` messages and stderr lines not logged because of the rate limit (100 per second).",
+                    "minimum": 0
+                  },
+                  "samples": {
+                    "type": "integer",
+                    "description": "Samples delivered.",
+                    "minimum": 0
+                  },
+                  "batches": {
+                    "type": "integer",
+                    "description": "`metrics` messages accepted.",
+                    "minimum": 0
+                  },
+                  "samples_per_second": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Samples per second over the last minute; null before two batches.",
+                    "minimum": 0
+                  },
+                  "last_sample_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "When the plugin last delivered samples; null before the first. RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  },
+                  "last_collection_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "Poll mode: when the last collect was answered or timed out; null before the first. RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  },
+                  "last_duration_seconds": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Poll mode: round trip of the last collect in seconds, rounded to 6 decimals; null before the first.",
+                    "minimum": 0
+                  },
+                  "collections": {
+                    "type": "integer",
+                    "description": "Poll mode: collects answered in time.",
+                    "minimum": 0
+                  },
+                  "timeouts": {
+                    "type": "integer",
+                    "description": "Poll mode: collects not answered within the timeout.",
+                    "minimum": 0
+                  },
+                  "recent_rejections": {
+                    "type": "array",
+                    "description": "The last rejections (at most 10), newest last, e.g. `line 3: invalid_json: expected ':' at byte 12`.",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "services": {
+                    "type": "array",
+                    "description": "The last report of each service the plugin watches, by name.",
+                    "items": {
+                      "$ref": "#/components/schemas/PluginService"
+                    }
+                  }
+                }
+              },
+              "PluginSummary": {
+                "type": "object",
+                "description": "One plugin in `/api/v1/status`; `GET /api/v1/plugins/{name}` has the details.",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "status",
+                  "disabled_reason",
+                  "restarts",
+                  "last_error",
+                  "samples",
+                  "bad_lines",
+                  "last_sample_at"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "description": "The plugin's name."
+                  },
+                  "status": {
+                    "type": "string",
+                    "description": "As in `Plugin.status`.",
+                    "enum": [
+                      "starting",
+                      "running",
+                      "restarting",
+                      "disabled",
+                      "stopped"
+                    ]
+                  },
+                  "disabled_reason": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "As in `Plugin.disabled_reason`."
+                  },
+                  "restarts": {
+                    "type": "integer",
+                    "description": "Restarts of the plugin.",
+                    "minimum": 0
+                  },
+                  "last_error": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "Why the last run ended; null if none."
+                  },
+                  "samples": {
+                    "type": "integer",
+                    "description": "Samples delivered.",
+                    "minimum": 0
+                  },
+                  "bad_lines": {
+                    "type": "integer",
+                    "description": "Rejected lines, all reasons together.",
+                    "minimum": 0
+                  },
+                  "last_sample_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "When the plugin last delivered samples; null before the first. RFC 3339 in UTC with nine fractional digits, e.g. `2025-09-03T09:06:55.757303636+00:00`.",
+                    "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}\\+00:00$"
+                  }
+                }
+              },
+              "ManifestError": {
+                "type": "object",
+                "description": "A manifest that did not load (it is skipped; the other plugins run).",
+                "additionalProperties": false,
+                "required": [
+                  "file",
+                  "line",
+                  "key",
+                  "message"
+                ],
+                "properties": {
+                  "file": {
+                    "type": "string",
+                    "description": "The manifest file (or the plugins directory)."
+                  },
+                  "line": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "1-based line of the problem; null when it has no line.",
+                    "minimum": 0
+                  },
+                  "key": {
+                    "type": "string",
+                    "description": "The key, e.g. `command` or `restart.max_restarts`; empty for the whole file."
+                  },
+                  "message": {
+                    "type": "string",
+                    "description": "What is wrong, e.g. `expected one of poll, stream, got \"pull\"` or `refused: executable … is group- or world-writable`."
+                  }
+                }
+              },
+              "Plugins": {
+                "type": "object",
+                "description": "`GET /api/v1/plugins`.",
+                "additionalProperties": false,
+                "required": [
+                  "plugins",
+                  "manifest_errors"
+                ],
+                "properties": {
+                  "plugins": {
+                    "type": "array",
+                    "description": "Every plugin whose manifest loaded, in name order.",
+                    "items": {
+                      "$ref": "#/components/schemas/Plugin"
+                    }
+                  },
+                  "manifest_errors": {
+                    "type": "array",
+                    "description": "Manifests that did not load at the last scan.",
+                    "items": {
+                      "$ref": "#/components/schemas/ManifestError"
+                    }
+                  }
+                }
+              },
+              "PluginReload": {
+                "type": "object",
+                "description": "`POST /api/v1/plugins/reload`: what the rescan of `plugins.d` did.",
+                "additionalProperties": false,
+                "required": [
+                  "added",
+                  "removed",
+                  "changed",
+                  "unchanged",
+                  "manifest_errors"
+                ],
+                "properties": {
+                  "added": {
+                    "type": "array",
+                    "description": "Plugins started because their manifest is new.",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "removed": {
+                    "type": "array",
+                    "description": "Plugins stopped because their manifest is gone (or no longer loads).",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "changed": {
+                    "type": "array",
+                    "description": "Plugins restarted because their manifest or their executable changed.",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "unchanged": {
+                    "type": "array",
+                    "description": "Plugins left running as they were.",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "manifest_errors": {
+                    "type": "array",
+                    "description": "Manifests that did not load.",
+                    "items": {
+                      "$ref": "#/components/schemas/ManifestError"
                     }
                   }
                 }

@@ -1,0 +1,404 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import AgentRuntime
+import TOMLKit
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How a plugin delivers samples.
+public enum PluginMode: String, Sendable, Hashable {
+    /// The agent writes `collect` each interval and waits for the reply.
+    case poll
+    /// The plugin pushes `metrics` on its own, at least once per interval.
+    case stream
+}
+
+/// `[restart]` of a manifest: the plugin's ``ExponentialJitterRestartPolicy``.
+public struct PluginRestartSettings: Sendable, Hashable {
+    public var backoffInitial: Duration
+    public var backoffMax: Duration
+    public var maxRestarts: Int
+    public var stableAfter: Duration
+
+    public init(_ settings: SupervisorSettings = SupervisorSettings()) {
+        backoffInitial = settings.backoffInitial
+        backoffMax = settings.backoffMax
+        maxRestarts = settings.maxRestarts
+        stableAfter = settings.stableAfter
+    }
+}
+
+/// One `plugins.d/*.toml`, validated and resolved (docs/plugin-protocol.md, section 6).
+public struct PluginManifest: Sendable, Hashable {
+    public var name: String
+    /// The manifest file.
+    public var file: String
+    /// argv as written in the manifest.
+    public var command: [String]
+    /// The executable to run, resolved (relative to the manifest's directory, or found in `PATH`).
+    public var executable: String
+    /// The arguments after argv[0], with `./` and `../` ones resolved against the manifest's directory.
+    public var arguments: [String]
+    public var mode: PluginMode
+    public var interval: Duration
+    public var timeout: Duration
+    public var environment: [String: String]
+    public var workingDirectory: String
+    public var user: String?
+    public var group: String?
+    public var maxLineBytes: Int
+    public var restart: PluginRestartSettings
+    public var enabled: Bool
+    /// Size and modification time of the executable and the script arguments: a reload restarts a plugin
+    /// whose code changed even when its manifest did not.
+    public var codeFingerprint: [Int64]
+
+    public static let defaultMaxLineBytes = 65_536
+    public static let maxLineBytesRange = 1024...(16 << 20)
+}
+
+/// Defaults a manifest does not set, from the agent's configuration.
+public struct PluginDefaults: Sendable, Hashable {
+    public var interval: Duration
+    public var restart: PluginRestartSettings
+    /// `PATH` used to find a bare command name.
+    public var searchPath: String
+    /// Refuse manifests, directories and executables that are group/world-writable or owned by another user.
+    public var checkOwnership: Bool
+
+    public init(
+        interval: Duration = .seconds(30), restart: PluginRestartSettings = PluginRestartSettings(),
+        searchPath: String = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", checkOwnership: Bool = true
+    ) {
+        self.interval = interval
+        self.restart = restart
+        self.searchPath = searchPath
+        self.checkOwnership = checkOwnership
+    }
+}
+
+/// Reads `plugins.d/*.toml`. Every problem is a ``ConfigIssue`` with file, line and key; a bad manifest is
+/// skipped and the others still load.
+public struct PluginManifestLoader: Sendable {
+    public var defaults: PluginDefaults
+
+    public init(defaults: PluginDefaults = PluginDefaults()) {
+        self.defaults = defaults
+    }
+
+    /// Every `*.toml` in `directory` (sorted by file name), and the problems of the ones that did not load.
+    public func loadDirectory(_ directory: String) -> (manifests: [PluginManifest], issues: [ConfigIssue]) {
+        let names: [String]
+        do {
+            names = try HostFile.list(directory).filter { $0.hasSuffix(".toml") && !$0.hasPrefix(".") }.sorted()
+        } catch {
+            if error.isMissing { return ([], []) }
+            return ([], [ConfigIssue(source: directory, line: nil, key: "", message: "cannot list the plugins directory: \(error)")])
+        }
+        if defaults.checkOwnership, let problem = PluginFileCheck.problem(directory, what: "plugins directory") {
+            return ([], [ConfigIssue(source: directory, line: nil, key: "", message: "refused: \(problem)")])
+        }
+        var manifests: [PluginManifest] = []
+        var issues: [ConfigIssue] = []
+        var seen: [String: String] = [:]
+        for name in names {
+            let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            switch load(file: file) {
+            case .success(let manifest):
+                if let other = seen[manifest.name] {
+                    issues.append(ConfigIssue(source: file, line: 1, key: "name", message: "plugin \"\(manifest.name)\" is already defined in \(other)"))
+                    continue
+                }
+                seen[manifest.name] = file
+                manifests.append(manifest)
+            case .failure(let error):
+                issues += error.issues
+            }
+        }
+        return (manifests, issues)
+    }
+
+    /// One manifest file (a relative path is taken from the current directory).
+    public func load(file: String) -> Result<PluginManifest, ConfigError> {
+        let file = Self.absolute(file)
+        let text: String
+        do {
+            text = try HostFile.read(file, limit: 256 << 10)
+        } catch {
+            return .failure(ConfigError(issues: [ConfigIssue(source: file, line: nil, key: "", message: "cannot read: \(error)")]))
+        }
+        if defaults.checkOwnership, let problem = PluginFileCheck.problem(file, what: "manifest") {
+            return .failure(ConfigError(issues: [ConfigIssue(source: file, line: nil, key: "", message: "refused: \(problem)")]))
+        }
+        return parse(text: text, file: file)
+    }
+
+    /// Parses and validates manifest text; `file` names it in issues and its directory anchors relative paths.
+    public func parse(text: String, file: String) -> Result<PluginManifest, ConfigError> {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            return .failure(ConfigError(issues: [ConfigIssue(source: file, line: error.source.begin.line, key: "", message: "TOML syntax: \(error.description)")]))
+        } catch {
+            return .failure(ConfigError(issues: [ConfigIssue(source: file, line: nil, key: "", message: "TOML syntax: \(error)")]))
+        }
+        let locator = TOMLKeyLocator(text: text)
+        var issues: [ConfigIssue] = []
+        func issue(_ path: [String], _ message: String) {
+            issues.append(ConfigIssue(source: file, line: locator.line(of: path), key: path.joined(separator: "."), message: message))
+        }
+        let directory = Self.directory(of: file)
+
+        var name: String?
+        var command: [String]?
+        var mode = PluginMode.poll
+        var interval: Duration?
+        var timeout: Duration?
+        var environment: [String: String] = [:]
+        var workingDirectory = directory
+        var user: String?
+        var group: String?
+        var maxLineBytes = PluginManifest.defaultMaxLineBytes
+        var restart = defaults.restart
+        var enabled = true
+
+        for key in table.keys.sorted() {
+            guard let value = table[key] else { continue }
+            switch key {
+            case "name":
+                guard let text = value.string else {
+                    issue([key], "expected a string")
+                    continue
+                }
+                if Self.isValidName(text) { name = text } else { issue([key], "expected 1 to 64 of [a-zA-Z0-9_.-], got \"\(text)\"") }
+            case "command":
+                guard let array = value.array, !array.isEmpty else {
+                    issue([key], "expected a non-empty list of strings (argv), e.g. [\"./plugin.sh\", \"--flag\"]; a shell string is not accepted")
+                    continue
+                }
+                var argv: [String] = []
+                for item in array {
+                    guard let text = item.string else { break }
+                    argv.append(text)
+                }
+                if argv.count == array.count, let first = argv.first, !first.isEmpty {
+                    command = argv
+                } else {
+                    issue([key], "expected a non-empty list of strings (argv)")
+                }
+            case "mode":
+                if let text = value.string, let parsed = PluginMode(rawValue: text) { mode = parsed } else { issue([key], "expected one of poll, stream, got \(Self.describe(value))") }
+            case "interval":
+                if let parsed = Self.duration(value), parsed >= .milliseconds(100), parsed <= .seconds(86_400) {
+                    interval = parsed
+                } else {
+                    issue([key], "expected a duration from 100ms to 24h such as \"30s\", got \(Self.describe(value))")
+                }
+            case "timeout":
+                if let parsed = Self.duration(value), parsed >= .milliseconds(10) { timeout = parsed } else { issue([key], "expected a duration of at least 10ms such as \"10s\", got \(Self.describe(value))") }
+            case "enabled":
+                if let flag = value.bool { enabled = flag } else { issue([key], "expected true or false, got \(Self.describe(value))") }
+            case "max_line_bytes":
+                if let number = value.int, PluginManifest.maxLineBytesRange.contains(number) {
+                    maxLineBytes = number
+                } else {
+                    issue([key], "expected an integer in \(PluginManifest.maxLineBytesRange.lowerBound)...\(PluginManifest.maxLineBytesRange.upperBound), got \(Self.describe(value))")
+                }
+            case "working_directory":
+                if let text = value.string, !text.isEmpty { workingDirectory = Self.resolve(text, in: directory) } else { issue([key], "expected a path") }
+            case "user":
+                if let text = value.string, !text.isEmpty { user = text } else { issue([key], "expected a user name or uid") }
+            case "group":
+                if let text = value.string, !text.isEmpty { group = text } else { issue([key], "expected a group name or gid") }
+            case "env":
+                guard let env = value.table else {
+                    issue([key], "expected a table of strings, e.g. [env] NAME = \"value\"")
+                    continue
+                }
+                for variable in env.keys.sorted() {
+                    if let text = env[variable]?.string, !variable.isEmpty, !variable.contains("=") {
+                        environment[variable] = text
+                    } else {
+                        issue([key, variable], "expected a string value and a name without '='")
+                    }
+                }
+            case "restart":
+                guard let settings = value.table else {
+                    issue([key], "expected a table [restart]")
+                    continue
+                }
+                for option in settings.keys.sorted() {
+                    guard let item = settings[option] else { continue }
+                    switch option {
+                    case "backoff_initial", "backoff_max", "stable_after":
+                        guard let parsed = Self.duration(item), parsed >= .milliseconds(10) else {
+                            issue([key, option], "expected a duration of at least 10ms, got \(Self.describe(item))")
+                            continue
+                        }
+                        if option == "backoff_initial" { restart.backoffInitial = parsed } else if option == "backoff_max" { restart.backoffMax = parsed } else { restart.stableAfter = parsed }
+                    case "max_restarts":
+                        if let number = item.int, (0...1000).contains(number) { restart.maxRestarts = number } else { issue([key, option], "expected an integer in 0...1000") }
+                    default:
+                        issue([key, option], "unknown key (known: backoff_initial, backoff_max, max_restarts, stable_after)")
+                    }
+                }
+            default:
+                issue(
+                    [key],
+                    "unknown key (known: name, command, mode, interval, timeout, enabled, max_line_bytes, working_directory, user, group, env, restart)")
+            }
+        }
+        if name == nil, !issues.contains(where: { $0.key == "name" }) { issues.append(ConfigIssue(source: file, line: nil, key: "name", message: "missing")) }
+        if command == nil, !issues.contains(where: { $0.key == "command" }) { issues.append(ConfigIssue(source: file, line: nil, key: "command", message: "missing")) }
+        if restart.backoffMax < restart.backoffInitial { issue(["restart", "backoff_max"], "must not be smaller than backoff_initial") }
+
+        var executable = ""
+        var arguments: [String] = []
+        var fingerprint: [Int64] = []
+        if let command, let first = command.first {
+            if let resolved = resolveExecutable(first, directory: directory) {
+                executable = resolved
+                if access(resolved, X_OK) != 0, enabled {
+                    issue(["command"], "\(resolved) is not executable (chmod +x, or run it through an interpreter: [\"python3\", \"\(first)\"])")
+                } else if defaults.checkOwnership, let problem = PluginFileCheck.problem(resolved, what: "executable") {
+                    issue(["command"], "refused: \(problem)")
+                }
+                fingerprint += PluginFileCheck.fingerprint(resolved)
+            } else if !enabled {
+                // A disabled example need not be installed (or built) yet; enabling it reports the problem.
+                executable = first.contains("/") ? Self.resolve(first, in: directory) : first
+            } else {
+                issue(["command"], first.contains("/") ? "\(Self.resolve(first, in: directory)) does not exist" : "\(first) is not in PATH (\(defaults.searchPath))")
+            }
+            for argument in command.dropFirst() {
+                if argument.hasPrefix("./") || argument.hasPrefix("../") {
+                    let path = Self.resolve(argument, in: directory)
+                    arguments.append(path)
+                    if HostFile.exists(path) {
+                        if defaults.checkOwnership, let problem = PluginFileCheck.problem(path, what: "script") { issue(["command"], "refused: \(problem)") }
+                        fingerprint += PluginFileCheck.fingerprint(path)
+                    }
+                } else {
+                    arguments.append(argument)
+                }
+            }
+        }
+        guard issues.isEmpty, let name, let command else {
+            return .failure(ConfigError(issues: issues.sorted { ($0.line ?? Int.max, $0.key) < ($1.line ?? Int.max, $1.key) }))
+        }
+        let effectiveInterval = interval ?? defaults.interval
+        return .success(
+            PluginManifest(
+                name: name, file: file, command: command, executable: executable, arguments: arguments, mode: mode, interval: effectiveInterval,
+                timeout: timeout ?? min(.seconds(10), effectiveInterval), environment: environment, workingDirectory: workingDirectory, user: user,
+                group: group, maxLineBytes: maxLineBytes, restart: restart, enabled: enabled, codeFingerprint: fingerprint
+            ))
+    }
+
+    // MARK: - Helpers
+
+    static func isValidName(_ name: String) -> Bool {
+        let utf8 = name.utf8
+        guard (1...64).contains(utf8.count) else { return false }
+        return utf8.allSatisfy { b in
+            (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) || b == 0x5F || b == 0x2E || b == 0x2D
+        }
+    }
+
+    /// `path` made absolute against the current directory.
+    static func absolute(_ path: String) -> String {
+        guard !path.hasPrefix("/") else { return path }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buffer, buffer.count) != nil else { return path }
+        let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return normalize(cwd + "/" + path)
+    }
+
+    static func directory(of file: String) -> String {
+        guard let slash = file.lastIndex(of: "/") else { return "." }
+        let directory = String(file[..<slash])
+        return directory.isEmpty ? "/" : directory
+    }
+
+    /// `path` made absolute against `directory` (which may itself be relative to the working directory).
+    static func resolve(_ path: String, in directory: String) -> String {
+        if path.hasPrefix("/") { return normalize(path) }
+        return normalize(directory + "/" + path)
+    }
+
+    /// Removes `.` and `..` components and doubled slashes, lexically.
+    static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+                continue
+            }
+            parts.append(part)
+        }
+        let joined = parts.joined(separator: "/")
+        return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
+    }
+
+    func resolveExecutable(_ name: String, directory: String) -> String? {
+        if name.contains("/") {
+            let path = Self.resolve(name, in: directory)
+            return HostFile.exists(path) ? path : nil
+        }
+        for entry in defaults.searchPath.split(separator: ":") where !entry.isEmpty {
+            let candidate = entry + "/" + name
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    static func duration(_ value: any TOMLValueConvertible) -> Duration? {
+        if let seconds = value.int { return seconds >= 0 ? .seconds(seconds) : nil }
+        if let seconds = value.double { return seconds.isFinite && seconds >= 0 ? .nanoseconds(Int64(seconds * 1e9)) : nil }
+        if let text = value.string { return ConfigLoader.parseDuration(text) }
+        return nil
+    }
+
+    static func describe(_ value: any TOMLValueConvertible) -> String {
+        if let text = value.string { return "\"\(text)\"" }
+        if let number = value.int { return "\(number)" }
+        if let number = value.double { return "\(number)" }
+        if let flag = value.bool { return "\(flag)" }
+        return "a \(value.type)"
+    }
+}
+
+/// Ownership and permission checks of plugin files.
+enum PluginFileCheck {
+    /// Why `path` must not be trusted, or nil: group/world-writable, or owned by a user other than root and the agent's.
+    static func problem(_ path: String, what: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        let mode = UInt32(info.st_mode)
+        if mode & UInt32(S_IWGRP | S_IWOTH) != 0 {
+            let octal = String(mode & 0o7777, radix: 8)
+            return "\(what) \(path) is group- or world-writable (mode \(octal)); run chmod go-w \(path)"
+        }
+        let owner = info.st_uid
+        if owner != 0, owner != geteuid() {
+            return "\(what) \(path) is owned by uid \(owner), which is neither root nor the agent's user (uid \(geteuid()))"
+        }
+        return nil
+    }
+
+    /// Size and modification time in nanoseconds, or nothing when the file cannot be read.
+    static func fingerprint(_ path: String) -> [Int64] {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return [] }
+        return [Int64(info.st_size), Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)]
+    }
+}

@@ -1,0 +1,47 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import AgentRuntime
+public import Hummingbird
+
+/// `GET /api/v1/plugins`, `GET /api/v1/plugins/{name}`, `POST /api/v1/plugins/{name}/enable`, `POST /api/v1/plugins/reload`.
+/// Not cached: the figures move with every line a plugin writes.
+public struct PluginsController: Sendable {
+    let registry: (any PluginRegistryView)?
+
+    public init(registry: (any PluginRegistryView)?) {
+        self.registry = registry
+    }
+
+    public func addRoutes(to router: Router<some RequestContext>) {
+        router.get("/api/v1/plugins") { _, _ in
+            try json(PluginsDTO(plugins: registry?.plugins() ?? [], problems: registry?.manifestProblems() ?? []))
+        }
+        router.get("/api/v1/plugins/{name}") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard let state = registry?.plugins().first(where: { $0.name == name }) else { throw APIError.notFound("no plugin named \(name)") }
+            return try json(PluginDTO(state: state))
+        }
+        router.post("/api/v1/plugins/{name}/enable") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard let registry else { throw APIError.notFound("no plugin named \(name)") }
+            do {
+                return try json(PluginDTO(state: try await registry.enable(name)))
+            } catch {
+                throw APIError.notFound("no plugin named \(name)")
+            }
+        }
+        router.post("/api/v1/plugins/reload") { _, _ in
+            guard let registry else { return try json(PluginReloadDTO(result: PluginReloadResult())) }
+            return try json(PluginReloadDTO(result: await registry.reload()))
+        }
+    }
+
+    private func json(_ value: some Encodable) throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: try encode(value)))
+    }
+}

@@ -1,0 +1,200 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+import AgentPlugins
+import AgentRuntime
+import ArgumentParser
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `viworks-agent plugin …`: tools for plugin authors.
+struct PluginCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugin", abstract: "Tools for plugin authors (docs/plugin-protocol.md).", subcommands: [PluginTestCommand.self])
+}
+
+/// `viworks-agent plugin test <manifest.toml | executable> [--cycles N]`.
+struct PluginTestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Run one plugin outside the agent for a few cycles and say exactly what is wrong with it.",
+        discussion: """
+            Prints the handshake, every rejected line with its line number and reason, each reply's time against the \
+            timeout, and the samples seen. Exits 1 on any protocol error, 0 when the plugin is clean.
+              viworks-agent plugin test plugins.d/example.toml
+              viworks-agent plugin test ./my-plugin.py --mode stream --interval 1s -- --verbose
+            """)
+
+    @Argument(help: "A manifest (*.toml) or an executable.")
+    var target: String
+
+    @Option(help: "Collections (poll) or metrics messages (stream) to wait for.")
+    var cycles: Int = 3
+
+    @Option(help: "Override the mode: poll or stream (default: the manifest's, else poll).")
+    var mode: String?
+
+    @Option(help: "Override the interval, e.g. 1s (default: the manifest's, else 1s for an executable).")
+    var interval: String?
+
+    @Option(help: "Override the timeout, e.g. 5s.")
+    var timeout: String?
+
+    @Argument(parsing: .postTerminator, help: "Arguments for an executable given directly (after --).")
+    var arguments: [String] = []
+
+    func run() async throws {
+        guard cycles >= 1 else { throw ValidationError("--cycles must be at least 1") }
+        var manifest = try loadManifest()
+        if let mode {
+            guard let parsed = PluginMode(rawValue: mode) else { throw ValidationError("--mode must be poll or stream") }
+            manifest.mode = parsed
+        }
+        if let interval {
+            guard let parsed = ConfigLoader.parseDuration(interval), parsed >= .milliseconds(100) else { throw ValidationError("--interval: expected a duration such as 1s") }
+            manifest.interval = parsed
+        }
+        if let timeout {
+            guard let parsed = ConfigLoader.parseDuration(timeout), parsed >= .milliseconds(10) else { throw ValidationError("--timeout: expected a duration such as 5s") }
+            manifest.timeout = parsed
+        }
+        print("plugin \(manifest.name): \(([manifest.executable] + manifest.arguments).joined(separator: " "))")
+        print("  mode \(manifest.mode.rawValue), interval \(format(manifest.interval)), timeout \(format(manifest.timeout)), max line \(manifest.maxLineBytes) bytes, \(cycles) cycles")
+        let report = Report(timeout: manifest.timeout)
+        PluginHost.ignoreSIGPIPE()
+        let host = PluginHost(
+            manifest: manifest, bus: MetricsBus(), logger: Logger(label: "plugin-test") { _ in SwiftLogNoOpLogHandler() },
+            agentVersion: AgentCommand.version, cycles: cycles, observer: { report.observe($0) })
+        let limit = manifest.timeout + (manifest.interval + manifest.timeout) * cycles + .seconds(5)
+        var failure: String?
+        do {
+            try await withDeadline(limit, clock: ContinuousClock()) { try await host.run(child: nil) }
+        } catch let error as PluginDisabled {
+            failure = error.reason
+        } catch let error as PluginRunError {
+            failure = error.description
+        } catch {
+            failure = "\(error)"
+        }
+        let problems = report.finish(failure: failure)
+        if problems > 0 {
+            print("FAIL: \(problems) problem\(problems == 1 ? "" : "s")")
+            throw ExitCode(1)
+        }
+        print("OK")
+    }
+
+    private func loadManifest() throws -> PluginManifest {
+        let loader = PluginManifestLoader(defaults: PluginDefaults(interval: .seconds(1)))
+        let result: Result<PluginManifest, ConfigError>
+        if target.hasSuffix(".toml") {
+            result = loader.load(file: target)
+        } else {
+            var buffer = [CChar](repeating: 0, count: 4096)
+            let found = getcwd(&buffer, buffer.count) != nil
+            let cwd = found ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "."
+            let argv = ([target.contains("/") ? target : "./" + target] + arguments).map { "\"" + $0.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\"" }
+            let name = String(target.split(separator: "/").last ?? "plugin").filter { $0.isLetter || $0.isNumber || "_.-".contains($0) }
+            let text = "name = \"\(name.isEmpty ? "plugin" : name)\"\ncommand = [\(argv.joined(separator: ", "))]\n"
+            result = loader.parse(text: text, file: cwd + "/(command line)")
+        }
+        switch result {
+        case .success(let manifest): return manifest
+        case .failure(let error):
+            for issue in error.issues { printError("error: \(issue)") }
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Prints observations as they come and counts the problems.
+private final class Report: Sendable {
+    private struct State {
+        var problems = 0
+        var hello: HelloMessage?
+        var collectSentAt: [Int64: ContinuousClock.Instant] = [:]
+        var slowest: Duration = .zero
+        var samples = 0
+        var replies = 0
+        var started = ContinuousClock.now
+    }
+    private let state = Mutex(State())
+    private let timeout: Duration
+
+    init(timeout: Duration) {
+        self.timeout = timeout
+    }
+
+    func observe(_ observation: PluginObservation) {
+        let now = ContinuousClock.now
+        state.withLock { s in
+            switch observation {
+            case .started(let pid):
+                s.started = now
+                print("  started, pid \(pid)")
+            case .hello(let hello, let line, let after):
+                s.hello = hello
+                let ok = hello.protocolVersion == pluginProtocolVersion
+                if !ok { s.problems += 1 }
+                print("\(ok ? "ok  " : "FAIL") line \(line): hello after \(format(after)): protocol \(hello.protocolVersion)\(hello.version.map { ", version \($0)" } ?? "")")
+            case .lineRejected(let line, let rejection):
+                s.problems += 1
+                print("FAIL line \(line): \(rejection.reason.rawValue): \(rejection.detail)")
+            case .sampleRejected(let line, let rejection):
+                s.problems += 1
+                print("FAIL line \(line): sample \(rejection.index) rejected: \(rejection.reason.rawValue): \(rejection.detail)")
+            case .collectSent(let id):
+                s.collectSentAt[id] = now
+            case .reply(let id, let line, _, let samples):
+                let took = s.collectSentAt[id].map { $0.duration(to: now) } ?? .zero
+                s.slowest = max(s.slowest, took)
+                s.samples += samples
+                s.replies += 1
+                let share = Int((took.secondsDouble / max(timeout.secondsDouble, 1e-9) * 100).rounded())
+                print("ok   line \(line): reply to collect \(id) in \(format(took)) (\(share)% of the \(format(timeout)) timeout), \(samples) samples")
+            case .metrics(let line, let samples):
+                s.samples += samples
+                s.replies += 1
+                print("ok   line \(line): metrics, \(samples) samples")
+            case .log(let level, let message):
+                print("     log \(level): \(message)")
+            case .stderr(let text):
+                print("     stderr: \(text)")
+            case .ignored(let line, let what):
+                print("note line \(line): ignored \(what) (unknown to protocol \(pluginProtocolVersion))")
+            case .ended(let how):
+                print("  ended: \(how)")
+            }
+        }
+    }
+
+    /// Prints the summary; returns the number of problems.
+    func finish(failure: String?) -> Int {
+        state.withLock { s in
+            if s.hello == nil {
+                s.problems += 1
+                print("FAIL no hello: the first line must be {\"type\":\"hello\",\"protocol\":\(pluginProtocolVersion)}")
+            }
+            if let failure {
+                s.problems += 1
+                print("FAIL \(failure)")
+            }
+            print("summary: \(s.replies) replies, \(s.samples) samples, slowest reply \(format(s.slowest)) of \(format(timeout))")
+            return s.problems
+        }
+    }
+}
+
+private func format(_ duration: Duration) -> String {
+    let seconds = duration.secondsDouble
+    if seconds < 0.01 { return "\((seconds * 10_000).rounded() / 10)ms" }
+    if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
+    if seconds == seconds.rounded() { return "\(Int(seconds))s" }
+    return "\((seconds * 100).rounded() / 100)s"
+}

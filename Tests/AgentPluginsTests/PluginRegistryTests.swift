@@ -1,0 +1,123 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+import AgentPlugins
+import AgentRuntime
+import Testing
+
+@Suite("PluginRegistry (real processes)", .timeLimit(.minutes(1)))
+struct PluginRegistryTests {
+    @Test func crashLoopBacksOffThenDisablesUntilEnabled() async throws {
+        let directory = TemporaryPluginDirectory()
+        defer { directory.remove() }
+        directory.write("exit", manifestText(name: "exit", script: "exit_now.sh"))
+        let registry = PluginRegistry(directory: directory.path, defaults: PluginDefaults(), bus: MetricsBus(), logger: quietLogger)
+        try await withRunning(registry) {
+            let disabled = await eventually { registry.plugin(named: "exit")?.status == "disabled" }
+            #expect(disabled)
+            let state = try #require(registry.plugin(named: "exit"))
+            #expect(state.restarts == 3)
+            #expect(state.disabledReason?.hasPrefix("crash loop: 4 failures in a row; last: exited with status 3 before producing a valid line") == true)
+            #expect(state.lastExit?.contains("last stderr: cannot connect to the database") == true)
+
+            // Enabling starts it again with a fresh supervisor; it crash-loops again.
+            let enabled = try await registry.enable("exit")
+            #expect(enabled.status != "disabled")
+            let again = await eventually { registry.plugin(named: "exit")?.status == "disabled" }
+            #expect(again)
+        }
+        await #expect(throws: PluginCommandError.notFound("nope")) { try await registry.enable("nope") }
+    }
+
+    @Test func backoffIntervalsGrow() async throws {
+        let manifest = try loadManifest(manifestText(name: "exit", script: "exit_now.sh"))
+        let log = ObservationLog()
+        let host = PluginHost(manifest: manifest, bus: MetricsBus(), logger: quietLogger, observer: log.observer)
+        let supervisor = Supervisor(children: [host.supervisedChild()], clock: ContinuousClock(), logger: quietLogger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await supervisor.run() }
+            let failed = await eventually { supervisor.states.first?.status == .failed }
+            #expect(failed)
+            group.cancelAll()
+        }
+        let starts = log.startTimes
+        #expect(starts.count == 4)
+        let gaps = zip(starts, starts.dropFirst()).map { $0.duration(to: $1) }
+        // Backoff 50 ms, 100 ms, 200 ms, each jittered into [half, all], plus the run itself.
+        #expect(gaps.count == 3)
+        if gaps.count == 3 {
+            #expect(gaps[0] >= .milliseconds(25))
+            #expect(gaps[2] > gaps[0])
+            #expect(gaps[2] >= .milliseconds(100))
+        }
+    }
+
+    @Test func tenPluginsOneMisbehavingTheOthersKeepTheirCadence() async throws {
+        let directory = TemporaryPluginDirectory()
+        defer { directory.remove() }
+        for index in 0..<9 { directory.write("good\(index)", manifestText(name: "good\(index)", script: "poll.sh", interval: "200ms")) }
+        directory.write("bad", manifestText(name: "bad", script: "ignore_term.sh", interval: "200ms", timeout: "200ms"))
+        let bus = MetricsBus()
+        let registry = PluginRegistry(directory: directory.path, defaults: PluginDefaults(), bus: bus, logger: quietLogger)
+        try await withRunning(registry) {
+            try await Task.sleep(for: .seconds(2.5))
+            let states = registry.plugins()
+            #expect(states.count == 10)
+            for state in states where state.name.hasPrefix("good") {
+                // 2.5 s at 200 ms: about 12 collections; allow for start-up.
+                #expect(state.collections >= 9, "\(state.name): \(state.collections) collections")
+                #expect(state.timeouts == 0)
+                #expect(state.status == "running")
+            }
+            let bad = states.first { $0.name == "bad" }
+            #expect((bad?.restarts ?? 0) >= 1)
+        }
+    }
+
+    @Test func reloadStartsAddedStopsRemovedRestartsChangedAndLeavesTheRestAlone() async throws {
+        let directory = TemporaryPluginDirectory()
+        defer { directory.remove() }
+        directory.write("keep", manifestText(name: "keep", script: "poll.sh"))
+        directory.write("change", manifestText(name: "change", script: "poll.sh"))
+        directory.write("drop", manifestText(name: "drop", script: "poll.sh"))
+        let registry = PluginRegistry(directory: directory.path, defaults: PluginDefaults(), bus: MetricsBus(), logger: quietLogger)
+        try await withRunning(registry) {
+            let running = await eventually { registry.plugins().allSatisfy { $0.status == "running" && $0.processID != nil } }
+            #expect(running)
+            let keepPID = registry.plugin(named: "keep")?.processID
+            let changePID = registry.plugin(named: "change")?.processID
+            directory.delete("drop")
+            directory.write("change", manifestText(name: "change", script: "poll.sh", interval: "300ms"))
+            directory.write("add", manifestText(name: "add", script: "stream.sh", mode: "stream", interval: "100ms"))
+            directory.write("broken", "name = \"broken\"\ncommand = \"./run.sh --flag\"\n")
+            let result = await registry.reload()
+            #expect(result.added == ["add"])
+            #expect(result.removed == ["drop"])
+            #expect(result.changed == ["change"])
+            #expect(result.unchanged == ["keep"])
+            #expect(result.problems.map(\.key) == ["command"])
+            #expect(result.problems.first?.line == 2)
+            let settled = await eventually {
+                let states = registry.plugins()
+                return states.map(\.name) == ["add", "change", "keep"] && states.allSatisfy { $0.status == "running" && $0.processID != nil }
+                    && registry.plugin(named: "change")?.processID != changePID
+            }
+            #expect(settled)
+            #expect(registry.plugin(named: "keep")?.processID == keepPID)
+            #expect(registry.plugin(named: "change")?.intervalSeconds == 0.3)
+            #expect(registry.manifestProblems().count == 1)
+        }
+    }
+
+    @Test func disabledInTheManifestIsShownWithTheReason() async throws {
+        let directory = TemporaryPluginDirectory()
+        defer { directory.remove() }
+        directory.write("off", manifestText(name: "off", script: "poll.sh", extra: "enabled = false"))
+        let registry = PluginRegistry(directory: directory.path, defaults: PluginDefaults(), bus: MetricsBus(), logger: quietLogger)
+        let state = try #require(registry.plugin(named: "off"))
+        #expect(state.status == "disabled")
+        #expect(state.disabledReason == "enabled = false in \(directory.path)/off.toml")
+    }
+}
