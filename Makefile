@@ -10,9 +10,15 @@ LISTEN ?= 127.0.0.1:9740
 
 .PHONY: run build release test test-swift test-e2e deps test-deps bench clean
 
-## Build the release binary and run the agent on this host with the built-in defaults (listens on 127.0.0.1:9740).
+## Build the release binary and run the agent on this host with the built-in defaults (listens on 127.0.0.1:9740) and the repository's plugins.d.
 run: release
-	$(RELEASE_BIN) run --listen $(LISTEN)
+	VIWORKS_PLUGINS_DIRECTORY=$(CURDIR)/plugins.d $(RELEASE_BIN) run --listen $(LISTEN)
+
+## The Swift example plugin (examples/plugins/swift/entropy.swift), for plugins.d/entropy-swift.toml.
+plugins: examples/plugins/swift/entropy
+
+examples/plugins/swift/entropy: examples/plugins/swift/entropy.swift
+	$(SWIFT)c -O $< -o $@
 
 ## Debug build of everything, tests included.
 build:

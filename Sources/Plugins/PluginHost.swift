@@ -205,7 +205,15 @@ public actor PluginHost {
             observer?(.ended("cannot start: \(reason)"))
             throw PluginRunError.spawnFailed(reason)
         }
-        handle.update { $0.processID = nil }
+        // A run replaced by a newer one (reload, enable) shares the handle: leave the newer run's pid and exit alone.
+        let pid = outcome.processIdentifier.value
+        var current = false
+        handle.update {
+            if $0.processID == pid {
+                $0.processID = nil
+                current = true
+            }
+        }
         let ending = outcome.closureResult
         let status = Self.describe(outcome.terminationStatus)
         let ranFor = startedAt.duration(to: .now)
@@ -241,9 +249,11 @@ public actor PluginHost {
             if let last = stderr.last, !outcome.terminationStatus.isSuccess { description += "; last stderr: \(last.prefix(200))" }
             failure = PluginRunError.exited(description: description)
         }
-        handle.update {
-            $0.lastExit = description
-            $0.lastExitAt = .now()
+        if current {
+            handle.update {
+                $0.lastExit = description
+                $0.lastExitAt = .now()
+            }
         }
         observer?(.ended(description))
         if case .finishedCycles = ending { return }

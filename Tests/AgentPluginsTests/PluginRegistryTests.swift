@@ -104,7 +104,7 @@ struct PluginRegistryTests {
                 return states.map(\.name) == ["add", "change", "keep"] && states.allSatisfy { $0.status == "running" && $0.processID != nil }
                     && registry.plugin(named: "change")?.processID != changePID
             }
-            #expect(settled)
+            #expect(settled, "\(registry.plugins().map { "\($0.name) \($0.status) pid \($0.processID.map(String.init) ?? "-") \($0.lastExit ?? "")" })")
             #expect(registry.plugin(named: "keep")?.processID == keepPID)
             #expect(registry.plugin(named: "change")?.intervalSeconds == 0.3)
             #expect(registry.manifestProblems().count == 1)

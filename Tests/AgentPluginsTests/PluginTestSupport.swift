@@ -12,11 +12,14 @@ import Synchronization
 import Glibc
 #endif
 
-/// Test plugins live in Fixtures/bin beside this file.
+/// Test plugins live in Fixtures/bin beside this file. Their mode is set to 0755 so that a checkout made
+/// with a group-writable umask does not get them refused by the ownership check.
 func fixturePlugin(_ name: String) -> String {
     let file = #filePath
     let directory = file[..<(file.lastIndex(of: "/") ?? file.endIndex)]
-    return directory + "/Fixtures/bin/" + name
+    let path = directory + "/Fixtures/bin/" + name
+    _ = chmod(path, 0o755)
+    return path
 }
 
 /// A fresh plugins directory (mode 0755) under /tmp, removed by `remove()`.

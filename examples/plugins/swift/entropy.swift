@@ -13,8 +13,10 @@ func send(_ line: String) {
 func readNumber(_ path: String) -> Double? {
     guard let file = fopen(path, "r") else { return nil }
     defer { fclose(file) }
-    var value = 0.0
-    return fscanf(file, "%lf", &value) == 1 ? value : nil
+    var buffer = [CChar](repeating: 0, count: 64)
+    guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
+    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return Double(text.filter { !$0.isWhitespace })
 }
 
 send(#"{"type":"hello","protocol":1,"name":"entropy-swift","version":"1.0"}"#)
