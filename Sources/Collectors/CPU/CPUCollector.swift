@@ -39,8 +39,9 @@ public actor CPUCollector: Collector {
             frequencyMHz = roundedTo2(khz / 1000)
         }
         if brand == nil || frequencyMHz == nil {
-            // The first processor block is all we use; bound the read on machines with hundreds of CPUs.
-            if let text = HostFile.readIfPresent(context.paths.proc("cpuinfo"), limit: 64 << 10) {
+            // The first processor block is all we use. The kernel generates cpuinfo as it is read, so once the brand
+            // is known, 8 KiB (cpu0's block and a little more) is enough for `cpu MHz` and much cheaper than every CPU.
+            if let text = HostFile.readIfPresent(context.paths.proc("cpuinfo"), limit: brand == nil ? 64 << 10 : 8 << 10) {
                 let info = CPUInfoParser.parse(text)
                 if brand == nil { brand = info.brand }
                 if frequencyMHz == nil { frequencyMHz = info.frequencyMHz.map(roundedTo2) }

@@ -37,7 +37,7 @@ public enum CPUInfoParser {
         var implementer: String?
         var part: String?
         var processorsSeen = 0
-        for line in text.split(separator: "\n") {
+        for (_, line) in text.numberedLines {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let key = line[..<colon].trimmingASCIIWhitespace()
             let value = line[line.index(after: colon)...].trimmingASCIIWhitespace()

@@ -86,23 +86,24 @@ public enum ProcStatParser {
         var total: CPUTimes?
         var cpus: [ProcStat.CPULine] = []
         var bootTime: Int64?
-        for (number, line) in text.numberedLines {
-            let fields = line.fields
-            guard let key = fields.first else { continue }
-            if key.hasPrefix("cpu") {
-                let suffix = key.dropFirst(3)
-                guard suffix.isEmpty || parseUInt64(suffix) != nil else { continue }
-                let times = try parseTimes(fields.dropFirst(), file: file, line: number)
+        var text = text
+        try text.forEachByteLine { line in
+            guard line.count > 0 else { return }
+            let key = line.fields[0]
+            if line.hasPrefix(key, "cpu") {
+                let suffix = (key.lowerBound + 3)..<key.upperBound
+                guard suffix.isEmpty || line.uint64(suffix) != nil else { return }
+                let times = try parseTimes(line, file: file)
                 if suffix.isEmpty {
                     total = times
                 } else {
-                    cpus.append(ProcStat.CPULine(name: String(key), times: times))
+                    cpus.append(ProcStat.CPULine(name: line.string(key), times: times))
                 }
-            } else if key == "btime" {
-                guard fields.count >= 2, let value = parseInt64(fields[1]) else {
-                    throw ParseError(file: file, line: number, reason: "btime is not an integer")
+            } else if line.equals(key, "btime") {
+                guard line.count >= 2, let value = line.uint64(line.fields[1]), value <= UInt64(Int64.max) else {
+                    throw ParseError(file: file, line: line.number, reason: "btime is not an integer")
                 }
-                bootTime = value
+                bootTime = Int64(value)
             }
         }
         guard let total else { throw ParseError(file: file, reason: "no aggregate \"cpu\" line") }
@@ -111,29 +112,30 @@ public enum ProcStatParser {
 
     /// Only `btime`, without requiring the rest of the file to be well formed.
     public static func bootTime(_ text: String) -> Int64? {
-        for line in text.split(separator: "\n") where line.hasPrefix("btime") {
+        for (_, line) in text.numberedLines where line.hasPrefix("btime") {
             let fields = Substring(line).fields
             if fields.count >= 2, fields[0] == "btime" { return parseInt64(fields[1]) }
         }
         return nil
     }
 
-    private static func parseTimes(_ values: ArraySlice<Substring>, file: String, line: Int) throws -> CPUTimes {
-        guard values.count >= 4 else {
-            throw ParseError(file: file, line: line, reason: "cpu line has \(values.count) values, expected at least 4")
+    /// The values after the `cpuN` key: at least 4 (user nice system idle); missing later ones are 0.
+    private static func parseTimes(_ line: ByteLine, file: String) throws -> CPUTimes {
+        let values = line.count - 1
+        guard values >= 4 else {
+            throw ParseError(file: file, line: line.number, reason: "cpu line has \(values) values, expected at least 4")
         }
-        var numbers: [UInt64] = []
-        numbers.reserveCapacity(10)
-        for value in values.prefix(10) {
-            guard let number = parseUInt64(value) else {
-                throw ParseError(file: file, line: line, reason: "\"\(value)\" is not a counter")
+        var numbers = [UInt64](repeating: 0, count: 10)
+        for position in 0..<min(values, 10) {
+            let range = line.fields[position + 1]
+            guard let number = line.uint64(range) else {
+                throw ParseError(file: file, line: line.number, reason: "\"\(line.string(range))\" is not a counter")
             }
-            numbers.append(number)
+            numbers[position] = number
         }
-        func at(_ index: Int) -> UInt64 { index < numbers.count ? numbers[index] : 0 }
         return CPUTimes(
-            user: at(0), nice: at(1), system: at(2), idle: at(3), iowait: at(4), irq: at(5), softirq: at(6), steal: at(7),
-            guest: at(8), guestNice: at(9))
+            user: numbers[0], nice: numbers[1], system: numbers[2], idle: numbers[3], iowait: numbers[4], irq: numbers[5], softirq: numbers[6],
+            steal: numbers[7], guest: numbers[8], guestNice: numbers[9])
     }
 }
 

@@ -31,15 +31,7 @@ public struct DiskCollector: Collector {
         let mounts = FilesystemSelection.select(try MountInfoParser.parse(try HostFile.read(path), file: path), settings: settings)
         let rootfs = context.paths.rootfs
         let timeout = settings.statfsTimeout
-        let results = await withTaskGroup(of: (Int, StatfsResult).self, returning: [StatfsResult?].self) { group in
-            for (index, mount) in mounts.enumerated() {
-                let target = HostPaths.join(rootfs, mount.mountPoint)
-                group.addTask { [statfs] in (index, await statfs.stat(target, timeout: timeout)) }
-            }
-            var results = [StatfsResult?](repeating: nil, count: mounts.count)
-            for await (index, result) in group { results[index] = result }
-            return results
-        }
+        let results: [StatfsResult?] = await statfs.stat(mounts.map { HostPaths.join(rootfs, $0.mountPoint) }, timeout: timeout)
         var filesystems: [FilesystemReport] = []
         filesystems.reserveCapacity(mounts.count)
         for (mount, result) in zip(mounts, results) {

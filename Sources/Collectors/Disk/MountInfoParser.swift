@@ -53,7 +53,7 @@ public enum MountInfoParser {
     public static func parse(_ text: String, file: String = "/proc/self/mountinfo") throws -> [MountInfo] {
         var mounts: [MountInfo] = []
         for (number, line) in text.numberedLines {
-            let fields = line.split(separator: " ")
+            let fields = line.fields
             guard !fields.isEmpty else { continue }
             guard fields.count >= 9, let separator = fields[6...].firstIndex(of: "-"), separator + 2 < fields.count else {
                 throw ParseError(file: file, line: number, reason: "expected 6 fields, optional fields, \"-\" and 3 more")
@@ -63,7 +63,7 @@ public enum MountInfoParser {
             else {
                 throw ParseError(file: file, line: number, reason: "mount ids are not numbers")
             }
-            let device = fields[2].split(separator: ":", omittingEmptySubsequences: false)
+            let device = fields[2].split(byte: 0x3A)
             guard device.count == 2, let major = parseUInt64(device[0]), let minor = parseUInt64(device[1]),
                 major <= UInt64(UInt32.max), minor <= UInt64(UInt32.max)
             else {
@@ -73,9 +73,9 @@ public enum MountInfoParser {
                 MountInfo(
                     mountID: Int(mountID), parentID: Int(parentID), major: UInt32(major), minor: UInt32(minor),
                     root: unescape(fields[3]), mountPoint: unescape(fields[4]),
-                    mountOptions: fields[5].split(separator: ",").map(String.init), fsType: unescape(fields[separator + 1]),
+                    mountOptions: fields[5].split(byte: 0x2C).filter { !$0.isEmpty }.map(String.init), fsType: unescape(fields[separator + 1]),
                     source: unescape(fields[separator + 2]),
-                    superOptions: separator + 3 < fields.count ? fields[separator + 3].split(separator: ",").map(String.init) : []))
+                    superOptions: separator + 3 < fields.count ? fields[separator + 3].split(byte: 0x2C).filter { !$0.isEmpty }.map(String.init) : []))
         }
         return mounts
     }

@@ -33,25 +33,41 @@ final class StatfsGuard: Sendable {
     }
 
     func stat(_ path: String, timeout: Duration) async -> StatfsResult {
-        guard inFlight.withLock({ $0.insert(path).inserted }) else { return .timedOut }
+        await stat([path], timeout: timeout)[0]
+    }
+
+    /// Calls `statvfs` for every path at once, each on its own thread, under one deadline for all of them:
+    /// a path that has not answered when `timeout` has passed is `.timedOut`.
+    func stat(_ paths: [String], timeout: Duration) async -> [StatfsResult] {
         let function = self.function
-        let once = FirstResult()
-        let started = spawnDetachedThread { [self] in
-            let result = function(path)
-            self.inFlight.withLock { _ = $0.remove(path) }
-            once.offer(result)
+        var pending: [(index: Int, result: FirstResult)] = []
+        var results = [StatfsResult](repeating: .timedOut, count: paths.count)
+        for (index, path) in paths.enumerated() {
+            guard inFlight.withLock({ $0.insert(path).inserted }) else { continue }  // still stuck from before
+            let once = FirstResult()
+            let started = spawnDetachedThread { [self] in
+                let result = function(path)
+                self.inFlight.withLock { _ = $0.remove(path) }
+                once.offer(result)
+            }
+            if started {
+                pending.append((index, once))
+            } else {
+                inFlight.withLock { _ = $0.remove(path) }
+                results[index] = .failed(EAGAIN)
+            }
         }
-        if !started {
-            inFlight.withLock { _ = $0.remove(path) }
-            return .failed(EAGAIN)
-        }
+        guard !pending.isEmpty else { return results }
+        let waiting = pending.map(\.result)
         let timer = Task {
             try? await Task.sleep(for: timeout)
-            if !Task.isCancelled { once.offer(.timedOut) }
+            if !Task.isCancelled { for once in waiting { once.offer(.timedOut) } }
         }
-        let result = await withCheckedContinuation { once.attach($0) }
+        for (index, once) in pending {
+            results[index] = await withCheckedContinuation { once.attach($0) }
+        }
         timer.cancel()
-        return result
+        return results
     }
 }
 

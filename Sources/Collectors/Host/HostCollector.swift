@@ -9,30 +9,48 @@ import Glibc
 import Musl
 #endif
 public import AgentRuntime
+import Synchronization
 
 /// Host identity: hostname, OS, kernel, boot time, machine id and architecture.
 ///
 /// The boot time is reported in ``HostReport/bootTime``; its sample `viworks_boot_time_seconds` is
 /// emitted once, by ``UptimeCollector`` (the same series from two collectors would be a duplicate in
 /// the Prometheus exposition).
-public struct HostCollector: Collector {
+public final class HostCollector: Collector {
     public let descriptor = CollectorDescriptor(id: "host", isCore: false)
+
+    /// os-release, machine id, kernel, boot time and architecture change only with an upgrade or a reboot: they are
+    /// re-read every ``staticFactsLifetime`` seconds; the hostname, which can change at any time, every collection.
+    public static let staticFactsLifetime = 600.0
+    private let cached = Mutex<(report: HostReport, readAt: Double)?>(nil)
 
     public init() {}
 
     public func collect(_ context: CollectorContext) async throws -> CollectorOutput {
         let paths = context.paths
+        var report: HostReport
+        if let cached = cached.withLock({ $0 }), context.monotonicSeconds - cached.readAt < Self.staticFactsLifetime,
+            context.monotonicSeconds >= cached.readAt
+        {
+            report = cached.report
+        } else {
+            report = Self.readStaticFacts(paths)
+            cached.withLock { $0 = (report, context.monotonicSeconds) }
+        }
+        report.hostname = HostFile.readLine(paths.proc("sys/kernel/hostname")) ?? Self.uname().nodename ?? "unknown"
+        return CollectorOutput(samples: [Self.infoSample(report)], report: .host(report))
+    }
+
+    static func readStaticFacts(_ paths: HostPaths) -> HostReport {
         let system = Self.uname()
-        let hostname = HostFile.readLine(paths.proc("sys/kernel/hostname")) ?? system.nodename ?? "unknown"
         let osRelease = (HostFile.readIfPresent(paths.rootfs("etc/os-release")) ?? HostFile.readIfPresent(paths.rootfs("usr/lib/os-release")))
             .map(OSReleaseParser.parse) ?? [:]
         let bootTime = HostFile.readIfPresent(paths.proc("stat")).flatMap(ProcStatParser.bootTime)
-        let report = HostReport(
-            hostname: hostname, osName: osRelease["NAME"], osVersion: osRelease["VERSION"] ?? osRelease["VERSION_ID"],
+        return HostReport(
+            hostname: system.nodename ?? "unknown", osName: osRelease["NAME"], osVersion: osRelease["VERSION"] ?? osRelease["VERSION_ID"],
             osID: osRelease["ID"], kernelVersion: HostFile.readLine(paths.proc("sys/kernel/osrelease")),
             bootTime: bootTime.map { Timestamp(nanosecondsSinceEpoch: $0 &* 1_000_000_000) },
             machineID: HostFile.readLine(paths.rootfs("etc/machine-id")), architecture: system.machine)
-        return CollectorOutput(samples: [Self.infoSample(report)], report: .host(report))
     }
 
     static func infoSample(_ report: HostReport) -> MetricSample {

@@ -13,7 +13,7 @@ import AgentRuntime
 public enum OSReleaseParser {
     public static func parse(_ text: String) -> [String: String] {
         var values: [String: String] = [:]
-        for rawLine in text.split(separator: "\n") {
+        for (_, rawLine) in text.numberedLines {
             let line = rawLine.trimmingASCIIWhitespace()
             guard !line.isEmpty, !line.hasPrefix("#"), let equals = line.firstIndex(of: "=") else { continue }
             let key = String(line[..<equals])

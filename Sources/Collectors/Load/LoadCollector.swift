@@ -4,6 +4,7 @@
 //
 
 public import AgentRuntime
+import Synchronization
 
 /// Load averages and task counts from `/proc/loadavg`.
 public struct LoadCollector: Collector {
@@ -26,8 +27,11 @@ public struct LoadCollector: Collector {
 }
 
 /// Uptime from `/proc/uptime` and boot time from `btime` in `/proc/stat`.
-public struct UptimeCollector: Collector {
+///
+/// The boot time is fixed for a boot, so `/proc/stat` is read for it only until it is known.
+public final class UptimeCollector: Collector {
     public let descriptor = CollectorDescriptor(id: "uptime", isCore: true)
+    private let bootTime = Mutex<Int64?>(nil)
 
     public init() {}
 
@@ -35,7 +39,12 @@ public struct UptimeCollector: Collector {
         let path = context.paths.proc("uptime")
         let report = try UptimeParser.parse(try HostFile.read(path, limit: 4096), file: path)
         var samples = [MetricSample("viworks_uptime_seconds", .gauge, report.uptimeSeconds, help: "Seconds since boot.")]
-        if let btime = HostFile.readIfPresent(context.paths.proc("stat")).flatMap(ProcStatParser.bootTime) {
+        var btime = bootTime.withLock { $0 }
+        if btime == nil {
+            btime = HostFile.readIfPresent(context.paths.proc("stat")).flatMap(ProcStatParser.bootTime)
+            bootTime.withLock { $0 = btime }
+        }
+        if let btime {
             samples.append(MetricSample("viworks_boot_time_seconds", .gauge, Double(btime), help: "Boot time in seconds since the Unix epoch."))
         }
         return CollectorOutput(samples: samples, report: .uptime(report))

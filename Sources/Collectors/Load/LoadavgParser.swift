@@ -14,7 +14,7 @@ public enum LoadavgParser {
         guard let one = parseDouble(fields[0]), let five = parseDouble(fields[1]), let fifteen = parseDouble(fields[2]) else {
             throw ParseError(file: file, line: 1, reason: "load averages are not numbers")
         }
-        let tasks = fields[3].split(separator: "/", omittingEmptySubsequences: false)
+        let tasks = fields[3].split(byte: 0x2F)
         guard tasks.count == 2, let runnable = parseUInt64(tasks[0]), let total = parseUInt64(tasks[1]),
             runnable <= UInt64(Int.max), total <= UInt64(Int.max)
         else {

@@ -17,17 +17,27 @@ public enum MeminfoParser {
     /// - Throws: ``ParseError`` for a line whose value is not a number.
     public static func parse(_ text: String, file: String = "/proc/meminfo") throws -> [String: UInt64] {
         var values: [String: UInt64] = [:]
-        for (number, line) in text.numberedLines {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = String(line[..<colon])
-            let fields = line[line.index(after: colon)...].fields
-            guard let first = fields.first else { continue }
-            guard let value = parseUInt64(first) else {
-                throw ParseError(file: file, line: number, reason: "\(key): \"\(first)\" is not a number")
+        values.reserveCapacity(64)
+        var text = text
+        try text.forEachByteLine { line in
+            guard line.count > 0 else { return }
+            // `Key:` is the first field (keys have no spaces); a value may follow after the colon without a space.
+            let first = line.fields[0]
+            guard let colon = line.lastIndex(of: 0x3A, in: first) else { return }
+            let key = line.string(first.lowerBound..<colon)
+            var valueIndex = 1
+            var valueRange = (colon + 1)..<first.upperBound
+            if valueRange.isEmpty {
+                guard line.count >= 2 else { return }
+                valueRange = line.fields[1]
+                valueIndex = 2
             }
-            if fields.count >= 2, fields[1] == "kB" {
+            guard let value = line.uint64(valueRange) else {
+                throw ParseError(file: file, line: line.number, reason: "\(key): \"\(line.string(valueRange))\" is not a number")
+            }
+            if line.count > valueIndex, line.equals(line.fields[valueIndex], "kB") {
                 let (bytes, overflow) = value.multipliedReportingOverflow(by: 1024)
-                if overflow { throw ParseError(file: file, line: number, reason: "\(key): value overflows") }
+                if overflow { throw ParseError(file: file, line: line.number, reason: "\(key): value overflows") }
                 values[key] = bytes
             } else {
                 values[key] = value

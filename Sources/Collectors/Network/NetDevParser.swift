@@ -49,34 +49,36 @@ public enum NetDevParser {
     /// - Throws: ``ParseError`` for an interface line without a `:` or with fewer than 16 numeric counters.
     public static func parse(_ text: String, file: String = "/proc/net/dev") throws -> [NetDevCounters] {
         var result: [NetDevCounters] = []
-        for (number, line) in text.numberedLines {
-            if line.contains("|") { continue }  // the two header lines
-            var tokens = line.fields
-            guard let first = tokens.first else { continue }
-            guard let colon = first.lastIndex(of: ":") else {
-                throw ParseError(file: file, line: number, reason: "no \":\" after the interface name")
+        var text = text
+        try text.forEachByteLine { line in
+            guard line.count > 0 else { return }
+            let first = line.fields[0]
+            // The two header lines hold `|`.
+            for field in line.fields where line.lastIndex(of: 0x7C, in: field) != nil { return }
+            guard let colon = line.lastIndex(of: 0x3A, in: first) else {
+                throw ParseError(file: file, line: line.number, reason: "no \":\" after the interface name")
             }
-            let name = String(first[..<colon])
-            guard !name.isEmpty else { throw ParseError(file: file, line: number, reason: "empty interface name") }
-            let glued = first[first.index(after: colon)...]
-            tokens.removeFirst()
-            if !glued.isEmpty { tokens.insert(glued, at: 0) }
-            guard tokens.count >= 16 else {
-                throw ParseError(file: file, line: number, reason: "\(name): \(tokens.count) counters, expected 16")
-            }
-            var counters: [UInt64] = []
+            guard colon > first.lowerBound else { throw ParseError(file: file, line: line.number, reason: "empty interface name") }
+            let name = line.string(first.lowerBound..<colon)
+            var counters: [Range<Int>] = []
             counters.reserveCapacity(16)
-            for token in tokens.prefix(16) {
-                guard let value = parseUInt64(token) else {
-                    throw ParseError(file: file, line: number, reason: "\(name): \"\(token)\" is not a counter")
+            if colon + 1 < first.upperBound { counters.append((colon + 1)..<first.upperBound) }
+            counters += line.fields.dropFirst()
+            guard counters.count >= 16 else {
+                throw ParseError(file: file, line: line.number, reason: "\(name): \(counters.count) counters, expected 16")
+            }
+            var values = [UInt64](repeating: 0, count: 16)
+            for position in 0..<16 {
+                guard let value = line.uint64(counters[position]) else {
+                    throw ParseError(file: file, line: line.number, reason: "\(name): \"\(line.string(counters[position]))\" is not a counter")
                 }
-                counters.append(value)
+                values[position] = value
             }
             result.append(
                 NetDevCounters(
-                    name: name, receiveBytes: counters[0], receivePackets: counters[1], receiveErrors: counters[2],
-                    receiveDrops: counters[3], transmitBytes: counters[8], transmitPackets: counters[9],
-                    transmitErrors: counters[10], transmitDrops: counters[11]))
+                    name: name, receiveBytes: values[0], receivePackets: values[1], receiveErrors: values[2],
+                    receiveDrops: values[3], transmitBytes: values[8], transmitPackets: values[9],
+                    transmitErrors: values[10], transmitDrops: values[11]))
         }
         return result
     }

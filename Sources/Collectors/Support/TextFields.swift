@@ -5,23 +5,68 @@
 
 // Small allocation-lean helpers shared by the parsers of procfs and sysfs text.
 
+// procfs and sysfs text is ASCII where it matters (separators, digits), so these helpers scan UTF-8 bytes and
+// slice with the same indices: splitting on `Character`s would pay for grapheme breaking on every byte.
+
 extension Substring {
     /// Whitespace-separated fields (spaces and tabs).
     var fields: [Substring] {
-        split(whereSeparator: { $0 == " " || $0 == "\t" })
+        var result: [Substring] = []
+        let bytes = utf8
+        var index = bytes.startIndex
+        let end = bytes.endIndex
+        while index < end {
+            while index < end, bytes[index] == 0x20 || bytes[index] == 0x09 { bytes.formIndex(after: &index) }
+            guard index < end else { break }
+            let start = index
+            while index < end, bytes[index] != 0x20, bytes[index] != 0x09 { bytes.formIndex(after: &index) }
+            result.append(self[start..<index])
+        }
+        return result
     }
 }
 
-extension StringProtocol {
+extension StringProtocol where SubSequence == Substring {
+    /// Splits at every `separator` byte (an ASCII character), keeping empty pieces.
+    func split(byte separator: UInt8) -> [Substring] {
+        var result: [Substring] = []
+        let bytes = utf8
+        var start = bytes.startIndex
+        var index = start
+        while index < bytes.endIndex {
+            if bytes[index] == separator {
+                result.append(self[start..<index])
+                bytes.formIndex(after: &index)
+                start = index
+            } else {
+                bytes.formIndex(after: &index)
+            }
+        }
+        result.append(self[start..<bytes.endIndex])
+        return result
+    }
+
     /// The lines of the text, without empty trailing lines; each line keeps its 1-based number.
     var numberedLines: [(number: Int, text: Substring)] {
-        var result: [(Int, Substring)] = []
+        var result: [(number: Int, text: Substring)] = []
+        let bytes = utf8
+        var start = bytes.startIndex
+        var index = start
+        let end = bytes.endIndex
         var number = 0
-        for line in self.split(separator: "\n", omittingEmptySubsequences: false) {
-            number += 1
-            result.append((number, Substring(line)))
+        while index < end {
+            if bytes[index] == 0x0A {
+                number += 1
+                result.append((number, self[start..<index]))
+                bytes.formIndex(after: &index)
+                start = index
+            } else {
+                bytes.formIndex(after: &index)
+            }
         }
-        while let last = result.last, last.1.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) {
+        number += 1
+        result.append((number, self[start..<end]))
+        while let last = result.last, last.text.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
             result.removeLast()
         }
         return result
