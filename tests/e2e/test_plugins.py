@@ -1,0 +1,117 @@
+"""Plugins end to end: the real binary runs real plugins from a plugins directory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import JSON_TYPE, REPO_ROOT, assert_valid, component_validator, run_cli, start_agent
+
+EXAMPLE = REPO_ROOT / "examples/plugins/shell/processes.sh"
+CRASHING = REPO_ROOT / "Tests/AgentPluginsTests/Fixtures/bin/exit_now.sh"
+STREAM = REPO_ROOT / "Tests/AgentPluginsTests/Fixtures/bin/stream.sh"
+
+
+def write_manifest(directory: Path, name: str, command: Path, extra: str = "") -> None:
+    (directory / f"{name}.toml").write_text(
+        f'name = "{name}"\ncommand = ["{command}"]\ninterval = "200ms"\ntimeout = "2s"\n{extra}\n'
+        '[restart]\nbackoff_initial = "20ms"\nbackoff_max = "40ms"\nmax_restarts = 2\n'
+    )
+
+
+def wait_for(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise TimeoutError(f"condition not met: last {value!r}")
+
+
+@pytest.fixture(scope="module")
+def plugin_agent(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("plugins")
+    plugins = workdir / "plugins.d"
+    plugins.mkdir(mode=0o755)
+    for path in (EXAMPLE, CRASHING, STREAM):
+        os.chmod(path, 0o755)
+    write_manifest(plugins, "example", EXAMPLE)
+    write_manifest(plugins, "crashing", CRASHING)
+    (plugins / "broken.toml").write_text('name = "broken"\nmode = "pull"\ncommand = ["./x"]\n')
+    agent = start_agent(workdir, env={"VIWORKS_PLUGINS_DIRECTORY": str(plugins)})
+    agent.plugins_dir = plugins
+    try:
+        yield agent
+    finally:
+        agent.stop()
+
+
+def test_plugins_route_matches_its_schema_and_shows_every_state(plugin_agent, openapi_doc):
+    def settled():
+        body = plugin_agent.get_json("/api/v1/plugins")
+        states = {p["name"]: p for p in body["plugins"]}
+        return body if states.get("crashing", {}).get("status") == "disabled" and states.get("example", {}).get("samples", 0) > 0 else None
+
+    body = wait_for(settled)
+    assert_valid(component_validator(openapi_doc, "Plugins"), body, "GET /api/v1/plugins")
+    states = {p["name"]: p for p in body["plugins"]}
+    assert states["example"]["status"] == "running"
+    assert states["example"]["protocol_version"] == 1
+    assert states["crashing"]["disabled_reason"].startswith("crash loop: 3 failures in a row; last: exited with status 3 before producing a valid line")
+    assert [(e["key"], e["line"]) for e in body["manifest_errors"]] == [("mode", 2), ("command", 3)]
+
+    detail = plugin_agent.get("/api/v1/plugins/example")
+    assert detail.status == 200 and detail.header("content-type") == JSON_TYPE
+    assert_valid(component_validator(openapi_doc, "Plugin"), detail.json(), "GET /api/v1/plugins/example")
+    assert plugin_agent.get("/api/v1/plugins/nope").status == 404
+
+    status = plugin_agent.get_json("/api/v1/status")
+    assert {p["name"] for p in status["plugins"]} == {"crashing", "example"}
+
+
+def test_plugin_samples_and_health_counters_are_in_metrics(plugin_agent):
+    wait_for(lambda: "example_processes{" in plugin_agent.get("/metrics").body.decode())
+    text = plugin_agent.get("/metrics").body.decode()
+    assert 'example_processes{plugin="example"}' in text
+    assert 'viworks_plugin_up{plugin="example"} 1' in text
+    assert 'viworks_plugin_disabled{plugin="crashing"} 1' in text
+
+
+def test_enable_and_reload_over_http_and_sighup(plugin_agent, openapi_doc):
+    enabled = plugin_agent.request("POST", "/api/v1/plugins/crashing/enable")
+    assert enabled.status == 200
+    assert_valid(component_validator(openapi_doc, "Plugin"), enabled.json(), "POST enable")
+    assert plugin_agent.request("POST", "/api/v1/plugins/nope/enable").status == 404
+
+    write_manifest(plugin_agent.plugins_dir, "stream", STREAM, 'mode = "stream"')
+    reload = plugin_agent.request("POST", "/api/v1/plugins/reload")
+    assert reload.status == 200
+    body = reload.json()
+    assert_valid(component_validator(openapi_doc, "PluginReload"), body, "POST reload")
+    assert body["added"] == ["stream"]
+    assert body["unchanged"] == ["crashing", "example"]
+
+    (plugin_agent.plugins_dir / "stream.toml").unlink()
+    plugin_agent.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "stream" not in {p["name"] for p in plugin_agent.get_json("/api/v1/plugins")["plugins"]})
+
+
+def test_plugin_test_command_diagnoses_a_bad_plugin(tmp_path):
+    script = REPO_ROOT / "Tests/AgentPluginsTests/Fixtures/bin/traceback.py"
+    os.chmod(script, 0o755)
+    result = run_cli("plugin", "test", str(script), "--cycles", "2", timeout=30)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL line 1: invalid_json" in result.stdout
+    assert "ok   line 4: hello" in result.stdout
+    assert "reply to collect 2" in result.stdout
+
+    good = run_cli("plugin", "test", str(REPO_ROOT / "plugins.d/shell-example.toml"), "--interval", "200ms", "--cycles", "2", timeout=30)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.rstrip().endswith("OK")
