@@ -7,8 +7,11 @@ RELEASE_FLAGS := -c release --static-swift-stdlib
 RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/viworks-agent
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/viworks-agent
 LISTEN ?= 127.0.0.1:9740
+PREFIX ?= /usr/local
+# Debian packages: libsystemd-dev and pkg-config to build (CSystemd); the rest for the systemd tests.
+DEB_PACKAGES := libsystemd-dev pkg-config systemd systemd-container debootstrap zstd curl
 
-.PHONY: run build release test test-swift test-e2e deps test-deps bench clean
+.PHONY: run build release test test-swift test-e2e test-systemd deps test-deps install bench clean
 
 ## Build the release binary and run the agent on this host with the built-in defaults (listens on 127.0.0.1:9740) and the repository's plugins.d.
 run: release
@@ -21,14 +24,23 @@ examples/plugins/swift/entropy: examples/plugins/swift/entropy.swift
 	$(SWIFT)c -O $< -o $@
 
 ## Debug build of everything, tests included.
-build:
+build: deps
 	$(SWIFT) build --build-tests
 
-release:
+release: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product viworks-agent
 
-## The whole test suite: Swift unit and fixture tests, then the end-to-end tests of the real binary.
-test: test-deps build test-swift test-e2e
+## Debian packages the build and the tests need; installs only the missing ones (quick when all are present).
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+## The whole test suite: Swift unit and fixture tests, end-to-end tests of the real binary, then the release binary
+## under a real journald and a real systemd (Debian 12 booted in systemd-nspawn; needs root).
+test: deps test-deps build test-swift test-e2e test-systemd
 
 test-swift:
 	$(SWIFT) test --skip-build
@@ -36,10 +48,29 @@ test-swift:
 test-e2e:
 	VIWORKS_AGENT_BIN=$(DEBUG_BIN) $(PYTHON) -m pytest -q tests/e2e
 
+## journald and systemd tests of the release binary (tests/systemd; the Debian root filesystem is cached in /var/cache/viworks-ci).
+test-systemd: release
+	VIWORKS_AGENT_BIN=$(RELEASE_BIN) VIWORKS_AGENT_RELEASE_BIN=$(RELEASE_BIN) $(PYTHON) -m pytest -q tests/systemd
+
 ## Python packages of the end-to-end tests (preinstalled on these machines; installed from PyPI when missing).
 test-deps:
 	@$(PYTHON) -c 'import pytest, jsonschema, openapi_spec_validator' 2>/dev/null \
 	  || $(PYTHON) -m pip install -q pytest jsonschema openapi-spec-validator
+
+## Install the release binary in $(PREFIX)/bin, the systemd unit in /etc/systemd/system and, only if there is none yet,
+## the example configuration as /etc/viworks-agent/agent.toml. Then: systemctl enable --now viworks-agent
+install: release
+	install -D -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/viworks-agent
+	sed 's|/usr/local/bin/viworks-agent|$(PREFIX)/bin/viworks-agent|' examples/systemd/viworks-agent.service > viworks-agent.service.tmp
+	install -D -m 0644 viworks-agent.service.tmp $(DESTDIR)/etc/systemd/system/viworks-agent.service
+	rm -f viworks-agent.service.tmp
+	@if [ -e $(DESTDIR)/etc/viworks-agent/agent.toml ]; then \
+	  echo "keeping the existing $(DESTDIR)/etc/viworks-agent/agent.toml"; \
+	else \
+	  install -D -m 0644 examples/agent.toml $(DESTDIR)/etc/viworks-agent/agent.toml; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "installed; start it with: systemctl enable --now viworks-agent"
 
 ## Benchmarks: parser micro-benchmark and the peer comparison (see docs/benchmarks.md).
 bench: release
