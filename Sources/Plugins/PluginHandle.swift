@@ -54,6 +54,10 @@ public final class PluginHandle: Sendable {
     private let state = Mutex(PluginStatistics())
     /// (time, samples) of recent batches for the samples/s figure.
     private let rate = Mutex<[(Double, Int)]>([])
+    private let changes = Atomic<UInt64>(0)
+
+    /// Increases on every change of the statistics: a cheap "has anything changed" check for response caches.
+    public var changeCount: UInt64 { changes.load(ordering: .acquiring) }
 
     public init(name: String) {
         self.name = name
@@ -67,6 +71,7 @@ public final class PluginHandle: Sendable {
 
     public func update(_ body: (inout PluginStatistics) -> Void) {
         state.withLock { body(&$0) }
+        changes.wrappingAdd(1, ordering: .releasing)
     }
 
     func recordBatch(samples: Int, at monotonic: Double) {
@@ -90,5 +95,6 @@ public final class PluginHandle: Sendable {
             value.recentRejections.append(String(text.prefix(300)))
             if value.recentRejections.count > 10 { value.recentRejections.removeFirst() }
         }
+        changes.wrappingAdd(1, ordering: .releasing)
     }
 }

@@ -36,6 +36,8 @@ public final class PluginRegistry: Service, PluginRegistryView, Sendable {
     private let logger: Logger
     private let agentVersion: String
     private let entries = Mutex<[String: Entry]>([:])
+    /// Bumped whenever the set of entries changes (reload, enable).
+    private let structureChanges = Atomic<UInt64>(0)
     private let problems = Mutex<[PluginManifestProblem]>([])
     private let commands: AsyncStream<Command>
     private let commandContinuation: AsyncStream<Command>.Continuation
@@ -150,6 +152,7 @@ public final class PluginRegistry: Service, PluginRegistryView, Sendable {
                 }
             }
         }
+        structureChanges.wrappingAdd(1, ordering: .releasing)
         for entry in toStop { entry.stop?.finish() }
         result.added.sort()
         result.removed.sort()
@@ -162,6 +165,14 @@ public final class PluginRegistry: Service, PluginRegistryView, Sendable {
 
     public func plugins() -> [PluginState] {
         entries.withLock { Array($0.values) }.sorted { $0.manifest.name < $1.manifest.name }.map(Self.state)
+    }
+
+    public func generation() -> UInt64 {
+        entries.withLock { entries in
+            entries.values.reduce(structureChanges.load(ordering: .acquiring)) { sum, entry in
+                sum &+ entry.handle.changeCount &+ (entry.supervisor?.generation ?? 0)
+            }
+        }
     }
 
     public func plugin(named name: String) -> PluginState? {
@@ -181,6 +192,7 @@ public final class PluginRegistry: Service, PluginRegistryView, Sendable {
             entries[name] = entry
             return entry
         }
+        structureChanges.wrappingAdd(1, ordering: .releasing)
         guard let entry else { throw PluginCommandError.notFound(name) }
         logger.info("plugin enabled through the API", metadata: ["plugin": "\(name)"])
         startTask(name: name, entry: entry)

@@ -22,6 +22,9 @@ public struct APIDependencies: Sendable {
     public var snapshots: SnapshotStore
     /// The supervisor's view of every collector (and later plugin).
     public var collectorStates: @Sendable () -> [ChildState]
+    /// Changes whenever ``collectorStates`` would report something new (``Supervisor/generation``); nil derives it
+    /// from the states themselves, which costs a copy and a hash per request.
+    public var collectorGeneration: (@Sendable () -> UInt64)?
     public var busStatistics: @Sendable () async -> BusStatistics
     /// The agent's version, e.g. `0.1.0`.
     public var version: String
@@ -37,7 +40,8 @@ public struct APIDependencies: Sendable {
         snapshots: SnapshotStore, collectorStates: @escaping @Sendable () -> [ChildState],
         busStatistics: @escaping @Sendable () async -> BusStatistics, version: String,
         startedAt: Double = MonotonicClock.bootTimeSeconds(), monotonicSeconds: @escaping @Sendable () -> Double = MonotonicClock.bootTimeSeconds,
-        startTimestamp: Timestamp = .now(), plugins: (any PluginRegistryView)? = nil
+        startTimestamp: Timestamp = .now(), plugins: (any PluginRegistryView)? = nil,
+        collectorGeneration: (@Sendable () -> UInt64)? = nil
     ) {
         self.snapshots = snapshots
         self.collectorStates = collectorStates
@@ -47,5 +51,6 @@ public struct APIDependencies: Sendable {
         self.monotonicSeconds = monotonicSeconds
         self.startTimestamp = startTimestamp
         self.plugins = plugins
+        self.collectorGeneration = collectorGeneration
     }
 }

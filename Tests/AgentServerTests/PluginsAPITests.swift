@@ -30,6 +30,17 @@ final class FakePluginRegistry: PluginRegistryView {
 
     func plugins() -> [PluginState] { states.withLock { $0 } }
 
+    /// Derived from the states, as a registry without its own counters would.
+    func generation() -> UInt64 {
+        var hasher = Hasher()
+        for state in plugins() {
+            hasher.combine(state.name)
+            hasher.combine(state.status)
+            hasher.combine(state.disabledReason)
+        }
+        return UInt64(bitPattern: Int64(hasher.finalize()))
+    }
+
     func manifestProblems() -> [PluginManifestProblem] {
         [PluginManifestProblem(file: "/etc/viworks-agent/plugins.d/bad.toml", line: 3, key: "mode", message: "expected one of poll, stream, got \"pull\"")]
     }

@@ -124,6 +124,8 @@ public enum PluginCommandError: Error, Sendable, Hashable {
 public protocol PluginRegistryView: Sendable {
     /// Every plugin, in name order; cheap (no actor hop).
     func plugins() -> [PluginState]
+    /// Changes whenever anything ``plugins()`` would report changes; cheaper than calling it (a cache key).
+    func generation() -> UInt64
     /// Manifests that did not load at the last scan.
     func manifestProblems() -> [PluginManifestProblem]
     /// Clears `disabled` (crash loop, the plugin's own request, a refusal) and starts the plugin again.

@@ -69,6 +69,7 @@ public struct ChildState: Sendable, Hashable, Codable {
 public final class ChildHandle: Sendable {
     public let name: String
     private let state: Mutex<ChildState>
+    private let changes = Atomic<UInt64>(0)
 
     public init(_ initial: ChildState) {
         self.name = initial.name
@@ -78,8 +79,12 @@ public final class ChildHandle: Sendable {
     /// A copy of the current state.
     public var snapshot: ChildState { state.withLock { $0 } }
 
+    /// Increases on every change of the state: a cheap "has anything changed" check for response caches.
+    public var changeCount: UInt64 { changes.load(ordering: .acquiring) }
+
     public func update(_ body: (inout ChildState) -> Void) {
         state.withLock { body(&$0) }
+        changes.wrappingAdd(1, ordering: .releasing)
     }
 
     /// Records the result of one collection.
@@ -97,5 +102,6 @@ public final class ChildHandle: Sendable {
                 value.collections += 1
             }
         }
+        changes.wrappingAdd(1, ordering: .releasing)
     }
 }

@@ -65,6 +65,9 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable {
     /// Every child's state, running ones first in configuration order, then disabled ones.
     public var states: [ChildState] { (handles + disabled).map(\.snapshot) }
 
+    /// Changes whenever any child's state changes (sum of their change counts): the API's cache key.
+    public var generation: UInt64 { handles.reduce(0) { $0 &+ $1.changeCount } }
+
     /// Time since the supervisor last beat, or nil before its first beat.
     public func heartbeatAge() -> Duration? {
         guard let last = lastHeartbeat.withLock({ $0 }) else { return nil }
