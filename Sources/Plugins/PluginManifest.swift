@@ -178,7 +178,13 @@ public struct PluginManifestLoader: Sendable {
                     issue([key], "expected a string")
                     continue
                 }
-                if Self.isValidName(text) { name = text } else { issue([key], "expected 1 to 64 of [a-zA-Z0-9_.-], got \"\(text)\"") }
+                if text == "reload" {
+                    issue([key], "\"reload\" is reserved (POST /api/v1/plugins/reload)")
+                } else if Self.isValidName(text) {
+                    name = text
+                } else {
+                    issue([key], "expected 1 to 64 of [a-zA-Z0-9_.-], got \"\(text)\"")
+                }
             case "command":
                 guard let array = value.array, !array.isEmpty else {
                     issue([key], "expected a non-empty list of strings (argv), e.g. [\"./plugin.sh\", \"--flag\"]; a shell string is not accepted")

@@ -59,6 +59,9 @@ struct AgentAssembly {
             logger: logger, agentVersion: AgentCommand.version)
     }
 
+    /// Running plugins as supervised children (kind `plugin`), for the systemd status line and watchdog.
+    static func pluginStates(_ plugins: PluginRegistry) -> [ChildState] { plugins.childStates() }
+
     /// SIGHUP: rescans the plugins directory of the new configuration (added start, removed stop, changed restart).
     static func reloadPlugins(_ plugins: PluginRegistry, _ configuration: AgentConfiguration) async {
         _ = await plugins.reload(

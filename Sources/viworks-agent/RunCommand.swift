@@ -50,12 +50,13 @@ struct RunCommand: AsyncParsableCommand {
         let bus = assembly.bus
         let supervisor = assembly.supervisor
         let snapshots = assembly.snapshots
+        let plugins = assembly.plugins
         let serverListening = StartupGate()
         let dependencies = APIDependencies(
             snapshots: assembly.snapshots,
             collectorStates: { supervisor.states },
             busStatistics: { BusStatistics(published: await bus.publishedCount(), dropped: await bus.dropCounts()) },
-            version: AgentCommand.version, plugins: assembly.plugins
+            version: AgentCommand.version, plugins: assembly.plugins, collectorGeneration: { supervisor.generation }
         )
         let application = APIServer.buildApplication(
             dependencies: dependencies, settings: configuration.server, eventLoopGroup: eventLoopGroup, logger: logger,
@@ -75,7 +76,7 @@ struct RunCommand: AsyncParsableCommand {
             probes: AgentHealthProbes(
                 serverListening: { serverListening.isOpen }, firstCollectionDone: { snapshots.isReady },
                 heartbeatAge: { supervisor.heartbeatAge() }, heartbeatInterval: supervisor.heartbeatInterval,
-                publishedCount: { await bus.publishedCount() }, children: { supervisor.states },
+                publishedCount: { await bus.publishedCount() }, children: { supervisor.states + AgentAssembly.pluginStates(plugins) },
                 shortestCollectorInterval: assembly.enabled.map(\.interval).min()
             ),
             clock: ContinuousClock(), logger: logger
@@ -85,7 +86,6 @@ struct RunCommand: AsyncParsableCommand {
             configuration: configuration, load: { () throws(ConfigError) in try command.loadConfiguration() }, logLevel: levelControl,
             willReload: { systemd.reloadStarted() }, didReload: { systemd.reloadFinished() }, logger: logger
         )
-        let plugins = assembly.plugins
         reloader.register("plugins") { configuration in await AgentAssembly.reloadPlugins(plugins, configuration) }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

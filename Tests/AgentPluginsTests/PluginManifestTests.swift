@@ -101,6 +101,7 @@ struct PluginManifestTests {
         #expect(issues("name = \"a\"\ncommand = [\"./missing.sh\"]\n").first?.message == "/etc/viworks-agent/plugins.d/missing.sh does not exist")
         #expect(issues("name = \"a\"\ncommand = [\"no-such-binary-xyz\"]\n").first?.message.hasPrefix("no-such-binary-xyz is not in PATH") == true)
         #expect(issues("name = [\n").first?.message.hasPrefix("TOML syntax") == true)
+        #expect(issues("name = \"reload\"\ncommand = [\"sh\"]\n").first?.message == "\"reload\" is reserved (POST /api/v1/plugins/reload)")
     }
 
     @Test func badManifestIsSkippedAndTheOthersLoad() {
