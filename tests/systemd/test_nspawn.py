@@ -242,27 +242,27 @@ def machine(release_bin: Path, request: pytest.FixtureRequest):
     started = time.monotonic()
     tarball = rootfs_tarball()
     work = Path(tempfile.mkdtemp(prefix="viworks-nspawn-", dir="/var/tmp"))
-    root = work / "rootfs"
-    root.mkdir()
-    unpacked = time.monotonic()
-    subprocess.run(["tar", "--zstd", "-xf", str(tarball), "-C", str(root)], check=True)
-    TIMINGS["unpack"] = time.monotonic() - unpacked
-    # The agent, its unit (as shipped) with the test drop-in, and a configuration.
-    shutil.copy2(release_bin, root / "usr/local/bin/viworks-agent")
-    shutil.copy2(REPO_ROOT / "examples/systemd/viworks-agent.service", root / "etc/systemd/system" / UNIT)
-    (root / f"etc/systemd/system/{UNIT}.d").mkdir()
-    (root / f"etc/systemd/system/{UNIT}.d/test.conf").write_text(DROP_IN)
-    (root / "etc/viworks-agent").mkdir()
-    (root / CONFIG.lstrip("/")).write_text(CONFIG_TEXT)
-    # The static-stdlib binary must run with nothing but the container's libraries.
-    # (With /proc mounted: the Swift runtime reads the arguments from /proc/self/cmdline.)
-    version = subprocess.run(
-        ["unshare", "--fork", f"--mount-proc={root}/proc", "chroot", str(root), "/usr/local/bin/viworks-agent", "version"],
-        capture_output=True, text=True, env=CLEAN_ENV, timeout=30,
-    )
-    assert version.returncode == 0, f"the release binary does not run in a plain Debian root: {version.stderr}"
-    m = Machine(root, work / "nspawn.log")
+    m = Machine(work / "rootfs", work / "nspawn.log")
     try:
+        root = m.root
+        root.mkdir()
+        unpacked = time.monotonic()
+        subprocess.run(["tar", "--zstd", "-xf", str(tarball), "-C", str(root)], check=True)
+        TIMINGS["unpack"] = time.monotonic() - unpacked
+        # The agent, its unit (as shipped) with the test drop-in, and a configuration.
+        shutil.copy2(release_bin, root / "usr/local/bin/viworks-agent")
+        shutil.copy2(REPO_ROOT / "examples/systemd/viworks-agent.service", root / "etc/systemd/system" / UNIT)
+        (root / f"etc/systemd/system/{UNIT}.d").mkdir()
+        (root / f"etc/systemd/system/{UNIT}.d/test.conf").write_text(DROP_IN)
+        (root / "etc/viworks-agent").mkdir()
+        (root / CONFIG.lstrip("/")).write_text(CONFIG_TEXT)
+        # The static-stdlib binary must run with nothing but the container's libraries.
+        # (With /proc mounted: the Swift runtime reads the arguments from /proc/self/cmdline.)
+        version = subprocess.run(
+            ["unshare", "--fork", f"--mount-proc={root}/proc", "chroot", str(root), "/usr/local/bin/viworks-agent", "version"],
+            capture_output=True, text=True, env=CLEAN_ENV, timeout=30,
+        )
+        assert version.returncode == 0, f"the release binary does not run in a plain Debian root: {version.stderr}"
         m.boot()
         yield m
     finally:
