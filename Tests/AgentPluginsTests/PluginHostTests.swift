@@ -7,6 +7,10 @@ import AgentPlugins
 import AgentRuntime
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Real child processes: each test runs a script from Fixtures/bin through swift-subprocess.
 @Suite("PluginHost (real processes)", .timeLimit(.minutes(1)))
 struct PluginHostTests {
@@ -161,6 +165,36 @@ struct PluginHostTests {
         #expect(statistics.samples >= 1000)
         #expect(grown < 64 * 1024, "RSS grew by \(grown) KiB")
         #expect(statistics.lastExit?.hasPrefix("stopped by the agent") == true)
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "needs root to switch users"))
+    func runsAsTheManifestsUserWhenRoot() async throws {
+        // A copy under /tmp: the checkout's parent directories need not be open to nobody.
+        let directory = TemporaryPluginDirectory()
+        defer { directory.remove() }
+        let script = directory.path + "/whoami.sh"
+        let text = try HostFile.read(fixturePlugin("whoami.sh"))
+        if let file = fopen(script, "w") {
+            _ = fputs(text, file)
+            fclose(file)
+        }
+        _ = chmod(script, 0o755)
+        var manifest = try loadManifest(manifestText(name: "who", script: "whoami.sh", mode: "stream", interval: "100ms", extra: "user = \"nobody\""))
+        manifest.executable = script
+        let bus = MetricsBus()
+        let stream = await bus.subscribe(name: "test", bufferingNewest: 4)
+        try await host(manifest, bus: bus, cycles: 1).run(child: nil)
+        var iterator = stream.makeAsyncIterator()
+        let batch = await iterator.next()
+        #expect(batch?.samples.first { $0.name == "fixture_uid" }?.value == 65534)
+        #expect(batch?.samples.first { $0.name == "fixture_gid" }?.value == 65534)
+    }
+
+    @Test func unknownUserCannotStart() async throws {
+        guard geteuid() == 0 else { return }
+        let manifest = try loadManifest(manifestText(name: "who", script: "whoami.sh", mode: "stream", extra: "user = \"no-such-user-xyz\""))
+        let plugin = host(manifest)
+        await #expect(throws: PluginRunError.spawnFailed("unknown user \"no-such-user-xyz\"")) { try await plugin.run(child: nil) }
     }
 
     @Test func missingExecutableCannotStart() async throws {
