@@ -66,8 +66,9 @@ struct PluginRegistryTests {
             let states = registry.plugins()
             #expect(states.count == 10)
             for state in states where state.name.hasPrefix("good") {
-                // 2.5 s at 200 ms: about 12 collections; allow for start-up.
-                #expect(state.collections >= 9, "\(state.name): \(state.collections) collections")
+                // 2.5 s at 200 ms: about 12 collections; allow for start-up and a loaded 2-core machine (the
+                // flood test may run at the same time).
+                #expect(state.collections >= 8, "\(state.name): \(state.collections) collections")
                 #expect(state.timeouts == 0)
                 #expect(state.status == "running")
             }
