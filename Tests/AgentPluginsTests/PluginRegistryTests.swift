@@ -33,25 +33,31 @@ struct PluginRegistryTests {
 
     @Test func backoffIntervalsGrow() async throws {
         let manifest = try loadManifest(manifestText(name: "exit", script: "exit_now.sh"))
-        let log = ObservationLog()
-        let host = PluginHost(manifest: manifest, bus: MetricsBus(), logger: quietLogger, observer: log.observer)
+        let host = PluginHost(manifest: manifest, bus: MetricsBus(), logger: quietLogger)
         let supervisor = Supervisor(children: [host.supervisedChild()], clock: ContinuousClock(), logger: quietLogger)
+        // The delay the supervisor chose before each restart, read while the plugin waits (restarts -> seconds).
+        var delays: [Int: Double] = [:]
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await supervisor.run() }
-            let failed = await eventually { supervisor.states.first?.status == .failed }
-            #expect(failed)
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            while ContinuousClock.now < deadline {
+                guard let state = supervisor.states.first else { break }
+                if state.status == .failed { break }
+                if state.status == .restarting, let next = state.nextRestartAt, let failed = state.lastErrorAt {
+                    delays[state.restarts] = next.secondsSinceEpoch - failed.secondsSinceEpoch
+                }
+                try await Task.sleep(for: .milliseconds(2))
+            }
             group.cancelAll()
         }
-        let starts = log.startTimes
-        #expect(starts.count == 4)
-        let gaps = zip(starts, starts.dropFirst()).map { $0.duration(to: $1) }
-        // Backoff 50 ms, 100 ms, 200 ms, each jittered into [half, all], plus the run itself.
-        #expect(gaps.count == 3)
-        if gaps.count == 3 {
-            #expect(gaps[0] >= .milliseconds(25))
-            #expect(gaps[2] > gaps[0])
-            #expect(gaps[2] >= .milliseconds(100))
+        #expect(supervisor.states.first?.status == .failed)
+        // Backoff 50 ms, 100 ms, 200 ms (restart policy of manifestText), each jittered into [half, all].
+        #expect(delays.keys.sorted() == [1, 2, 3])
+        let bounds: [Int: ClosedRange<Double>] = [1: 0.024...0.051, 2: 0.049...0.101, 3: 0.099...0.201]
+        for (restart, delay) in delays {
+            #expect(bounds[restart]?.contains(delay) == true, "restart \(restart): \(delay) s")
         }
+        if let first = delays[1], let last = delays[3] { #expect(last > first) }
     }
 
     @Test func tenPluginsOneMisbehavingTheOthersKeepTheirCadence() async throws {
