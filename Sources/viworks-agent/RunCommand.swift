@@ -92,6 +92,9 @@ struct RunCommand: AsyncParsableCommand {
                 services: [
                     .init(service: assembly.snapshots), .init(service: supervisor), .init(service: assembly.plugins), .init(service: application),
                     .init(service: reloader),
+                    .init(
+                        service: StartupMemoryRelease(
+                            enabled: configuration.releaseStartupMemory, isReady: { snapshots.isReady && serverListening.isOpen }, logger: logger)),
                     // Last, so that it stops first: STOPPING=1 goes out as soon as shutdown begins.
                     .init(service: systemd),
                 ],

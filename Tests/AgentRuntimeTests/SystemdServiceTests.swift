@@ -291,7 +291,7 @@ struct SystemdServiceTests {
 
     @Test func notifierSendsOneDatagramWithNewlinesInValuesFlattened() async throws {
         let socket = try NotifySocket()
-        try await withEnvironment(["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "\(getpid())"]) {
+        await withEnvironment(["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "\(getpid())"]) {
             let notifier = SystemdNotifier()
             #expect(notifier.isEnabled)
             #expect(notifier.watchdogTimeout() == .seconds(30))

@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-public import AgentRuntime
+import AgentRuntime
 
 /// Decodes one line of plugin output into a ``PluginMessage`` (docs/plugin-protocol.md, sections 1 and 3).
 ///

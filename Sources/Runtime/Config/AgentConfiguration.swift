@@ -10,6 +10,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var interval: Duration = .seconds(30)
     /// `[agent] state_directory`: where the agent keeps its state.
     public var stateDirectory: String = "/var/lib/viworks-agent"
+    /// `[agent] release_startup_memory`: once ready, drop the code only start-up used from RSS (see `StartupMemoryRelease`).
+    public var releaseStartupMemory = true
     /// `[paths]`: host roots, like node_exporter's `--path.procfs`.
     public var paths = HostPaths()
     /// `[server]`.

@@ -200,6 +200,7 @@ public struct ConfigLoader: Sendable {
     static let fixedKeys: [String: Setter] = [
         "agent.interval": { config, raw throws(ValueError) in config.interval = try interval(raw) },
         "agent.state_directory": { config, raw throws(ValueError) in config.stateDirectory = try absolutePath(raw) },
+        "agent.release_startup_memory": { config, raw throws(ValueError) in config.releaseStartupMemory = try bool(raw) },
         "paths.proc": { config, raw throws(ValueError) in config.paths.procRoot = try absolutePath(raw) },
         "paths.sys": { config, raw throws(ValueError) in config.paths.sysRoot = try absolutePath(raw) },
         "paths.rootfs": { config, raw throws(ValueError) in config.paths.rootfs = try absolutePath(raw) },
