@@ -19,7 +19,13 @@ public actor CPUCollector: Collector {
 
     private var previous: ProcStat?
     private var brand: String?
+    /// `cpu MHz` from cpuinfo and when it was read (monotonic seconds), for hosts without cpufreq.
+    private var cpuinfoFrequency: (mhz: Double?, readAt: Double)?
     private let ticksPerSecond: Double
+
+    /// Without cpufreq, `cpu MHz` comes from /proc/cpuinfo, which the kernel computes for every CPU at read time (an
+    /// interrupt to each CPU on x86) and which is constant on most VMs: it is re-read at most this often.
+    public static let cpuinfoFrequencyLifetime = 60.0
 
     public init() {
         let ticks = sysconf(Int32(_SC_CLK_TCK))
@@ -38,13 +44,22 @@ public actor CPUCollector: Collector {
         {
             frequencyMHz = roundedTo2(khz / 1000)
         }
-        if brand == nil || frequencyMHz == nil {
+        let cachedFrequency = cpuinfoFrequency.flatMap { cached in
+            let age = context.monotonicSeconds - cached.readAt
+            return age >= 0 && age < Self.cpuinfoFrequencyLifetime ? cached.mhz : nil
+        }
+        if frequencyMHz == nil, let cachedFrequency {
+            frequencyMHz = cachedFrequency
+        } else if brand == nil || frequencyMHz == nil {
             // The first processor block is all we use. The kernel generates cpuinfo as it is read, so once the brand
             // is known, 8 KiB (cpu0's block and a little more) is enough for `cpu MHz` and much cheaper than every CPU.
             if let text = HostFile.readIfPresent(context.paths.proc("cpuinfo"), limit: brand == nil ? 64 << 10 : 8 << 10) {
                 let info = CPUInfoParser.parse(text)
                 if brand == nil { brand = info.brand }
-                if frequencyMHz == nil { frequencyMHz = info.frequencyMHz.map(roundedTo2) }
+                if frequencyMHz == nil {
+                    frequencyMHz = info.frequencyMHz.map(roundedTo2)
+                    cpuinfoFrequency = (frequencyMHz, context.monotonicSeconds)
+                }
             }
         }
 
