@@ -436,7 +436,7 @@ final class LiveState: Sendable {
 enum Wire {
     static func config(manifest: PluginManifest, agentVersion: String) -> [UInt8] {
         line(
-            "{\"type\":\"config\",\"protocol\":\(pluginProtocolVersion),\"agent_version\":\(quote(agentVersion)),\"name\":\(quote(manifest.name)),"
+            "{\"type\":\"config\",\"protocol\":\(pluginProtocolVersion),\"agent_version\":\(JSONString.quote(agentVersion)),\"name\":\(JSONString.quote(manifest.name)),"
                 + "\"mode\":\"\(manifest.mode.rawValue)\",\"interval_ms\":\(milliseconds(manifest.interval)),\"timeout_ms\":\(milliseconds(manifest.timeout)),"
                 + "\"max_line_bytes\":\(manifest.maxLineBytes)}")
     }
@@ -446,29 +446,10 @@ enum Wire {
     }
 
     static func shutdown(reason: String) -> [UInt8] {
-        line("{\"type\":\"shutdown\",\"reason\":\(quote(reason))}")
+        line("{\"type\":\"shutdown\",\"reason\":\(JSONString.quote(reason))}")
     }
 
     static func milliseconds(_ duration: Duration) -> Int64 { Int64((duration.secondsDouble * 1000).rounded()) }
 
     private static func line(_ text: String) -> [UInt8] { Array((text + "\n").utf8) }
-
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
 }

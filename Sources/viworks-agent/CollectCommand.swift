@@ -89,6 +89,6 @@ struct CollectCommand: AsyncParsableCommand {
     static func emit(_ bytes: [UInt8]) {
         var line = bytes
         line.append(0x0A)
-        writeAll(1, line)
+        HostFile.writeAll(1, line)
     }
 }

@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+import AgentRuntime
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,18 +27,6 @@ enum ProcessEnvironment {
 
 /// Prints to stderr.
 func printError(_ text: String) {
-    writeAll(2, Array((text + "\n").utf8))
+    HostFile.writeAll(2, Array((text + "\n").utf8))
 }
 
-/// Writes every byte to a file descriptor (1 = stdout, 2 = stderr), retrying short writes.
-func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let n = write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
-    }
-}

@@ -104,6 +104,20 @@ public enum HostFile {
         return names
     }
 
+    /// Writes every byte to a file descriptor, retrying short writes and EINTR; stops silently on another error
+    /// (a closed stderr must not take the agent down).
+    public static func writeAll(_ fileDescriptor: Int32, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fileDescriptor, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+
     /// Whether a path exists (following symlinks).
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0

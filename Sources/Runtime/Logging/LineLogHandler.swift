@@ -47,15 +47,7 @@ public struct LineLogHandler: LogHandler {
         )
         var bytes = Array(line.utf8)
         bytes.append(0x0A)
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fileDescriptor, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-                if n < 0, errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
+        HostFile.writeAll(fileDescriptor, bytes)
     }
 
     static func format(
