@@ -136,7 +136,6 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/AgentServerTests",
-            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]
