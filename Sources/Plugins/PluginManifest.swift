@@ -183,7 +183,7 @@ public struct PluginManifestLoader: Sendable {
                 } else if Self.isValidName(text) {
                     name = text
                 } else {
-                    issue([key], "expected 1 to 64 of [a-zA-Z0-9_.-], got \"\(text)\"")
+                    issue([key], "expected 1 to 64 of [a-zA-Z0-9_.-] starting with a letter or digit, got \"\(text)\"")
                 }
             case "command":
                 guard let array = value.array, !array.isEmpty else {
@@ -311,9 +311,13 @@ public struct PluginManifestLoader: Sendable {
 
     // MARK: - Helpers
 
+    /// 1 to 64 of `[a-zA-Z0-9_.-]`, starting with a letter or digit (so never `.`, `..` or a hidden name: the name is a
+    /// path segment of `/api/v1/plugins/{name}`).
     static func isValidName(_ name: String) -> Bool {
         let utf8 = name.utf8
-        guard (1...64).contains(utf8.count) else { return false }
+        guard (1...64).contains(utf8.count), let first = utf8.first,
+            (0x30...0x39).contains(first) || (0x41...0x5A).contains(first) || (0x61...0x7A).contains(first)
+        else { return false }
         return utf8.allSatisfy { b in
             (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) || b == 0x5F || b == 0x2E || b == 0x2D
         }
@@ -368,8 +372,8 @@ public struct PluginManifestLoader: Sendable {
     }
 
     static func duration(_ value: any TOMLValueConvertible) -> Duration? {
-        if let seconds = value.int { return seconds >= 0 ? .seconds(seconds) : nil }
-        if let seconds = value.double { return seconds.isFinite && seconds >= 0 ? .nanoseconds(Int64(seconds * 1e9)) : nil }
+        if let seconds = value.int { return ConfigLoader.duration(seconds: Double(seconds)) }
+        if let seconds = value.double { return ConfigLoader.duration(seconds: seconds) }
         if let text = value.string { return ConfigLoader.parseDuration(text) }
         return nil
     }

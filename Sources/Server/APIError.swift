@@ -39,6 +39,11 @@ public struct APIError: HTTPResponseError, Sendable {
 /// Turns every error into the JSON error shape: Hummingbird's `HTTPError`s keep their status, anything
 /// else becomes a logged 500 whose body does not leak internals.
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// A client-supplied path as echoed in an error message: at most 200 characters.
+    static func shortened(_ path: String) -> String {
+        path.count <= 200 ? path : String(path.prefix(200)) + "… (\(path.utf8.count) bytes)"
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -49,8 +54,15 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let message: String
             switch error.status {
             case .notFound:
+                // A method the router has no handler for (PROPFIND, TRACE…) on a path it serves is a 405 too.
+                if let allowed = RouteTable.allowedMethods(forPath: request.uri.path) {
+                    throw APIError(
+                        .methodNotAllowed, code: "method_not_allowed",
+                        message: "\(request.method) is not allowed on \(Self.shortened(request.uri.path)); allowed: \(allowed)",
+                        headers: [.allow: allowed])
+                }
                 code = "not_found"
-                message = "no route for \(request.method) \(request.uri.path)"
+                message = "no route for \(request.method) \(Self.shortened(request.uri.path))"
             case .badRequest:
                 code = "bad_request"
                 message = error.body ?? "bad request"

@@ -21,9 +21,9 @@ public enum APIServer {
         var byPath: [String: [HTTPRequest.Method]] = [:]
         for route in RouteTable.routes { byPath[route.path, default: []].append(route.method) }
         for (path, methods) in byPath {
-            let allowed = (methods + (methods.contains(.get) ? [.head] : [])).map(\.rawValue).joined(separator: ", ")
+            let allowed = (methods + (methods.contains(.get) ? [.head] : []) + [.options]).map(\.rawValue).joined(separator: ", ")
             router.on(RouterPath(path), method: .options) { _, _ -> Response in
-                Response(status: .noContent, headers: [.allow: allowed + ", OPTIONS"])
+                Response(status: .noContent, headers: [.allow: allowed])
             }
             for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !methods.contains(method) {
                 router.on(RouterPath(path), method: method) { request, _ -> Response in
@@ -45,6 +45,8 @@ public enum APIServer {
     ) -> some ApplicationProtocol {
         Application(
             router: buildRouter(dependencies: dependencies),
+            // Connections idle for 30 s (including half-open ones that stopped sending) are closed.
+            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "viworks-agent"),
             onServerRunning: onServerRunning,
             eventLoopGroupProvider: .shared(eventLoopGroup),

@@ -34,3 +34,12 @@ public enum RouteTable {
         RouteDescription(.get, "/metrics", "Prometheus text exposition 0.0.4 of everything collected and of the agent itself"),
     ]
 }
+
+extension RouteTable {
+    /// The `Allow` value of a path the API serves without parameters (`GET, HEAD, OPTIONS`), or nil for other paths.
+    public static func allowedMethods(forPath path: String) -> String? {
+        let methods = routes.filter { $0.path == path }.map(\.method)
+        guard !methods.isEmpty else { return nil }
+        return (methods + (methods.contains(.get) ? [.head] : []) + [.options]).map(\.rawValue).joined(separator: ", ")
+    }
+}

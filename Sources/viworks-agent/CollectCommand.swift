@@ -35,6 +35,12 @@ struct CollectCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
+    func validate() throws {
+        guard window.isFinite, window >= 0.05, window <= 60 else {
+            throw ValidationError("--window must be between 0.05 and 60 seconds, got \(window)")
+        }
+    }
+
     func run() async throws {
         var configuration: AgentConfiguration
         do {
@@ -50,7 +56,7 @@ struct CollectCommand: AsyncParsableCommand {
         if root.isEmpty {
             var snapshot = AgentSnapshot()
             _ = await Self.collect(collectors, paths: configuration.paths, monotonic: MonotonicClock.bootTimeSeconds(), logger: logger)
-            try await Task.sleep(for: .seconds(max(0.05, window)))
+            try await Task.sleep(for: .milliseconds(Int64(window * 1000)))
             for batch in await Self.collect(collectors, paths: configuration.paths, monotonic: MonotonicClock.bootTimeSeconds(), logger: logger) {
                 snapshot.apply(batch)
             }

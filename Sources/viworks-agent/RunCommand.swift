@@ -102,7 +102,15 @@ struct RunCommand: AsyncParsableCommand {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            // Typically the listen address: a host that does not resolve, a port in use, no permission.
+            logger.critical("the agent stopped on an error", metadata: ["error": "\(error)", "listen": "\(configuration.server.host):\(configuration.server.port)"])
+            printError("error: viworks-agent stopped: \(error) (listen address \(configuration.server.host):\(configuration.server.port))")
+            try? await eventLoopGroup.shutdownGracefully()
+            throw ExitCode(1)
+        }
         await bus.finish()
         try await eventLoopGroup.shutdownGracefully()
         logger.info("stopped")

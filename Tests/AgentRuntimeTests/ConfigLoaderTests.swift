@@ -166,6 +166,31 @@ struct ConfigLoaderTests {
         #expect(ConfigLoader.parseDuration("-1s") == nil)
     }
 
+    /// Values that once trapped converting seconds to Int64 nanoseconds (found by a hostile test): now plain errors.
+    @Test func hugeNegativeAndNonFiniteDurationsAreErrorsNotCrashes() {
+        let found = issues(
+            """
+            [agent]
+            interval = 1e10
+            [supervisor]
+            backoff_max = -1e300
+            backoff_initial = "1e10"
+            stable_after = 99999999999999
+            [collectors.disk]
+            statfs_timeout = "1e400"
+            """, environment: ["VIWORKS_COLLECTORS_CPU_TIMEOUT": "1e300"])
+        #expect(
+            found.map(\.key).sorted() == [
+                "VIWORKS_COLLECTORS_CPU_TIMEOUT", "agent.interval", "collectors.disk.statfs_timeout", "supervisor.backoff_initial",
+                "supervisor.backoff_max", "supervisor.stable_after",
+            ])
+        #expect(ConfigLoader.duration(seconds: 9.3e9) == nil)
+        #expect(ConfigLoader.duration(seconds: -1) == nil)
+        #expect(ConfigLoader.duration(seconds: .nan) == nil)
+        #expect(ConfigLoader.duration(seconds: 999_999_999) == .seconds(999_999_999))
+        #expect(ConfigLoader.parseDuration("1e10") == nil)
+    }
+
     @Test func missingFileIsAnError() {
         #expect(throws: ConfigError.self) { try loader.load(path: "/nonexistent/agent.toml", environment: [:]) }
     }

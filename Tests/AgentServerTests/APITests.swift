@@ -228,9 +228,20 @@ struct ErrorAndMetricsTests {
             }
             try await client.execute(uri: "/api/v1/status", method: .delete) { response in
                 #expect(response.status == .methodNotAllowed)
-                #expect(response.headers[.allow] == "GET, HEAD")
+                #expect(response.headers[.allow] == "GET, HEAD, OPTIONS")
                 let error = try #require(try json(response.body)["error"] as? [String: String])
                 #expect(error["code"] == "method_not_allowed")
+            }
+            // A method the router has no handler for at all, on a served path: 405 as well, not 404.
+            try await client.execute(uri: "/api/v1/status", method: HTTPRequest.Method("PROPFIND")!) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "GET, HEAD, OPTIONS")
+            }
+            // Echoed paths are shortened.
+            try await client.execute(uri: "/" + String(repeating: "a", count: 5000), method: .get) { response in
+                #expect(response.status == .notFound)
+                let error = try #require(try json(response.body)["error"] as? [String: String])
+                #expect((error["message"]?.count ?? 0) < 300)
             }
             try await client.execute(uri: "/metrics", method: .options) { response in
                 #expect(response.status == .noContent)

@@ -34,7 +34,7 @@ def test_post_on_a_get_route_is_405_with_allow(live_agent, openapi_doc):
     assert response.status == 405
     assert response.header("content-type") == JSON_TYPE
     allow = {m.strip() for m in (response.header("allow") or "").split(",")}
-    assert allow == {"GET", "HEAD"}, response.headers
+    assert allow == {"GET", "HEAD", "OPTIONS"}, response.headers
     body = response.json()
     assert_valid(component_validator(openapi_doc, "Error"), body, "405 body")
     assert body["error"]["code"] == "method_not_allowed"
@@ -44,6 +44,14 @@ def test_other_methods_are_405_too(live_agent):
     for method in ("PUT", "DELETE", "PATCH"):
         response = live_agent.request(method, "/metrics")
         assert response.status == 405, method
+        assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_unknown_methods_on_a_known_path_are_405_too(live_agent):
+    for method in ("PROPFIND", "TRACE"):
+        response = live_agent.request(method, "/api/v1/status")
+        assert response.status == 405, method
+        assert response.header("allow") == "GET, HEAD, OPTIONS"
         assert response.json()["error"]["code"] == "method_not_allowed"
 
 

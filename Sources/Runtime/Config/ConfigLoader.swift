@@ -313,8 +313,8 @@ public struct ConfigLoader: Sendable {
     static func duration(_ raw: Raw, min: Duration) throws(ValueError) -> Duration {
         let parsed: Duration?
         switch raw {
-        case .int(let seconds): parsed = .seconds(seconds)
-        case .double(let seconds): parsed = seconds.isFinite ? .nanoseconds(Int64(seconds * 1e9)) : nil
+        case .int(let seconds): parsed = Self.duration(seconds: Double(seconds))
+        case .double(let seconds): parsed = Self.duration(seconds: seconds)
         case .string(let text), .text(let text): parsed = parseDuration(text)
         default: parsed = nil
         }
@@ -325,10 +325,17 @@ public struct ConfigLoader: Sendable {
         return parsed
     }
 
+    /// A number of seconds as a duration: nil unless finite, not negative and below 10^9 s (about 31 years), so that
+    /// no value written in a file, the environment or a manifest can overflow the conversion.
+    public static func duration(seconds: Double) -> Duration? {
+        guard seconds.isFinite, seconds >= 0, seconds < 1e9 else { return nil }
+        return .nanoseconds(Int64(seconds * 1e9))
+    }
+
     /// Parses Go-style durations: a sequence of `<number><unit>` with units ns, us, ms, s, m, h; a bare number is seconds.
     public static func parseDuration(_ text: String) -> Duration? {
         let trimmed = text.trimmingASCIIWhitespace()
-        if let seconds = Double(trimmed), seconds.isFinite, seconds >= 0 { return .nanoseconds(Int64(seconds * 1e9)) }
+        if let seconds = Double(trimmed) { return duration(seconds: seconds) }
         var total: Double = 0
         var rest = Substring(trimmed)
         guard !rest.isEmpty else { return nil }
@@ -351,8 +358,7 @@ public struct ConfigLoader: Sendable {
             }
             total += value * scale
         }
-        guard total.isFinite, total < 1e9 else { return nil }
-        return .nanoseconds(Int64(total * 1e9))
+        return duration(seconds: total)
     }
 
     static func listenAddress(_ raw: Raw) throws(ValueError) -> (String, Int) {

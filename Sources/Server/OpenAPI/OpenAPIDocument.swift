@@ -466,7 +466,7 @@ enum OpenAPIDocument {
                       },
                       "message": {
                         "type": "string",
-                        "description": "Human-readable explanation, e.g. `no route for GET /nope` or `POST is not allowed on /api/v1/status; allowed: GET, HEAD`."
+                        "description": "Human-readable explanation, e.g. `no route for GET /nope` or `POST is not allowed on /api/v1/status; allowed: GET, HEAD, OPTIONS`."
                       }
                     }
                   }
@@ -2038,7 +2038,7 @@ enum OpenAPIDocument {
                 "description": "An error: 404 `not_found` for an unknown path, 405 `method_not_allowed` (with `Allow`) for a method the path does not serve, 400 `bad_request`, 500 `internal_error`.",
                 "headers": {
                   "Allow": {
-                    "description": "On 405: the methods the path serves, e.g. `GET, HEAD`.",
+                    "description": "On 405: the methods the path serves, e.g. `GET, HEAD, OPTIONS`.",
                     "schema": {
                       "type": "string"
                     }
