@@ -38,9 +38,7 @@ public struct LineLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var all = metadata
-        if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
-        if let extra = event.metadata { all.merge(extra) { _, new in new } }
+        let all = mergedMetadata(event)
         let line = Self.format(
             format, timestamp: .now(), level: event.level, label: label, message: "\(event.message)", metadata: all,
             source: event.source

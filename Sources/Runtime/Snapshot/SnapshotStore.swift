@@ -69,11 +69,13 @@ public final class SnapshotStore: Service, Sendable {
 
     /// Applies one batch (the service does this for every batch on the bus).
     public func apply(_ batch: MetricBatch) {
-        let sources = state.withLock { snapshot -> Set<String> in
+        let checkReadiness = !isReady
+        let complete = state.withLock { snapshot -> Bool in
             snapshot.apply(batch)
-            return Set(snapshot.batches.keys)
+            // Only until ready: afterwards a batch costs no set of sources.
+            return checkReadiness && requiredSources.allSatisfy { snapshot.batches[$0] != nil }
         }
-        if !isReady, requiredSources.isSubset(of: sources) { ready.withLock { $0 = true } }
+        if complete { ready.withLock { $0 = true } }
     }
 
     public func run() async throws {

@@ -56,9 +56,7 @@ public struct JournaldLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var all = metadata
-        if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
-        if let extra = event.metadata { all.merge(extra) { _, new in new } }
+        let all = mergedMetadata(event)
         let message = "\(event.message)"
         var fields = [
             "MESSAGE=\(message)", "PRIORITY=\(Self.priority(event.level))", "SYSLOG_IDENTIFIER=\(identifier)", "LOGGER=\(label)",
