@@ -5,6 +5,7 @@
 
 public import AgentRuntime
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 public import NIOCore
 
@@ -12,9 +13,15 @@ public import NIOCore
 public enum APIServer {
     /// The router with every route of ``RouteTable``, JSON errors, 405 with `Allow` for a known path asked
     /// with a method it does not serve, and 204 with `Allow` for `OPTIONS` on a known path.
-    public static func buildRouter(dependencies: APIDependencies) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self, options: [.autoGenerateHeadEndpoints])
+    /// - Parameter access: credentials, roles, allowlist, rate and size limits (``AccessMiddleware``); unrestricted by default,
+    ///   the agent always passes the configured one.
+    public static func buildRouter(
+        dependencies: APIDependencies, access: AccessControlState = AccessControlState(.unrestricted)
+    ) -> Router<AgentRequestContext> {
+        let router = Router(context: AgentRequestContext.self, options: [.autoGenerateHeadEndpoints])
+        router.add(middleware: RequestIDMiddleware())
         router.add(middleware: APIErrorMiddleware())
+        router.add(middleware: AccessMiddleware(state: access))
         StatusController(dependencies: dependencies).addRoutes(to: router)
         PluginsController(registry: dependencies.plugins).addRoutes(to: router)
         OpenAPIController().addRoutes(to: router)
@@ -39,14 +46,21 @@ public enum APIServer {
     /// The application listening on `settings`' address, on the given event loops.
     /// - Parameters:
     ///   - onServerRunning: called once the socket listens (the systemd readiness gate waits for it).
+    ///   - access: the access control (``AccessMiddleware``).
+    ///   - tls: the TLS context when `[tls]` is configured; nil serves plain HTTP.
+    ///   - requestTimeout: once a client starts sending, the time it has to get an answer (slow clients).
     public static func buildApplication(
         dependencies: APIDependencies, settings: ServerSettings, eventLoopGroup: any EventLoopGroup, logger: Logger,
+        access: AccessControlState = AccessControlState(.unrestricted), tls: TLSContextProvider? = nil, requestTimeout: Duration? = nil,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
-            router: buildRouter(dependencies: dependencies),
+        let timeout = requestTimeout.map { TimeAmount.nanoseconds(Int64($0.components.seconds) * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000) }
+        return Application(
+            router: buildRouter(dependencies: dependencies, access: access),
             // Connections idle for 30 s (including half-open ones that stopped sending) are closed.
-            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+            server: HTTPServerBuilder { responder in
+                AgentChildChannel(HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .seconds(30))), tls: tls, requestTimeout: timeout)
+            },
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "viworks-agent"),
             onServerRunning: onServerRunning,
             eventLoopGroupProvider: .shared(eventLoopGroup),

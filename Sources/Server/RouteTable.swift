@@ -3,7 +3,26 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+public import AgentRuntime
 public import HTTPTypes
+
+/// Who may call a route: anyone the address allowlist lets in, or a credential with at least a role.
+public enum RouteAccess: Sendable, Hashable, Comparable {
+    case `public`
+    case viewer
+    case `operator`
+    case admin
+
+    /// The least role needed; nil for a public route.
+    public var role: AccessRole? {
+        switch self {
+        case .public: nil
+        case .viewer: .viewer
+        case .operator: .operator
+        case .admin: .admin
+        }
+    }
+}
 
 /// Every route of the API in one table: the router, the OpenAPI document test and the README are
 /// checked against it, so a route cannot be added without being documented.
@@ -11,25 +30,31 @@ public struct RouteDescription: Sendable, Hashable {
     public var method: HTTPRequest.Method
     public var path: String
     public var summary: String
+    /// The least role needed (README "Security" and the OpenAPI `security` of the operation follow it).
+    public var access: RouteAccess
 
-    public init(_ method: HTTPRequest.Method, _ path: String, _ summary: String) {
+    /// - Parameter access: nil means `viewer` for GET and `admin` for any other method.
+    public init(_ method: HTTPRequest.Method, _ path: String, _ summary: String, access: RouteAccess? = nil) {
         self.method = method
         self.path = path
         self.summary = summary
+        self.access = access ?? (method == .get ? .viewer : .admin)
     }
 }
 
 public enum RouteTable {
     public static let routes: [RouteDescription] = [
-        RouteDescription(.get, "/api/v1/health", "Agent health for load balancers and systemd-style checks"),
+        RouteDescription(.get, "/api/v1/health", "Agent health for load balancers and systemd-style checks", access: .public),
         RouteDescription(.get, "/api/v1/status", "Full status: system_health, services, containers, system_info, collectors"),
         RouteDescription(.get, "/api/v1/status-simple", "Overall status and the headline percentages, for cheap polls"),
         RouteDescription(.get, "/api/v1/system", "System information alone (cpu, memory, network, system, disks, temperatures)"),
         RouteDescription(.get, "/api/v1/collectors", "Supervisor view of every collector"),
         RouteDescription(.get, "/api/v1/plugins", "Every plugin of plugins.d: state, restarts, bad lines by reason, samples; manifests that did not load"),
         RouteDescription(.get, "/api/v1/plugins/{name}", "One plugin in detail"),
-        RouteDescription(.post, "/api/v1/plugins/{name}/enable", "Start a disabled plugin again (after a crash loop, a refusal or its own request)"),
-        RouteDescription(.post, "/api/v1/plugins/reload", "Rescan plugins.d: start added plugins, stop removed ones, restart changed ones"),
+        RouteDescription(.post, "/api/v1/plugins/{name}/enable", "Start a disabled plugin again (after a crash loop, a refusal or its own request)",
+            access: .operator),
+        RouteDescription(.post, "/api/v1/plugins/reload", "Rescan plugins.d: start added plugins, stop removed ones, restart changed ones",
+            access: .operator),
         RouteDescription(.get, "/api/v1/openapi.json", "This API's OpenAPI 3.1 document"),
         RouteDescription(.get, "/metrics", "Prometheus text exposition 0.0.4 of everything collected and of the agent itself"),
     ]

@@ -15,7 +15,9 @@ struct AgentCommand: AsyncParsableCommand {
         commandName: "viworks-agent",
         abstract: "Linux monitoring and operations agent: collects host health and serves it over a REST API.",
         version: version,
-        subcommands: [RunCommand.self, CheckConfigCommand.self, CollectCommand.self, VersionCommand.self, DebugCommand.self, PluginCommand.self],
+        subcommands: [
+            RunCommand.self, CheckConfigCommand.self, CollectCommand.self, VersionCommand.self, DebugCommand.self, PluginCommand.self, KeysCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 }
@@ -53,7 +55,7 @@ struct VersionCommand: ParsableCommand {
     }
 }
 
-struct CheckConfigCommand: ParsableCommand {
+struct CheckConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
         abstract: "Validate the configuration; print each problem as FILE:LINE: KEY: MESSAGE and exit non-zero if there is any."
@@ -61,14 +63,22 @@ struct CheckConfigCommand: ParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    func run() throws {
+    func run() async throws {
+        let configuration: AgentConfiguration
         do {
-            let configuration = try options.load(environment: ProcessEnvironment.current)
-            let source = options.config ?? (HostFile.exists(ConfigLoader.defaultPath) ? ConfigLoader.defaultPath : "built-in defaults")
-            print("configuration OK (\(source)): listen \(configuration.server.host):\(configuration.server.port), interval \(configuration.interval)")
+            configuration = try options.load(environment: ProcessEnvironment.current)
         } catch {
             for issue in error.issues { printError("error: \(issue)") }
             throw ExitCode(1)
         }
+        // The keys and certificates themselves: what the agent would refuse at start.
+        do {
+            _ = try await SecuritySetup(configuration: configuration, logger: nil)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        let source = options.config ?? (HostFile.exists(ConfigLoader.defaultPath) ? ConfigLoader.defaultPath : "built-in defaults")
+        print("configuration OK (\(source)): listen \(configuration.server.host):\(configuration.server.port), interval \(configuration.interval)")
     }
 }

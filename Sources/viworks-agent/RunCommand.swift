@@ -45,6 +45,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         let levelControl = LoggingBootstrap.bootstrap(configuration.log)
         let logger = Logger(label: "viworks-agent")
+        let security: SecuritySetup
+        do {
+            security = try await SecuritySetup(configuration: configuration, logger: logger)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(78)  // EX_CONFIG
+        }
         let assembly = AgentAssembly(configuration: configuration, logger: logger)
         let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: configuration.server.eventLoopThreads)
         let bus = assembly.bus
@@ -60,6 +67,7 @@ struct RunCommand: AsyncParsableCommand {
         )
         let application = APIServer.buildApplication(
             dependencies: dependencies, settings: configuration.server, eventLoopGroup: eventLoopGroup, logger: logger,
+            access: security.access, tls: security.tls, requestTimeout: configuration.security.limits.requestTimeout,
             onServerRunning: { channel in
                 serverListening.open()
                 logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
@@ -87,11 +95,16 @@ struct RunCommand: AsyncParsableCommand {
             willReload: { systemd.reloadStarted() }, didReload: { systemd.reloadFinished() }, logger: logger
         )
         reloader.register("plugins") { configuration in await AgentAssembly.reloadPlugins(plugins, configuration) }
+        reloader.register("access") { configuration in try await security.reload(configuration, logger: logger) }
+        let tlsWatcher: [ServiceGroupConfiguration.ServiceConfiguration] = security.tls.map { provider in
+            [.init(service: TLSReloadService(provider: provider, interval: configuration.security.tls.reloadCheckInterval, logger: logger))]
+        } ?? []
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: assembly.snapshots), .init(service: supervisor), .init(service: assembly.plugins), .init(service: application),
                     .init(service: reloader),
+                ] + tlsWatcher + [
                     .init(
                         service: StartupMemoryRelease(
                             enabled: configuration.releaseStartupMemory, isReady: { snapshots.isReady && serverListening.isOpen }, logger: logger)),

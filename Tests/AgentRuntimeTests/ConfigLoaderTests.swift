@@ -142,6 +142,8 @@ struct ConfigLoaderTests {
             environment: [
                 "VIWORKS_SERVER_LISTEN": "0.0.0.0:8080", "VIWORKS_COLLECTORS_CPU_INTERVAL": "1s", "VIWORKS_COLLECTORS_DISK_EXCLUDE_FS_TYPES": "tmpfs, nfs",
                 "VIWORKS_COLLECTORS_NETWORK_ENABLED": "false", "PATH": "/usr/bin",
+                // Off loopback: plain HTTP only when said so, and a credential.
+                "VIWORKS_SERVER_ALLOW_INSECURE": "true", "VIWORKS_AUTH_API_KEYS": "backend:viewer:hmac-sha256:\(String(repeating: "ab", count: 16)):\(String(repeating: "cd", count: 32))",
             ])
         #expect(configuration.server.host == "0.0.0.0")
         #expect(configuration.server.port == 8080)

@@ -238,7 +238,7 @@ struct ErrorAndMetricsTests {
                 #expect(response.headers[.allow] == "GET, HEAD, OPTIONS")
             }
             // Echoed paths are shortened.
-            try await client.execute(uri: "/" + String(repeating: "a", count: 5000), method: .get) { response in
+            try await client.execute(uri: "/" + String(repeating: "a", count: 3000), method: .get) { response in
                 #expect(response.status == .notFound)
                 let error = try #require(try json(response.body)["error"] as? [String: String])
                 #expect((error["message"]?.count ?? 0) < 300)

@@ -28,6 +28,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var network = NetworkSettings()
     /// `[plugins]`.
     public var plugins = PluginSettings()
+    /// `server.allow_insecure`, `[tls]`, `[auth]`, `[access]`, `[rate_limit]`, `[limits]` (see `SecuritySettings`).
+    public var security = SecuritySettings()
 
     public init() {}
 

@@ -43,10 +43,12 @@ public struct ConfigLoader: Sendable {
     public func load(path: String?, environment: [String: String]) throws(ConfigError) -> AgentConfiguration {
         var configuration = AgentConfiguration()
         var issues: [ConfigIssue] = []
+        var locator: TOMLKeyLocator?
         let file: String? = path ?? (HostFile.exists(Self.defaultPath) ? Self.defaultPath : nil)
         if let file {
             do {
                 let text = try HostFile.read(file, limit: 1 << 20)
+                locator = TOMLKeyLocator(text: text)
                 issues += apply(toml: text, file: file, to: &configuration)
             } catch {
                 issues.append(ConfigIssue(source: file, line: nil, key: "", message: "cannot read: \(error)"))
@@ -54,6 +56,7 @@ public struct ConfigLoader: Sendable {
         }
         issues += apply(environment: environment, to: &configuration)
         issues += validate(configuration, file: file ?? "configuration")
+        issues += validateSecurity(&configuration, file: file ?? "configuration", locator: locator)
         if !issues.isEmpty {
             throw ConfigError(issues: issues.sorted { ($0.source, $0.line ?? Int.max, $0.key) < ($1.source, $1.line ?? Int.max, $1.key) })
         }
@@ -112,7 +115,13 @@ public struct ConfigLoader: Sendable {
         for key in table.keys {
             guard let value = table[key] else { continue }
             let path = prefix + [key]
-            if let sub = value.table {
+            if let array = value.array, Self.tableArrayPaths.contains(path), array.allSatisfy({ $0.table != nil }) {
+                // `[[auth.api_keys]]`: entry i (1-based) flattens to `auth.api_keys.<i>.<key>`.
+                for (index, item) in array.enumerated() {
+                    guard let sub = item.table else { continue }
+                    flatten(sub, prefix: path + ["\(index + 1)"], into: &assignments, issues: &issues, file: file, locator: locator)
+                }
+            } else if let sub = value.table {
                 guard isTablePath(path) else {
                     issues.append(ConfigIssue(source: file, line: locator.line(of: path), key: path.joined(separator: "."), message: unknownKeyMessage(path)))
                     continue
@@ -150,8 +159,8 @@ public struct ConfigLoader: Sendable {
 
     private func isTablePath(_ path: [String]) -> Bool {
         switch path.count {
-        case 1: return ["agent", "paths", "server", "log", "supervisor", "collectors", "plugins"].contains(path[0])
-        case 2: return path[0] == "collectors" && knownCollectors.contains(path[1])
+        case 1: return ["agent", "paths", "server", "log", "supervisor", "collectors", "plugins"].contains(path[0]) || Self.securityTables.contains(path)
+        case 2: return (path[0] == "collectors" && knownCollectors.contains(path[1])) || Self.securityTables.contains(path)
         default: return false
         }
     }
@@ -164,7 +173,7 @@ public struct ConfigLoader: Sendable {
     }
 
     func allKeyPaths() -> [[String]] {
-        var paths = Self.fixedKeys.keys.map { $0.split(separator: ".").map(String.init) }
+        var paths = (Array(Self.fixedKeys.keys) + Array(Self.securityKeys.keys)).map { $0.split(separator: ".").map(String.init) }
         for id in knownCollectors {
             for key in Self.collectorKeys.keys { paths.append(["collectors", id, key]) }
             for key in (Self.collectorOptionKeys[id] ?? [:]).keys { paths.append(["collectors", id, key]) }
@@ -174,10 +183,11 @@ public struct ConfigLoader: Sendable {
 
     private func assign(_ path: [String], _ raw: Raw, to configuration: inout AgentConfiguration) throws(ValueError) {
         let dotted = path.joined(separator: ".")
-        if let setter = Self.fixedKeys[dotted] {
+        if let setter = Self.fixedKeys[dotted] ?? Self.securityKeys[dotted] {
             try setter(&configuration, raw)
             return
         }
+        if try assignTableArrayEntry(path, raw, to: &configuration) { return }
         if path.count == 3, path[0] == "collectors" {
             let id = path[1]
             guard knownCollectors.contains(id) else { throw ValueError(message: unknownKeyMessage(Array(path.prefix(2)))) }

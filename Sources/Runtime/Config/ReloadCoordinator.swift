@@ -114,6 +114,11 @@ public final class ReloadCoordinator: Service, Sendable {
             logLevel?.level = Logger.Level(rawValue: new.log.level) ?? .info
             live.append("log.level")
         }
+        if new.security != old.security, !failed.contains("access") {
+            // Keys, JWT settings, allowlist, rate limits and the certificate are applied by the "access" handler.
+            old.security = new.security
+            live.append("security")
+        }
         running.withLock { $0 = old }
         let needRestart = Self.changedKeys(from: old, to: new)
         if !needRestart.isEmpty {

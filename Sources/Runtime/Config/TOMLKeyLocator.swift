@@ -14,6 +14,7 @@ public struct TOMLKeyLocator: Sendable {
     public init(text: String) {
         var table: [String] = []
         var number = 0
+        var arrayCounts: [String: Int] = [:]
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             number += 1
             let line = rawLine.trimmingASCIIWhitespace()
@@ -22,6 +23,13 @@ public struct TOMLKeyLocator: Sendable {
                 let inner = line.drop { $0 == "[" }.prefix { $0 != "]" }
                 table = Self.splitKey(String(inner))
                 record(table, number)
+                if line.hasPrefix("[[") {
+                    // An array of tables: entry i (1-based) is also found as `<table>.<i>`.
+                    let count = arrayCounts[table.joined(separator: "."), default: 0] + 1
+                    arrayCounts[table.joined(separator: ".")] = count
+                    table.append(String(count))
+                    record(table, number)
+                }
                 continue
             }
             guard let equals = Self.assignmentEquals(line) else { continue }

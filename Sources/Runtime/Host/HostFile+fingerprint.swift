@@ -1,0 +1,33 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What tells that a file was replaced or rewritten: modification time, size and inode.
+public struct FileFingerprint: Sendable, Hashable {
+    public var path: String
+    /// Nanoseconds since the epoch; 0 when the file cannot be stat'ed.
+    public var modifiedNanoseconds: Int64
+    public var size: Int64
+    public var inode: UInt64
+}
+
+extension HostFile {
+    /// The fingerprint of `path` (following symlinks, as a reader would); zeros when it does not exist.
+    public static func fingerprint(_ path: String) -> FileFingerprint {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return FileFingerprint(path: path, modifiedNanoseconds: 0, size: 0, inode: 0) }
+        #if os(Linux)
+        let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        #else
+        let modified = Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
+        #endif
+        return FileFingerprint(path: path, modifiedNanoseconds: modified, size: Int64(info.st_size), inode: UInt64(info.st_ino))
+    }
+}

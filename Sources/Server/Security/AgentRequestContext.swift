@@ -1,0 +1,26 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import Hummingbird
+public import NIOCore
+
+/// The request context of the API: Hummingbird's core storage plus the peer address and the authenticated principal.
+public struct AgentRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The TCP peer; nil in router tests (no socket).
+    public var remoteAddress: SocketAddress?
+    /// Set by ``AccessMiddleware`` once the request is authenticated.
+    public var principal: Principal?
+    /// The `X-Request-Id` of this request.
+    public var requestID: String = ""
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The configured body limit also bounds what a handler may decode.
+    public var maxUploadSize: Int { 64 * 1024 }
+}

@@ -1,0 +1,158 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import AgentRuntime
+public import FoundationEssentials
+import JWTKit
+
+/// Verifies bearer JWTs with jwt-kit: HS256 with the configured secret, ES256 and EdDSA with the configured
+/// public keys. The header's `alg` picks the key collection, so an `HS256` token can never be checked against a
+/// public key used as an HMAC secret (algorithm confusion), and `none` is never accepted.
+public struct JWTVerifier: Sendable {
+    /// Why a token is refused (the message goes into the 401's `WWW-Authenticate` and body).
+    public struct Failure: Error, Sendable, Equatable {
+        public var message: String
+    }
+
+    public struct Claims: Sendable, Equatable {
+        public var subject: String
+        public var role: AccessRole?
+    }
+
+    private let hmac: JWTKeyCollection?
+    private let asymmetric: JWTKeyCollection?
+    private let asymmetricAlgorithms: Set<String>
+    private let settings: JWTSettings
+    private let wallClock: @Sendable () -> Double
+
+    /// Loads the secret and the public keys named by `settings`.
+    /// - Parameter wallClock: Unix seconds (injected by tests).
+    public init(settings: JWTSettings, wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) async throws(AccessControlError) {
+        self.settings = settings
+        self.wallClock = wallClock
+        if let file = settings.hs256SecretFile {
+            guard let secret = HostFile.readIfPresent(file, limit: 64 * 1024)?.trimmingASCIIWhitespace(), secret.utf8.count >= 32 else {
+                throw AccessControlError("auth.jwt.hs256_secret_file: \(file) is unreadable or shorter than 32 bytes")
+            }
+            hmac = await JWTKeyCollection().add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        } else {
+            hmac = nil
+        }
+        var algorithms: Set<String> = []
+        if settings.publicKeyFiles.isEmpty {
+            asymmetric = nil
+        } else {
+            let keys = JWTKeyCollection()
+            for (index, file) in settings.publicKeyFiles.enumerated() {
+                guard let pem = HostFile.readIfPresent(file, limit: 64 * 1024) else {
+                    throw AccessControlError("auth.jwt.public_key_files: cannot read \(file)")
+                }
+                // A kid per key, so that several keys of one algorithm can be tried in turn.
+                let kid = JWKIdentifier(string: "key-\(index)")
+                if let key = try? ES256PublicKey(pem: pem) {
+                    await keys.add(ecdsa: key, kid: kid)
+                    algorithms.insert("ES256")
+                } else if let key = try? EdDSA.PublicKey(pem: pem) {
+                    await keys.add(eddsa: key, kid: kid)
+                    algorithms.insert("EdDSA")
+                } else {
+                    throw AccessControlError("auth.jwt.public_key_files: \(file) is not a P-256 (ES256) or Ed25519 (EdDSA) public key in PEM")
+                }
+            }
+            asymmetric = keys
+        }
+        asymmetricAlgorithms = algorithms
+    }
+
+    /// The subject and role of a valid token.
+    public func verify(_ token: Substring) async throws(Failure) -> Claims {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let headerBytes = Self.base64URLDecode(parts[0]),
+            let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes))
+        else { throw Failure(message: "malformed token") }
+        let collection: JWTKeyCollection?
+        switch header.alg {
+        case "HS256": collection = hmac
+        case let alg where asymmetricAlgorithms.contains(alg): collection = asymmetric
+        default: collection = nil
+        }
+        guard let keys = collection else { throw Failure(message: "algorithm \(header.alg) is not accepted") }
+        let payload: Payload
+        do {
+            payload = try await keys.verify(Array(token.utf8), as: Payload.self, iteratingKeys: true)
+        } catch {
+            throw Failure(message: "signature does not verify")
+        }
+        let now = wallClock()
+        let leeway = settings.leeway.secondsDouble
+        guard let exp = payload.exp else { throw Failure(message: "token has no exp") }
+        guard now <= exp + leeway else { throw Failure(message: "token expired") }
+        if let nbf = payload.nbf, now + leeway < nbf { throw Failure(message: "token not valid yet") }
+        if let issuer = settings.issuer, payload.iss != issuer { throw Failure(message: "wrong issuer") }
+        if let audience = settings.audience, !payload.aud.contains(audience) { throw Failure(message: "wrong audience") }
+        let role = (payload.claims[settings.roleClaim] ?? []).compactMap(AccessRole.init(name:)).max()
+        return Claims(subject: payload.sub ?? "?", role: role)
+    }
+
+    struct Header: Decodable {
+        var alg: String
+    }
+
+    /// Every claim: the registered ones typed, any other string or list of strings by name.
+    struct Payload: JWTPayload {
+        var exp: Double?
+        var nbf: Double?
+        var iss: String?
+        var sub: String?
+        var aud: [String] = []
+        var claims: [String: [String]] = [:]
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Key.self)
+            for key in container.allKeys {
+                switch key.stringValue {
+                case "exp": exp = try container.decode(Double.self, forKey: key)
+                case "nbf": nbf = try container.decode(Double.self, forKey: key)
+                case "iss": iss = try container.decode(String.self, forKey: key)
+                case "sub": sub = try container.decode(String.self, forKey: key)
+                case "aud":
+                    if let one = try? container.decode(String.self, forKey: key) { aud = [one] } else { aud = try container.decode([String].self, forKey: key) }
+                default:
+                    if let one = try? container.decode(String.self, forKey: key) {
+                        claims[key.stringValue] = [one]
+                    } else if let many = try? container.decode([String].self, forKey: key) {
+                        claims[key.stringValue] = many
+                    }
+                }
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encodeIfPresent(exp, forKey: Key(stringValue: "exp"))
+            try container.encodeIfPresent(nbf, forKey: Key(stringValue: "nbf"))
+            try container.encodeIfPresent(iss, forKey: Key(stringValue: "iss"))
+            try container.encodeIfPresent(sub, forKey: Key(stringValue: "sub"))
+            try container.encode(aud, forKey: Key(stringValue: "aud"))
+            for (name, values) in claims { try container.encode(values, forKey: Key(stringValue: name)) }
+        }
+
+        /// Time, issuer and audience are checked by ``JWTVerifier/verify(_:)`` with the configured leeway.
+        func verify(using algorithm: some JWTAlgorithm) async throws {}
+    }
+
+    static func base64URLDecode(_ text: Substring) -> [UInt8]? {
+        var base64 = text.replacing("-", with: "+").replacing("_", with: "/")
+        while base64.utf8.count % 4 != 0 { base64.append("=") }
+        return Data(base64Encoded: String(base64)).map(Array.init)
+    }
+}

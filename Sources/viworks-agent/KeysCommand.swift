@@ -1,0 +1,77 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+import AgentRuntime
+import AgentServer
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `viworks-agent keys create`: a new API key, printed once; only its salted hash is kept.
+struct KeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "Manage API keys.", subcommands: [CreateKeyCommand.self])
+}
+
+struct CreateKeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create an API key: print it once, and print (or append to --file) the hash line the agent needs.",
+        discussion: """
+            The key is shown once and stored nowhere. Give it to the client; keep only the hash in the configuration:
+            either the [[auth.api_keys]] table printed here, or the `name role hash` line appended to --file
+            (which [auth] api_key_file names).
+            """
+    )
+
+    @Option(help: "viewer, operator or admin.")
+    var role: String
+
+    @Option(help: "The key's name: the client id in logs and rate limits (letters, digits, '-', '_', '.'). Default: key-<8 hex digits>.")
+    var name: String?
+
+    @Option(help: "Append `name role hash` to this key file (created with mode 0600 if missing).")
+    var file: String?
+
+    func validate() throws {
+        guard AccessRole(name: role) != nil else { throw ValidationError("--role must be viewer, operator or admin, got '\(role)'") }
+        if let name, !Self.isValidName(name) { throw ValidationError("--name must be 1-64 letters, digits, '-', '_' or '.'") }
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        (1...64).contains(name.utf8.count)
+            && name.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45 || $0 == 95 || $0 == 46 }
+    }
+
+    func run() throws {
+        let role = AccessRole(name: role) ?? .viewer
+        let (key, hash) = APIKeyStore.generate()
+        let name = self.name ?? "key-" + String(key.dropFirst(4).prefix(8))
+        if let file {
+            let line = "\(name) \(role) \(hash)\n"
+            let descriptor = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else {
+                printError("error: cannot open \(file): \(String(cString: strerror(errno)))")
+                throw ExitCode(1)
+            }
+            HostFile.writeAll(descriptor, Array(line.utf8))
+            close(descriptor)
+            print(key)
+            printError("API key '\(name)' (\(role)) appended to \(file). The key above is shown once and stored nowhere.")
+        } else {
+            print(key)
+            printError("API key '\(name)' (\(role)): the key above is shown once and stored nowhere. Add its hash to agent.toml:")
+            print("""
+
+                [[auth.api_keys]]
+                name = "\(name)"
+                role = "\(role)"
+                hash = "\(hash)"
+                """)
+        }
+    }
+}
