@@ -82,7 +82,12 @@ extension ConfigLoader {
             keys[index - 1].role = role
         case "hash":
             let hash = try Self.string(raw)
-            guard APIKeyEntry.isWellFormedHash(hash) else { throw ValueError(message: Self.hashShapeMessage) }
+            guard APIKeyEntry.isWellFormedHash(hash) else {
+                // Reported here; the entry is not also reported as having no hash.
+                keys[index - 1].hash = "invalid"
+                configuration.security.auth.apiKeys = keys
+                throw ValueError(message: Self.hashShapeMessage)
+            }
             keys[index - 1].hash = hash
         default: throw ValueError(message: "unknown key (an API key has name, role and hash)")
         }
