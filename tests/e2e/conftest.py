@@ -220,6 +220,8 @@ def start_agent(workdir: Path, *args: str, env: dict[str, str] | None = None, ac
     status in `accept` (200 by default)."""
     binary = require_binary()
     workdir.mkdir(parents=True, exist_ok=True)
+    # The suite sends hundreds of requests from 127.0.0.1: no rate limit unless a test asks for one (test_security.py).
+    env = {"VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE": "0", **(env or {})}
     config = workdir / "empty.toml"
     config.write_text("")
     last_error: Exception | None = None

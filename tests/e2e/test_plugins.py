@@ -45,8 +45,14 @@ def plugin_agent(tmp_path_factory):
     write_manifest(plugins, "example", EXAMPLE)
     write_manifest(plugins, "crashing", CRASHING)
     (plugins / "broken.toml").write_text('name = "broken"\nmode = "pull"\ncommand = ["./x"]\n')
-    agent = start_agent(workdir, env={"VIWORKS_PLUGINS_DIRECTORY": str(plugins)})
+    # Reads stay anonymous; enable and reload need an operator key (made by `keys create`, as an operator would).
+    keys = workdir / "api-keys"
+    created = run_cli("keys", "create", "--role", "operator", "--name", "e2e", "--file", str(keys))
+    assert created.returncode == 0, created.stderr
+    env = {"VIWORKS_PLUGINS_DIRECTORY": str(plugins), "VIWORKS_AUTH_API_KEY_FILE": str(keys), "VIWORKS_AUTH_ANONYMOUS_ROLE": "viewer"}
+    agent = start_agent(workdir, env=env)
     agent.plugins_dir = plugins
+    agent.operator = {"X-API-Key": created.stdout.strip()}
     try:
         yield agent
     finally:
@@ -85,13 +91,14 @@ def test_plugin_samples_and_health_counters_are_in_metrics(plugin_agent):
 
 
 def test_enable_and_reload_over_http_and_sighup(plugin_agent, openapi_doc):
-    enabled = plugin_agent.request("POST", "/api/v1/plugins/crashing/enable")
+    assert plugin_agent.request("POST", "/api/v1/plugins/crashing/enable").status == 401
+    enabled = plugin_agent.request("POST", "/api/v1/plugins/crashing/enable", plugin_agent.operator)
     assert enabled.status == 200
     assert_valid(component_validator(openapi_doc, "Plugin"), enabled.json(), "POST enable")
-    assert plugin_agent.request("POST", "/api/v1/plugins/nope/enable").status == 404
+    assert plugin_agent.request("POST", "/api/v1/plugins/nope/enable", plugin_agent.operator).status == 404
 
     write_manifest(plugin_agent.plugins_dir, "stream", STREAM, 'mode = "stream"')
-    reload = plugin_agent.request("POST", "/api/v1/plugins/reload")
+    reload = plugin_agent.request("POST", "/api/v1/plugins/reload", plugin_agent.operator)
     assert reload.status == 200
     body = reload.json()
     assert_valid(component_validator(openapi_doc, "PluginReload"), body, "POST reload")

@@ -149,7 +149,7 @@ public struct AccessMiddleware: RouterMiddleware {
             // A chunked body has no length up front: read it, at most the limit.
             do {
                 request.body = RequestBody(buffer: try await request.body.collect(upTo: limits.maxBodyBytes))
-            } catch let error as HTTPError where error.status == .contentTooLarge {
+            } catch is NIOTooManyBytesError {
                 throw tooLarge(limits)
             }
         }

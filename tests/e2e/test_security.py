@@ -1,0 +1,393 @@
+"""Access control end to end: keys, roles, TLS with hot reload, limits and addresses, against the real binary.
+
+Certificates are made at test time with the `openssl` command (a throw-away CA per test session); nothing
+private is committed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import Agent, agent_binary, clean_environment, free_port, raw_request, require_binary, run_cli, start_agent
+
+
+def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} not met: last {value!r}")
+
+
+# MARK: - Keys and roles
+
+
+def create_key(role: str, name: str, file: Path) -> str:
+    result = run_cli("keys", "create", "--role", role, "--name", name, "--file", str(file))
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip()
+    assert re.fullmatch(r"vwk_[0-9a-f]{32}_[0-9a-f]{64}", key), key
+    return key
+
+
+def test_keys_create_prints_the_key_once_and_keeps_only_its_hash(tmp_path):
+    keys = tmp_path / "keys"
+    key = create_key("admin", "ops", keys)
+    line = keys.read_text()
+    assert re.fullmatch(r"ops admin hmac-sha256:[0-9a-f]{32}:[0-9a-f]{64}\n", line), line
+    assert key not in line and key[37:] not in line
+    assert oct(keys.stat().st_mode & 0o777) == "0o600"
+    # Without --file: the TOML table to paste.
+    result = run_cli("keys", "create", "--role", "viewer", "--name", "dashboard")
+    assert result.returncode == 0
+    assert re.search(r'\[\[auth\.api_keys\]\]\nname = "dashboard"\nrole = "viewer"\nhash = "hmac-sha256:[0-9a-f]{32}:[0-9a-f]{64}"', result.stdout)
+    bad = run_cli("keys", "create", "--role", "root")
+    assert bad.returncode != 0 and "--role must be viewer, operator or admin" in bad.stderr
+
+
+def test_api_keys_roles_and_json_errors_on_the_real_binary(tmp_path):
+    keys = tmp_path / "keys"
+    viewer = create_key("viewer", "dashboard", keys)
+    operator = create_key("operator", "ci", keys)
+    agent = start_agent(tmp_path, env={"VIWORKS_AUTH_API_KEY_FILE": str(keys)})
+    try:
+        # Health stays public; everything else needs a credential once keys exist, even on loopback.
+        assert agent.get("/api/v1/health").status == 200
+        missing = agent.get("/api/v1/status")
+        assert missing.status == 401
+        assert missing.header("www-authenticate") == 'Bearer realm="viworks-agent"'
+        assert missing.json()["error"]["code"] == "unauthorized"
+        wrong = agent.get("/api/v1/status", {"Authorization": "Bearer vwk_" + "0" * 32 + "_" + "0" * 64})
+        assert wrong.status == 401 and 'error="invalid_token"' in wrong.header("www-authenticate")
+        assert agent.get("/api/v1/status", {"Authorization": f"Bearer {viewer}"}).status == 200
+        assert agent.get("/metrics", {"X-API-Key": viewer}).status == 200
+        forbidden = agent.request("POST", "/api/v1/plugins/reload", {"X-API-Key": viewer})
+        assert forbidden.status == 403
+        assert forbidden.json()["error"] == {
+            "code": "forbidden", "message": "POST /api/v1/plugins/reload needs the operator role; this credential has viewer"}
+        assert agent.request("POST", "/api/v1/plugins/reload", {"X-API-Key": operator}).status == 200
+        # The privileged request is in the log with the key's name and the request id.
+        assert wait_for(lambda: re.search(r"privileged request.*|.*client=key:ci.*", agent.log()), what="audit line")
+        assert "request.id=" in agent.log()
+    finally:
+        agent.stop()
+
+
+def test_rate_limit_on_the_real_binary(tmp_path):
+    # Not start_agent: its health polls would count against the 5 requests.
+    port = free_port()
+    config = tmp_path / "limits.toml"
+    config.write_text("[rate_limit]\nrequests_per_minute = 5\n")
+    process = subprocess.Popen([str(agent_binary()), "run", "--config", str(config), "--listen", f"127.0.0.1:{port}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_environment())
+    try:
+        wait_for(lambda: try_connect(port), what="listening")
+        statuses = [raw_request(port, "GET", "/api/v1/status-simple") for _ in range(6)]
+        assert all(r.status in (200, 503) for r in statuses[:5]), [r.status for r in statuses]
+        assert [r.header("ratelimit-remaining") for r in statuses[:5]] == ["4", "3", "2", "1", "0"]
+        refused = statuses[5]
+        assert refused.status == 429
+        assert refused.header("retry-after") == "12"  # 5 per minute: one every 12 s
+        assert refused.header("ratelimit-limit") == "5" and refused.header("ratelimit-policy") == "5;w=60"
+        assert refused.json()["error"]["code"] == "rate_limited"
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
+def try_connect(port: int, family=socket.AF_INET, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.settimeout(0.5)
+            s.connect((host, port))
+            return True
+    except OSError:
+        return False
+
+
+# MARK: - Limits
+
+
+def test_chunked_body_over_the_limit_is_413_and_slow_clients_are_cut(tmp_path):
+    keys = tmp_path / "keys"
+    operator = create_key("operator", "ci", keys)
+    agent = start_agent(tmp_path, env={
+        "VIWORKS_AUTH_API_KEY_FILE": str(keys), "VIWORKS_LIMITS_MAX_BODY_BYTES": "1024", "VIWORKS_LIMITS_REQUEST_TIMEOUT": "1s"})
+    try:
+        chunk = b"x" * 600
+        body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(3)) + b"0\r\n\r\n"
+        head = (f"POST /api/v1/plugins/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-API-Key: {operator}\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", agent.port), timeout=5) as s:
+            s.sendall(head + body)
+            reply = s.recv(65536)
+        assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+        assert b'"payload_too_large"' in reply
+        big = agent.request("POST", "/api/v1/plugins/reload", {"X-API-Key": operator}, b"y" * 1025)
+        assert big.status == 413
+        assert agent.get("/api/v1/status?" + "q" * 5000).status == 414
+        assert agent.get("/api/v1/status", {"X-Padding": "p" * 20000}).status == 431
+
+        # Slowloris: half a request line, then nothing. The agent closes the connection after request_timeout.
+        with socket.create_connection(("127.0.0.1", agent.port), timeout=5) as s:
+            s.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\n")
+            started = time.monotonic()
+            assert s.recv(100) == b""
+            elapsed = time.monotonic() - started
+        assert 0.8 < elapsed < 3.0, elapsed
+        # A trickle of bytes does not keep it open either.
+        with socket.create_connection(("127.0.0.1", agent.port), timeout=5) as s:
+            started = time.monotonic()
+            closed = False
+            for byte in b"GET /api/v1/status HTTP/1.1\r\nX-Slow: " + b"a" * 100:
+                try:
+                    s.sendall(bytes([byte]))
+                except OSError:
+                    closed = True
+                    break
+                time.sleep(0.1)
+                if time.monotonic() - started > 3:
+                    break
+            if not closed:
+                s.settimeout(2)
+                closed = s.recv(100) == b""
+            assert closed and time.monotonic() - started < 3.5
+    finally:
+        agent.stop()
+
+
+def test_request_ids_on_the_real_binary(tmp_path):
+    agent = start_agent(tmp_path)
+    try:
+        assert agent.get("/api/v1/status", {"X-Request-Id": "poller-7"}).header("x-request-id") == "poller-7"
+        generated = agent.get("/nope").header("x-request-id")
+        assert generated and re.fullmatch(r"[0-9a-f]{32}", generated)
+    finally:
+        agent.stop()
+
+
+# MARK: - Safe defaults
+
+
+def test_non_loopback_without_tls_or_credentials_is_refused_naming_the_setting(tmp_path):
+    config = tmp_path / "agent.toml"
+    config.write_text('[server]\nlisten = "0.0.0.0:9740"\n')
+    result = run_cli("check-config", "--config", str(config))
+    assert result.returncode == 1
+    assert f"{config}:2: server.listen: listening on 0.0.0.0:9740, which is not loopback, needs TLS" in result.stderr
+    assert "needs at least one credential" in result.stderr
+    run = subprocess.run([str(agent_binary()), "run", "--config", str(config)], capture_output=True, text=True, timeout=20,
+                         env=clean_environment())
+    assert run.returncode == 78
+    assert "server.allow_insecure = true" in run.stderr
+
+
+def test_allow_insecure_logs_a_warning_and_ipv4_mapped_clients_match_ipv4_blocks(tmp_path):
+    if not try_bind_v6():
+        pytest.skip("no IPv6 on this machine")
+    keys = tmp_path / "keys"
+    viewer = create_key("viewer", "dashboard", keys)
+    port = free_port()
+    config = tmp_path / "agent.toml"
+    config.write_text(f'[server]\nlisten = "[::]:{port}"\nallow_insecure = true\n[auth]\napi_key_file = "{keys}"\n'
+                      '[access]\nallow = ["127.0.0.0/8"]\n[rate_limit]\nrequests_per_minute = 0\n')
+    log = tmp_path / "agent.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([str(agent_binary()), "run", "--config", str(config)], stdout=out, stderr=subprocess.STDOUT,
+                                   env=clean_environment())
+    try:
+        wait_for(lambda: try_connect(port), what="listening")
+        # An IPv4 client of a dual-stack socket arrives as ::ffff:127.0.0.1 and matches 127.0.0.0/8.
+        assert raw_request(port, "GET", "/api/v1/status", {"X-API-Key": viewer}).status == 200
+        # ::1 is not in the list.
+        assert ipv6_request(port, "/api/v1/status", {"X-API-Key": viewer}).startswith(b"HTTP/1.1 403")
+        assert wait_for(lambda: "server.allow_insecure = true" in log.read_text(), what="warning")
+        assert re.search(r"warning.*plain HTTP off loopback", log.read_text())
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
+def try_bind_v6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+            return True
+    except OSError:
+        return False
+
+
+def ipv6_request(port: int, path: str, headers: dict[str, str]) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", "Host: x", "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
+    with socket.create_connection(("::1", port), timeout=5) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return data
+
+
+def test_forwarded_for_counts_only_from_trusted_proxies(tmp_path):
+    env = {"VIWORKS_ACCESS_ALLOW": "192.0.2.0/24", "VIWORKS_ACCESS_TRUSTED_PROXIES": "127.0.0.1"}
+    port = free_port()
+    process = subprocess.Popen([str(agent_binary()), "run", "--listen", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=clean_environment({**env, "VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE": "0"}))
+    try:
+        wait_for(lambda: try_connect(port), what="listening")
+        assert raw_request(port, "GET", "/api/v1/health").status == 403  # 127.0.0.1 itself is not allowed
+        assert raw_request(port, "GET", "/api/v1/health", {"X-Forwarded-For": "192.0.2.44"}).status in (200, 503)
+        # The right-most untrusted hop counts: a client cannot prepend an allowed address.
+        assert raw_request(port, "GET", "/api/v1/health", {"X-Forwarded-For": "192.0.2.44, 198.51.100.7"}).status == 403
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
+# MARK: - TLS
+
+
+class ThrowawayCA:
+    """A throw-away CA made with the openssl command."""
+
+    def __init__(self, directory: Path):
+        self.dir = directory
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.key = directory / "ca.key"
+        self.cert = directory / "ca.pem"
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.key,
+                "-out", self.cert, "-days", "2", "-subj", "/CN=viworks e2e CA")
+        (directory / "ext.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+
+    def leaf(self, name: str, serial: int, days: int = 1) -> tuple[Path, Path]:
+        key, csr, cert = self.dir / f"{name}.key", self.dir / f"{name}.csr", self.dir / f"{name}.pem"
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=localhost")
+        openssl("x509", "-req", "-in", csr, "-CA", self.cert, "-CAkey", self.key, "-set_serial", str(serial), "-days", str(days),
+                "-out", cert, "-extfile", self.dir / "ext.cnf")
+        return cert, key
+
+    def client_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(self.cert))
+        return context
+
+
+def openssl(*args) -> None:
+    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+
+
+def install(cert: Path, key: Path, into: Path) -> None:
+    """Replaces the served files by rename, as certbot and cert-manager do."""
+    (into / "key.pem.new").write_bytes(key.read_bytes())
+    (into / "cert.pem.new").write_bytes(cert.read_bytes())
+    (into / "key.pem.new").rename(into / "key.pem")
+    (into / "cert.pem.new").rename(into / "cert.pem")
+
+
+def https_get(port: int, context: ssl.SSLContext, path: str = "/api/v1/health") -> tuple[int, int]:
+    """(status, serial of the server certificate) over a new TLS connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as s:
+            serial = int(s.getpeercert()["serialNumber"], 16)
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+    return int(data.split(b" ", 2)[1]), serial
+
+
+@pytest.fixture
+def tls_agent(tmp_path):
+    require_binary()
+    ca = ThrowawayCA(tmp_path / "pki")
+    served = tmp_path / "tls"
+    served.mkdir()
+    install(*ca.leaf("first", 0x1001), served)
+    port = free_port()
+    log = tmp_path / "agent.log"
+    env = clean_environment({
+        "VIWORKS_TLS_CERT_FILE": str(served / "cert.pem"), "VIWORKS_TLS_KEY_FILE": str(served / "key.pem"),
+        "VIWORKS_TLS_RELOAD_CHECK_INTERVAL": "200ms", "VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE": "0"})
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    with open(log, "wb") as out:
+        process = subprocess.Popen([str(agent_binary()), "run", "--config", str(empty), "--listen", f"127.0.0.1:{port}"],
+                                   stdout=out, stderr=subprocess.STDOUT, env=env)
+    agent = Agent(port, process, log)
+    agent.ca, agent.served = ca, served
+    try:
+        wait_for(lambda: try_https(port, ca.client_context()), what="HTTPS")
+        yield agent
+    finally:
+        agent.stop()
+
+
+def try_https(port: int, context: ssl.SSLContext) -> bool:
+    try:
+        return https_get(port, context)[0] in (200, 503)
+    except OSError:
+        return False
+
+
+def test_tls_rotation_on_file_change_and_sighup_loses_no_request(tls_agent):
+    context = tls_agent.ca.client_context()
+    assert https_get(tls_agent.port, context)[1] == 0x1001
+    # Plain HTTP on the TLS port is not served.
+    with pytest.raises(Exception):
+        raw_request(tls_agent.port, "GET", "/api/v1/health")
+
+    results: list[tuple[int, int]] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def stream():
+        while not stop.is_set():
+            try:
+                results.append(https_get(tls_agent.port, context))
+            except BaseException as error:  # noqa: BLE001 - any failure is a lost request
+                errors.append(error)
+
+    threads = [threading.Thread(target=stream) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    install(*tls_agent.ca.leaf("second", 0x1002), tls_agent.served)  # picked up by the file watcher
+    wait_for(lambda: results and results[-1][1] == 0x1002, what="second certificate served")
+    install(*tls_agent.ca.leaf("third", 0x1003), tls_agent.served)
+    tls_agent.process.send_signal(signal.SIGHUP)  # or by SIGHUP, whichever comes first
+    wait_for(lambda: results and results[-1][1] == 0x1003, what="third certificate served")
+    time.sleep(0.3)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:3]
+    assert len(results) > 20
+    assert all(status in (200, 503) for status, _ in results)
+    assert {serial for _, serial in results} == {0x1001, 0x1002, 0x1003}
+    assert "TLS certificate loaded" in tls_agent.log()
+
+
+def test_expired_or_mismatched_certificate_is_refused_and_the_old_one_kept(tls_agent):
+    context = tls_agent.ca.client_context()
+    expired = tls_agent.ca.leaf("expired", 0x2001, days=0)
+    time.sleep(1.1)
+    install(*expired, tls_agent.served)
+    wait_for(lambda: "TLS certificate refused" in tls_agent.log(), what="refusal logged")
+    assert re.search(r"TLS certificate refused, keeping the previous one.*the certificate expired at", tls_agent.log())
+    assert https_get(tls_agent.port, context)[1] == 0x1001
+    cert, _ = tls_agent.ca.leaf("other", 0x2002)
+    _, stranger_key = tls_agent.ca.leaf("stranger", 0x2003)
+    install(cert, stranger_key, tls_agent.served)
+    wait_for(lambda: "does not match the certificate" in tls_agent.log(), what="mismatch logged")
+    assert https_get(tls_agent.port, context)[1] == 0x1001
