@@ -244,3 +244,24 @@ struct RequestLimitTests {
         }
     }
 }
+
+struct OpenAPISecurityTests {
+    @Test func everyOperationDeclaresTheSecurityOfItsRoute() throws {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: [String: [String: Any]]])
+        let components = try #require(document["components"] as? [String: Any])
+        let schemes = try #require(components["securitySchemes"] as? [String: Any])
+        #expect(Set(schemes.keys) == ["apiKeyBearer", "jwtBearer", "apiKeyHeader"])
+        for route in RouteTable.routes {
+            let operation = try #require(paths[route.path]?[route.method.rawValue.lowercased()], "\(route.path)")
+            let security = try #require(operation["security"] as? [[String: [String]]], "\(route.path)")
+            if let role = route.access.role {
+                #expect(security == ["apiKeyBearer", "jwtBearer", "apiKeyHeader"].map { [$0: ["\(role)"]] }, "\(route.method) \(route.path)")
+                #expect(operation["x-viworks-role"] as? String == "\(role)")
+            } else {
+                #expect(security == [[:]], "\(route.path)")
+                #expect(operation["x-viworks-role"] as? String == "public")
+            }
+        }
+    }
+}

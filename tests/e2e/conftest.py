@@ -323,6 +323,15 @@ def router_routes() -> set[tuple[str, str]]:
     return {(method.lower(), path) for method, path in routes}
 
 
+def router_access() -> dict[tuple[str, str], str]:
+    """(method, path) → the route's access (`public`, `viewer`, `operator`, `admin`) as RouteTable.swift declares it;
+    without `access:`, GET routes are `viewer` and others `admin` (RouteDescription's default)."""
+    text = ROUTE_TABLE.read_text()
+    found = re.findall(r'RouteDescription\(\s*\.(\w+)\s*,\s*"([^"]+)"\s*,\s*"(?:[^"\\]|\\.)*"\s*(?:,\s*access:\s*\.(\w+))?\s*\)', text)
+    assert found, f"no RouteDescription entries found in {ROUTE_TABLE}"
+    return {(m.lower(), path): access or ("viewer" if m == "get" else "admin") for m, path, access in found}
+
+
 def openapi_source_json() -> dict:
     """The JSON inside `OpenAPIDocument.json`'s raw string literal, as the source has it."""
     text = OPENAPI_SWIFT.read_text()

@@ -14,6 +14,7 @@ from conftest import (
     assert_valid,
     openapi_source_json,
     response_schema,
+    router_access,
     router_routes,
     validator_for,
 )
@@ -35,6 +36,31 @@ def test_served_document_is_the_source(openapi_doc):
 def test_paths_are_exactly_the_router_routes(openapi_doc):
     documented = {(method, path) for path, item in openapi_doc["paths"].items() for method in item if method in ("get", "post", "put", "patch", "delete")}
     assert documented == router_routes()
+
+
+SECURITY_SCHEMES = {"apiKeyBearer", "jwtBearer", "apiKeyHeader"}
+
+
+def test_security_schemes_and_every_operations_requirement_follow_the_route_table(openapi_doc):
+    schemes = openapi_doc["components"]["securitySchemes"]
+    assert set(schemes) == SECURITY_SCHEMES
+    assert schemes["apiKeyBearer"] == schemes["apiKeyBearer"] | {"type": "http", "scheme": "bearer"}
+    assert schemes["jwtBearer"]["bearerFormat"] == "JWT"
+    assert schemes["apiKeyHeader"] | {"description": ""} == {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": ""}
+    access = router_access()
+    assert set(access) == router_routes()
+    for path, item in openapi_doc["paths"].items():
+        for method, operation in item.items():
+            role = access[(method, path)]
+            assert operation["x-viworks-role"] == role, f"{method.upper()} {path}"
+            if role == "public":
+                assert operation["security"] == [{}], f"{method.upper()} {path}"
+                assert "401" not in operation["responses"]
+            else:
+                assert operation["security"] == [{scheme: [role]} for scheme in ("apiKeyBearer", "jwtBearer", "apiKeyHeader")], f"{method.upper()} {path}"
+                assert {"401", "403", "429"} <= set(operation["responses"]), f"{method.upper()} {path}"
+    assert access[("get", "/api/v1/health")] == "public"
+    assert {role for (method, _), role in access.items() if method != "get"} <= {"operator", "admin"}
 
 
 def test_every_object_schema_is_closed_and_requires_every_key(openapi_doc):

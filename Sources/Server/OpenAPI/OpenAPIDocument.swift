@@ -17,7 +17,7 @@ enum OpenAPIDocument {
             "title": "ViWorks OS Agent",
             "version": "0.1.0",
             "summary": "Linux host monitoring: health, status, system information, collectors, plugins and Prometheus metrics.",
-            "description": "Read-only monitoring API of the ViWorks OS Agent (default listen `127.0.0.1:9740`). JSON field names of the specification are kept exactly; every object always carries all of its keys, and unknown values are `null`. Percentages are 0–100 rounded to 2 decimals; `*_gb` figures are GiB (2^30 bytes) rounded to 2 decimals; `*_bytes` are bytes; timestamps are RFC 3339 UTC with nanoseconds. Every GET route also answers HEAD. A path that does not exist answers 404 and a known path asked with another method answers 405 with an `Allow` header, both with the `Error` body.",
+            "description": "Read-only monitoring API of the ViWorks OS Agent (default listen `127.0.0.1:9740`). JSON field names of the specification are kept exactly; every object always carries all of its keys, and unknown values are `null`. Percentages are 0–100 rounded to 2 decimals; `*_gb` figures are GiB (2^30 bytes) rounded to 2 decimals; `*_bytes` are bytes; timestamps are RFC 3339 UTC with nanoseconds. Every GET route also answers HEAD. A path that does not exist answers 404 and a known path asked with another method answers 405 with an `Allow` header, both with the `Error` body. Access control: every response carries `X-Request-Id` (the client's when it is 1–128 of `A-Za-z0-9._:-`, else a new one). Each operation's `security` lists the least role it needs (`x-viworks-role`: `public`, `viewer`, `operator` or `admin`); the address allowlist, the rate limit and the size limits (413, 414, 431) apply to every route.",
             "license": {
               "name": "Apache-2.0",
               "identifier": "Apache-2.0"
@@ -35,6 +35,10 @@ enum OpenAPIDocument {
                 "operationId": "getHealth",
                 "summary": "Agent health for load balancers and systemd-style checks",
                 "description": "Never cached (`Cache-Control: no-store`). `uptime` is the system's uptime, as in the specification; `agent_uptime_seconds` is the agent's own. HEAD is served too.",
+                "x-viworks-role": "public",
+                "security": [
+                  {}
+                ],
                 "responses": {
                   "200": {
                     "description": "`status` is `healthy`.",
@@ -45,6 +49,12 @@ enum OpenAPIDocument {
                         }
                       }
                     }
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   },
                   "503": {
                     "description": "`status` is `starting` (no collection yet) or `unhealthy` (a core collector is `failed`; see `failed_collectors`).",
@@ -70,6 +80,24 @@ enum OpenAPIDocument {
                 "parameters": [
                   {
                     "$ref": "#/components/parameters/IfNoneMatch"
+                  }
+                ],
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
                   }
                 ],
                 "responses": {
@@ -100,6 +128,15 @@ enum OpenAPIDocument {
                   "304": {
                     "$ref": "#/components/responses/NotModified"
                   },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
                   "default": {
                     "$ref": "#/components/responses/Error"
                   }
@@ -114,6 +151,24 @@ enum OpenAPIDocument {
                 "parameters": [
                   {
                     "$ref": "#/components/parameters/IfNoneMatch"
+                  }
+                ],
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
                   }
                 ],
                 "responses": {
@@ -144,6 +199,15 @@ enum OpenAPIDocument {
                   "304": {
                     "$ref": "#/components/responses/NotModified"
                   },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
                   "default": {
                     "$ref": "#/components/responses/Error"
                   }
@@ -158,6 +222,24 @@ enum OpenAPIDocument {
                 "parameters": [
                   {
                     "$ref": "#/components/parameters/IfNoneMatch"
+                  }
+                ],
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
                   }
                 ],
                 "responses": {
@@ -188,6 +270,15 @@ enum OpenAPIDocument {
                   "304": {
                     "$ref": "#/components/responses/NotModified"
                   },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
                   "default": {
                     "$ref": "#/components/responses/Error"
                   }
@@ -202,6 +293,24 @@ enum OpenAPIDocument {
                 "parameters": [
                   {
                     "$ref": "#/components/parameters/IfNoneMatch"
+                  }
+                ],
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
                   }
                 ],
                 "responses": {
@@ -232,6 +341,15 @@ enum OpenAPIDocument {
                   "304": {
                     "$ref": "#/components/responses/NotModified"
                   },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
                   "default": {
                     "$ref": "#/components/responses/Error"
                   }
@@ -243,6 +361,24 @@ enum OpenAPIDocument {
                 "operationId": "getPlugins",
                 "summary": "Every plugin of plugins.d: state, restarts, bad lines by reason, samples; manifests that did not load",
                 "description": "Not cached (`Cache-Control: no-store`): the figures move with every line a plugin writes. HEAD is served too.",
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
+                  }
+                ],
                 "responses": {
                   "200": {
                     "description": "Every plugin and every manifest problem.",
@@ -253,6 +389,15 @@ enum OpenAPIDocument {
                         }
                       }
                     }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   },
                   "default": {
                     "$ref": "#/components/responses/Error"
@@ -276,6 +421,24 @@ enum OpenAPIDocument {
                   }
                 ],
                 "description": "Not cached (`Cache-Control: no-store`). HEAD is served too.",
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
+                  }
+                ],
                 "responses": {
                   "200": {
                     "description": "The plugin.",
@@ -287,6 +450,12 @@ enum OpenAPIDocument {
                       }
                     }
                   },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
                   "404": {
                     "description": "No plugin of that name (`not_found`).",
                     "content": {
@@ -296,6 +465,9 @@ enum OpenAPIDocument {
                         }
                       }
                     }
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   },
                   "default": {
                     "$ref": "#/components/responses/Error"
@@ -319,6 +491,24 @@ enum OpenAPIDocument {
                   }
                 ],
                 "description": "Clears `disabled` (whatever the reason, `enabled = false` in the manifest included, until the next reload) and starts the plugin with a fresh restart count. No request body.",
+                "x-viworks-role": "operator",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "operator"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "operator"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "operator"
+                    ]
+                  }
+                ],
                 "responses": {
                   "200": {
                     "description": "The plugin as it is right after the start.",
@@ -330,6 +520,12 @@ enum OpenAPIDocument {
                       }
                     }
                   },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
                   "404": {
                     "description": "No plugin of that name (`not_found`).",
                     "content": {
@@ -339,6 +535,9 @@ enum OpenAPIDocument {
                         }
                       }
                     }
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   },
                   "default": {
                     "$ref": "#/components/responses/Error"
@@ -351,6 +550,24 @@ enum OpenAPIDocument {
                 "operationId": "reloadPlugins",
                 "summary": "Rescan plugins.d: start added plugins, stop removed ones, restart changed ones",
                 "description": "The same as `SIGHUP` does for plugins: manifests are read again; unchanged plugins are not touched. No request body.",
+                "x-viworks-role": "operator",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "operator"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "operator"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "operator"
+                    ]
+                  }
+                ],
                 "responses": {
                   "200": {
                     "description": "What the rescan did.",
@@ -361,6 +578,15 @@ enum OpenAPIDocument {
                         }
                       }
                     }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
                   },
                   "default": {
                     "$ref": "#/components/responses/Error"
@@ -373,6 +599,24 @@ enum OpenAPIDocument {
                 "operationId": "getOpenAPI",
                 "summary": "This API's OpenAPI 3.1 document",
                 "description": "This document. HEAD is served too.",
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
+                  }
+                ],
                 "responses": {
                   "200": {
                     "description": "The OpenAPI 3.1 document.",
@@ -389,6 +633,15 @@ enum OpenAPIDocument {
                       }
                     }
                   },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
                   "default": {
                     "$ref": "#/components/responses/Error"
                   }
@@ -403,6 +656,24 @@ enum OpenAPIDocument {
                 "parameters": [
                   {
                     "$ref": "#/components/parameters/IfNoneMatch"
+                  }
+                ],
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
                   }
                 ],
                 "responses": {
@@ -434,6 +705,15 @@ enum OpenAPIDocument {
                   "304": {
                     "$ref": "#/components/responses/NotModified"
                   },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
                   "default": {
                     "$ref": "#/components/responses/Error"
                   }
@@ -462,7 +742,7 @@ enum OpenAPIDocument {
                     "properties": {
                       "code": {
                         "type": "string",
-                        "description": "Stable, machine-readable error code: `not_found` (no route for the path, 404), `method_not_allowed` (405; the `Allow` header lists the methods the path serves), `bad_request` (400), `payload_too_large` (413), `internal_error` (500; details are logged, not returned)."
+                        "description": "Stable, machine-readable error code: `not_found` (no route for the path, 404), `method_not_allowed` (405; the `Allow` header lists the methods the path serves), `bad_request` (400), `payload_too_large` (413), `internal_error` (500; details are logged, not returned), `unauthorized` (401), `forbidden` and `address_not_allowed` (403), `uri_too_long` (414), `headers_too_large` (431), `rate_limited` (429)."
                       },
                       "message": {
                         "type": "string",
@@ -2051,6 +2331,96 @@ enum OpenAPIDocument {
                     }
                   }
                 }
+              },
+              "Unauthorized": {
+                "description": "401 `unauthorized`: no credential where one is needed, or a credential that is unknown, expired, not yet valid, badly signed or of a refused algorithm. On loopback without any configured credential, reads are anonymous (role viewer) and only changes answer 401.",
+                "headers": {
+                  "WWW-Authenticate": {
+                    "description": "`Bearer realm=\"viworks-agent\"`, with `error=\"invalid_token\"` and a description when a credential was refused.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                },
+                "content": {
+                  "application/json; charset=utf-8": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "Forbidden": {
+                "description": "403 `forbidden`: the credential's role is below the operation's; or `address_not_allowed`: the client address is not in `[access] allow` (checked before credentials, on every route).",
+                "content": {
+                  "application/json; charset=utf-8": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              },
+              "TooManyRequests": {
+                "description": "429 `rate_limited`: the client (its credential's name, else its address) used up its token bucket (`[rate_limit]`, 100 per minute by default).",
+                "headers": {
+                  "Retry-After": {
+                    "description": "Whole seconds until one more request is allowed.",
+                    "schema": {
+                      "type": "integer"
+                    }
+                  },
+                  "RateLimit-Limit": {
+                    "description": "Requests per minute of this client.",
+                    "schema": {
+                      "type": "integer"
+                    }
+                  },
+                  "RateLimit-Remaining": {
+                    "description": "Requests left now (also sent on successful responses).",
+                    "schema": {
+                      "type": "integer"
+                    }
+                  },
+                  "RateLimit-Reset": {
+                    "description": "Seconds until the bucket is full again.",
+                    "schema": {
+                      "type": "integer"
+                    }
+                  },
+                  "RateLimit-Policy": {
+                    "description": "`<limit>;w=60`.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                },
+                "content": {
+                  "application/json; charset=utf-8": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
+              }
+            },
+            "securitySchemes": {
+              "apiKeyBearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "viworks API key (vwk_<salt>_<secret>)",
+                "description": "An API key made by `viworks-agent keys create`, sent as `Authorization: Bearer vwk_…`. The agent keeps only its salted HMAC-SHA256. The key's role (viewer < operator < admin) must be at least the operation's role, listed in its `security` requirement and in `x-viworks-role`."
+              },
+              "jwtBearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "A JWT signed with HS256 (`[auth.jwt] hs256_secret_file`) or ES256 / EdDSA (`public_key_files`), sent as `Authorization: Bearer <jwt>`. `exp` is required; `nbf`, `iss` and `aud` are checked when configured; `alg: none` and algorithms without a configured key are refused. The role comes from the claim `[auth.jwt] role_claim` (default `role`)."
+              },
+              "apiKeyHeader": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-API-Key",
+                "description": "The same API key in the `X-API-Key` header."
               }
             }
           }
