@@ -391,3 +391,20 @@ def test_expired_or_mismatched_certificate_is_refused_and_the_old_one_kept(tls_a
     install(cert, stranger_key, tls_agent.served)
     wait_for(lambda: "does not match the certificate" in tls_agent.log(), what="mismatch logged")
     assert https_get(tls_agent.port, context)[1] == 0x1001
+
+
+# MARK: - Documentation
+
+
+def test_readme_role_table_and_example_config_follow_the_code():
+    from conftest import REPO_ROOT, router_access
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    table = dict(re.findall(r"^\| `(\w+ /[^`]+)` \| (public|viewer|operator|admin)\b", readme, re.M))
+    assert table == {f"{method.upper()} {path}": role for (method, path), role in router_access().items()}
+    example = (REPO_ROOT / "examples/agent.toml").read_text()
+    for key in ("allow_insecure", "cert_file", "key_file", "client_ca_file", "reload_check_interval", "anonymous_role", "api_key_file",
+                "[[auth.api_keys]]", "hs256_secret_file", "public_key_files", "issuer", "audience", "role_claim", "leeway", "allow",
+                "trusted_proxies", "requests_per_minute", "viewer_per_minute", "operator_per_minute", "admin_per_minute", "max_clients",
+                "max_body_bytes", "max_header_bytes", "max_url_bytes", "request_timeout"):
+        assert f"# {key}" in example, key
