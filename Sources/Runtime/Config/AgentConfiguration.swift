@@ -28,6 +28,10 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var network = NetworkSettings()
     /// `[plugins]`.
     public var plugins = PluginSettings()
+    /// `[services]` and `[services.<name>]`.
+    public var services = ServicesSettings()
+    /// `[collectors.processes]` options.
+    public var processes = ProcessesSettings()
 
     public init() {}
 
