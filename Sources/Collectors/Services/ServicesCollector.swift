@@ -118,7 +118,7 @@ public actor ServicesCollector: Collector {
             }
         }
         // Resources: cgroup files, and the stat of every process of every unit in one table (one CPU history).
-        let cgroupRoot = context.paths.sys("fs/cgroup")
+        let cgroupRoot = Self.cgroupHierarchy(context.paths.sys("fs/cgroup"))
         var members: [[Int]] = []
         var allPIDs = Set<Int>()
         for entry in chosen {
@@ -323,6 +323,17 @@ public actor ServicesCollector: Collector {
     }
 
     // MARK: - cgroup v2
+
+    /// Where units' cgroups are: `/sys/fs/cgroup` itself on a pure cgroup v2 host; on a hybrid host (cgroup v1
+    /// controllers, as on hosts booted with `systemd.unified_cgroup_hierarchy=0`) the v2 tree `unified/`, whose
+    /// `cgroup.procs` and `cpu.stat` exist for every unit (there is no `memory.current`: memory is the processes' RSS);
+    /// on a legacy v1 host systemd's own `systemd/` tree (processes only). Without either, the root as given.
+    static func cgroupHierarchy(_ root: String) -> String {
+        if access(root + "/cgroup.controllers", F_OK) == 0 { return root }
+        if access(root + "/unified/cgroup.controllers", F_OK) == 0 { return root + "/unified" }
+        if access(root + "/systemd/cgroup.procs", F_OK) == 0 { return root + "/systemd" }
+        return root
+    }
 
     /// PIDs of a cgroup and of its child cgroups (a service with `Delegate=yes` has sub-groups), at most 4 levels.
     static func cgroupProcesses(_ directory: String, depth: Int = 0) -> [Int] {
