@@ -115,7 +115,7 @@ public final class SystemdBus: SystemdUnitSource {
 
     deinit {
         connection.withLock { bus in
-            if let bus { sd_bus_flush_close_unref(bus) }
+            if let bus { sd_bus_close_unref(bus) }
             bus = nil
         }
     }
@@ -187,13 +187,22 @@ public final class SystemdBus: SystemdUnitSource {
             queue.async { [self] in
                 let result = connection.withLock { bus -> Result<T, SystemdBusError> in
                     do throws(SystemdBusError) {
-                        if bus == nil { bus = try Self.connect(rootfs: rootfs) }
+                        if bus == nil {
+                            let fresh = try Self.connect(rootfs: rootfs)
+                            do throws(SystemdBusError) {
+                                try Self.waitUntilReady(fresh, usec)
+                            } catch {
+                                sd_bus_close_unref(fresh)
+                                throw error
+                            }
+                            bus = fresh
+                        }
                         guard let open = bus else { throw SystemdBusError(operation: operation, name: "ENOTCONN", message: "no bus") }
                         return .success(try body(open, usec))
                     } catch {
                         // The connection may be dead (daemon restarted, timeout mid-message): start afresh next time.
                         if let open = bus, error.name.hasPrefix("E") || error.name == "org.freedesktop.DBus.Error.NoReply" {
-                            sd_bus_flush_close_unref(open)
+                            sd_bus_close_unref(open)
                             bus = nil
                         }
                         return .failure(error)
@@ -238,6 +247,31 @@ public final class SystemdBus: SystemdUnitSource {
         try check(sd_bus_open_system(&bus), "connect to the system bus")
         guard let bus else { throw SystemdBusError(operation: "connect", name: "ENOMEM", message: "") }
         return bus
+    }
+
+    /// Completes the connection (the SASL handshake, `Hello`) within `usec`: `sd_bus_call` would otherwise wait for a
+    /// silent peer up to sd-bus's own authentication timeout (90 s), whatever timeout the call was given. For the same
+    /// reason connections are closed with `sd_bus_close_unref`, never `sd_bus_flush_close_unref`, which waits for that
+    /// handshake too.
+    private static func waitUntilReady(_ bus: OpaquePointer, _ usec: UInt64) throws(SystemdBusError) {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let start = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
+        while true {
+            let ready = sd_bus_is_ready(bus)
+            try check(ready, "connect")
+            if ready > 0 { return }
+            let processed = sd_bus_process(bus, nil)
+            try check(processed, "connect")
+            if processed > 0 { continue }
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let elapsed = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000 - start
+            guard elapsed < usec else {
+                throw SystemdBusError(operation: "connect", name: "ETIMEDOUT", message: "the bus did not complete the handshake within \(Double(usec) / 1e6) s")
+            }
+            let waited = sd_bus_wait(bus, usec - elapsed)
+            if waited < 0, waited != -EINTR { try check(waited, "connect") }
+        }
     }
 
     // MARK: - Messages
