@@ -59,6 +59,9 @@ let package = Package(
             dependencies: [
                 "AgentRuntime",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Sources/Collectors",
             swiftSettings: swiftSettings

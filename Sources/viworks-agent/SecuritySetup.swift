@@ -38,6 +38,9 @@ struct SecuritySetup: Sendable {
     /// Applies a reloaded configuration: new keys, allowlist and limits at once; the certificate when it is valid.
     func reload(_ configuration: AgentConfiguration, logger: Logger) async throws {
         access.replace(try await AccessControl(settings: configuration.security, listenHost: configuration.server.host))
+        if configuration.security.tls.isEnabled != (tls != nil) {
+            logger.notice("turning TLS on or off takes effect after a restart", metadata: ["tls.cert_file": "\(configuration.security.tls.certFile ?? "")"])
+        }
         if let tls, configuration.security.tls.isEnabled {
             guard tls.reload(settings: configuration.security.tls, logger: logger) else {
                 throw AccessControlError("the TLS certificate was refused; the previous one is still served")

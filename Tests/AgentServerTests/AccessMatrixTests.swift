@@ -85,7 +85,9 @@ struct AccessMatrixTests {
             }
             return statuses
         }
-        #expect(baseline.values.allSatisfy { $0.code < 400 || $0 == .notFound }, "\(baseline)")
+        // Whatever a route answers without access control (404 for the missing plugin, 503 without a services
+        // collector), it is never an access-control status.
+        #expect(baseline.values.allSatisfy { ![401, 403, 429].contains($0.code) }, "\(baseline)")
 
         var cells = 0
         for allowed in [true, false] {

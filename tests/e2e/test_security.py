@@ -86,6 +86,23 @@ def test_api_keys_roles_and_json_errors_on_the_real_binary(tmp_path):
         agent.stop()
 
 
+def test_sighup_applies_new_keys_and_revocations_without_a_restart(tmp_path):
+    keys = tmp_path / "keys"
+    old = create_key("viewer", "old", keys)
+    agent = start_agent(tmp_path, env={"VIWORKS_AUTH_API_KEY_FILE": str(keys)})
+    try:
+        assert agent.get("/api/v1/status", {"X-API-Key": old}).status == 200
+        keys.write_text("")  # revoke "old"
+        new = create_key("viewer", "new", keys)
+        agent.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: agent.get("/api/v1/status", {"X-API-Key": new}).status == 200, what="new key accepted")
+        assert agent.get("/api/v1/status", {"X-API-Key": old}).status == 401
+        assert agent.process.poll() is None
+        assert re.search(r"configuration reloaded.*applied=security", agent.log()), agent.log()[-2000:]
+    finally:
+        agent.stop()
+
+
 def test_rate_limit_on_the_real_binary(tmp_path):
     # Not start_agent: its health polls would count against the 5 requests.
     port = free_port()

@@ -30,6 +30,10 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var plugins = PluginSettings()
     /// `server.allow_insecure`, `[tls]`, `[auth]`, `[access]`, `[rate_limit]`, `[limits]` (see `SecuritySettings`).
     public var security = SecuritySettings()
+    /// `[services]` and `[services.<name>]`.
+    public var services = ServicesSettings()
+    /// `[collectors.processes]` options.
+    public var processes = ProcessesSettings()
 
     public init() {}
 

@@ -115,9 +115,14 @@ public final class ReloadCoordinator: Service, Sendable {
             live.append("log.level")
         }
         if new.security != old.security, !failed.contains("access") {
-            // Keys, JWT settings, allowlist, rate limits and the certificate are applied by the "access" handler.
-            old.security = new.security
-            live.append("security")
+            // Keys, JWT settings, allowlist, rate and size limits and the certificate are applied by the "access" handler;
+            // the request timeout (part of each connection's pipeline), allow_insecure and turning TLS on or off are not.
+            var applied = new.security
+            applied.limits.requestTimeout = old.security.limits.requestTimeout
+            applied.allowInsecure = old.security.allowInsecure
+            if old.security.tls.isEnabled != new.security.tls.isEnabled { applied.tls = old.security.tls }
+            if applied != old.security { live.append("security") }
+            old.security = applied
         }
         running.withLock { $0 = old }
         let needRestart = Self.changedKeys(from: old, to: new)
@@ -142,6 +147,7 @@ public final class ReloadCoordinator: Service, Sendable {
         if old.log.format != new.log.format { keys.append("log.format") }
         if old.supervisor != new.supervisor { keys.append("supervisor") }
         if old.collectors != new.collectors || old.disk != new.disk || old.network != new.network { keys.append("collectors") }
+        if old.security != new.security { keys.append("security") }
         // Anything added to the configuration later and not compared above still shows up.
         if keys.isEmpty, old != new { keys.append("other") }
         return keys

@@ -356,6 +356,228 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/api/v1/services": {
+              "get": {
+                "operationId": "getServices",
+                "summary": "Every tracked service: state, main PID, unit, CPU, memory, probe",
+                "description": "The services of `[services.<name>]` (by default the specification's docker, sshd, nginx, postgres, redis, openvpn and viworks-gateway-agent) and discovered well-known servers, from the last collection of the `services` collector. Under systemd the states come from D-Bus (unit `ActiveState`/`SubState`/`MainPID`/`NRestarts`) and resources from the unit's cgroup; otherwise, or when the bus fails (`bus_error`), from a scan of /proc. Encoded once per collection; `ETag`/`If-None-Match` give 304. HEAD is served too.",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/IfNoneMatch"
+                  }
+                ],
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The current representation.",
+                    "headers": {
+                      "ETag": {
+                        "description": "Strong validator of this representation: changes with every collection.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      },
+                      "Cache-Control": {
+                        "description": "`no-cache`: revalidate with `If-None-Match`.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Services"
+                        }
+                      }
+                    }
+                  },
+                  "304": {
+                    "$ref": "#/components/responses/NotModified"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/services/{name}": {
+              "get": {
+                "operationId": "getService",
+                "summary": "One tracked service",
+                "description": "One entry of `/api/v1/services`, from the last collection. Not cached. HEAD is served too.",
+                "parameters": [
+                  {
+                    "name": "name",
+                    "in": "path",
+                    "required": true,
+                    "description": "The service's name (`nginx`, `sshd`, …).",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The service.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Service"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "404": {
+                    "description": "No service of that name (`not_found`); the message lists the known ones.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/processes": {
+              "get": {
+                "operationId": "getProcesses",
+                "summary": "Process counts by state and the top processes by CPU and by memory",
+                "description": "From the last collection of the `processes` collector (one read of `/proc/PID/stat` per process; command lines and uids only for the processes listed). `top_cpu` lists processes that used CPU over the last interval, highest first; `top_memory` the largest resident sets. 503 (`not_collected`) before its first collection or when it is disabled. HEAD is served too.",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/IfNoneMatch"
+                  }
+                ],
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The current representation.",
+                    "headers": {
+                      "ETag": {
+                        "description": "Strong validator of this representation: changes with every collection.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      },
+                      "Cache-Control": {
+                        "description": "`no-cache`: revalidate with `If-None-Match`.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Processes"
+                        }
+                      }
+                    }
+                  },
+                  "304": {
+                    "$ref": "#/components/responses/NotModified"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "503": {
+                    "description": "The processes collector has not reported (`not_collected`).",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
             "/api/v1/plugins": {
               "get": {
                 "operationId": "getPlugins",
@@ -1673,9 +1895,10 @@ enum OpenAPIDocument {
                   },
                   "services": {
                     "type": "array",
-                    "description": "Service status; always an empty array until the services collector lands (its items will then be documented here).",
-                    "items": {},
-                    "maxItems": 0
+                    "description": "Every tracked service (the specification's `name`, `status`, `pid` and the agent's additions), as `GET /api/v1/services` lists them; empty before the first collection of the services collector or when it is disabled.",
+                    "items": {
+                      "$ref": "#/components/schemas/Service"
+                    }
                   },
                   "containers": {
                     "type": "array",
@@ -2104,6 +2327,360 @@ enum OpenAPIDocument {
                     "items": {
                       "$ref": "#/components/schemas/PluginService"
                     }
+                  }
+                }
+              },
+              "Service": {
+                "type": "object",
+                "description": "One tracked service. `name`, `status` and `pid` are the specification's; the rest is added.",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "status",
+                  "pid",
+                  "unit",
+                  "load_state",
+                  "active_state",
+                  "sub_state",
+                  "since",
+                  "restarts",
+                  "cpu_percent",
+                  "memory_bytes",
+                  "pss_bytes",
+                  "process_count",
+                  "probe",
+                  "discovered",
+                  "critical",
+                  "source",
+                  "reason"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "description": "The configured name (`sshd`, `nginx`, `postgres`, …) or, for a discovered server, its well-known name."
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "running",
+                      "stopped",
+                      "error",
+                      "unresponsive",
+                      "unknown"
+                    ],
+                    "description": "`running`: active (systemd) or a matching process is alive, and the probe (if any) answers. `stopped`: inactive, not installed (`load_state` `not-found`) or no process. `error`: the unit failed, restarts in a loop (`auto-restart`), or the main process is a zombie. `unresponsive`: running but the probe failed. `unknown`: D-Bus failed and no process was found."
+                  },
+                  "pid": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "The main process: systemd `MainPID`, else the oldest matching process whose parent is not a match; null when not running."
+                  },
+                  "unit": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "The systemd unit that represents the service (`ssh.service`, `postgresql@15-main.service`); null without systemd."
+                  },
+                  "load_state": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "systemd `LoadState` (`loaded`, `not-found`, `masked`, …)."
+                  },
+                  "active_state": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "systemd `ActiveState` (`active`, `inactive`, `failed`, `activating`, …)."
+                  },
+                  "sub_state": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "systemd `SubState` (`running`, `dead`, `exited`, `auto-restart`, …)."
+                  },
+                  "since": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "When the unit entered its state (`StateChangeTimestamp`), or when the main process started (`starttime` of /proc/PID/stat); RFC 3339 UTC.",
+                    "format": "date-time"
+                  },
+                  "restarts": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "systemd `NRestarts`: automatic restarts of the unit."
+                  },
+                  "cpu_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Percent of one CPU (may exceed 100 on several CPUs) over the last interval: from the cgroup's `cpu.stat` `usage_usec` under systemd (dead children included), else from `utime + stime` deltas of the service's processes. Null on the first collection and when stopped."
+                  },
+                  "memory_bytes": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "Resident memory in bytes: cgroup `memory.current` minus page cache (`memory.stat` `file`), else the sum of RSS over the service's processes. Null when stopped."
+                  },
+                  "pss_bytes": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "Proportional set size: the sum of `Pss` of /proc/PID/smaps_rollup over the processes, where readable."
+                  },
+                  "process_count": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Processes of the service (cgroup members, or the matches and their descendants)."
+                  },
+                  "probe": {
+                    "oneOf": [
+                      {
+                        "$ref": "#/components/schemas/ServiceProbe"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "description": "The last probe; null when the service has none or is not running."
+                  },
+                  "discovered": {
+                    "type": "boolean",
+                    "description": "Found by auto-discovery rather than configured."
+                  },
+                  "critical": {
+                    "type": "boolean",
+                    "description": "A critical service (the specification's `critical_services`)."
+                  },
+                  "source": {
+                    "type": "string",
+                    "enum": [
+                      "systemd",
+                      "proc"
+                    ],
+                    "description": "Where the state came from."
+                  },
+                  "reason": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "Why the status is `error`, `unresponsive`, `unknown`, or a `stopped` unit is not installed."
+                  }
+                }
+              },
+              "ServiceProbe": {
+                "type": "object",
+                "description": "One responsiveness probe.",
+                "additionalProperties": false,
+                "required": [
+                  "kind",
+                  "target",
+                  "ok",
+                  "duration_seconds",
+                  "detail"
+                ],
+                "properties": {
+                  "kind": {
+                    "type": "string",
+                    "enum": [
+                      "tcp",
+                      "http",
+                      "redis",
+                      "postgres"
+                    ],
+                    "description": "TCP connect; HTTP GET (status < 500 answers); Redis `PING` → `+PONG`; PostgreSQL `SSLRequest` → `S` or `N`."
+                  },
+                  "target": {
+                    "type": "string",
+                    "description": "`host:port` probed."
+                  },
+                  "ok": {
+                    "type": "boolean",
+                    "description": "True when the service answered as expected."
+                  },
+                  "duration_seconds": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Seconds from the connect to the verdict."
+                  },
+                  "detail": {
+                    "type": "string",
+                    "description": "What was seen (`HTTP 200`, `+PONG`, `connected`) or why it failed (`connection refused`, `no answer within 2.0 s`)."
+                  }
+                }
+              },
+              "Services": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "timestamp",
+                  "source",
+                  "bus_error",
+                  "services"
+                ],
+                "properties": {
+                  "timestamp": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "Time of the newest collection of any collector."
+                  },
+                  "source": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "`systemd` or `proc`; null before the first collection.",
+                    "enum": [
+                      "systemd",
+                      "proc",
+                      null
+                    ]
+                  },
+                  "bus_error": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "Why D-Bus was not used (the call failed or timed out); the states then come from /proc."
+                  },
+                  "services": {
+                    "type": "array",
+                    "description": "Configured services in configuration order, then discovered ones.",
+                    "items": {
+                      "$ref": "#/components/schemas/Service"
+                    }
+                  }
+                }
+              },
+              "Process": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "pid",
+                  "ppid",
+                  "name",
+                  "command",
+                  "state",
+                  "uid",
+                  "cpu_percent",
+                  "memory_bytes",
+                  "threads",
+                  "started_at"
+                ],
+                "properties": {
+                  "pid": {
+                    "type": "integer",
+                    "description": "Process id."
+                  },
+                  "ppid": {
+                    "type": "integer",
+                    "description": "Parent process id."
+                  },
+                  "name": {
+                    "type": "string",
+                    "description": "`comm` (at most 15 bytes)."
+                  },
+                  "command": {
+                    "type": "string",
+                    "description": "/proc/PID/cmdline with NULs as spaces, at most 512 bytes; empty for kernel threads and zombies."
+                  },
+                  "state": {
+                    "type": "string",
+                    "description": "State letter of /proc/PID/stat (R, S, D, Z, T, I, …)."
+                  },
+                  "uid": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "Real user id."
+                  },
+                  "cpu_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Percent of one CPU over the last interval; null for a process seen for the first time."
+                  },
+                  "memory_bytes": {
+                    "type": "integer",
+                    "description": "Resident set size in bytes."
+                  },
+                  "threads": {
+                    "type": "integer",
+                    "description": "`num_threads`."
+                  },
+                  "started_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "Start time (btime + starttime), RFC 3339 UTC.",
+                    "format": "date-time"
+                  }
+                }
+              },
+              "Processes": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": [
+                  "timestamp",
+                  "total",
+                  "threads",
+                  "by_state",
+                  "top_cpu",
+                  "top_memory"
+                ],
+                "properties": {
+                  "timestamp": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "Time of the processes collection."
+                  },
+                  "total": {
+                    "type": "integer",
+                    "description": "Processes listed in /proc."
+                  },
+                  "threads": {
+                    "type": "integer",
+                    "description": "Threads of all processes."
+                  },
+                  "by_state": {
+                    "type": "object",
+                    "additionalProperties": {
+                      "type": "integer"
+                    },
+                    "description": "Processes by state letter."
+                  },
+                  "top_cpu": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Process"
+                    },
+                    "description": "Highest CPU first (`[collectors.processes] top`, default 10)."
+                  },
+                  "top_memory": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/Process"
+                    },
+                    "description": "Largest RSS first."
                   }
                 }
               },

@@ -102,7 +102,7 @@ public struct AccessMiddleware: RouterMiddleware {
                     .forbidden, code: "forbidden",
                     message: "\(request.method) \(APIErrorMiddleware<Context>.shortened(request.uri.path)) needs the \(required) role; this credential has \(principal.role.map { "\($0)" } ?? "no role")")
             }
-            if required > .viewer {
+            if required > .viewer, routes.serves(request.method, context.endpointPath) {
                 // Audit: who changed what, before it runs.
                 context.logger.notice(
                     "privileged request", metadata: ["client": "\(principal.id)", "role": "\(role)", "http.method": "\(request.method)", "http.path": "\(request.uri.path)"])
@@ -198,6 +198,11 @@ struct RouteAccessTable: Sendable {
 
     init(_ routes: [RouteDescription]) {
         for route in routes { byPath[route.path, default: [:]][route.method] = route.access }
+    }
+
+    /// Whether the route exists with this very method (not a 405 or OPTIONS answer).
+    func serves(_ method: HTTPRequest.Method, _ endpoint: String?) -> Bool {
+        endpoint.flatMap { byPath[$0]?[method] } != nil
     }
 
     /// HEAD is its GET; another method on a known path (405, OPTIONS) needs the least access of the path;

@@ -78,7 +78,11 @@ public struct JWTVerifier: Sendable {
         case let alg where asymmetricAlgorithms.contains(alg): collection = asymmetric
         default: collection = nil
         }
-        guard let keys = collection else { throw Failure(message: "algorithm \(header.alg) is not accepted") }
+        guard let keys = collection else {
+            // The name is the client's: echoed only when it looks like an algorithm name.
+            let shown = header.alg.utf8.count <= 16 && header.alg.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+            throw Failure(message: "algorithm \(shown ? header.alg : "(unprintable)") is not accepted")
+        }
         let payload: Payload
         do {
             payload = try await keys.verify(Array(token.utf8), as: Payload.self, iteratingKeys: true)
