@@ -35,8 +35,9 @@ api_key_file = "$WORK/keys"
 [auth.jwt]
 hs256_secret_file = "$WORK/secret"
 [rate_limit]
-requests_per_minute = 100000000
+requests_per_minute = 1000000
 TOML
+"$BIN" check-config --config "$WORK/agent.toml" > /dev/null
 "$BIN" run --config "$WORK/agent.toml" --listen 127.0.0.1:$PORT --log-level warning > "$WORK/agent.log" 2>&1 &
 until curl -sf -o /dev/null http://127.0.0.1:$PORT/api/v1/health; do sleep 0.2; done
 sleep 2  # the first collections

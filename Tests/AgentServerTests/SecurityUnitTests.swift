@@ -186,6 +186,25 @@ struct JWTVerifierTests {
         #expect(try await verifier.verify(Substring(try await TestTokens.hs256(unknownRole))).role == nil)
     }
 
+    @Test func aRememberedTokenStillExpires() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        var settings = JWTSettings()
+        settings.hs256SecretFile = try directory.write("secret", TestTokens.secret)
+        settings.leeway = .zero
+        let clock = ManualClock(Double(TestTokens.now))
+        let verifier = try await JWTVerifier(settings: settings, wallClock: { clock.now })
+        let token = try await TestTokens.hs256(TestClaims(sub: "poller", exp: TestTokens.now + 10, role: "viewer"))
+        for _ in 0..<3 { #expect(try await verifier.verify(Substring(token)).role == .viewer) }
+        clock.advance(11)
+        await #expect(throws: JWTVerifier.Failure(message: "token expired")) { try await verifier.verify(Substring(token)) }
+        // A token that failed is not remembered: the same bad token fails again for the same reason.
+        let forged = try await TestTokens.hs256(TestClaims(sub: "x", exp: TestTokens.now + 600, role: "admin"), secret: TestTokens.secret + "!")
+        for _ in 0..<2 {
+            await #expect(throws: JWTVerifier.Failure(message: "signature does not verify")) { try await verifier.verify(Substring(forged)) }
+        }
+    }
+
     @Test func algNoneIsNeverAccepted() async throws {
         let (verifier, directory) = try await verifier { _, _ in }
         defer { directory.cleanup() }

@@ -6,6 +6,7 @@
 public import AgentRuntime
 public import FoundationEssentials
 import JWTKit
+import Synchronization
 
 /// Verifies bearer JWTs with jwt-kit: HS256 with the configured secret, ES256 and EdDSA with the configured
 /// public keys. The header's `alg` picks the key collection, so an `HS256` token can never be checked against a
@@ -26,6 +27,23 @@ public struct JWTVerifier: Sendable {
     private let asymmetricAlgorithms: Set<String>
     private let settings: JWTSettings
     private let wallClock: @Sendable () -> Double
+    /// Tokens whose signature verified, with their claims: a poller sends the same token until it expires, so its
+    /// signature is checked once; time, issuer and audience are still checked on every use.
+    private let verified = VerifiedTokens()
+
+    final class VerifiedTokens: Sendable {
+        static let capacity = 1024
+        private let tokens = Mutex<[Substring: Payload]>([:])
+
+        func get(_ token: Substring) -> Payload? { tokens.withLock { $0[token] } }
+
+        func put(_ token: Substring, _ payload: Payload) {
+            tokens.withLock { tokens in
+                if tokens.count >= Self.capacity { tokens.removeAll(keepingCapacity: true) }
+                tokens[token] = payload
+            }
+        }
+    }
 
     /// Loads the secret and the public keys named by `settings`.
     /// - Parameter wallClock: Unix seconds (injected by tests).
@@ -68,6 +86,21 @@ public struct JWTVerifier: Sendable {
 
     /// The subject and role of a valid token.
     public func verify(_ token: Substring) async throws(Failure) -> Claims {
+        let payload = try await verifiedPayload(token)
+        let now = wallClock()
+        let leeway = settings.leeway.secondsDouble
+        guard let exp = payload.exp else { throw Failure(message: "token has no exp") }
+        guard now <= exp + leeway else { throw Failure(message: "token expired") }
+        if let nbf = payload.nbf, now + leeway < nbf { throw Failure(message: "token not valid yet") }
+        if let issuer = settings.issuer, payload.iss != issuer { throw Failure(message: "wrong issuer") }
+        if let audience = settings.audience, !payload.aud.contains(audience) { throw Failure(message: "wrong audience") }
+        let role = (payload.claims[settings.roleClaim] ?? []).compactMap(AccessRole.init(name:)).max()
+        return Claims(subject: payload.sub ?? "?", role: role)
+    }
+
+    /// The payload of a token whose signature verifies with a key of its header's algorithm.
+    private func verifiedPayload(_ token: Substring) async throws(Failure) -> Payload {
+        if let payload = verified.get(token) { return payload }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerBytes = Self.base64URLDecode(parts[0]),
             let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes))
@@ -89,15 +122,9 @@ public struct JWTVerifier: Sendable {
         } catch {
             throw Failure(message: "signature does not verify")
         }
-        let now = wallClock()
-        let leeway = settings.leeway.secondsDouble
-        guard let exp = payload.exp else { throw Failure(message: "token has no exp") }
-        guard now <= exp + leeway else { throw Failure(message: "token expired") }
-        if let nbf = payload.nbf, now + leeway < nbf { throw Failure(message: "token not valid yet") }
-        if let issuer = settings.issuer, payload.iss != issuer { throw Failure(message: "wrong issuer") }
-        if let audience = settings.audience, !payload.aud.contains(audience) { throw Failure(message: "wrong audience") }
-        let role = (payload.claims[settings.roleClaim] ?? []).compactMap(AccessRole.init(name:)).max()
-        return Claims(subject: payload.sub ?? "?", role: role)
+        // Only what verified is remembered, under the exact token text (copied out of the request's header).
+        verified.put(Substring(String(token)), payload)
+        return payload
     }
 
     struct Header: Decodable {
