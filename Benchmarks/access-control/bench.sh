@@ -39,6 +39,7 @@ requests_per_minute = 1000000
 TOML
 "$BIN" check-config --config "$WORK/agent.toml" > /dev/null
 "$BIN" run --config "$WORK/agent.toml" --listen 127.0.0.1:$PORT --log-level warning > "$WORK/agent.log" 2>&1 &
+AGENT=$!
 until curl -sf -o /dev/null http://127.0.0.1:$PORT/api/v1/health; do sleep 0.2; done
 sleep 2  # the first collections
 
@@ -46,17 +47,31 @@ curl -sf -o /dev/null -H "Authorization: Bearer $KEY" http://127.0.0.1:$PORT/api
 curl -sf -o /dev/null -H "Authorization: Bearer $JWT" http://127.0.0.1:$PORT/api/v1/status || { echo "JWT refused"; exit 1; }
 
 rps() { wrk -t1 -c16 -d"${SECONDS_PER_RUN}s" --latency "$@" | awk '/Requests\/sec/ {print $2}'; }
-declare -a NONE APIKEY JWTS
+# CPU ticks (user + system) of the agent: CPU time per request is steadier than req/s on a shared machine.
+ticks() { awk '{print $14 + $15}' "/proc/$AGENT/stat"; }
+# "req/s µs-of-agent-CPU-per-request" of one wrk run.
+measure() {
+    local before after out requests
+    before=$(ticks)
+    out=$(wrk -t1 -c16 -d"${SECONDS_PER_RUN}s" "$@")
+    after=$(ticks)
+    requests=$(echo "$out" | awk '/requests in/ {print $1}')
+    echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "($after - $before) * 1000000 / $(getconf CLK_TCK) / $requests" | bc -l | cut -c1-6)"
+}
+declare -a NONE APIKEY JWTS NONE_CPU APIKEY_CPU JWT_CPU
 for round in $(seq "$ROUNDS"); do
-    NONE+=("$(rps http://127.0.0.1:$PORT/api/v1/status)")
-    APIKEY+=("$(rps -H "Authorization: Bearer $KEY" http://127.0.0.1:$PORT/api/v1/status)")
-    JWTS+=("$(rps -H "Authorization: Bearer $JWT" http://127.0.0.1:$PORT/api/v1/status)")
-    echo "round $round: none ${NONE[-1]} req/s, API key ${APIKEY[-1]} req/s, JWT ${JWTS[-1]} req/s"
+    read -r r c < <(measure http://127.0.0.1:$PORT/api/v1/status); NONE+=("$r"); NONE_CPU+=("$c")
+    read -r r c < <(measure -H "Authorization: Bearer $KEY" http://127.0.0.1:$PORT/api/v1/status); APIKEY+=("$r"); APIKEY_CPU+=("$c")
+    read -r r c < <(measure -H "Authorization: Bearer $JWT" http://127.0.0.1:$PORT/api/v1/status); JWTS+=("$r"); JWT_CPU+=("$c")
+    echo "round $round: none ${NONE[-1]} req/s ${NONE_CPU[-1]} µs CPU/req; API key ${APIKEY[-1]} req/s ${APIKEY_CPU[-1]} µs; JWT ${JWTS[-1]} req/s ${JWT_CPU[-1]} µs"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 N=$(median "${NONE[@]}"); A=$(median "${APIKEY[@]}"); J=$(median "${JWTS[@]}")
+NC=$(median "${NONE_CPU[@]}"); AC=$(median "${APIKEY_CPU[@]}"); JC=$(median "${JWT_CPU[@]}")
 echo "median req/s: none $N, API key $A, JWT $J"
-echo "time per request relative to unauthenticated: API key $(echo "$N / $A" | bc -l | cut -c1-5)x, JWT $(echo "$N / $J" | bc -l | cut -c1-5)x"
+echo "  ratio (time per request vs unauthenticated): API key $(echo "$N / $A" | bc -l | cut -c1-5)x, JWT $(echo "$N / $J" | bc -l | cut -c1-5)x"
+echo "median agent CPU per request: none $NC µs, API key $AC µs, JWT $JC µs"
+echo "  ratio: API key $(echo "$AC / $NC" | bc -l | cut -c1-5)x, JWT $(echo "$JC / $NC" | bc -l | cut -c1-5)x"
 
 # TLS
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/tls.key" -out "$WORK/tls.pem" -days 1 \
