@@ -39,12 +39,7 @@ struct CreateKeyCommand: ParsableCommand {
 
     func validate() throws {
         guard AccessRole(name: role) != nil else { throw ValidationError("--role must be viewer, operator or admin, got '\(role)'") }
-        if let name, !Self.isValidName(name) { throw ValidationError("--name must be 1-64 letters, digits, '-', '_' or '.'") }
-    }
-
-    static func isValidName(_ name: String) -> Bool {
-        (1...64).contains(name.utf8.count)
-            && name.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45 || $0 == 95 || $0 == 46 }
+        if let name, !ConfigLoader.isValidKeyName(name) { throw ValidationError("--name must be 1-64 letters, digits, '-', '_' or '.'") }
     }
 
     func run() throws {

@@ -11,30 +11,16 @@ import Glibc
 #endif
 
 struct SecurityConfigTests {
-    let loader = ConfigLoader(knownCollectors: ["cpu"])
+    var loader: ConfigLoader { base.loader }
     static let hash = "hmac-sha256:\(String(repeating: "ab", count: 16)):\(String(repeating: "cd", count: 32))"
     static let hash2 = "hmac-sha256:\(String(repeating: "12", count: 16)):\(String(repeating: "34", count: 32))"
 
-    func file(_ text: String, suffix: String = ".toml") -> String {
-        var template = Array("/tmp/viworks-security-XXXXXX\(suffix)".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemps($0, Int32(suffix.utf8.count)) } ?? -1 }
-        let path = String(cString: template)
-        _ = text.withCString { write(fd, $0, strlen($0)) }
-        close(fd)
-        return path
-    }
+    /// The temporary files and the `F`-named issues of the configuration tests.
+    let base = ConfigLoaderTests()
 
-    /// (line, key, message) of every problem; the file is `F`.
-    func issues(_ text: String, environment: [String: String] = [:]) -> [ConfigIssue] {
-        let path = file(text)
-        defer { unlink(path) }
-        do {
-            _ = try loader.load(path: path, environment: environment)
-            return []
-        } catch {
-            return error.issues.map { ConfigIssue(source: $0.source == path ? "F" : $0.source, line: $0.line, key: $0.key, message: $0.message) }
-        }
-    }
+    func file(_ text: String) -> String { base.file(text) }
+
+    func issues(_ text: String, environment: [String: String] = [:]) -> [ConfigIssue] { base.issues(text, environment: environment) }
 
     @Test func defaultsAreLoopbackWithAnonymousViewerAndAHundredPerMinute() throws {
         let configuration = try loader.load(path: nil, environment: [:])
@@ -97,14 +83,14 @@ struct SecurityConfigTests {
     }
 
     @Test func keysFromTheEnvironmentAndAKeyFile() throws {
-        let keyFile = file("# name role hash\nbackend viewer \(Self.hash)\n\nci operator \(Self.hash2)  # the CI runner\n", suffix: ".keys")
+        let keyFile = file("# name role hash\nbackend viewer \(Self.hash)\n\nci operator \(Self.hash2)  # the CI runner\n")
         defer { unlink(keyFile) }
         let configuration = try loader.load(
             path: nil, environment: ["VIWORKS_AUTH_API_KEY_FILE": keyFile, "VIWORKS_AUTH_API_KEYS": "ops:admin:\(Self.hash)"])
         #expect(configuration.security.auth.apiKeys.map(\.name) == ["ops", "backend", "ci"])
         #expect(configuration.security.auth.apiKeys.map(\.role) == [.admin, .viewer, .operator])
 
-        let broken = file("backend viewer \(Self.hash)\nci superuser \(Self.hash2)\njust-two fields\n", suffix: ".keys")
+        let broken = file("backend viewer \(Self.hash)\nci superuser \(Self.hash2)\njust-two fields\n")
         defer { unlink(broken) }
         do {
             _ = try loader.load(path: nil, environment: ["VIWORKS_AUTH_API_KEY_FILE": broken])
@@ -149,7 +135,7 @@ struct SecurityConfigTests {
     }
 
     @Test func certificateWithoutKeyAndAShortJWTSecret() {
-        let secret = file("short", suffix: ".secret")
+        let secret = file("short")
         defer { unlink(secret) }
         let found = issues("[tls]\ncert_file = \"/etc/hostname\"\n[auth.jwt]\nhs256_secret_file = \"\(secret)\"\n")
         #expect(found.map(\.key).sorted() == ["auth.jwt.hs256_secret_file", "tls.cert_file"])

@@ -104,7 +104,8 @@ extension ConfigLoader {
         return APIKeyEntry(name: name, role: parsedRole, hash: hash)
     }
 
-    static func isValidKeyName(_ name: String) -> Bool {
+    /// An API key name: 1-64 letters, digits, `-`, `_` or `.`.
+    public static func isValidKeyName(_ name: String) -> Bool {
         (1...64).contains(name.utf8.count)
             && name.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45 || $0 == 95 || $0 == 46 }
     }
