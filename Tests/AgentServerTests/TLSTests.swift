@@ -31,19 +31,21 @@ struct TLSTestClient {
         context = try NIOSSLContext(configuration: configuration)
     }
 
-    /// A connection for one or more requests, used from one task.
+    /// A connection for one or more requests, used from one task inside ``withConnection(port:_:)``.
     final class Connection {
-        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        let channel: any Channel
+        private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
         private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
 
-        init(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) {
+        init(channel: any Channel, inbound: NIOAsyncChannelInboundStream<ByteBuffer>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
             self.channel = channel
-            iterator = channel.inbound.makeAsyncIterator()
+            self.outbound = outbound
+            iterator = inbound.makeAsyncIterator()
         }
 
         /// GET `path` with keep-alive; returns the status code.
         func get(_ path: String) async throws -> Int {
-            try await channel.outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n"))
+            try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n"))
             var received = ""
             while true {
                 if let headEnd = received.range(of: "\r\n\r\n") {
@@ -62,19 +64,15 @@ struct TLSTestClient {
 
         /// The serial number of the certificate the server presented.
         func peerSerial() async throws -> [UInt8]? {
-            let channel = self.channel.channel
+            let channel = self.channel
             return try await channel.eventLoop.submit {
                 try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).peerCertificate?.serialNumber
             }.get()
         }
-
-        func close() async {
-            channel.outbound.finish()
-            try? await channel.channel.close()
-        }
     }
 
-    func connect(port: Int) async throws -> Connection {
+    /// Runs `body` with a new connection (a full handshake), closed afterwards.
+    func withConnection<Result: Sendable>(port: Int, _ body: (Connection) async throws -> Result) async throws -> Result {
         let context = self.context
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
@@ -82,20 +80,16 @@ struct TLSTestClient {
                 return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
         }
-        return Connection(channel)
+        return try await channel.executeThenClose { inbound, outbound in
+            try await body(Connection(channel: channel.channel, inbound: inbound, outbound: outbound))
+        }
     }
 
     /// One request on its own connection (a full handshake): (status, server certificate serial).
     func getOnce(port: Int, _ path: String = "/api/v1/health") async throws -> (Int, [UInt8]?) {
-        let connection = try await connect(port: port)
-        do {
+        try await withConnection(port: port) { connection in
             let status = try await connection.get(path)
-            let serial = try await connection.peerSerial()
-            await connection.close()
-            return (status, serial)
-        } catch {
-            await connection.close()
-            throw error
+            return (status, try await connection.peerSerial())
         }
     }
 }
@@ -157,7 +151,7 @@ struct TLSTests {
         let logger = self.logger
         try await withTLSServer(provider: provider) { port in
             // A keep-alive connection opened before the rotation.
-            let kept = try await client.connect(port: port)
+            try await client.withConnection(port: port) { kept in
             #expect(try await kept.get("/api/v1/health") == 200)
             #expect(try await kept.peerSerial() == first.serial)
 
@@ -191,7 +185,7 @@ struct TLSTests {
             // The connection opened before the rotation still works, with its certificate.
             #expect(try await kept.get("/api/v1/status-simple") == 200)
             #expect(try await kept.peerSerial() == first.serial)
-            await kept.close()
+            }
         }
     }
 

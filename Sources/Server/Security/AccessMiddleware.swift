@@ -3,8 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-public import AgentRuntime
-public import HTTPTypes
+import AgentRuntime
+import HTTPTypes
 public import Hummingbird
 import Logging
 import NIOCore

@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-public import AgentRuntime
+import AgentRuntime
 public import NIOCore
 
 /// An IP address as 128 bits; IPv4 addresses are held IPv4-mapped (`::ffff:a.b.c.d`), so an IPv4 block matches a

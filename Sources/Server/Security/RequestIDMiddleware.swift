@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-public import HTTPTypes
+import HTTPTypes
 public import Hummingbird
 import Logging
 
