@@ -52,12 +52,20 @@ struct RunCommand: AsyncParsableCommand {
         let snapshots = assembly.snapshots
         let plugins = assembly.plugins
         let serverListening = StartupGate()
-        let dependencies = APIDependencies(
+        let operations = OperationsAssembly.make(configuration: configuration, snapshots: snapshots, logger: logger)
+        var dependencies = APIDependencies(
             snapshots: assembly.snapshots,
             collectorStates: { supervisor.states },
             busStatistics: { BusStatistics(published: await bus.publishedCount(), dropped: await bus.dropCounts()) },
             version: AgentCommand.version, plugins: assembly.plugins, collectorGeneration: { supervisor.generation }
         )
+        dependencies.operations = operations
+        dependencies.journal = JournalReader(directory: configuration.logs.journalDirectory)
+        dependencies.logUnits = OperationsAssembly.logUnits(configuration: configuration, snapshots: snapshots)
+        var extraServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let audit = operations?.audit {
+            extraServices.append(.init(service: AuditRetention(audit: audit, retention: configuration.commands.auditRetention, logger: logger)))
+        }
         let application = APIServer.buildApplication(
             dependencies: dependencies, settings: configuration.server, eventLoopGroup: eventLoopGroup, logger: logger,
             onServerRunning: { channel in
@@ -92,6 +100,7 @@ struct RunCommand: AsyncParsableCommand {
                 services: [
                     .init(service: assembly.snapshots), .init(service: supervisor), .init(service: assembly.plugins), .init(service: application),
                     .init(service: reloader),
+                ] + extraServices + [
                     .init(
                         service: StartupMemoryRelease(
                             enabled: configuration.releaseStartupMemory, isReady: { snapshots.isReady && serverListening.isOpen }, logger: logger)),
