@@ -66,6 +66,11 @@ struct RunCommand: AsyncParsableCommand {
         if let audit = operations?.audit {
             extraServices.append(.init(service: AuditRetention(audit: audit, retention: configuration.commands.auditRetention, logger: logger)))
         }
+        var recoveryPolicies: [String: RecoveryPolicy] = [:]
+        for definition in configuration.services.enabledDefinitions { recoveryPolicies[definition.name] = definition.recovery }
+        if let operations, !recoveryPolicies.isEmpty {
+            extraServices.append(.init(service: AutoRecovery(bus: bus, operations: operations, policies: recoveryPolicies, logger: logger)))
+        }
         let application = APIServer.buildApplication(
             dependencies: dependencies, settings: configuration.server, eventLoopGroup: eventLoopGroup, logger: logger,
             onServerRunning: { channel in

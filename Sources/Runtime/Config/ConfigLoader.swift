@@ -317,6 +317,10 @@ public struct ConfigLoader: Sendable {
             }
             definition.commandPatterns = patterns
         },
+        "recovery": { definition, raw throws(ValueError) in definition.recoveryEnabled = try bool(raw) },
+        "recovery_attempts": { definition, raw throws(ValueError) in definition.recoveryPolicy.maxAttempts = try int(raw, in: 1...100) },
+        "recovery_window": { definition, raw throws(ValueError) in definition.recoveryPolicy.window = try duration(raw, min: .seconds(1)) },
+        "recovery_backoff": { definition, raw throws(ValueError) in definition.recoveryPolicy.backoff = try duration(raw, min: .milliseconds(100)) },
         "probe": { definition, raw throws(ValueError) in
             let text = try string(raw)
             if text.lowercased() == "none" || text.isEmpty {

@@ -95,6 +95,13 @@ public struct ServiceDefinition: Sendable, Hashable {
     public var probe: ServiceProbeSpec?
     /// `critical`: the spec's critical services (alerts treat a stopped critical service as critical).
     public var critical: Bool
+    /// `recovery = true`: restart it when it is stopped or in error (systemd only). Off by default.
+    public var recoveryEnabled = false
+    /// `recovery_attempts`, `recovery_window`, `recovery_backoff`.
+    public var recoveryPolicy = RecoveryPolicy()
+
+    /// The auto-recovery policy, when enabled.
+    public var recovery: RecoveryPolicy? { recoveryEnabled ? recoveryPolicy : nil }
 
     public init(
         name: String, enabled: Bool = true, units: [String] = [], processNames: [String] = [], commandPatterns: [String] = [],
