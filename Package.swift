@@ -120,6 +120,8 @@ let package = Package(
             dependencies: [
                 "AgentRuntime",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/AgentRuntimeTests",
             swiftSettings: swiftSettings

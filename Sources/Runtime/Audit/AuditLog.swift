@@ -106,6 +106,12 @@ public struct AuditVerification: Sendable, Hashable, CustomStringConvertible {
 
     public var isIntact: Bool { firstBadRecord == nil }
 
+    public init(records: Int, firstBadRecord: Int64?, problem: String?) {
+        self.records = records
+        self.firstBadRecord = firstBadRecord
+        self.problem = problem
+    }
+
     public var description: String {
         if let firstBadRecord, let problem { return "audit log BROKEN at record \(firstBadRecord): \(problem) (\(records) records checked)" }
         return "audit log intact: \(records) records, hash chain verified"
