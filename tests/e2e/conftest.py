@@ -306,8 +306,9 @@ def response_schema(doc: dict, path: str, status: str = "200") -> tuple[str, dic
     content = response.get("content") or {}
     if not content:
         return ("", None)
-    (content_type, media), = content.items()
-    return content_type, media.get("schema")
+    # A route with several representations (logs: JSON, text, event stream) is checked in its JSON one.
+    content_type = JSON_TYPE if JSON_TYPE in content else next(iter(content))
+    return content_type, content[content_type].get("schema")
 
 
 # MARK: - Routes and the document source

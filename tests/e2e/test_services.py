@@ -209,7 +209,7 @@ def test_each_daemon_is_running_with_its_true_pid_memory_and_an_answering_probe(
 
     def all_probed():
         current = services(agent)
-        return current if all(current[name]["probe"] for name in expected_probe) else None
+        return current if all(current.get(name, {}).get("probe") for name in expected_probe) else None
 
     current = wait_for("probes of the four daemons", all_probed, timeout=10)
     for name, detail in expected_probe.items():

@@ -119,7 +119,7 @@ public struct JournalReader: Sendable {
                         _ = sd_journal_wait(journal, 250_000)
                         continue
                     }
-                    guard let entry = Self.entry(journal), Self.matches(entry, query) else { continue }
+                    guard let entry = Self.entry(journal, units: query.units), Self.matches(entry, query) else { continue }
                     if let until = query.until, until < entry.time { break }
                     continuation.yield(entry)
                 }
@@ -188,7 +188,7 @@ public struct JournalReader: Sendable {
             if step < 0 { throw JournalError(operation: "sd_journal_previous", code: -step) }
             if step == 0 { break }
             scanned += 1
-            guard let entry = entry(journal) else { continue }
+            guard let entry = entry(journal, units: query.units) else { continue }
             if let until = query.until, until < entry.time { continue }
             if let since = query.since, entry.time < since { break }
             if matches(entry, query) { entries.append(entry) }
@@ -201,14 +201,18 @@ public struct JournalReader: Sendable {
         return entry.message.lowercased().contains(grep.lowercased())
     }
 
-    static func entry(_ journal: OpaquePointer) -> JournalEntry? {
+    /// The current entry; its `unit` is the one of `units` it matched on when there is one (systemd's own messages about
+    /// nginx.service carry `_SYSTEMD_UNIT=init.scope` and `UNIT=nginx.service`), else `_SYSTEMD_UNIT`, else `UNIT`.
+    static func entry(_ journal: OpaquePointer, units: [String] = []) -> JournalEntry? {
         var usec: UInt64 = 0
         guard sd_journal_get_realtime_usec(journal, &usec) >= 0 else { return nil }
         var cursorPointer: UnsafeMutablePointer<CChar>?
         guard sd_journal_get_cursor(journal, &cursorPointer) >= 0, let cursorPointer else { return nil }
         let cursor = String(cString: cursorPointer)
         free(cursorPointer)
-        let unit = field(journal, "_SYSTEMD_UNIT").map(text) ?? field(journal, "UNIT").map(text)
+        let ownUnit = field(journal, "_SYSTEMD_UNIT").map(text)
+        let aboutUnit = field(journal, "UNIT").map(text)
+        let unit = [ownUnit, aboutUnit].compactMap { $0 }.first { units.contains($0) } ?? ownUnit ?? aboutUnit
         return JournalEntry(
             time: Timestamp(nanosecondsSinceEpoch: Int64(usec) * 1000), unit: unit, priority: field(journal, "PRIORITY").flatMap { Int(text($0)) },
             pid: field(journal, "_PID").flatMap { Int(text($0)) }, identifier: field(journal, "SYSLOG_IDENTIFIER").map(text),

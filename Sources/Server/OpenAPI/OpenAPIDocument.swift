@@ -379,6 +379,630 @@ enum OpenAPIDocument {
                   }
                 }
               },
+              "/api/v1/services/{name}/start": {
+                "post": {
+                  "operationId": "startService",
+                  "summary": "Start a tracked service's unit through systemd (audited)",
+                  "description": "Calls systemd's `StartUnit` over D-Bus for the service's unit and waits (up to 30 s) for the unit to settle. Written to the audit log before (`service.start`) and after (`service.end`). Not cached.",
+                  "parameters": [
+                    {
+                      "name": "name",
+                      "in": "path",
+                      "required": true,
+                      "description": "The tracked service's name.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "The unit's state after the job.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/ServiceAction"
+                          }
+                        }
+                      }
+                    },
+                    "404": {
+                      "description": "No tracked service of that name (`not_found`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "409": {
+                      "description": "systemd is not running on this host (`no_systemd`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "502": {
+                      "description": "systemd refused or failed the job (`systemd_failed`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "503": {
+                      "description": "Commands are disabled or the audit log cannot be written (`commands_disabled`, `audit_unavailable`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/services/{name}/stop": {
+                "post": {
+                  "operationId": "stopService",
+                  "summary": "Stop a tracked service's unit through systemd (audited)",
+                  "description": "Calls systemd's `StopUnit` over D-Bus for the service's unit and waits (up to 30 s) for the unit to settle. Written to the audit log before (`service.start`) and after (`service.end`). Not cached.",
+                  "parameters": [
+                    {
+                      "name": "name",
+                      "in": "path",
+                      "required": true,
+                      "description": "The tracked service's name.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "The unit's state after the job.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/ServiceAction"
+                          }
+                        }
+                      }
+                    },
+                    "404": {
+                      "description": "No tracked service of that name (`not_found`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "409": {
+                      "description": "systemd is not running on this host (`no_systemd`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "502": {
+                      "description": "systemd refused or failed the job (`systemd_failed`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "503": {
+                      "description": "Commands are disabled or the audit log cannot be written (`commands_disabled`, `audit_unavailable`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/services/{name}/restart": {
+                "post": {
+                  "operationId": "restartService",
+                  "summary": "Restart a tracked service's unit through systemd (audited)",
+                  "description": "Calls systemd's `RestartUnit` over D-Bus for the service's unit and waits (up to 30 s) for the unit to settle. Written to the audit log before (`service.start`) and after (`service.end`). Not cached.",
+                  "parameters": [
+                    {
+                      "name": "name",
+                      "in": "path",
+                      "required": true,
+                      "description": "The tracked service's name.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "The unit's state after the job.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/ServiceAction"
+                          }
+                        }
+                      }
+                    },
+                    "404": {
+                      "description": "No tracked service of that name (`not_found`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "409": {
+                      "description": "systemd is not running on this host (`no_systemd`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "502": {
+                      "description": "systemd refused or failed the job (`systemd_failed`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "503": {
+                      "description": "Commands are disabled or the audit log cannot be written (`commands_disabled`, `audit_unavailable`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/command": {
+                "post": {
+                  "operationId": "runCommand",
+                  "summary": "Run an allowlisted command by id with validated parameters (audited before it runs)",
+                  "description": "The request names a command of the allowlist (`GET /api/v1/commands`) and its parameters; the agent validates every parameter against its type, builds the argv from the command's template and runs it directly: no shell, absolute executable, the environment reduced to PATH/LANG, `/` as working directory, no stdin, its own process group killed at the timeout, stdout and stderr each capped. The start record (with the final argv) is written to the audit log before the process starts; the end record after it. `async: true` answers 202 with a job id at once.",
+                  "requestBody": {
+                    "required": true,
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandRequest"
+                        }
+                      }
+                    }
+                  },
+                  "responses": {
+                    "200": {
+                      "description": "The command ran to its end (whatever its exit status).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/CommandRun"
+                          }
+                        }
+                      }
+                    },
+                    "202": {
+                      "description": "Started in the background (`async: true`); poll `GET /api/v1/command/{id}` (also in `Location`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/CommandRun"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "description": "Not JSON, or a parameter is unknown, missing or invalid (`bad_request`, `invalid_parameter`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "404": {
+                      "description": "No such command in the allowlist (`unknown_command`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "409": {
+                      "description": "The command's executable is not on this host (`unavailable`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "413": {
+                      "description": "The body is larger than 64 KiB (`body_too_large`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "503": {
+                      "description": "Commands are disabled or the audit log cannot be written (`commands_disabled`, `audit_unavailable`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/command/{id}": {
+                "get": {
+                  "operationId": "getCommand",
+                  "summary": "The result of a command job (202 while it runs)",
+                  "description": "The last 200 jobs are kept in memory. Not cached.",
+                  "parameters": [
+                    {
+                      "name": "id",
+                      "in": "path",
+                      "required": true,
+                      "description": "The job id of `POST /api/v1/command`.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "Finished.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/CommandRun"
+                          }
+                        }
+                      }
+                    },
+                    "202": {
+                      "description": "Still running.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/CommandRun"
+                          }
+                        }
+                      }
+                    },
+                    "404": {
+                      "description": "No such job (`not_found`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/commands": {
+                "get": {
+                  "operationId": "getCommands",
+                  "summary": "The command allowlist: ids, argv templates, parameter types",
+                  "description": "Built-in commands (uptime, df, service-status, service-restart, journal-tail) and those of `[commands.<id>]`. Not cached.",
+                  "responses": {
+                    "200": {
+                      "description": "The allowlist.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Commands"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/audit": {
+                "get": {
+                  "operationId": "getAudit",
+                  "summary": "The audit log: every command and service action, hash-chained",
+                  "description": "Newest first. Each record carries the SHA-256 of the previous one and of its own content; `verify=true` recomputes the whole chain (as `viworks-agent audit verify` does). Not cached.",
+                  "parameters": [
+                    {
+                      "name": "from",
+                      "in": "query",
+                      "required": false,
+                      "description": "RFC 3339 or Unix seconds.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "to",
+                      "in": "query",
+                      "required": false,
+                      "description": "RFC 3339 or Unix seconds.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "principal",
+                      "in": "query",
+                      "required": false,
+                      "description": "Only records of this credential.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "limit",
+                      "in": "query",
+                      "required": false,
+                      "description": "At most this many records (1–10000, default 1000).",
+                      "schema": {
+                        "type": "integer"
+                      }
+                    },
+                    {
+                      "name": "verify",
+                      "in": "query",
+                      "required": false,
+                      "description": "`true`: also verify the chain.",
+                      "schema": {
+                        "type": "boolean"
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "The records.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Audit"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "description": "A parameter is malformed or unknown (`bad_request`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "503": {
+                      "description": "The audit log is not open (`audit_disabled`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/logs": {
+                "get": {
+                  "operationId": "getLogs",
+                  "summary": "Journal entries of allowlisted units; follow=true streams Server-Sent Events",
+                  "description": "Read through sd-journal, only for the tracked services' units, the agent's own and `[logs] units`; matched on `_SYSTEMD_UNIT` or `UNIT`. No parameter names a file: a unit that looks like a path is 400, a unit outside the allowlist 403. `follow=true` answers `text/event-stream`: one `event: entry` with the entry as JSON in `data` per new entry, `id` the journal cursor (`after=` resumes after it), until the client leaves. Message bytes that are not UTF-8 are written as `\\xNN`.",
+                  "parameters": [
+                    {
+                      "name": "unit",
+                      "in": "query",
+                      "required": false,
+                      "description": "One allowlisted unit (`nginx.service`; `.service` is added when no suffix is given); default: all allowlisted units.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "since",
+                      "in": "query",
+                      "required": false,
+                      "description": "RFC 3339 or Unix seconds.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "until",
+                      "in": "query",
+                      "required": false,
+                      "description": "RFC 3339 or Unix seconds.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "priority",
+                      "in": "query",
+                      "required": false,
+                      "description": "0–7 or emerg…debug: this priority and more urgent.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "grep",
+                      "in": "query",
+                      "required": false,
+                      "description": "Case-insensitive substring of the message (at most 256 bytes).",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "lines",
+                      "in": "query",
+                      "required": false,
+                      "description": "The newest N entries (1–10000, default 100).",
+                      "schema": {
+                        "type": "integer"
+                      }
+                    },
+                    {
+                      "name": "format",
+                      "in": "query",
+                      "required": false,
+                      "description": "`json` (default) or `text`.",
+                      "schema": {
+                        "type": "string",
+                        "enum": [
+                          "json",
+                          "text"
+                        ]
+                      }
+                    },
+                    {
+                      "name": "follow",
+                      "in": "query",
+                      "required": false,
+                      "description": "`true`: stream new entries as Server-Sent Events.",
+                      "schema": {
+                        "type": "boolean"
+                      }
+                    },
+                    {
+                      "name": "after",
+                      "in": "query",
+                      "required": false,
+                      "description": "With follow: resume after this journal cursor.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "The entries (JSON), their text, or the event stream.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Logs"
+                          }
+                        },
+                        "text/plain; charset=utf-8": {
+                          "schema": {
+                            "type": "string"
+                          }
+                        },
+                        "text/event-stream; charset=utf-8": {
+                          "schema": {
+                            "type": "string"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "description": "A malformed or unknown parameter, or a unit that looks like a path (`bad_request`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "403": {
+                      "description": "The unit is not allowlisted (`unit_not_allowed`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "503": {
+                      "description": "The journal cannot be read here (`journal_unavailable`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
             "/api/v1/plugins": {
               "get": {
                 "operationId": "getPlugins",
@@ -2320,6 +2944,593 @@ enum OpenAPIDocument {
                         "$ref": "#/components/schemas/Process"
                       },
                       "description": "Largest RSS first."
+                    }
+                  }
+                },
+                "ServiceAction": {
+                  "type": "object",
+                  "description": "A service action's outcome.",
+                  "additionalProperties": false,
+                  "required": [
+                    "service",
+                    "unit",
+                    "action",
+                    "job",
+                    "active_state",
+                    "sub_state",
+                    "pid",
+                    "completed",
+                    "duration_seconds",
+                    "audit_id"
+                  ],
+                  "properties": {
+                    "service": {
+                      "type": "string",
+                      "description": "The service's name."
+                    },
+                    "unit": {
+                      "type": "string",
+                      "description": "Its systemd unit."
+                    },
+                    "action": {
+                      "type": "string",
+                      "enum": [
+                        "start",
+                        "stop",
+                        "restart"
+                      ],
+                      "description": "What was asked."
+                    },
+                    "job": {
+                      "type": "string",
+                      "description": "systemd's job object path."
+                    },
+                    "active_state": {
+                      "type": "string",
+                      "description": "`ActiveState` after the job."
+                    },
+                    "sub_state": {
+                      "type": "string",
+                      "description": "`SubState` after the job."
+                    },
+                    "pid": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "`MainPID` after the job."
+                    },
+                    "completed": {
+                      "type": "boolean",
+                      "description": "The unit settled in the expected state within 30 s."
+                    },
+                    "duration_seconds": {
+                      "type": "number",
+                      "description": "From the request to the settled state."
+                    },
+                    "audit_id": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "The `service.start` audit record."
+                    }
+                  }
+                },
+                "CommandRequest": {
+                  "type": "object",
+                  "description": "A command request.",
+                  "additionalProperties": false,
+                  "required": [
+                    "command"
+                  ],
+                  "properties": {
+                    "command": {
+                      "type": "string",
+                      "description": "The command's id in the allowlist."
+                    },
+                    "parameters": {
+                      "type": "object",
+                      "description": "Parameter values (strings, integers or booleans), validated against the command's types.",
+                      "additionalProperties": {
+                        "type": [
+                          "string",
+                          "integer",
+                          "boolean"
+                        ]
+                      }
+                    },
+                    "async": {
+                      "type": "boolean",
+                      "description": "Answer 202 at once and run in the background."
+                    }
+                  }
+                },
+                "CommandRun": {
+                  "type": "object",
+                  "description": "A command run.",
+                  "additionalProperties": false,
+                  "required": [
+                    "job_id",
+                    "command",
+                    "status",
+                    "argv",
+                    "started_at",
+                    "exit_code",
+                    "signal",
+                    "duration_seconds",
+                    "stdout",
+                    "stderr",
+                    "stdout_truncated",
+                    "stderr_truncated",
+                    "error",
+                    "audit_id",
+                    "end_audit_id"
+                  ],
+                  "properties": {
+                    "job_id": {
+                      "type": "string",
+                      "description": "For `GET /api/v1/command/{id}`."
+                    },
+                    "command": {
+                      "type": "string",
+                      "description": "The command id."
+                    },
+                    "status": {
+                      "type": "string",
+                      "enum": [
+                        "running",
+                        "completed",
+                        "timed_out",
+                        "failed"
+                      ],
+                      "description": "`completed` whatever the exit status; `timed_out`: killed at the timeout; `failed`: could not start."
+                    },
+                    "argv": {
+                      "type": "array",
+                      "items": {
+                        "type": "string"
+                      },
+                      "description": "Exactly what ran."
+                    },
+                    "started_at": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "When it was accepted."
+                    },
+                    "exit_code": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "Exit status."
+                    },
+                    "signal": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "The signal that ended it (9 after a timeout)."
+                    },
+                    "duration_seconds": {
+                      "type": [
+                        "number",
+                        "null"
+                      ],
+                      "description": "Run time."
+                    },
+                    "stdout": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "Captured stdout (non-UTF-8 bytes as \\xNN)."
+                    },
+                    "stderr": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "Captured stderr."
+                    },
+                    "stdout_truncated": {
+                      "type": [
+                        "boolean",
+                        "null"
+                      ],
+                      "description": "More than the cap was written; the rest was dropped."
+                    },
+                    "stderr_truncated": {
+                      "type": [
+                        "boolean",
+                        "null"
+                      ],
+                      "description": "Same for stderr."
+                    },
+                    "error": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "Why it could not start."
+                    },
+                    "audit_id": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "The `command.start` audit record."
+                    },
+                    "end_audit_id": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "The `command.end` audit record."
+                    }
+                  }
+                },
+                "Commands": {
+                  "type": "object",
+                  "description": "The allowlist.",
+                  "additionalProperties": false,
+                  "required": [
+                    "commands"
+                  ],
+                  "properties": {
+                    "commands": {
+                      "type": "array",
+                      "description": "Every command.",
+                      "items": {
+                        "type": "object",
+                        "description": "One command.",
+                        "additionalProperties": false,
+                        "required": [
+                          "id",
+                          "summary",
+                          "executable",
+                          "arguments",
+                          "parameters",
+                          "optional",
+                          "timeout_seconds",
+                          "max_output_bytes",
+                          "user",
+                          "group"
+                        ],
+                        "properties": {
+                          "id": {
+                            "type": "string",
+                            "description": "The id to request."
+                          },
+                          "summary": {
+                            "type": "string",
+                            "description": "What it does."
+                          },
+                          "executable": {
+                            "type": "string",
+                            "description": "Absolute path."
+                          },
+                          "arguments": {
+                            "type": "array",
+                            "items": {
+                              "type": "string"
+                            },
+                            "description": "argv[1…] templates with `{parameter}`."
+                          },
+                          "parameters": {
+                            "type": "object",
+                            "additionalProperties": {
+                              "type": "string"
+                            },
+                            "description": "Parameter → its type, in words."
+                          },
+                          "optional": {
+                            "type": "array",
+                            "items": {
+                              "type": "string"
+                            },
+                            "description": "Parameters that may be left out."
+                          },
+                          "timeout_seconds": {
+                            "type": "number",
+                            "description": "Killed after this."
+                          },
+                          "max_output_bytes": {
+                            "type": "integer",
+                            "description": "Cap of stdout and of stderr."
+                          },
+                          "user": {
+                            "type": [
+                              "string",
+                              "null"
+                            ],
+                            "description": "Runs as this user."
+                          },
+                          "group": {
+                            "type": [
+                              "string",
+                              "null"
+                            ],
+                            "description": "Runs as this group."
+                          }
+                        }
+                      }
+                    }
+                  }
+                },
+                "Audit": {
+                  "type": "object",
+                  "description": "Audit records.",
+                  "additionalProperties": false,
+                  "required": [
+                    "records",
+                    "verification"
+                  ],
+                  "properties": {
+                    "records": {
+                      "type": "array",
+                      "description": "Newest first.",
+                      "items": {
+                        "$ref": "#/components/schemas/AuditRecord"
+                      }
+                    },
+                    "verification": {
+                      "oneOf": [
+                        {
+                          "type": "null"
+                        },
+                        {
+                          "type": "object",
+                          "additionalProperties": false,
+                          "required": [
+                            "intact",
+                            "records",
+                            "first_bad_record",
+                            "problem"
+                          ],
+                          "properties": {
+                            "intact": {
+                              "type": "boolean",
+                              "description": "Every record verifies."
+                            },
+                            "records": {
+                              "type": "integer",
+                              "description": "Records checked."
+                            },
+                            "first_bad_record": {
+                              "type": [
+                                "integer",
+                                "null"
+                              ],
+                              "description": "The first record that does not verify."
+                            },
+                            "problem": {
+                              "type": [
+                                "string",
+                                "null"
+                              ],
+                              "description": "Why."
+                            }
+                          }
+                        }
+                      ],
+                      "description": "With `verify=true`."
+                    }
+                  }
+                },
+                "AuditRecord": {
+                  "type": "object",
+                  "description": "One audit record.",
+                  "additionalProperties": false,
+                  "required": [
+                    "id",
+                    "time",
+                    "event",
+                    "principal",
+                    "role",
+                    "client_address",
+                    "request_id",
+                    "action",
+                    "argv",
+                    "parameters",
+                    "outcome",
+                    "exit_code",
+                    "duration_seconds",
+                    "output_sha256",
+                    "start_id",
+                    "previous_hash",
+                    "hash"
+                  ],
+                  "properties": {
+                    "id": {
+                      "type": "integer",
+                      "description": "1, 2, 3, … in write order."
+                    },
+                    "time": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "When it was written."
+                    },
+                    "event": {
+                      "type": "string",
+                      "description": "`command.start`, `command.end`, `service.start`, `service.end`, `recovery.start`, `recovery.end`, `recovery.giveup`, `auth.failure`."
+                    },
+                    "principal": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "The credential's name."
+                    },
+                    "role": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "Its role."
+                    },
+                    "client_address": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "The client's address."
+                    },
+                    "request_id": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "`X-Request-Id`."
+                    },
+                    "action": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "Command id or `restart <service>`."
+                    },
+                    "argv": {
+                      "type": [
+                        "array",
+                        "null"
+                      ],
+                      "items": {
+                        "type": "string"
+                      },
+                      "description": "The exact argv (start records of commands)."
+                    },
+                    "parameters": {
+                      "type": [
+                        "object",
+                        "null"
+                      ],
+                      "additionalProperties": {
+                        "type": "string"
+                      },
+                      "description": "The validated parameters."
+                    },
+                    "outcome": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "`ok`, `exit N`, `signal N`, `timeout`, `failed: …` (end records)."
+                    },
+                    "exit_code": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "Exit status."
+                    },
+                    "duration_seconds": {
+                      "type": [
+                        "number",
+                        "null"
+                      ],
+                      "description": "Run time."
+                    },
+                    "output_sha256": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "SHA-256 of stdout followed by stderr."
+                    },
+                    "start_id": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "On an end record: its start record."
+                    },
+                    "previous_hash": {
+                      "type": "string",
+                      "description": "SHA-256 of the previous record."
+                    },
+                    "hash": {
+                      "type": "string",
+                      "description": "SHA-256 of `previous_hash` and this record's content."
+                    }
+                  }
+                },
+                "Logs": {
+                  "type": "object",
+                  "description": "Journal entries.",
+                  "additionalProperties": false,
+                  "required": [
+                    "units",
+                    "entries"
+                  ],
+                  "properties": {
+                    "units": {
+                      "type": "array",
+                      "items": {
+                        "type": "string"
+                      },
+                      "description": "The units read."
+                    },
+                    "entries": {
+                      "type": "array",
+                      "description": "Oldest first.",
+                      "items": {
+                        "type": "object",
+                        "description": "One entry.",
+                        "additionalProperties": false,
+                        "required": [
+                          "time",
+                          "unit",
+                          "priority",
+                          "pid",
+                          "identifier",
+                          "message",
+                          "cursor"
+                        ],
+                        "properties": {
+                          "time": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "`__REALTIME_TIMESTAMP`."
+                          },
+                          "unit": {
+                            "type": [
+                              "string",
+                              "null"
+                            ],
+                            "description": "`_SYSTEMD_UNIT` or `UNIT`."
+                          },
+                          "priority": {
+                            "type": [
+                              "integer",
+                              "null"
+                            ],
+                            "description": "0 (emerg) … 7 (debug)."
+                          },
+                          "pid": {
+                            "type": [
+                              "integer",
+                              "null"
+                            ],
+                            "description": "`_PID`."
+                          },
+                          "identifier": {
+                            "type": [
+                              "string",
+                              "null"
+                            ],
+                            "description": "`SYSLOG_IDENTIFIER`."
+                          },
+                          "message": {
+                            "type": "string",
+                            "description": "`MESSAGE`."
+                          },
+                          "cursor": {
+                            "type": "string",
+                            "description": "The entry's journal cursor."
+                          }
+                        }
+                      }
                     }
                   }
                 },
