@@ -35,6 +35,12 @@ public struct APIDependencies: Sendable {
     public var startTimestamp: Timestamp
     /// The plugin registry (`/api/v1/plugins`, the `plugins` section of status); nil when plugins are not wired.
     public var plugins: (any PluginRegistryView)?
+    /// Commands, service control and the audit log; nil when `[commands] enabled = false` (those routes answer 503).
+    public var operations: Operations?
+    /// The journal for `GET /api/v1/logs`; nil when it cannot be read.
+    public var journal: JournalReader?
+    /// Units whose journal `GET /api/v1/logs` may read.
+    public var logUnits: @Sendable () -> [String] = { [] }
 
     public init(
         snapshots: SnapshotStore, collectorStates: @escaping @Sendable () -> [ChildState],

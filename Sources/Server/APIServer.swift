@@ -25,6 +25,10 @@ public enum APIServer {
         StatusController(dependencies: dependencies).addRoutes(to: router)
         PluginsController(registry: dependencies.plugins).addRoutes(to: router)
         OpenAPIController().addRoutes(to: router)
+        OperationsController(
+            operations: dependencies.operations, journal: dependencies.journal, logUnits: dependencies.logUnits,
+            principal: { request in AccessMiddleware.requester ?? OperationsController.anonymous(request) }
+        ).addRoutes(to: router)
         var byPath: [String: [HTTPRequest.Method]] = [:]
         for route in RouteTable.routes { byPath[route.path, default: []].append(route.method) }
         for (path, methods) in byPath {

@@ -59,12 +59,25 @@ struct RunCommand: AsyncParsableCommand {
         let snapshots = assembly.snapshots
         let plugins = assembly.plugins
         let serverListening = StartupGate()
-        let dependencies = APIDependencies(
+        let operations = OperationsAssembly.make(configuration: configuration, snapshots: snapshots, logger: logger)
+        var dependencies = APIDependencies(
             snapshots: assembly.snapshots,
             collectorStates: { supervisor.states },
             busStatistics: { BusStatistics(published: await bus.publishedCount(), dropped: await bus.dropCounts()) },
             version: AgentCommand.version, plugins: assembly.plugins, collectorGeneration: { supervisor.generation }
         )
+        dependencies.operations = operations
+        dependencies.journal = JournalReader(directory: configuration.logs.journalDirectory)
+        dependencies.logUnits = OperationsAssembly.logUnits(configuration: configuration, snapshots: snapshots)
+        var extraServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let audit = operations?.audit {
+            extraServices.append(.init(service: AuditRetention(audit: audit, retention: configuration.commands.auditRetention, logger: logger)))
+        }
+        var recoveryPolicies: [String: RecoveryPolicy] = [:]
+        for definition in configuration.services.enabledDefinitions { recoveryPolicies[definition.name] = definition.recovery }
+        if let operations, !recoveryPolicies.isEmpty {
+            extraServices.append(.init(service: AutoRecovery(bus: bus, operations: operations, policies: recoveryPolicies, logger: logger)))
+        }
         let application = APIServer.buildApplication(
             dependencies: dependencies, settings: configuration.server, eventLoopGroup: eventLoopGroup, logger: logger,
             access: security.access, tls: security.tls, requestTimeout: configuration.security.limits.requestTimeout,
@@ -104,7 +117,7 @@ struct RunCommand: AsyncParsableCommand {
                 services: [
                     .init(service: assembly.snapshots), .init(service: supervisor), .init(service: assembly.plugins), .init(service: application),
                     .init(service: reloader),
-                ] + tlsWatcher + [
+                ] + extraServices + tlsWatcher + [
                     .init(
                         service: StartupMemoryRelease(
                             enabled: configuration.releaseStartupMemory, isReady: { snapshots.isReady && serverListening.isOpen }, logger: logger)),

@@ -292,10 +292,13 @@ struct ErrorAndMetricsTests {
         let agent = FakeAgent(required: [])
         try await agent.application().test(.router) { client in
             for route in RouteTable.routes {
-                // Routes that name a plugin: the fake agent has none, so they answer 404 (PluginsAPITests covers them).
-                if route.path.contains("{name}") {
-                    let response = try await client.execute(uri: route.path.replacing("{name}", with: "nope"), method: route.method)
-                    #expect(response.status == .notFound, "\(route.method) \(route.path) → \(response.status)")
+                // Routes that name a plugin or a service: the fake agent has none, so they answer 404 (PluginsAPITests covers
+                // them); service control without operations wired (commands disabled) answers 503.
+                if route.path.contains("{name}") || route.path.contains("{id}") {
+                    let uri = route.path.replacing("{name}", with: "nope").replacing("{id}", with: "nope")
+                    let response = try await client.execute(uri: uri, method: route.method)
+                    let expected: HTTPResponse.Status = route.method == .post && route.path.hasPrefix("/api/v1/services/") ? .serviceUnavailable : .notFound
+                    #expect(response.status == expected, "\(route.method) \(route.path) → \(response.status)")
                     continue
                 }
                 let response = try await client.execute(uri: route.path, method: route.method)

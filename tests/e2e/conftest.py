@@ -255,8 +255,14 @@ def fixture_host_args(root: Path) -> list[str]:
 @pytest.fixture(scope="session")
 def live_agent(tmp_path_factory):
     """The agent on this machine's real /proc and /sys, with the default 30 s interval so that, after the
-    priming collection (at start and 1 s later), responses and ETags stay put for the tests."""
-    agent = start_agent(tmp_path_factory.mktemp("live"))
+    priming collection (at start and 1 s later), responses and ETags stay put for the tests.
+
+    Reads stay anonymous (viewer); `agent.admin` holds the header of an admin key for the operator and admin routes."""
+    workdir = tmp_path_factory.mktemp("live")
+    created = run_cli("keys", "create", "--role", "admin", "--name", "e2e-admin", "--file", str(workdir / "api-keys"))
+    assert created.returncode == 0, created.stderr
+    agent = start_agent(workdir, env={"VIWORKS_AUTH_API_KEY_FILE": str(workdir / "api-keys"), "VIWORKS_AUTH_ANONYMOUS_ROLE": "viewer"})
+    agent.admin = {"X-API-Key": created.stdout.strip()}
     try:
         agent.wait_collections(2)
         yield agent
@@ -308,8 +314,9 @@ def response_schema(doc: dict, path: str, status: str = "200") -> tuple[str, dic
     content = response.get("content") or {}
     if not content:
         return ("", None)
-    (content_type, media), = content.items()
-    return content_type, media.get("schema")
+    # A route with several representations (logs: JSON, text, event stream) is checked in its JSON one.
+    content_type = JSON_TYPE if JSON_TYPE in content else next(iter(content))
+    return content_type, content[content_type].get("schema")
 
 
 # MARK: - Routes and the document source

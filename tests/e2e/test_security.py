@@ -425,3 +425,23 @@ def test_readme_role_table_and_example_config_follow_the_code():
                 "trusted_proxies", "requests_per_minute", "viewer_per_minute", "operator_per_minute", "admin_per_minute", "max_clients",
                 "max_body_bytes", "max_header_bytes", "max_url_bytes", "request_timeout"):
         assert f"# {key}" in example, key
+
+
+def test_the_audit_log_names_the_credential_of_a_command(tmp_path):
+    keys = tmp_path / "keys"
+    admin = create_key("admin", "ops", keys)
+    operator = create_key("operator", "ci", keys)
+    agent = start_agent(tmp_path, env={
+        "VIWORKS_AUTH_API_KEY_FILE": str(keys), "VIWORKS_AGENT_STATE_DIRECTORY": str(tmp_path / "state"), "VIWORKS_SERVICES_SYSTEMD": "off"})
+    try:
+        body = json.dumps({"command": "uptime"}).encode()
+        headers = {"Content-Type": "application/json", "X-Request-Id": "audit-e2e-1"}
+        assert agent.request("POST", "/api/v1/command", {**headers, "X-API-Key": operator}, body).status == 403
+        ran = agent.request("POST", "/api/v1/command", {**headers, "X-API-Key": admin}, body)
+        assert ran.status == 200, ran.body
+        assert agent.get("/api/v1/audit", {"X-API-Key": operator}).status == 403
+        records = agent.get("/api/v1/audit", {"X-API-Key": admin}).json()["records"]
+        start = next(r for r in records if r["event"] == "command.start")
+        assert (start["principal"], start["role"], start["request_id"], start["client_address"]) == ("key:ops", "admin", "audit-e2e-1", "127.0.0.1")
+    finally:
+        agent.stop()

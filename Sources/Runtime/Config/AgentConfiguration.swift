@@ -34,6 +34,10 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var services = ServicesSettings()
     /// `[collectors.processes]` options.
     public var processes = ProcessesSettings()
+    /// `[commands]` and `[commands.<id>]`.
+    public var commands = CommandSettings()
+    /// `[logs]`.
+    public var logs = LogSettingsForAPI()
 
     public init() {}
 

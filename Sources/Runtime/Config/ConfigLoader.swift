@@ -160,11 +160,14 @@ public struct ConfigLoader: Sendable {
     private func isTablePath(_ path: [String]) -> Bool {
         switch path.count {
         case 1:
-            return ["agent", "paths", "server", "log", "supervisor", "collectors", "plugins", "services"].contains(path[0]) || Self.securityTables.contains(path)
+            return ["agent", "paths", "server", "log", "supervisor", "collectors", "plugins", "services", "commands", "logs"].contains(path[0])
+                || Self.securityTables.contains(path)
         case 2:
             if Self.securityTables.contains(path) { return true }
             if path[0] == "services" { return Self.fixedKeys["services." + path[1]] == nil }
+            if path[0] == "commands" { return Self.fixedKeys["commands." + path[1]] == nil }
             return path[0] == "collectors" && knownCollectors.contains(path[1])
+        case 3: return path[0] == "commands" && path[2] == "parameters"
         default: return false
         }
     }
@@ -195,6 +198,43 @@ public struct ConfigLoader: Sendable {
             return
         }
         if try assignTableArrayEntry(path, raw, to: &configuration) { return }
+        if path[0] == "commands", path.count == 3 || (path.count == 4 && path[2] == "parameters") {
+            let id = path[1]
+            guard Self.isServiceName(id) else {
+                throw ValueError(message: "a command id is letters, digits, '-', '_', '.' or '@', starting with a letter or digit")
+            }
+            var definition = configuration.commands.definitions.first { $0.id == id }
+                ?? CommandDefinition(id: id, summary: "", executable: "", arguments: [])
+            if path.count == 4 {
+                guard let type = CommandParameterType.parse(try Self.string(raw)) else {
+                    throw ValueError(message: "expected \"enum:a|b\", \"integer:1..100\", \"service\" or \"text:64\"")
+                }
+                definition.parameters[path[3]] = type
+            } else {
+                switch path[2] {
+                case "executable":
+                    definition.executable = try Self.absolutePath(raw)
+                case "arguments":
+                    let arguments = try Self.strings(raw)
+                    for argument in arguments where CommandDefinition.pieces(argument) == nil {
+                        throw ValueError(message: "unbalanced braces in \"\(argument)\"; a parameter is written {name}")
+                    }
+                    definition.arguments = arguments
+                case "summary": definition.summary = try Self.string(raw)
+                case "optional": definition.optional = Set(try Self.strings(raw))
+                case "timeout": definition.timeout = try Self.duration(raw, min: .milliseconds(100))
+                case "max_output_bytes": definition.maxOutputBytes = try Self.int(raw, in: 1...(16 << 20))
+                case "user": definition.user = try Self.string(raw)
+                case "group": definition.group = try Self.string(raw)
+                default:
+                    throw ValueError(
+                        message: "unknown key (known: executable, arguments, parameters, optional, summary, timeout, max_output_bytes, user, group)")
+                }
+            }
+            configuration.commands.definitions.removeAll { $0.id == id }
+            configuration.commands.definitions.append(definition)
+            return
+        }
         if path.count == 3, path[0] == "services" {
             let name = path[1]
             guard Self.isServiceName(name) else {
@@ -252,6 +292,10 @@ public struct ConfigLoader: Sendable {
         "supervisor.max_restarts": { config, raw throws(ValueError) in config.supervisor.maxRestarts = try int(raw, in: 0...1000) },
         "plugins.enabled": { config, raw throws(ValueError) in config.plugins.enabled = try bool(raw) },
         "plugins.directory": { config, raw throws(ValueError) in config.plugins.directory = try absolutePath(raw) },
+        "commands.enabled": { config, raw throws(ValueError) in config.commands.enabled = try bool(raw) },
+        "commands.audit_retention": { config, raw throws(ValueError) in config.commands.auditRetention = try duration(raw, min: .seconds(86_400)) },
+        "logs.units": { config, raw throws(ValueError) in config.logs.units = try strings(raw) },
+        "logs.journal_directory": { config, raw throws(ValueError) in config.logs.journalDirectory = try absolutePath(raw) },
         "services.systemd": { config, raw throws(ValueError) in
             config.services.systemd = ServicesSettings.SystemdMode(rawValue: try oneOf(raw, ["auto", "on", "off"])) ?? .auto
         },
@@ -286,6 +330,10 @@ public struct ConfigLoader: Sendable {
             }
             definition.commandPatterns = patterns
         },
+        "recovery": { definition, raw throws(ValueError) in definition.recoveryEnabled = try bool(raw) },
+        "recovery_attempts": { definition, raw throws(ValueError) in definition.recoveryPolicy.maxAttempts = try int(raw, in: 1...100) },
+        "recovery_window": { definition, raw throws(ValueError) in definition.recoveryPolicy.window = try duration(raw, min: .seconds(1)) },
+        "recovery_backoff": { definition, raw throws(ValueError) in definition.recoveryPolicy.backoff = try duration(raw, min: .milliseconds(100)) },
         "probe": { definition, raw throws(ValueError) in
             let text = try string(raw)
             if text.lowercased() == "none" || text.isEmpty {
@@ -503,6 +551,19 @@ public struct ConfigLoader: Sendable {
         var issues: [ConfigIssue] = []
         if configuration.supervisor.backoffMax < configuration.supervisor.backoffInitial {
             issues.append(ConfigIssue(source: file, line: nil, key: "supervisor.backoff_max", message: "must not be smaller than supervisor.backoff_initial"))
+        }
+        for definition in configuration.commands.definitions {
+            if definition.executable.isEmpty {
+                issues.append(ConfigIssue(source: file, line: nil, key: "commands.\(definition.id)", message: "a command needs an absolute executable"))
+            }
+            let used = Set(definition.arguments.flatMap { CommandDefinition.pieces($0) ?? [] }.compactMap { piece -> String? in
+                if case .parameter(let name) = piece { return name }
+                return nil
+            })
+            for name in used.subtracting(definition.parameters.keys).sorted() {
+                issues.append(
+                    ConfigIssue(source: file, line: nil, key: "commands.\(definition.id).arguments", message: "{\(name)} has no [commands.\(definition.id).parameters] entry"))
+            }
         }
         for definition in configuration.services.definitions where definition.enabled && !definition.isLocatable {
             issues.append(

@@ -95,6 +95,13 @@ public struct ServiceDefinition: Sendable, Hashable {
     public var probe: ServiceProbeSpec?
     /// `critical`: the spec's critical services (alerts treat a stopped critical service as critical).
     public var critical: Bool
+    /// `recovery = true`: restart it when it is stopped or in error (systemd only). Off by default.
+    public var recoveryEnabled = false
+    /// `recovery_attempts`, `recovery_window`, `recovery_backoff`.
+    public var recoveryPolicy = RecoveryPolicy()
+
+    /// The auto-recovery policy, when enabled.
+    public var recovery: RecoveryPolicy? { recoveryEnabled ? recoveryPolicy : nil }
 
     public init(
         name: String, enabled: Bool = true, units: [String] = [], processNames: [String] = [], commandPatterns: [String] = [],
@@ -240,4 +247,26 @@ public func globMatches(_ pattern: String, _ name: String) -> Bool {
     }
     while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
     return pi == p.count
+}
+
+/// `[commands]` and `[commands.<id>]`: remote operations (allowlisted commands, service control) and their audit log.
+public struct CommandSettings: Sendable, Hashable {
+    /// `enabled`: false answers every command and service-control request with 503.
+    public var enabled = true
+    /// `audit_retention`: audit records older than this are removed (oldest first, keeping the chain verifiable).
+    public var auditRetention: Duration = .seconds(365 * 86_400)
+    /// `[commands.<id>]`: commands added to (or replacing) the built-in ones.
+    public var definitions: [CommandDefinition] = []
+
+    public init() {}
+}
+
+/// `[logs]`: `GET /api/v1/logs`.
+public struct LogSettingsForAPI: Sendable, Hashable {
+    /// `units`: units readable besides the tracked services' and the agent's own.
+    public var units: [String] = []
+    /// `journal_directory`: read the journal files of this directory instead of the local journal.
+    public var journalDirectory: String?
+
+    public init() {}
 }

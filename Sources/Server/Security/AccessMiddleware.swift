@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-import AgentRuntime
+public import AgentRuntime
 import HTTPTypes
 public import Hummingbird
 import Logging
@@ -40,6 +40,10 @@ public struct AccessMiddleware: RouterMiddleware {
 
     let state: AccessControlState
     let routes: RouteAccessTable
+
+    /// Who the request being handled comes from, as authenticated here: what the operations routes write to the
+    /// audit log (`OperationsController`'s `principal`). Set for the handler's task only.
+    @TaskLocal public static var requester: Requester?
 
     public init(state: AccessControlState, routes: [RouteDescription] = RouteTable.routes) {
         self.state = state
@@ -109,7 +113,11 @@ public struct AccessMiddleware: RouterMiddleware {
             }
         }
         context.principal = principal
-        var response = try await next(request, context)
+        let requester = Requester(
+            name: principal.flatMap { $0.method == .anonymous ? nil : $0.id }, role: principal?.role.map { "\($0)" },
+            clientAddress: client.map { "\($0)" }, requestID: context.requestID)
+        let handled = context
+        var response = try await Self.$requester.withValue(requester) { try await next(request, handled) }
         if let decision { response.headers.append(contentsOf: Self.rateLimitHeaders(decision)) }
         return response
     }
