@@ -63,7 +63,10 @@ public enum APIServer {
             router: buildRouter(dependencies: dependencies, access: access),
             // Connections idle for 30 s (including half-open ones that stopped sending) are closed.
             server: HTTPServerBuilder { responder in
-                AgentChildChannel(HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .seconds(30))), tls: tls, requestTimeout: timeout)
+                // With a request timeout, RequestEndHandler (after HTTP decoding) tells when each request is complete.
+                let http = HTTP1Channel.Configuration(
+                    additionalChannelHandlers: timeout == nil ? [] : [RequestEndHandler()], idleTimeout: .seconds(30))
+                return AgentChildChannel(HTTP1Channel(responder: responder, configuration: http), tls: tls, requestTimeout: timeout)
             },
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "viworks-agent"),
             onServerRunning: onServerRunning,

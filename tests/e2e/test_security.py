@@ -445,3 +445,23 @@ def test_the_audit_log_names_the_credential_of_a_command(tmp_path):
         assert (start["principal"], start["role"], start["request_id"], start["client_address"]) == ("key:ops", "admin", "audit-e2e-1", "127.0.0.1")
     finally:
         agent.stop()
+
+
+def test_request_timeout_counts_the_client_not_a_slow_answer(tmp_path):
+    """A synchronous command that runs longer than request_timeout still gets its answer."""
+    keys = tmp_path / "keys"
+    admin = create_key("admin", "ops", keys)
+    config = tmp_path / "agent.toml"
+    config.write_text('[commands.sleep]\nexecutable = "/bin/sleep"\narguments = ["{seconds}"]\nparameters.seconds = "integer:0..10"\ntimeout = "5s"\n')
+    agent = start_agent(tmp_path, "--config", str(config), env={
+        "VIWORKS_AUTH_API_KEY_FILE": str(keys), "VIWORKS_LIMITS_REQUEST_TIMEOUT": "1s",
+        "VIWORKS_AGENT_STATE_DIRECTORY": str(tmp_path / "state"), "VIWORKS_SERVICES_SYSTEMD": "off"})
+    try:
+        body = json.dumps({"command": "sleep", "parameters": {"seconds": 2}}).encode()
+        started = time.monotonic()
+        answer = agent.request("POST", "/api/v1/command", {"Content-Type": "application/json", "X-API-Key": admin}, body)
+        assert answer.status == 200, answer.body
+        assert answer.json()["exit_code"] == 0
+        assert time.monotonic() - started >= 2
+    finally:
+        agent.stop()

@@ -142,7 +142,7 @@ public struct RequestLimitSettings: Sendable, Hashable {
     public var maxHeaderBytes: Int = 16 * 1024
     /// `max_url_bytes`: the request target; longer is 414.
     public var maxURLBytes: Int = 4096
-    /// `request_timeout`: once a client starts sending, the agent must have answered within this time, else the
+    /// `request_timeout`: once a client starts sending, its whole request must have arrived within this time, else the
     /// connection is closed (slow clients, slowloris).
     public var requestTimeout: Duration = .seconds(15)
 

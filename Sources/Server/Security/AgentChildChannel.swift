@@ -6,6 +6,7 @@
 public import HummingbirdCore
 public import Logging
 public import NIOCore
+import NIOHTTPTypes
 import NIOSSL
 
 /// The server's child channel: a request timeout for slow clients, TLS with the context current at accept time (so
@@ -41,14 +42,13 @@ public struct AgentChildChannel<BaseChannel: ServerChildChannel>: ServerChildCha
     }
 }
 
-/// Closes a connection whose client started sending (a request, or a TLS handshake) and did not get an answer within
-/// `timeout`: a client trickling a request byte by byte cannot hold a connection forever. The clock starts at the
-/// first bytes received while no answer is pending and stops at the first bytes the agent writes back.
-final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
+/// Closes a connection whose client started sending (a request, or a TLS handshake) and did not finish its request
+/// within `timeout`: a client trickling a request byte by byte cannot hold a connection forever. The clock starts at
+/// the first bytes received while no request is incomplete and stops when ``RequestEndHandler`` sees the request's
+/// end; the time the agent takes to answer does not count (a synchronous command may run longer).
+final class RequestTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
 
     let timeout: TimeAmount
     private var timer: Scheduled<Void>?
@@ -67,23 +67,41 @@ final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler
         context.fireChannelRead(data)
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    /// A whole request arrived: the client was fast enough.
+    func requestReceived() {
         timer?.cancel()
         timer = nil
-        context.write(data, promise: promise)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        requestReceived()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        requestReceived()
     }
 }
+
+/// After HTTP decoding: tells the connection's ``RequestTimeoutHandler`` when a request's end arrived.
+final class RequestEndHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+
+    private var timeoutHandler: RequestTimeoutHandler?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        timeoutHandler = try? context.pipeline.syncOperations.handler(type: RequestTimeoutHandler.self)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .end = unwrapInboundIn(data) { timeoutHandler?.requestReceived() }
+        context.fireChannelRead(data)
+    }
+}
+
+@available(*, unavailable)
+extension RequestEndHandler: Sendable {}
 
 @available(*, unavailable)
 extension RequestTimeoutHandler: Sendable {}
