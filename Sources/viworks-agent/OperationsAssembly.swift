@@ -88,11 +88,12 @@ struct AuditRetention: Service {
     let retention: Duration
     let logger: Logger
 
-    func run() async throws {
-        try await cancelWhenGracefulShutdown { try await loop() }
+    func run() async {
+        // Shutdown cancels the sleep: the service then ends normally (an error here would fail the whole agent's exit).
+        await cancelWhenGracefulShutdown { await loop() }
     }
 
-    private func loop() async throws {
+    private func loop() async {
         while !Task.isCancelled {
             let cutoff = Timestamp(nanosecondsSinceEpoch: Timestamp.now().nanosecondsSinceEpoch - Int64(retention.secondsDouble * 1e9))
             do {
@@ -101,7 +102,7 @@ struct AuditRetention: Service {
             } catch {
                 logger.warning("audit retention failed", metadata: ["error": "\(error)"])
             }
-            try await Task.sleep(for: .seconds(86_400))
+            try? await Task.sleep(for: .seconds(86_400))
         }
     }
 }

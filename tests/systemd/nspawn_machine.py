@@ -32,9 +32,10 @@ from systemd_helpers import REPO_ROOT, require_root_and_tools, skip_or_fail
 
 CACHE_DIR = Path(os.environ.get("VIWORKS_CI_CACHE", "/var/cache/viworks-ci"))
 MIRROR = os.environ.get("VIWORKS_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-PACKAGES = "systemd,systemd-sysv,dbus,libsystemd0,libstdc++6,procps,openssh-server,nginx-light,redis-server"
+# libsqlite3-0: the agent links SQLite dynamically (the audit log, through GRDB).
+PACKAGES = "systemd,systemd-sysv,dbus,libsystemd0,libsqlite3-0,libstdc++6,procps,openssh-server,nginx-light,redis-server"
 # Bump when PACKAGES or the way the tarball is made changes.
-TARBALL = CACHE_DIR / "debian12-systemd-rootfs-v3.tar.zst"
+TARBALL = CACHE_DIR / "debian12-systemd-rootfs-v4.tar.zst"
 UNIT = "viworks-agent.service"
 CONFIG = "/etc/viworks-agent/agent.toml"
 MACHINE = "viworksci"
@@ -134,7 +135,17 @@ class Machine:
                 raise AssertionError(f"systemd-nspawn exited with {self.process.returncode}:\n{self.log_path.read_text(errors='replace')}")
             children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
             pids = children.read_text().split() if children.exists() else []
-            return int(pids[0]) if pids else None
+            # The container's init is the child in a PID namespace of its own. For a moment nspawn also has its
+            # "outer child" (which sets up the mounts, forks init and exits): taking that one would leave every later
+            # nsenter aimed at a process that is gone.
+            ours = os.readlink("/proc/self/ns/pid")
+            for pid in pids:
+                try:
+                    if os.readlink(f"/proc/{pid}/ns/pid") != ours:
+                        return int(pid)
+                except OSError:
+                    pass
+            return None
 
         self.leader = wait_for("the container's init", leader, 30)
         wait_for("/run/systemd/private in the container", lambda: self.run("test", "-S", "/run/systemd/private", check=False).returncode == 0, 60)

@@ -104,16 +104,24 @@ public struct JournalReader: Sendable {
             do throws(JournalError) {
                 let journal = try Self.open(directory: directory)
                 defer { sd_journal_close(journal) }
+                // Start after `afterCursor`, or after the journal's last entry of any kind, found before the matches are
+                // added: with them, seek_tail + previous finds nothing when no earlier entry matches (a unit that never
+                // logged), and the first new matching entry was then skipped.
+                var start = afterCursor
+                if start == nil, sd_journal_seek_tail(journal) >= 0, sd_journal_previous(journal) > 0 { start = Self.cursor(journal) }
                 try Self.addMatches(journal, query)
-                if let afterCursor {
-                    guard sd_journal_seek_cursor(journal, afterCursor) >= 0 else { throw JournalError(operation: "seek to the cursor", code: EINVAL) }
-                    _ = sd_journal_next(journal)  // the entry of the cursor itself
+                // True when the current entry is a new one still to deliver.
+                var pending = false
+                if let start {
+                    guard sd_journal_seek_cursor(journal, start) >= 0 else { throw JournalError(operation: "seek to the cursor", code: EINVAL) }
+                    // The cursor's own entry when it matches (skip it); else already the first matching entry after it.
+                    if sd_journal_next(journal) > 0, sd_journal_test_cursor(journal, start) <= 0 { pending = true }
                 } else {
-                    _ = sd_journal_seek_tail(journal)
-                    _ = sd_journal_previous(journal)  // stand on the last entry; the next one is new
+                    _ = sd_journal_seek_head(journal)  // an empty journal: every entry is new
                 }
                 while !stopped.isStopped {
-                    let next = sd_journal_next(journal)
+                    let next = pending ? 1 : sd_journal_next(journal)
+                    pending = false
                     if next < 0 { throw JournalError(operation: "sd_journal_next", code: -next) }
                     if next == 0 {
                         _ = sd_journal_wait(journal, 250_000)
@@ -199,6 +207,14 @@ public struct JournalReader: Sendable {
     static func matches(_ entry: JournalEntry, _ query: JournalQuery) -> Bool {
         guard let grep = query.grep, !grep.isEmpty else { return true }
         return entry.message.lowercased().contains(grep.lowercased())
+    }
+
+    /// The cursor of the current entry.
+    static func cursor(_ journal: OpaquePointer) -> String? {
+        var pointer: UnsafeMutablePointer<CChar>?
+        guard sd_journal_get_cursor(journal, &pointer) >= 0, let pointer else { return nil }
+        defer { free(pointer) }
+        return String(cString: pointer)
     }
 
     /// The current entry; its `unit` is the one of `units` it matched on when there is one (systemd's own messages about
