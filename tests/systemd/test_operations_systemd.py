@@ -11,6 +11,8 @@ grep filters, follows it as server-sent events, and refuses paths and units outs
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -26,8 +28,12 @@ import pytest
 
 from nspawn_machine import CLEAN_ENV, UNIT, Machine, booted_machine, wait_for
 
-# Added to every request made by this module (the API's credentials, once issue 6 lands): the only place to change.
-AUTH_HEADERS: dict[str, str] = {}
+# Added to every request made by this module (the API's credentials, issue 6): the only place to change. A fresh admin
+# key per run, made the way `viworks-agent keys create` makes one: vwk_<salt>_<secret>, stored as HMAC-SHA256(salt, key).
+_SALT, _SECRET = os.urandom(16), os.urandom(32)
+API_KEY = f"vwk_{_SALT.hex()}_{_SECRET.hex()}"
+API_KEY_HASH = f"hmac-sha256:{_SALT.hex()}:{hmac.new(_SALT, API_KEY.encode(), hashlib.sha256).hexdigest()}"
+AUTH_HEADERS: dict[str, str] = {"X-API-Key": API_KEY}
 
 INTERVAL = 2.0
 SLACK = 2.0
@@ -56,7 +62,16 @@ recovery_backoff = "1s"
 
 [logs]
 units = ["viworks-logtest.service", "viworks-logfollow.service"]
-"""
+
+[[auth.api_keys]]
+name = "systemd-tests"
+role = "admin"
+hash = "%s"
+
+# These tests poll the API many times a second from one address (issue 6: 100 requests per minute by default).
+[rate_limit]
+requests_per_minute = 0
+""" % API_KEY_HASH
 
 UNIT_FILES = {
     "/etc/systemd/system/viworks-broken.service": """\
