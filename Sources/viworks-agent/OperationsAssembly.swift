@@ -42,7 +42,8 @@ enum OperationsAssembly {
         }
         let systemd = SystemdBus.isBooted(rootfs: configuration.paths.rootfs)
             ? SystemdBus(rootfs: configuration.paths.rootfs, timeout: max(configuration.services.busTimeout, .seconds(5))) : nil
-        return Operations(audit: audit, catalog: catalog, unitOfService: unitOfService, systemd: systemd, logger: logger)
+        return Operations(
+            audit: audit, catalog: catalog, unitOfService: unitOfService, systemd: systemd, maximumRunning: configuration.commands.maxRunning, logger: logger)
     }
 
     /// The unit of a tracked service: the one the services collector reported, else its first configured unit without a glob.

@@ -92,3 +92,29 @@ struct DeadlineTests {
         }
     }
 }
+
+@Suite("timestamps from clients")
+struct TimestampBoundsTests {
+    @Test func outOfRangeTextIsNilNeverATrap() {
+        #expect(Timestamp(rfc3339: "2262-04-12T00:00:00Z") == nil, "past Int64 nanoseconds")
+        #expect(Timestamp(rfc3339: "9999-01-01T00:00:00Z") == nil)
+        #expect(Timestamp(rfc3339: "0000-01-01T00:00:00Z") == nil)
+        #expect(Timestamp(rfc3339: "2026-02-31T00:00:00Z") == nil)
+        #expect(Timestamp(rfc3339: "2026-02-29T00:00:00Z") == nil, "2026 is not a leap year")
+        #expect(Timestamp(rfc3339: "2028-02-29T00:00:00Z") != nil)
+        #expect(Timestamp(rfc3339: "2026-01-01T00:00:00+99:99") == nil)
+        #expect(Timestamp(rfc3339: "2262-04-11T23:47:16Z")?.nanosecondsSinceEpoch == 9_223_372_036_000_000_000)
+        #expect(Timestamp(rfc3339: "2026-11-29T10:00:00+01:00") == Timestamp(secondsSinceEpoch: 1_795_942_800))
+    }
+
+    @Test func secondsSaturateAndClientSecondsAreBounded() {
+        #expect(Timestamp(secondsSinceEpoch: 1e10).nanosecondsSinceEpoch == Int64.max, "1e19 ns does not fit")
+        #expect(Timestamp(secondsSinceEpoch: 1e300).nanosecondsSinceEpoch == Int64.max)
+        #expect(Timestamp(secondsSinceEpoch: -1e300).nanosecondsSinceEpoch == Int64.min)
+        #expect(Timestamp(secondsSinceEpoch: .nan).nanosecondsSinceEpoch == 0)
+        #expect(Timestamp(validSecondsSinceEpoch: 1e10) == nil)
+        #expect(Timestamp(validSecondsSinceEpoch: -1) == nil)
+        #expect(Timestamp(validSecondsSinceEpoch: .infinity) == nil)
+        #expect(Timestamp(validSecondsSinceEpoch: 1_795_942_800.5)?.nanosecondsSinceEpoch == 1_795_942_800_500_000_000)
+    }
+}

@@ -67,6 +67,11 @@ executable = "/bin/echo"
 arguments = ["{text}"]
 parameters.text = "text:200"
 
+[commands.closer]
+executable = "/bin/sh"
+arguments = ["-c", "exec >&- 2>&-; sleep 40"]
+timeout = "1s"
+
 [commands.flood]
 executable = "/usr/bin/head"
 arguments = ["-c", "{bytes}", "/dev/zero"]
@@ -74,7 +79,7 @@ parameters.bytes = "integer:1..10000000"
 max_output_bytes = 4096
 """
     )
-    env = {"VIWORKS_AGENT_STATE_DIRECTORY": str(state), "VIWORKS_SERVICES_SYSTEMD": "off", **AUTH_ENV}
+    env = {"VIWORKS_AGENT_STATE_DIRECTORY": str(state), "VIWORKS_SERVICES_SYSTEMD": "off", "VIWORKS_COMMANDS_MAX_RUNNING": "3", **AUTH_ENV}
     agent = start_agent(tmp_path_factory.mktemp("ops"), "--config", str(config), env=env)
     yield agent
     agent.stop()
@@ -218,3 +223,69 @@ def test_an_agent_killed_mid_command_leaves_the_start_record(state, tmp_path) ->
         connection.execute("""UPDATE audit_log SET argv = '["/bin/sleep","1"]' WHERE id = 1""")
     verify = subprocess.run([str(agent_binary()), "audit", "verify", "--file", str(database)], capture_output=True, text=True, env=clean_environment())
     assert verify.returncode == 1 and "BROKEN at record 1" in verify.stdout, verify.stdout
+
+
+def test_the_deadline_holds_when_a_command_closes_its_output(agent) -> None:
+    started = time.monotonic()
+    status, body = post(agent, "/api/v1/command", {"command": "closer"})
+    assert status == 200 and body["status"] == "timed_out" and body["signal"] == 9, body
+    assert time.monotonic() - started < 5
+
+
+def test_running_commands_are_bounded(agent) -> None:
+    answers = [post(agent, "/api/v1/command", {"command": "sleep", "parameters": {"seconds": 1}, "async": True}) for _ in range(5)]
+    statuses = [status for status, _ in answers]
+    assert statuses.count(202) == 3 and statuses.count(429) == 2, statuses
+    refused = next(body for status, body in answers if status == 429)
+    assert refused["error"]["code"] == "too_many_commands"
+    time.sleep(1.5)  # the three end (their timeout is 1 s): slots are free again
+    status, _ = post(agent, "/api/v1/command", {"command": "uptime"})
+    assert status == 200
+
+
+def test_only_json_bodies_run_commands(agent, tmp_path) -> None:
+    """A browser's cross-site "simple" POST (text/plain) must not run anything."""
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", ""):
+        headers = {**AUTH_HEADERS, **({"Content-Type": content_type} if content_type else {})}
+        response = agent.request("POST", "/api/v1/command", headers=headers, body=json.dumps({"command": "uptime"}).encode())
+        assert response.status == 415, (content_type, response.status)
+        assert json.loads(response.body)["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["from=1e10", "from=9.3e9", "from=-1", "from=nan", "from=0x10", "to=2262-04-12T00:00:00Z", "to=0000-01-01T00:00:00Z", "from=2026-02-31T00:00:00Z",
+     "from=2026-01-01T00:00:00+99:99", "limit=-5", "limit=100000", "colour=red"],
+)
+def test_audit_parameters_out_of_range_are_400_not_a_crash(agent, query) -> None:
+    status, body = get(agent, f"/api/v1/audit?{query}")
+    assert status == 400 and body["error"]["code"] == "bad_request", (query, status, body)
+    assert agent.get("/api/v1/health").status == 200
+
+
+@pytest.mark.parametrize("query", ["since=1e10", "until=9999-01-01T00:00:00Z", "since=9.3e9"])
+def test_log_times_out_of_range_are_400(agent, query) -> None:
+    response = agent.request("GET", f"/api/v1/logs?unit=nginx.service&{query}", headers=AUTH_HEADERS)
+    assert response.status == 400, (query, response.status)
+
+
+def test_log_followers_are_capped_and_released_when_clients_leave(agent) -> None:
+    """Followers that disconnect are noticed at the next keep-alive (every 5 s) and free their thread and slot."""
+    def fds() -> int:
+        return len(os.listdir(f"/proc/{agent.process.pid}/fd"))
+
+    before = fds()
+    curls = [
+        subprocess.Popen(["curl", "-s", "-m", "2", "-o", "/dev/null", "-w", "%{http_code}", f"http://127.0.0.1:{agent.port}/api/v1/logs?follow=true&unit=nginx.service"],
+            stdout=subprocess.PIPE, text=True)
+        for _ in range(10)
+    ]
+    codes = sorted(c.communicate(timeout=10)[0] for c in curls)
+    assert codes.count("200") == 8 and codes.count("429") == 2, codes
+    deadline = time.monotonic() + 20
+    while fds() > before + 1 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert fds() <= before + 1, f"descriptors {before} before, {fds()} after the followers left"
+    # Every slot is free again.
+    again = subprocess.run(["curl", "-s", "-m", "1", "-o", "/dev/null", "-w", "%{http_code}", f"http://127.0.0.1:{agent.port}/api/v1/logs?follow=true"], capture_output=True, text=True)
+    assert again.stdout == "200"

@@ -106,31 +106,3 @@ private final class FirstResult: Sendable {
     }
 }
 
-/// The work of one thread, passed through `pthread_create`'s context pointer.
-private final class ThreadWork: Sendable {
-    let body: @Sendable () -> Void
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-}
-
-/// Starts a detached pthread running `body`; false when the thread cannot be created.
-private func spawnDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
-    let context = Unmanaged.passRetained(ThreadWork(body)).toOpaque()
-    var attributes = pthread_attr_t()
-    pthread_attr_init(&attributes)
-    defer { pthread_attr_destroy(&attributes) }
-    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-    pthread_attr_setstacksize(&attributes, 64 << 10)
-    var thread = pthread_t()
-    let status = pthread_create(
-        &thread, &attributes,
-        { raw in
-            guard let raw else { return nil }
-            Unmanaged<ThreadWork>.fromOpaque(raw).takeRetainedValue().body()
-            return nil
-        }, context)
-    if status != 0 {
-        Unmanaged<ThreadWork>.fromOpaque(context).release()
-        return false
-    }
-    return true
-}

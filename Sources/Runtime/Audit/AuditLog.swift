@@ -3,6 +3,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import Crypto
 import FoundationEssentials
 public import GRDB
@@ -133,6 +136,21 @@ public final class AuditLog: Sendable {
     private let database: DatabasePool
     public let path: String
     private let journal: Bool
+    /// Device and inode of the database file when it was opened: a file removed or replaced under the running agent
+    /// would otherwise take records to an unlinked inode.
+    private let identity: FileIdentity?
+
+    struct FileIdentity: Sendable, Hashable {
+        var device: UInt64
+        var inode: UInt64
+
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+        }
+    }
 
     /// Opens (creating when needed) the log at `path`.
     /// - Parameter journal: also send each record to the journal.
@@ -163,11 +181,19 @@ public final class AuditLog: Sendable {
                         BEGIN SELECT RAISE(ABORT, 'only the oldest audit records can be removed (retention)'); END;
                     """)
         }
+        identity = FileIdentity(path: path)
+    }
+
+    /// The database file was removed or replaced while the agent ran.
+    public struct Replaced: Error, Sendable, CustomStringConvertible {
+        public var path: String
+        public var description: String { "\(path) was removed or replaced while the agent ran; restart the agent to open it again" }
     }
 
     /// Appends a record (its id, previous hash and hash are assigned here) and returns it as stored.
     @discardableResult
     public func append(_ record: AuditRecord) throws -> AuditRecord {
+        guard let identity, FileIdentity(path: path) == identity else { throw Replaced(path: path) }
         let stored = try database.write { db -> AuditRecord in
             var record = record
             let last = try Row.fetchOne(db, sql: "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
@@ -193,7 +219,8 @@ public final class AuditLog: Sendable {
 
     /// Records between `from` and `to` (inclusive), optionally of one principal, newest first, at most `limit`.
     public func records(from: Timestamp? = nil, to: Timestamp? = nil, principal: String? = nil, limit: Int = 1000) throws -> [AuditRecord] {
-        try database.read { db in
+        guard let identity, FileIdentity(path: path) == identity else { throw Replaced(path: path) }
+        return try database.read { db in
             var conditions: [String] = []
             var arguments: [any DatabaseValueConvertible] = []
             if let from {

@@ -293,6 +293,7 @@ public struct ConfigLoader: Sendable {
         "plugins.enabled": { config, raw throws(ValueError) in config.plugins.enabled = try bool(raw) },
         "plugins.directory": { config, raw throws(ValueError) in config.plugins.directory = try absolutePath(raw) },
         "commands.enabled": { config, raw throws(ValueError) in config.commands.enabled = try bool(raw) },
+        "commands.max_running": { config, raw throws(ValueError) in config.commands.maxRunning = try int(raw, in: 1...256) },
         "commands.audit_retention": { config, raw throws(ValueError) in config.commands.auditRetention = try duration(raw, min: .seconds(86_400)) },
         "logs.units": { config, raw throws(ValueError) in config.logs.units = try strings(raw) },
         "logs.journal_directory": { config, raw throws(ValueError) in config.logs.journalDirectory = try absolutePath(raw) },

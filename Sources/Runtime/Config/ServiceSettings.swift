@@ -253,6 +253,8 @@ public func globMatches(_ pattern: String, _ name: String) -> Bool {
 public struct CommandSettings: Sendable, Hashable {
     /// `enabled`: false answers every command and service-control request with 503.
     public var enabled = true
+    /// `max_running`: commands that may run at once; more are answered 429.
+    public var maxRunning = 16
     /// `audit_retention`: audit records older than this are removed (oldest first, keeping the chain verifiable).
     public var auditRetention: Duration = .seconds(365 * 86_400)
     /// `[commands.<id>]`: commands added to (or replacing) the built-in ones.

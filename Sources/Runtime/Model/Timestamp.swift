@@ -20,8 +20,24 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self.nanosecondsSinceEpoch = nanosecondsSinceEpoch
     }
 
+    /// Saturates at the representable range (about 1677–2262) and maps NaN to the epoch: it never traps.
     public init(secondsSinceEpoch: Double) {
-        self.nanosecondsSinceEpoch = Int64((secondsSinceEpoch * 1e9).rounded())
+        let nanoseconds = (secondsSinceEpoch * 1e9).rounded()
+        if nanoseconds.isNaN {
+            self.nanosecondsSinceEpoch = 0
+        } else if nanoseconds >= 9.2e18 {
+            self.nanosecondsSinceEpoch = Int64.max
+        } else if nanoseconds <= -9.2e18 {
+            self.nanosecondsSinceEpoch = Int64.min
+        } else {
+            self.nanosecondsSinceEpoch = Int64(nanoseconds)
+        }
+    }
+
+    /// A time given by a client as Unix seconds: nil unless finite and within 1970…2200.
+    public init?(validSecondsSinceEpoch seconds: Double) {
+        guard seconds.isFinite, seconds >= 0, seconds <= 7_258_118_400 else { return nil }
+        self.init(secondsSinceEpoch: seconds)
     }
 
     /// The current time from `CLOCK_REALTIME`.
@@ -92,7 +108,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
             let year = number(0..<4), bytes[4] == 0x2D, let month = number(5..<7), bytes[7] == 0x2D,
             let day = number(8..<10), bytes[10] == 0x54 || bytes[10] == 0x74 || bytes[10] == 0x20,
             let hour = number(11..<13), bytes[13] == 0x3A, let minute = number(14..<16), bytes[16] == 0x3A,
-            let second = number(17..<19), (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+            let second = number(17..<19), (1...12).contains(month), (1...Self.daysInMonth(year, month)).contains(day), hour < 24, minute < 60,
+            second < 61, (1...9999).contains(year)
         else { return nil }
         var index = 19
         var nanos: Int64 = 0
@@ -116,7 +133,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
             index += 1
         case 0x2B, 0x2D:
             guard let oh = number((index + 1)..<(index + 3)), index + 3 < bytes.count, bytes[index + 3] == 0x3A,
-                let om = number((index + 4)..<(index + 6))
+                let om = number((index + 4)..<(index + 6)), oh < 24, om < 60
             else { return nil }
             offsetSeconds = (oh * 3600 + om * 60) * (bytes[index] == 0x2D ? -1 : 1)
             index += 6
@@ -126,7 +143,19 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         guard index == bytes.count else { return nil }
         let days = Self.days(fromCivil: year, month, day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        self.nanosecondsSinceEpoch = seconds * 1_000_000_000 + nanos
+        // Years 1…9999 fit in seconds; nanoseconds only for about 1678–2262: beyond, the text is not a Timestamp.
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, overflow2) = scaled.addingReportingOverflow(nanos)
+        guard !overflow, !overflow2 else { return nil }
+        self.nanosecondsSinceEpoch = total
+    }
+
+    static func daysInMonth(_ year: Int64, _ month: Int64) -> Int64 {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 
     // Howard Hinnant's civil-from-days / days-from-civil algorithms (proleptic Gregorian calendar).

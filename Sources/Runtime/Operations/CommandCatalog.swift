@@ -125,6 +125,8 @@ public struct CommandRejection: Error, Sendable, Hashable, CustomStringConvertib
         case unknownCommand
         case invalidParameter
         case unavailable
+        /// Too many commands are running: 429.
+        case busy
     }
 
     public var kind: Kind

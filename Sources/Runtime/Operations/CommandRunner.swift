@@ -96,36 +96,19 @@ public struct CommandRunner: Sendable {
         let timeout = definition.timeout
         let timedOut = TimeoutFlag()
         do {
+            let killer = DeadlineKiller()
             let outcome = try await Subprocess.run(
                 .path(FilePath(executable)), arguments: Arguments(Array(argv.dropFirst())), environment: .custom(environment), workingDirectory: FilePath("/"),
                 platformOptions: options, input: .none, output: .sequence, error: .sequence
             ) { execution in
-                let pid = execution.processIdentifier.value
-                return await withTaskGroup(of: Captured?.self) { group -> (Captured, Captured) in
-                    group.addTask { await Self.capture(execution.standardOutput, cap: cap, stream: 1) }
-                    group.addTask { await Self.capture(execution.standardError, cap: cap, stream: 2) }
-                    group.addTask {
-                        // The deadline: kill the whole process group (a child the command started goes too).
-                        try? await Task.sleep(for: timeout)
-                        if !Task.isCancelled {
-                            timedOut.fired.store(true, ordering: .relaxed)
-                            _ = kill(-pid, SIGKILL)
-                        }
-                        return nil
-                    }
-                    var out = Captured(stream: 1)
-                    var err = Captured(stream: 2)
-                    var done = 0
-                    while let next = await group.next() {
-                        guard let captured = next else { continue }
-                        if captured.stream == 1 { out = captured } else { err = captured }
-                        done += 1
-                        if done == 2 { break }
-                    }
-                    group.cancelAll()
-                    return (out, err)
-                }
+                // The deadline covers the process's whole life, not only its output: a command that closes stdout and
+                // stderr and keeps running is still killed (with its whole process group) when the time is up.
+                killer.arm(processGroup: execution.processIdentifier.value, after: timeout, flag: timedOut)
+                async let out = Self.capture(execution.standardOutput, cap: cap, stream: 1)
+                async let err = Self.capture(execution.standardError, cap: cap, stream: 2)
+                return await (out, err)
             }
+            killer.disarm()
             let (out, err) = outcome.closureResult
             var exitCode: Int?
             var signal: Int?
@@ -146,6 +129,25 @@ public struct CommandRunner: Sendable {
 
     final class TimeoutFlag: Sendable {
         let fired = Atomic<Bool>(false)
+    }
+
+    /// Kills a process group when its deadline passes, unless disarmed first.
+    final class DeadlineKiller: Sendable {
+        private let task = Mutex<Task<Void, Never>?>(nil)
+
+        func arm(processGroup: pid_t, after timeout: Duration, flag: TimeoutFlag) {
+            let timer = Task {
+                try? await Task.sleep(for: timeout)
+                guard !Task.isCancelled else { return }
+                flag.fired.store(true, ordering: .relaxed)
+                _ = kill(-processGroup, SIGKILL)
+            }
+            task.withLock { $0 = timer }
+        }
+
+        func disarm() {
+            task.withLock { $0?.cancel() }
+        }
     }
 
     struct Captured: Sendable {

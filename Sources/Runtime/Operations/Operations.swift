@@ -105,13 +105,23 @@ public final class Operations: Sendable {
     private let logger: Logger
     private let jobs = Mutex<[String: CommandRun]>([:])
     private let jobOrder = Mutex<[String]>([])
-    /// Jobs kept for `GET /api/v1/command/{id}`.
+    /// Finished jobs kept for `GET /api/v1/command/{id}` (running ones are always kept).
     public static let keptJobs = 200
+    /// Output bytes of finished jobs kept in memory at most; the oldest finished jobs go first.
+    public static let keptOutputBytes = 32 << 20
+    /// Commands that may run at once; more are refused (429) rather than exhausting file descriptors and threads.
+    public let maximumRunning: Int
+    private let running = RunningCount()
+
+    final class RunningCount: Sendable {
+        let value = Atomic<Int>(0)
+    }
 
     public init(
         audit: AuditLog?, catalog: @escaping @Sendable () -> CommandCatalog, unitOfService: @escaping @Sendable (String) -> String?,
-        systemd: (any SystemdUnitSource & SystemdUnitControl)?, runner: CommandRunner = CommandRunner(), logger: Logger
+        systemd: (any SystemdUnitSource & SystemdUnitControl)?, runner: CommandRunner = CommandRunner(), maximumRunning: Int = 16, logger: Logger
     ) {
+        self.maximumRunning = maximumRunning
         self.audit = audit
         self.catalog = catalog
         self.unitOfService = unitOfService
@@ -132,10 +142,21 @@ public final class Operations: Sendable {
         guard access(definition.executable, X_OK) == 0 else {
             throw CommandRejection(.unavailable, "command '\(id)' is not available on this host: \(definition.executable) is missing or not executable")
         }
-        let start = try record(
+        let counter = running
+        guard counter.value.add(1, ordering: .relaxed).newValue <= maximumRunning else {
+            counter.value.subtract(1, ordering: .relaxed)
+            throw CommandRejection(.busy, "\(maximumRunning) commands are running already; try again when one has finished")
+        }
+        let start: AuditRecord?
+        do {
+            start = try record(
             AuditRecord(
                 time: .now(), event: "command.start", principal: principal.name, role: principal.role, clientAddress: principal.clientAddress,
                 requestID: principal.requestID, action: id, argv: argv, parameters: parameters))
+        } catch {
+            counter.value.subtract(1, ordering: .relaxed)
+            throw error
+        }
         let jobID = Self.newJobID()
         var run = CommandRun(jobID: jobID, command: id, argv: argv, auditID: start?.id, startedAt: .now(), result: nil, endAuditID: nil)
         remember(run)
@@ -143,6 +164,7 @@ public final class Operations: Sendable {
         let work: @Sendable () async -> CommandRun = { [self, run] in
             var run = run
             let result = await runner.run(definition, argv: argv)
+            counter.value.subtract(1, ordering: .relaxed)
             run.result = result
             let end = try? record(
                 AuditRecord(
@@ -166,15 +188,21 @@ public final class Operations: Sendable {
     public func job(_ id: String) -> CommandRun? { jobs.withLock { $0[id] } }
 
     private func remember(_ run: CommandRun) {
-        jobs.withLock { $0[run.jobID] = run }
-        let evicted = jobOrder.withLock { order -> [String] in
-            if !order.contains(run.jobID) { order.append(run.jobID) }
-            guard order.count > Self.keptJobs else { return [] }
-            let excess = Array(order.prefix(order.count - Self.keptJobs))
-            order.removeFirst(excess.count)
-            return excess
+        jobs.withLock { jobs in
+            jobs[run.jobID] = run
+            jobOrder.withLock { order in
+                if !order.contains(run.jobID) { order.append(run.jobID) }
+                // Evict the oldest finished jobs while there are too many or their output is too large; a running job stays.
+                var finished = order.filter { jobs[$0]?.result != nil }
+                var bytes = finished.reduce(0) { $0 + (jobs[$1]?.result.map { $0.stdout.count + $0.stderr.count } ?? 0) }
+                while !finished.isEmpty, finished.count > Self.keptJobs || bytes > Self.keptOutputBytes {
+                    let oldest = finished.removeFirst()
+                    bytes -= jobs[oldest]?.result.map { $0.stdout.count + $0.stderr.count } ?? 0
+                    jobs[oldest] = nil
+                    order.removeAll { $0 == oldest }
+                }
+            }
         }
-        if !evicted.isEmpty { jobs.withLock { for id in evicted { $0[id] = nil } } }
     }
 
     static func newJobID() -> String {

@@ -4,7 +4,6 @@
 //
 
 import CSystemd
-import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -70,37 +69,69 @@ public struct JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(operation): \(String(cString: strerror(code)))" }
 }
 
+/// What a follower receives: an entry, or a heartbeat after a quiet interval (so the HTTP layer writes something and
+/// notices a client that left).
+public enum JournalEvent: Sendable, Hashable {
+    case entry(JournalEntry)
+    case heartbeat
+}
+
 /// Reads the systemd journal through sd-journal: the local journal (`SD_JOURNAL_LOCAL_ONLY`), or the journal files of
-/// one directory. Each read opens its own handle on a Dispatch queue (sd-journal handles are not thread-safe and may
-/// block on I/O), so nothing runs on a Swift concurrency thread.
+/// one directory. Every read and every follower runs on a thread of its own (``spawnDetachedThread(stackSize:_:)``):
+/// sd-journal handles are not thread-safe and block on I/O and in `sd_journal_wait`, and on Linux libdispatch's pool
+/// (which Swift concurrency shares) grows slowly once its threads block. Followers are capped (``maximumFollowers``).
 public struct JournalReader: Sendable {
     /// A directory of journal files (`/var/log/journal/<machine-id>`, a standalone journald's); nil for the local journal.
     public var directory: String?
-    private static let queue = DispatchQueue(label: "viworks.journal", attributes: .concurrent)
+    /// Concurrent `follow` streams allowed; more get ``JournalError`` `EBUSY`.
+    public var maximumFollowers: Int
+    /// A heartbeat is sent after this long without an entry.
+    public var heartbeatInterval: Duration
+    private let followers = FollowerCount()
 
-    public init(directory: String? = nil) {
+    public init(directory: String? = nil, maximumFollowers: Int = 8, heartbeatInterval: Duration = .seconds(5)) {
         self.directory = directory
+        self.maximumFollowers = maximumFollowers
+        self.heartbeatInterval = heartbeatInterval
+    }
+
+    /// Followers running now.
+    public var activeFollowers: Int { followers.count.load(ordering: .relaxed) }
+
+    final class FollowerCount: Sendable {
+        let count = Atomic<Int>(0)
     }
 
     /// The newest `query.lines` entries matching `query`, oldest first.
     public func read(_ query: JournalQuery) async throws(JournalError) -> [JournalEntry] {
         let directory = self.directory
         let result: Result<[JournalEntry], JournalError> = await withCheckedContinuation { continuation in
-            Self.queue.async {
+            let started = spawnDetachedThread(stackSize: 512 << 10) {
                 continuation.resume(returning: Result { () throws(JournalError) in try Self.readBlocking(query, directory: directory) })
             }
+            if !started { continuation.resume(returning: .failure(JournalError(operation: "start a reader thread", code: EAGAIN))) }
         }
         return try result.get()
     }
 
     /// New entries matching `query` (after `afterCursor`, or from now), as they are written, until the consumer stops
-    /// iterating or cancels. Polls `sd_journal_wait` with a 250 ms timeout so a departed consumer is noticed quickly.
-    public func follow(_ query: JournalQuery, afterCursor: String? = nil) -> AsyncThrowingStream<JournalEntry, any Error> {
+    /// iterating or cancels. Polls `sd_journal_wait` with a 250 ms timeout so a departed consumer is noticed quickly, and
+    /// yields a heartbeat after ``heartbeatInterval`` without entries.
+    /// - Throws: `EBUSY` when ``maximumFollowers`` streams are already running.
+    public func follow(_ query: JournalQuery, afterCursor: String? = nil) throws(JournalError) -> AsyncThrowingStream<JournalEvent, any Error> {
         let directory = self.directory
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: JournalEntry.self, bufferingPolicy: .bufferingNewest(1024))
+        let counter = followers
+        guard counter.count.add(1, ordering: .relaxed).newValue <= maximumFollowers else {
+            counter.count.subtract(1, ordering: .relaxed)
+            throw JournalError(operation: "follow (at most \(maximumFollowers) at once)", code: EBUSY)
+        }
+        let heartbeat = heartbeatInterval.secondsDouble
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: JournalEvent.self, bufferingPolicy: .bufferingNewest(1024))
         let stopped = StopFlag()
         continuation.onTermination = { _ in stopped.stop() }
-        Self.queue.async {
+        let started = spawnDetachedThread(stackSize: 512 << 10) {
+            defer { counter.count.subtract(1, ordering: .relaxed) }
+            var quietSince = ContinuousClock.now
             do throws(JournalError) {
                 let journal = try Self.open(directory: directory)
                 defer { sd_journal_close(journal) }
@@ -125,16 +156,25 @@ public struct JournalReader: Sendable {
                     if next < 0 { throw JournalError(operation: "sd_journal_next", code: -next) }
                     if next == 0 {
                         _ = sd_journal_wait(journal, 250_000)
+                        if (ContinuousClock.now - quietSince).secondsDouble >= heartbeat {
+                            continuation.yield(.heartbeat)
+                            quietSince = ContinuousClock.now
+                        }
                         continue
                     }
                     guard let entry = Self.entry(journal, units: query.units), Self.matches(entry, query) else { continue }
                     if let until = query.until, until < entry.time { break }
-                    continuation.yield(entry)
+                    continuation.yield(.entry(entry))
+                    quietSince = ContinuousClock.now
                 }
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)
             }
+        }
+        if !started {
+            counter.count.subtract(1, ordering: .relaxed)
+            throw JournalError(operation: "start a follower thread", code: EAGAIN)
         }
         return stream
     }

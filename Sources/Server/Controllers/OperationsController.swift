@@ -3,6 +3,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+#if canImport(Glibc)
+import Glibc
+#endif
 public import AgentRuntime
 import HTTPTypes
 import FoundationEssentials
@@ -82,6 +85,11 @@ public struct OperationsController: Sendable {
 
     private func command(_ request: Request) async throws -> Response {
         guard let operations else { throw APIError(.serviceUnavailable, code: "commands_disabled", message: "commands are disabled ([commands] enabled = false)") }
+        // JSON only: a browser's cross-site "simple" POST (text/plain, form encodings) cannot carry it without a preflight.
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType == "application/json" || contentType.hasPrefix("application/json;") else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "the body must be sent as Content-Type: application/json")
+        }
         let body = try await Self.body(request)
         let parsed: CommandRequest
         do {
@@ -104,6 +112,7 @@ public struct OperationsController: Sendable {
             case .unknownCommand: throw APIError(.notFound, code: "unknown_command", message: rejection.message)
             case .invalidParameter: throw APIError(.badRequest, code: "invalid_parameter", message: rejection.message)
             case .unavailable: throw APIError(.conflict, code: "unavailable", message: rejection.message)
+            case .busy: throw APIError(.tooManyRequests, code: "too_many_commands", message: rejection.message, headers: [.retryAfter: "5"])
             }
         } catch let error as AuditUnavailable {
             throw APIError(.serviceUnavailable, code: "audit_unavailable", message: error.description)
@@ -140,8 +149,12 @@ public struct OperationsController: Sendable {
         let to = try query["to"].map { try Self.time(String($0), "to") }
         let limit = try query["limit"].map { try Self.integer(String($0), "limit", 1...10_000) } ?? 1000
         let verify = query["verify"].map { $0 == "true" || $0 == "1" } ?? false
-        let records = try log.records(from: from, to: to, principal: query["principal"].map(String.init), limit: limit)
-        return try json(AuditDTO(records: records, verification: verify ? try log.verify() : nil))
+        do {
+            let records = try log.records(from: from, to: to, principal: query["principal"].map(String.init), limit: limit)
+            return try json(AuditDTO(records: records, verification: verify ? try log.verify() : nil))
+        } catch {
+            throw APIError(.serviceUnavailable, code: "audit_unavailable", message: "the audit log cannot be read: \(error)")
+        }
     }
 
     // MARK: - Logs
@@ -181,17 +194,34 @@ public struct OperationsController: Sendable {
             if let after, after.utf8.count > 512 || after.unicodeScalars.contains(where: { $0.value < 0x20 }) {
                 throw APIError.badRequest("after must be a journal cursor")
             }
-            let stream = journal.follow(journalQuery, afterCursor: after)
+            let stream: AsyncThrowingStream<JournalEvent, any Error>
+            do {
+                stream = try journal.follow(journalQuery, afterCursor: after)
+            } catch {
+                if error.code == EBUSY {
+                    throw APIError(
+                        .tooManyRequests, code: "too_many_followers", message: "\(journal.maximumFollowers) log streams are open already; try again later",
+                        headers: [.retryAfter: "5"])
+                }
+                throw APIError(.serviceUnavailable, code: "journal_unavailable", message: error.description)
+            }
             let following = units
             return Response(
                 status: .ok, headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"],
                 body: ResponseBody { writer in
                     try await writer.write(ByteBuffer(string: ": following \(following.joined(separator: ","))\n\n"))
-                    for try await entry in stream {
-                        var line = "id: \(entry.cursor)\nevent: entry\ndata: "
-                        line += String(decoding: try encodeBytes(JournalEntryDTO(entry: entry)), as: UTF8.self)
-                        line += "\n\n"
-                        try await writer.write(ByteBuffer(string: line))
+                    // A heartbeat comment every few quiet seconds: writing to a client that left fails, which ends this
+                    // loop, the stream and its follower thread.
+                    for try await event in stream {
+                        switch event {
+                        case .heartbeat:
+                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                        case .entry(let entry):
+                            var line = "id: \(entry.cursor)\nevent: entry\ndata: "
+                            line += String(decoding: try encodeBytes(JournalEntryDTO(entry: entry)), as: UTF8.self)
+                            line += "\n\n"
+                            try await writer.write(ByteBuffer(string: line))
+                        }
                     }
                     try await writer.finish(nil)
                 })
@@ -223,9 +253,13 @@ public struct OperationsController: Sendable {
     }
 
     static func time(_ raw: String, _ name: String) throws -> Timestamp {
-        if let seconds = Double(raw), seconds.isFinite, seconds >= 0, seconds < 1e11 { return Timestamp(secondsSinceEpoch: seconds) }
-        if let parsed = Timestamp(rfc3339: raw) { return parsed }
-        throw APIError.badRequest("\(name) must be RFC 3339 (2026-11-29T10:00:00Z) or Unix seconds, got \(CommandCatalog.shortened(raw))")
+        if raw.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }), let seconds = Double(raw),
+            let time = Timestamp(validSecondsSinceEpoch: seconds)
+        {
+            return time
+        }
+        if let parsed = Timestamp(rfc3339: raw), parsed.nanosecondsSinceEpoch >= 0 { return parsed }
+        throw APIError.badRequest("\(name) must be RFC 3339 (2026-11-29T10:00:00Z) or Unix seconds, between 1970 and 2200, got \(CommandCatalog.shortened(raw))")
     }
 
     static func integer(_ raw: String, _ name: String, _ range: ClosedRange<Int>) throws -> Int {
