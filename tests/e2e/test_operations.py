@@ -34,6 +34,11 @@ def admin_key(tmp_path_factory) -> None:
     AUTH_ENV["VIWORKS_AUTH_API_KEY_FILE"] = str(keys)
 
 
+def curl_auth() -> list[str]:
+    """AUTH_HEADERS as curl arguments."""
+    return [argument for name, value in AUTH_HEADERS.items() for argument in ("-H", f"{name}: {value}")]
+
+
 def post(agent, path: str, body) -> tuple[int, dict]:
     data = json.dumps(body).encode() if not isinstance(body, bytes) else body
     response = agent.request("POST", path, headers={"Content-Type": "application/json", **AUTH_HEADERS}, body=data)
@@ -276,7 +281,7 @@ def test_log_followers_are_capped_and_released_when_clients_leave(agent) -> None
 
     before = fds()
     curls = [
-        subprocess.Popen(["curl", "-s", "-m", "2", "-o", "/dev/null", "-w", "%{http_code}", f"http://127.0.0.1:{agent.port}/api/v1/logs?follow=true&unit=nginx.service"],
+        subprocess.Popen(["curl", "-s", "-m", "2", "-o", "/dev/null", "-w", "%{http_code}", *curl_auth(), f"http://127.0.0.1:{agent.port}/api/v1/logs?follow=true&unit=nginx.service"],
             stdout=subprocess.PIPE, text=True)
         for _ in range(10)
     ]
@@ -287,5 +292,5 @@ def test_log_followers_are_capped_and_released_when_clients_leave(agent) -> None
         time.sleep(0.5)
     assert fds() <= before + 1, f"descriptors {before} before, {fds()} after the followers left"
     # Every slot is free again.
-    again = subprocess.run(["curl", "-s", "-m", "1", "-o", "/dev/null", "-w", "%{http_code}", f"http://127.0.0.1:{agent.port}/api/v1/logs?follow=true"], capture_output=True, text=True)
+    again = subprocess.run(["curl", "-s", "-m", "1", "-o", "/dev/null", "-w", "%{http_code}", *curl_auth(), f"http://127.0.0.1:{agent.port}/api/v1/logs?follow=true"], capture_output=True, text=True)
     assert again.stdout == "200"
