@@ -150,8 +150,9 @@ public struct ConfigLoader: Sendable {
 
     private func isTablePath(_ path: [String]) -> Bool {
         switch path.count {
-        case 1: return ["agent", "paths", "server", "log", "supervisor", "collectors", "plugins"].contains(path[0])
-        case 2: return path[0] == "collectors" && knownCollectors.contains(path[1])
+        case 1: return ["agent", "paths", "server", "log", "supervisor", "collectors", "plugins", "history", "alerts", "notifications"].contains(path[0])
+        case 2:
+            return (path[0] == "collectors" && knownCollectors.contains(path[1])) || (path[0] == "alerts" && Self.alertRuleTables.contains(path[1]))
         default: return false
         }
     }
@@ -197,7 +198,7 @@ public struct ConfigLoader: Sendable {
 
     typealias Setter = @Sendable (inout AgentConfiguration, Raw) throws(ValueError) -> Void
 
-    static let fixedKeys: [String: Setter] = [
+    private static let coreKeys: [String: Setter] = [
         "agent.interval": { config, raw throws(ValueError) in config.interval = try interval(raw) },
         "agent.state_directory": { config, raw throws(ValueError) in config.stateDirectory = try absolutePath(raw) },
         "agent.release_startup_memory": { config, raw throws(ValueError) in config.releaseStartupMemory = try bool(raw) },
@@ -221,6 +222,8 @@ public struct ConfigLoader: Sendable {
         "plugins.enabled": { config, raw throws(ValueError) in config.plugins.enabled = try bool(raw) },
         "plugins.directory": { config, raw throws(ValueError) in config.plugins.directory = try absolutePath(raw) },
     ]
+
+    static let fixedKeys: [String: Setter] = coreKeys.merging(historyKeys) { first, _ in first }
 
     static let collectorKeys: [String: @Sendable (inout CollectorSettings, Raw) throws(ValueError) -> Void] = [
         "enabled": { settings, raw throws(ValueError) in settings.enabled = try bool(raw) },
@@ -402,7 +405,7 @@ public struct ConfigLoader: Sendable {
     // MARK: - Cross-key checks
 
     private func validate(_ configuration: AgentConfiguration, file: String) -> [ConfigIssue] {
-        var issues: [ConfigIssue] = []
+        var issues: [ConfigIssue] = validateHistory(configuration, file: file)
         if configuration.supervisor.backoffMax < configuration.supervisor.backoffInitial {
             issues.append(ConfigIssue(source: file, line: nil, key: "supervisor.backoff_max", message: "must not be smaller than supervisor.backoff_initial"))
         }
