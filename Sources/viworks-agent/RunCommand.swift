@@ -52,12 +52,15 @@ struct RunCommand: AsyncParsableCommand {
         let snapshots = assembly.snapshots
         let plugins = assembly.plugins
         let serverListening = StartupGate()
-        let dependencies = APIDependencies(
+        let history = HistoryAssembly(configuration: configuration, bus: bus, logger: logger)
+        var dependencies = APIDependencies(
             snapshots: assembly.snapshots,
             collectorStates: { supervisor.states },
             busStatistics: { BusStatistics(published: await bus.publishedCount(), dropped: await bus.dropCounts()) },
             version: AgentCommand.version, plugins: assembly.plugins, collectorGeneration: { supervisor.generation }
         )
+        dependencies.history = history.context
+        dependencies.alerts = history.engine
         let application = APIServer.buildApplication(
             dependencies: dependencies, settings: configuration.server, eventLoopGroup: eventLoopGroup, logger: logger,
             onServerRunning: { channel in
@@ -89,8 +92,8 @@ struct RunCommand: AsyncParsableCommand {
         reloader.register("plugins") { configuration in await AgentAssembly.reloadPlugins(plugins, configuration) }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: assembly.snapshots), .init(service: supervisor), .init(service: assembly.plugins), .init(service: application),
+                services: [.init(service: assembly.snapshots)] + history.services + [
+                    .init(service: supervisor), .init(service: assembly.plugins), .init(service: application),
                     .init(service: reloader),
                     .init(
                         service: StartupMemoryRelease(
