@@ -112,6 +112,7 @@ let package = Package(
             dependencies: [
                 "AgentRuntime", "AgentCollectors", "AgentServer", "AgentPlugins",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Benchmarks/viworks-bench",
             swiftSettings: swiftSettings

@@ -45,7 +45,7 @@ struct BlockCodecTests {
     @Test func delta_of_delta_bucket_boundaries() throws {
         // Each delta-of-delta lands on a bucket edge or just past it, both signs, up to the 64-bit escape.
         let dods: [Int64] = [
-            0, 1, -1, 63, -64, 64, -65, 255, -256, 256, -257, 2047, -2048, 2048, -2049, Int64(Int32.max), Int64(Int32.min),
+            0, 1, -1, 7, -8, 8, -9, 63, -64, 64, -65, 255, -256, 256, -257, 2047, -2048, 2048, -2049, Int64(Int32.max), Int64(Int32.min),
             Int64(Int32.max) + 1, Int64(Int32.min) - 1, 1 << 40, -(1 << 40),
         ]
         var time: Int64 = 1_700_000_000_000
@@ -106,6 +106,42 @@ struct BlockCodecTests {
             let garbage = [BlockCodec.version] + (0..<Int(rng.next() % 40)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             _ = try? BlockCodec.decode(garbage)
         }
+    }
+
+    @Test func decimalModeIsChosenWhenEveryValueIsAScaledInteger() throws {
+        func block(_ values: [Double]) -> [UInt8] {
+            var encoder = BlockEncoder()
+            for (index, value) in values.enumerated() { encoder.append(HistorySample(milliseconds: Int64(index) * 30_000, value: value)) }
+            return encoder.bytes()
+        }
+        let percentages = (0..<240).map { Double(($0 * 37) % 10_000) / 100 }
+        let bytes = block(percentages)
+        #expect(bytes[1] == 0x12)  // decimal, 10^2
+        Self.expectIdentical(try BlockCodec.decode(bytes), percentages.enumerated().map { HistorySample(milliseconds: Int64($0.offset) * 30_000, value: $0.element) })
+        #expect(block([1, 2, 1e15, 7])[1] == 0x10)  // integers
+        #expect(block([0.001, 2.5, 3])[1] == 0x13)
+        #expect(block([1, -0.0, 2])[1] == 0)  // -0 is not n / 10^k: XOR keeps its sign
+        #expect(block([1, .nan])[1] == 0)
+        #expect(block([0.1 + 0.2, 1])[1] == 0)  // 0.30000000000000004 is not a short decimal
+        #expect(block([9_007_199_254_740_993, 1])[1] == 0x10 || block([9_007_199_254_740_993, 1])[1] == 0)
+        var unknownMode = bytes
+        unknownMode[1] = 0x20
+        #expect(throws: BlockDecodingError(reason: "unknown value mode 32")) { try BlockCodec.decode(unknownMode) }
+    }
+
+    @Test func decimalDeltasAtBucketEdgesRoundTrip() throws {
+        let deltas: [Int64] = [0, 63, -64, 64, -65, 255, -256, 256, -257, 4095, -4096, 4096, -4097, 524_287, -524_288, 524_288, Int64(Int32.max), Int64(Int32.min), 1 << 40, -(1 << 41)]
+        var n: Int64 = 0
+        var samples: [HistorySample] = []
+        for (index, delta) in deltas.enumerated() {
+            n += delta
+            samples.append(HistorySample(milliseconds: Int64(index), value: Double(n) / 100))
+        }
+        var encoder = BlockEncoder()
+        for sample in samples { encoder.append(sample) }
+        let bytes = encoder.bytes()
+        #expect(bytes[1] & 0xF0 == 0x10)
+        Self.expectIdentical(try BlockCodec.decode(bytes), samples)
     }
 
     // MARK: - Property-based

@@ -56,13 +56,27 @@ public enum BlockCodec {
     public static func decode(_ bytes: [UInt8], _ body: (HistorySample) -> Void) throws(BlockDecodingError) {
         guard let first = bytes.first else { throw BlockDecodingError(reason: "empty") }
         guard first == version else { throw BlockDecodingError(reason: "unknown format version \(first)") }
-        var offset = 1
+        guard bytes.count >= 2 else { throw BlockDecodingError(reason: "truncated header") }
+        let mode = bytes[1]
+        let decimalScale: Double?
+        switch mode {
+        case 0: decimalScale = nil
+        case 0x10...0x19: decimalScale = powersOfTen[Int(mode & 0x0F)]
+        default: throw BlockDecodingError(reason: "unknown value mode \(mode)")
+        }
+        var offset = 2
         let count = try readUVarint(bytes, &offset)
         let firstTime = zigzagDecode(try readUVarint(bytes, &offset))
-        guard offset + 8 <= bytes.count else { throw BlockDecodingError(reason: "truncated header") }
         var firstBits: UInt64 = 0
-        for index in offset..<(offset + 8) { firstBits = firstBits << 8 | UInt64(bytes[index]) }
-        offset += 8
+        var integer: Int64 = 0
+        if let decimalScale {
+            integer = zigzagDecode(try readUVarint(bytes, &offset))
+            firstBits = (Double(integer) / decimalScale).bitPattern
+        } else {
+            guard offset + 8 <= bytes.count else { throw BlockDecodingError(reason: "truncated header") }
+            for index in offset..<(offset + 8) { firstBits = firstBits << 8 | UInt64(bytes[index]) }
+            offset += 8
+        }
         guard count >= 1 else { throw BlockDecodingError(reason: "no samples") }
         // Each further sample takes at least 2 bits: a count the bytes cannot hold is corruption, not a huge allocation.
         guard count - 1 <= UInt64(bytes.count - offset) * 4 else { throw BlockDecodingError(reason: "count \(count) exceeds the data") }
@@ -81,9 +95,9 @@ public enum BlockCodec {
             if try !reader.bit() {
                 dod = 0
             } else if try !reader.bit() {
-                dod = signExtend(try reader.read(7), 7)
+                dod = signExtend(try reader.read(4), 4)
             } else if try !reader.bit() {
-                dod = signExtend(try reader.read(9), 9)
+                dod = signExtend(try reader.read(7), 7)
             } else if try !reader.bit() {
                 dod = signExtend(try reader.read(12), 12)
             } else if try !reader.bit() {
@@ -94,7 +108,10 @@ public enum BlockCodec {
             delta = delta &+ dod
             time = time &+ delta
             // Value.
-            if try reader.bit() {
+            if let decimalScale {
+                integer = integer &+ (try Self.readBucketed(&reader))
+                bits = (Double(integer) / decimalScale).bitPattern
+            } else if try reader.bit() {
                 if try reader.bit() {
                     leading = Int(try reader.read(6))
                     let length = Int(try reader.read(6)) + 1
@@ -107,6 +124,32 @@ public enum BlockCodec {
             }
             body(HistorySample(milliseconds: time, value: Double(bitPattern: bits)))
         }
+    }
+
+    /// 10^0 … 10^9, exact in a Double.
+    static let powersOfTen: [Double] = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000]
+
+    /// A signed integer with a prefix-coded width: `0` zero, `10`+7, `110`+9, `1110`+13, `11110`+20, `111110`+32, `111111`+64 bits.
+    static func writeBucketed(_ value: Int64, to writer: inout BitWriter) {
+        switch value {
+        case 0: writer.write(0, bits: 1)
+        case -64...63: writer.write(0b10, bits: 2); writer.write(UInt64(bitPattern: value), bits: 7)
+        case -256...255: writer.write(0b110, bits: 3); writer.write(UInt64(bitPattern: value), bits: 9)
+        case -4096...4095: writer.write(0b1110, bits: 4); writer.write(UInt64(bitPattern: value), bits: 13)
+        case -524_288...524_287: writer.write(0b11110, bits: 5); writer.write(UInt64(bitPattern: value), bits: 20)
+        case Int64(Int32.min)...Int64(Int32.max): writer.write(0b111110, bits: 6); writer.write(UInt64(bitPattern: value), bits: 32)
+        default: writer.write(0b111111, bits: 6); writer.write(UInt64(bitPattern: value), bits: 64)
+        }
+    }
+
+    static func readBucketed(_ reader: inout BitReader) throws(BlockDecodingError) -> Int64 {
+        if try !reader.bit() { return 0 }
+        if try !reader.bit() { return signExtend(try reader.read(7), 7) }
+        if try !reader.bit() { return signExtend(try reader.read(9), 9) }
+        if try !reader.bit() { return signExtend(try reader.read(13), 13) }
+        if try !reader.bit() { return signExtend(try reader.read(20), 20) }
+        if try !reader.bit() { return signExtend(try reader.read(32), 32) }
+        return Int64(bitPattern: try reader.read(64))
     }
 
     // MARK: - Integers
@@ -145,74 +188,111 @@ public enum BlockCodec {
 
 /// Builds one block sample by sample; ``bytes()`` can be taken at any time (the history writer stores the
 /// open block on every flush) and appending may continue afterwards.
+///
+/// Values are stored in one of two modes, chosen per block by ``bytes()`` (the smaller wins):
+/// - **XOR** (Gorilla): any bit pattern.
+/// - **decimal**: when every value is exactly `n / 10^k` for integers `n` (|n| < 2^53) and one `k` in 0…9 (percentages
+///   with 2 decimals, byte counts, loads), the integers' deltas are stored instead; decoding computes `Double(n) / 10^k`,
+///   the very operation the encoder checked, so the round trip stays bit-exact.
 public struct BlockEncoder: Sendable {
-    private var body = BitWriter()
-    public private(set) var count = 0
-    public private(set) var first: HistorySample?
-    /// The newest appended sample.
-    public private(set) var last: HistorySample?
-    /// Smallest and largest timestamp appended (equal to first/last unless timestamps went backwards).
+    private var samples: [HistorySample] = []
     public private(set) var minimumTime: Int64 = .max
     public private(set) var maximumTime: Int64 = .min
-    private var delta: Int64 = 0
-    private var leading = Int.max
-    private var trailing = 0
 
     public init() {}
 
+    public var count: Int { samples.count }
+    public var first: HistorySample? { samples.first }
+    /// The newest appended sample.
+    public var last: HistorySample? { samples.last }
+
     /// Appends one sample; any timestamp and any bit pattern is accepted.
     public mutating func append(_ sample: HistorySample) {
-        defer {
-            count += 1
-            last = sample
-            minimumTime = min(minimumTime, sample.milliseconds)
-            maximumTime = max(maximumTime, sample.milliseconds)
+        samples.append(sample)
+        minimumTime = min(minimumTime, sample.milliseconds)
+        maximumTime = max(maximumTime, sample.milliseconds)
+    }
+
+    /// The smallest `k` for which every value is exactly an integer over 10^k, with those integers; nil if none.
+    static func decimalIntegers(_ samples: [HistorySample]) -> (Int, [Int64])? {
+        scales: for k in 0..<BlockCodec.powersOfTen.count {
+            let scale = BlockCodec.powersOfTen[k]
+            var integers: [Int64] = []
+            integers.reserveCapacity(samples.count)
+            for sample in samples {
+                let scaled = (sample.value * scale).rounded()
+                guard scaled.isFinite, abs(scaled) < 9_007_199_254_740_992 else { continue scales }
+                let n = Int64(scaled)
+                guard (Double(n) / scale).bitPattern == sample.value.bitPattern else { continue scales }
+                integers.append(n)
+            }
+            return (k, integers)
         }
-        guard let previous = last else {
-            first = sample
-            return
-        }
-        let newDelta = sample.milliseconds &- previous.milliseconds
-        let dod = newDelta &- delta
-        delta = newDelta
-        switch dod {
-        case 0: body.write(0, bits: 1)
-        case -64...63: body.write(0b10, bits: 2); body.write(UInt64(bitPattern: dod), bits: 7)
-        case -256...255: body.write(0b110, bits: 3); body.write(UInt64(bitPattern: dod), bits: 9)
-        case -2048...2047: body.write(0b1110, bits: 4); body.write(UInt64(bitPattern: dod), bits: 12)
-        case Int64(Int32.min)...Int64(Int32.max): body.write(0b11110, bits: 5); body.write(UInt64(bitPattern: dod), bits: 32)
-        default: body.write(0b11111, bits: 5); body.write(UInt64(bitPattern: dod), bits: 64)
-        }
-        let xor = sample.value.bitPattern ^ previous.value.bitPattern
-        if xor == 0 {
-            body.write(0, bits: 1)
-            return
-        }
-        let newLeading = min(xor.leadingZeroBitCount, 63)
-        let newTrailing = xor.trailingZeroBitCount
-        if leading != .max, newLeading >= leading, newTrailing >= trailing {
-            body.write(0b10, bits: 2)
-            body.write(xor >> UInt64(trailing), bits: 64 - leading - trailing)
-        } else {
-            leading = newLeading
-            trailing = newTrailing
-            let length = 64 - leading - trailing
-            body.write(0b11, bits: 2)
-            body.write(UInt64(leading), bits: 6)
-            body.write(UInt64(length - 1), bits: 6)
-            body.write(xor >> UInt64(trailing), bits: length)
-        }
+        return nil
     }
 
     /// The block as stored: header and bit stream (empty when nothing was appended).
     public func bytes() -> [UInt8] {
-        guard let first else { return [] }
-        var result: [UInt8] = [BlockCodec.version]
-        result.reserveCapacity(20 + body.byteCount)
-        BlockCodec.appendUVarint(UInt64(count), to: &result)
+        guard !samples.isEmpty else { return [] }
+        let xor = encode(mode: 0, integers: nil)
+        guard let (k, integers) = Self.decimalIntegers(samples) else { return xor }
+        let decimal = encode(mode: 0x10 | UInt8(k), integers: integers)
+        return decimal.count < xor.count ? decimal : xor
+    }
+
+    private func encode(mode: UInt8, integers: [Int64]?) -> [UInt8] {
+        guard let first = samples.first else { return [] }
+        var result: [UInt8] = [BlockCodec.version, mode]
+        BlockCodec.appendUVarint(UInt64(samples.count), to: &result)
         BlockCodec.appendUVarint(BlockCodec.zigzagEncode(first.milliseconds), to: &result)
-        let bits = first.value.bitPattern
-        for shift in stride(from: 56, through: 0, by: -8) { result.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        if let integers {
+            BlockCodec.appendUVarint(BlockCodec.zigzagEncode(integers[0]), to: &result)
+        } else {
+            let bits = first.value.bitPattern
+            for shift in stride(from: 56, through: 0, by: -8) { result.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        }
+        var body = BitWriter()
+        var delta: Int64 = 0
+        var leading = Int.max
+        var trailing = 0
+        for index in 1..<max(1, samples.count) {
+            let sample = samples[index]
+            let previous = samples[index - 1]
+            let newDelta = sample.milliseconds &- previous.milliseconds
+            let dod = newDelta &- delta
+            delta = newDelta
+            switch dod {
+            case 0: body.write(0, bits: 1)
+            case -8...7: body.write(0b10, bits: 2); body.write(UInt64(bitPattern: dod), bits: 4)
+            case -64...63: body.write(0b110, bits: 3); body.write(UInt64(bitPattern: dod), bits: 7)
+            case -2048...2047: body.write(0b1110, bits: 4); body.write(UInt64(bitPattern: dod), bits: 12)
+            case Int64(Int32.min)...Int64(Int32.max): body.write(0b11110, bits: 5); body.write(UInt64(bitPattern: dod), bits: 32)
+            default: body.write(0b11111, bits: 5); body.write(UInt64(bitPattern: dod), bits: 64)
+            }
+            if let integers {
+                BlockCodec.writeBucketed(integers[index] &- integers[index - 1], to: &body)
+                continue
+            }
+            let xor = sample.value.bitPattern ^ previous.value.bitPattern
+            if xor == 0 {
+                body.write(0, bits: 1)
+                continue
+            }
+            let newLeading = min(xor.leadingZeroBitCount, 63)
+            let newTrailing = xor.trailingZeroBitCount
+            if leading != .max, newLeading >= leading, newTrailing >= trailing {
+                body.write(0b10, bits: 2)
+                body.write(xor >> UInt64(trailing), bits: 64 - leading - trailing)
+            } else {
+                leading = newLeading
+                trailing = newTrailing
+                let length = 64 - leading - trailing
+                body.write(0b11, bits: 2)
+                body.write(UInt64(leading), bits: 6)
+                body.write(UInt64(length - 1), bits: 6)
+                body.write(xor >> UInt64(trailing), bits: length)
+            }
+        }
         body.appendBytes(to: &result)
         return result
     }

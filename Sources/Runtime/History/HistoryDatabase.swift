@@ -3,8 +3,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-import Foundation
+import FoundationEssentials
 public import GRDB
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The agent's SQLite database (WAL, through a GRDB `DatabasePool`): history blocks, rollups and incidents.
 ///
@@ -17,7 +21,7 @@ public final class HistoryDatabase: Sendable {
     /// Opens (creating the file and its directory when missing) and migrates the database at `path`.
     public init(path: String) throws {
         self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -68,9 +72,8 @@ public final class HistoryDatabase: Sendable {
     public func fileBytes() -> Int64 {
         var total: Int64 = 0
         for file in [path, path + "-wal"] {
-            if let attributes = try? FileManager.default.attributesOfItem(atPath: file), let size = attributes[.size] as? NSNumber {
-                total += size.int64Value
-            }
+            var info = stat()
+            if stat(file, &info) == 0 { total += Int64(info.st_size) }
         }
         return total
     }

@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-import Foundation
+import FoundationEssentials
 public import GRDB
 
 /// A rollup tier: per-minute or per-hour aggregates.

@@ -19,18 +19,40 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
     /// …or when it spans this long, so that the rewritten open block stays small.
     public static var maxBlockSpanMilliseconds: Int64 { 2 * 3_600_000 }
 
+    /// Everything buffered for one series: its open block and the rollup aggregates since the last flush.
     struct OpenBlock {
         var kind: MetricKind
         var encoder = BlockEncoder()
         var dirty = false
+        /// Bucket start (seconds) → aggregate of the samples since the last flush.
+        var minute: [Int64: Aggregate] = [:]
+        var hour: [Int64: Aggregate] = [:]
+
+        /// Appends in place (never copying the encoder); returns the sealed block when this sample began a new one.
+        mutating func append(_ sample: HistorySample, kind: MetricKind) -> BlockEncoder? {
+            var sealed: BlockEncoder?
+            if let first = encoder.first, let last = encoder.last,
+                encoder.count >= maxSamplesPerBlock || sample.milliseconds - first.milliseconds >= maxBlockSpanMilliseconds
+                    || sample.milliseconds < last.milliseconds
+            {
+                sealed = encoder
+                encoder = BlockEncoder()
+            }
+            self.kind = kind
+            encoder.append(sample)
+            dirty = true
+            let seconds = floorDiv(sample.milliseconds, 1000)
+            let minuteStart = seconds - mod(seconds, 60)
+            let hourStart = seconds - mod(seconds, 3600)
+            if minute[minuteStart] == nil { minute[minuteStart] = Aggregate(sample) } else { minute[minuteStart]?.add(sample) }
+            if hour[hourStart] == nil { hour[hourStart] = Aggregate(sample) } else { hour[hourStart]?.add(sample) }
+            return sealed
+        }
     }
 
     struct State {
         var open: [SeriesKey: OpenBlock] = [:]
         var sealed: [HistoryFlush.Block] = []
-        var minute: [RollupKey: Aggregate] = [:]
-        var hour: [RollupKey: Aggregate] = [:]
-        var kinds: [SeriesKey: MetricKind] = [:]
         var received: UInt64 = 0
         var skippedNonFinite: UInt64 = 0
         var flushes: UInt64 = 0
@@ -88,23 +110,9 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
     }
 
     private static func append(_ sample: HistorySample, kind: MetricKind, key: SeriesKey, to state: inout State) {
-        var block = state.open[key] ?? OpenBlock(kind: kind)
-        if let first = block.encoder.first, let last = block.encoder.last,
-            block.encoder.count >= maxSamplesPerBlock || sample.milliseconds - first.milliseconds >= maxBlockSpanMilliseconds
-                || sample.milliseconds < last.milliseconds
-        {
-            state.sealed.append(HistoryFlush.Block(series: key, kind: block.kind, encoder: block.encoder))
-            block = OpenBlock(kind: kind)
+        if let sealed = state.open[key, default: OpenBlock(kind: kind)].append(sample, kind: kind) {
+            state.sealed.append(HistoryFlush.Block(series: key, kind: kind, encoder: sealed))
         }
-        block.encoder.append(sample)
-        block.dirty = true
-        state.open[key] = block
-        state.kinds[key] = kind
-        let seconds = floorDiv(sample.milliseconds, 1000)
-        let minuteKey = RollupKey(series: key, start: seconds - mod(seconds, 60))
-        let hourKey = RollupKey(series: key, start: seconds - mod(seconds, 3600))
-        if state.minute[minuteKey] != nil { state.minute[minuteKey]?.add(sample) } else { state.minute[minuteKey] = Aggregate(sample) }
-        if state.hour[hourKey] != nil { state.hour[hourKey]?.add(sample) } else { state.hour[hourKey] = Aggregate(sample) }
     }
 
     // MARK: - Flushing
@@ -116,17 +124,17 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
         let flush = state.withLock { state -> HistoryFlush in
             var flush = HistoryFlush()
             flush.blocks = state.sealed
-            for (key, block) in state.open where block.dirty {
-                flush.blocks.append(HistoryFlush.Block(series: key, kind: block.kind, encoder: block.encoder))
-                state.open[key]?.dirty = false
-            }
-            flush.minute = state.minute
-            flush.hour = state.hour
-            flush.kinds = state.kinds
             state.sealed = []
-            state.minute = [:]
-            state.hour = [:]
-            state.kinds = [:]
+            for key in state.open.keys {
+                guard let block = state.open[key], block.dirty else { continue }
+                flush.blocks.append(HistoryFlush.Block(series: key, kind: block.kind, encoder: block.encoder))
+                for (start, aggregate) in block.minute { flush.minute[RollupKey(series: key, start: start)] = aggregate }
+                for (start, aggregate) in block.hour { flush.hour[RollupKey(series: key, start: start)] = aggregate }
+                flush.kinds[key] = block.kind
+                state.open[key]?.dirty = false
+                state.open[key]?.minute = [:]
+                state.open[key]?.hour = [:]
+            }
             return flush
         }
         guard !flush.isEmpty else { return 0 }
@@ -142,17 +150,35 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
             state.withLock { state in
                 state.flushFailures += 1
                 state.lastError = "\(error)"
-                let open = Set(state.open.keys)
                 for block in flush.blocks {
-                    if open.contains(block.series), state.open[block.series]?.encoder.first == block.encoder.first {
+                    if state.open[block.series]?.encoder.first == block.encoder.first {
                         state.open[block.series]?.dirty = true
                     } else {
                         state.sealed.append(block)
                     }
                 }
-                for (key, aggregate) in flush.minute { state.minute[key] = state.minute[key].map { var a = aggregate; a.merge($0); return a } ?? aggregate }
-                for (key, aggregate) in flush.hour { state.hour[key] = state.hour[key].map { var a = aggregate; a.merge($0); return a } ?? aggregate }
-                for (key, kind) in flush.kinds where state.kinds[key] == nil { state.kinds[key] = kind }
+                for (key, aggregate) in flush.minute {
+                    if state.open[key.series] == nil { state.open[key.series] = OpenBlock(kind: flush.kinds[key.series] ?? .gauge) }
+                    if let newer = state.open[key.series]?.minute[key.start] {
+                        var merged = aggregate
+                        merged.merge(newer)
+                        state.open[key.series]?.minute[key.start] = merged
+                    } else {
+                        state.open[key.series]?.minute[key.start] = aggregate
+                    }
+                    state.open[key.series]?.dirty = true
+                }
+                for (key, aggregate) in flush.hour {
+                    if state.open[key.series] == nil { state.open[key.series] = OpenBlock(kind: flush.kinds[key.series] ?? .gauge) }
+                    if let newer = state.open[key.series]?.hour[key.start] {
+                        var merged = aggregate
+                        merged.merge(newer)
+                        state.open[key.series]?.hour[key.start] = merged
+                    } else {
+                        state.open[key.series]?.hour[key.start] = aggregate
+                    }
+                    state.open[key.series]?.dirty = true
+                }
             }
             throw error
         }
