@@ -201,7 +201,7 @@ struct QueryParameters {
     func labels() throws -> [MetricLabel] {
         try values.filter { $0.0 == "label" }.map { _, text in
             guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
-                throw APIError.badRequest("label: expected name=value (e.g. label=mount_point=/), got \"\(text.prefix(64))\"")
+                throw APIError.badRequest("label: expected name=value (e.g. label=mountpoint=/), got \"\(text.prefix(64))\"")
             }
             return MetricLabel(String(text[..<equals]), String(text[text.index(after: equals)...]))
         }
