@@ -8,8 +8,9 @@ RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/viworks-a
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/viworks-agent
 LISTEN ?= 127.0.0.1:9740
 PREFIX ?= /usr/local
-# Debian packages: libsystemd-dev and pkg-config to build (CSystemd); the rest for the systemd tests.
-DEB_PACKAGES := libsystemd-dev pkg-config systemd systemd-container debootstrap zstd curl
+# Debian packages: libsystemd-dev and pkg-config to build (CSystemd); systemd, systemd-container, debootstrap, zstd, curl for
+# the systemd tests; nginx-light, redis-server, postgresql, openssh-server: real daemons for the services tests.
+DEB_PACKAGES := libsystemd-dev pkg-config systemd systemd-container debootstrap zstd curl nginx-light redis-server postgresql openssh-server
 
 .PHONY: run build release test test-swift test-e2e test-systemd deps test-deps install bench clean
 

@@ -48,7 +48,8 @@ struct Bench {
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         let live = HostPaths()
         let configuration = AgentConfiguration()
-        let collectors = CollectorCatalog.builtins(configuration: configuration)
+        // The eight host collectors; services and processes are measured on their own below.
+        let collectors = CollectorCatalog.builtins(configuration: configuration).filter { !["services", "processes"].contains($0.descriptor.id) }
         var coreSamples = 0
         var allSamples = 0
         let context = CollectorContext(paths: live, logger: logger, timestamp: .now(), monotonicSeconds: MonotonicClock.bootTimeSeconds())
@@ -68,7 +69,7 @@ struct Bench {
                 _ = try await collector.collect(CollectorContext(paths: live, logger: logger, timestamp: .now(), monotonicSeconds: MonotonicClock.bootTimeSeconds()))
             }
         }
-        try await measure("collect: all eight collectors (live)", iterations: iterations / 4, samples: allSamples) {
+        try await measure("collect: the eight host collectors (live)", iterations: iterations / 4, samples: allSamples) {
             let context = CollectorContext(paths: live, logger: logger, timestamp: .now(), monotonicSeconds: MonotonicClock.bootTimeSeconds())
             for collector in collectors { _ = try await collector.collect(context) }
         }
@@ -91,6 +92,83 @@ struct Bench {
         }
 
         try await pluginWire(iterations: iterations)
+        try await processTable(iterations: iterations, logger: logger)
+    }
+
+    /// The processes and services collectors on a generated `/proc` of 1,000 processes (copies of the captured
+    /// `debian12-services` processes under new PIDs: real stat, cmdline and status text) and on this machine; then
+    /// the resident memory of the bench process before and after many cycles, to show it does not grow with them.
+    static func processTable(iterations: Int, logger: Logger) async throws {
+        let source = repositoryRoot() + "/Tests/AgentCollectorsTests/Fixtures/cases/processes/debian12-services/step0/proc"
+        let root = "/tmp/viworks-bench-proc-\(getpid())"
+        let templates = [1, 2314, 2318, 2319, 8217, 2444, 2445, 8219]
+        mkdir(root, 0o755)
+        mkdir(root + "/proc", 0o755)
+        for file in ["stat", "uptime"] { try write(root + "/proc/" + file, HostFile.read(source + "/" + file)) }
+        for index in 0..<1000 {
+            let template = templates[index % templates.count]
+            let pid = 10_000 + index
+            let directory = root + "/proc/\(pid)"
+            mkdir(directory, 0o755)
+            let stat = try HostFile.read(source + "/\(template)/stat")
+            guard let space = stat.firstIndex(of: " ") else { continue }
+            try write(directory + "/stat", "\(pid)" + stat[space...])
+            try write(directory + "/cmdline", HostFile.read(source + "/\(template)/cmdline"))
+            try write(directory + "/status", HostFile.read(source + "/\(template)/status"))
+        }
+        defer { removeTree(root) }
+        let paths = HostPaths(fixtureRoot: root)
+        var settings = ServicesSettings()
+        settings.systemd = .off
+        settings.probes = false
+        let services = ServicesCollector(settings: settings)
+        let processes = ProcessesCollector()
+        let fixtureContext = CollectorContext(paths: paths, logger: logger, timestamp: .now(), monotonicSeconds: 1)
+        try await measure("processes: 1,000-process /proc (fixture)", iterations: iterations / 40, samples: 0) {
+            _ = try await processes.collect(fixtureContext)
+        }
+        try await measure("services: 7 services, 1,000 processes (fixture)", iterations: iterations / 40, samples: 0) {
+            _ = try await services.collect(fixtureContext)
+        }
+        let live = HostPaths()
+        let liveCount = try ProcessTable.read(procRoot: "/proc", monotonicSeconds: 0).processes.count
+        try await measure("processes: live /proc (\(liveCount) processes)", iterations: iterations / 40, samples: 0) {
+            _ = try await processes.collect(CollectorContext(paths: live, logger: logger, timestamp: .now(), monotonicSeconds: MonotonicClock.bootTimeSeconds()))
+        }
+        try await measure("services: 7 services, live /proc, no probes", iterations: iterations / 40, samples: 0) {
+            _ = try await services.collect(CollectorContext(paths: live, logger: logger, timestamp: .now(), monotonicSeconds: MonotonicClock.bootTimeSeconds()))
+        }
+        // Memory over cycles: warm up, then 5,000 more cycles of both collectors on the 1,000-process fixture.
+        var monotonic = 2.0
+        for _ in 0..<500 {
+            monotonic += 1
+            let context = CollectorContext(paths: paths, logger: logger, timestamp: .now(), monotonicSeconds: monotonic)
+            _ = try await processes.collect(context)
+            _ = try await services.collect(context)
+        }
+        let before = residentKiB()
+        for _ in 0..<5000 {
+            monotonic += 1
+            let context = CollectorContext(paths: paths, logger: logger, timestamp: .now(), monotonicSeconds: monotonic)
+            _ = try await processes.collect(context)
+            _ = try await services.collect(context)
+        }
+        print("processes+services RSS after 500 cycles: \(before) KiB; after 5,500: \(residentKiB()) KiB")
+    }
+
+    static func write(_ path: String, _ text: some StringProtocol) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw HostFileError(path: path, errno: errno, operation: "open") }
+        HostFile.writeAll(fd, Array(text.utf8))
+        close(fd)
+    }
+
+    static func removeTree(_ path: String) {
+        for name in (try? HostFile.list(path)) ?? [] {
+            let full = path + "/" + name
+            if unlink(full) != 0 { removeTree(full) }
+        }
+        rmdir(path)
     }
 
     /// The plugin wire decoder on one core (100 samples of 5 labels per line), then plugin output end to end:

@@ -7,7 +7,7 @@ public import AgentRuntime
 
 /// The built-in collectors, listed explicitly (no registration by side effect).
 public enum CollectorCatalog {
-    /// All eight built-in collectors, configured from `configuration`. Whether each one runs is
+    /// All ten built-in collectors, configured from `configuration`. Whether each one runs is
     /// decided by the caller from its ``CollectorDescriptor`` and `[collectors.<id>] enabled`.
     public static func builtins(configuration: AgentConfiguration) -> [any Collector] {
         [
@@ -19,6 +19,8 @@ public enum CollectorCatalog {
             NetworkCollector(settings: configuration.network),
             TemperatureCollector(),
             HostCollector(),
+            ServicesCollector(settings: configuration.services),
+            ProcessesCollector(settings: configuration.processes),
         ]
     }
 }

@@ -39,6 +39,12 @@ public struct APIDependencies: Sendable {
     public var history: HistoryContext? = nil
     /// The alert engine (`/api/v1/alerts`, `/api/v1/incidents`, the `alerts` section of status); nil when not wired.
     public var alerts: AlertEngine? = nil
+    /// Commands, service control and the audit log; nil when `[commands] enabled = false` (those routes answer 503).
+    public var operations: Operations?
+    /// The journal for `GET /api/v1/logs`; nil when it cannot be read.
+    public var journal: JournalReader?
+    /// Units whose journal `GET /api/v1/logs` may read.
+    public var logUnits: @Sendable () -> [String] = { [] }
 
     public init(
         snapshots: SnapshotStore, collectorStates: @escaping @Sendable () -> [ChildState],

@@ -20,6 +20,7 @@ public enum APIServer {
         OpenAPIController().addRoutes(to: router)
         HistoryController(context: dependencies.history, alerts: dependencies.alerts).addRoutes(to: router)
         AlertsController(alerts: dependencies.alerts).addRoutes(to: router)
+        OperationsController(operations: dependencies.operations, journal: dependencies.journal, logUnits: dependencies.logUnits).addRoutes(to: router)
         var byPath: [String: [HTTPRequest.Method]] = [:]
         for route in RouteTable.routes { byPath[route.path, default: []].append(route.method) }
         for (path, methods) in byPath {

@@ -15,7 +15,9 @@ struct AgentCommand: AsyncParsableCommand {
         commandName: "viworks-agent",
         abstract: "Linux monitoring and operations agent: collects host health and serves it over a REST API.",
         version: version,
-        subcommands: [RunCommand.self, CheckConfigCommand.self, CollectCommand.self, VersionCommand.self, DebugCommand.self, PluginCommand.self],
+        subcommands: [
+            RunCommand.self, CheckConfigCommand.self, CollectCommand.self, VersionCommand.self, DebugCommand.self, PluginCommand.self, AuditCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -53,6 +53,7 @@ struct RunCommand: AsyncParsableCommand {
         let plugins = assembly.plugins
         let serverListening = StartupGate()
         let history = HistoryAssembly(configuration: configuration, bus: bus, logger: logger)
+        let operations = OperationsAssembly.make(configuration: configuration, snapshots: snapshots, logger: logger)
         var dependencies = APIDependencies(
             snapshots: assembly.snapshots,
             collectorStates: { supervisor.states },
@@ -61,6 +62,18 @@ struct RunCommand: AsyncParsableCommand {
         )
         dependencies.history = history.context
         dependencies.alerts = history.engine
+        dependencies.operations = operations
+        dependencies.journal = JournalReader(directory: configuration.logs.journalDirectory)
+        dependencies.logUnits = OperationsAssembly.logUnits(configuration: configuration, snapshots: snapshots)
+        var extraServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let audit = operations?.audit {
+            extraServices.append(.init(service: AuditRetention(audit: audit, retention: configuration.commands.auditRetention, logger: logger)))
+        }
+        var recoveryPolicies: [String: RecoveryPolicy] = [:]
+        for definition in configuration.services.enabledDefinitions { recoveryPolicies[definition.name] = definition.recovery }
+        if let operations, !recoveryPolicies.isEmpty {
+            extraServices.append(.init(service: AutoRecovery(bus: bus, operations: operations, policies: recoveryPolicies, logger: logger)))
+        }
         let application = APIServer.buildApplication(
             dependencies: dependencies, settings: configuration.server, eventLoopGroup: eventLoopGroup, logger: logger,
             onServerRunning: { channel in
@@ -95,6 +108,7 @@ struct RunCommand: AsyncParsableCommand {
                 services: [.init(service: assembly.snapshots)] + history.services + [
                     .init(service: supervisor), .init(service: assembly.plugins), .init(service: application),
                     .init(service: reloader),
+                ] + extraServices + [
                     .init(
                         service: StartupMemoryRelease(
                             enabled: configuration.releaseStartupMemory, isReady: { snapshots.isReady && serverListening.isOpen }, logger: logger)),

@@ -7,13 +7,27 @@ import AgentCollectors
 import AgentRuntime
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Every collector against this machine's real `/proc` and `/sys`, checked against invariants and
 /// against direct reads of the same files.
 @Suite("live host")
 struct LiveHostTests {
-    @Test func catalogListsTheEightBuiltins() {
+    @Test func theProcessTableHoldsThisProcessWithItsParent() throws {
+        let table = try ProcessTable.read(procRoot: "/proc", monotonicSeconds: 0)
+        let me = try #require(table.processes.first { $0.pid == Int(getpid()) })
+        #expect(me.ppid == Int(getppid()))
+        #expect(me.threads >= 1)
+        #expect(me.rssPages > 0)
+        #expect(table.processes.contains { $0.pid == 1 })
+    }
+
+    @Test func catalogListsTheTenBuiltins() {
         let collectors = CollectorCatalog.builtins(configuration: AgentConfiguration())
-        #expect(collectors.map(\.descriptor.id) == ["cpu", "memory", "disk", "load", "uptime", "network", "temperature", "host"])
+        #expect(
+            collectors.map(\.descriptor.id) == ["cpu", "memory", "disk", "load", "uptime", "network", "temperature", "host", "services", "processes"])
         #expect(collectors.filter { $0.descriptor.isCore }.map(\.descriptor.id) == ["cpu", "memory", "disk", "load", "uptime", "network"])
         #expect(collectors.allSatisfy { $0.descriptor.enabledByDefault })
     }

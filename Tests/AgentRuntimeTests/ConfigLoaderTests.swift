@@ -34,6 +34,64 @@ struct ConfigLoaderTests {
         }
     }
 
+    @Test func servicesAreChangedAddedAndDisabled() throws {
+        let path = file(
+            """
+            [services]
+            systemd = "off"
+            probe_timeout = "500ms"
+
+            [services.nginx]
+            probe = "http://127.0.0.1:8080/health"
+
+            [services.openvpn]
+            enabled = false
+
+            [services.my-app]
+            units = ["my-app@*.service"]
+            command_patterns = ["/opt/my-app/bin"]
+            probe = "tcp://[::1]:7000"
+            critical = true
+            """)
+        defer { unlink(path) }
+        let configuration = try loader.load(path: path, environment: ["VIWORKS_SERVICES_REDIS_PROBE": "none"])
+        let services = configuration.services
+        #expect(services.systemd == .off)
+        #expect(services.probeTimeout == .milliseconds(500))
+        let byName = Dictionary(uniqueKeysWithValues: services.definitions.map { ($0.name, $0) })
+        #expect(byName["nginx"]?.probe == ServiceProbeSpec(kind: .http, host: "127.0.0.1", port: 8080, path: "/health"))
+        #expect(byName["nginx"]?.units == ["nginx.service"], "keys not set keep the built-in values")
+        #expect(byName["redis"]?.probe == nil)
+        #expect(byName["openvpn"]?.enabled == false)
+        #expect(services.enabledDefinitions.map(\.name) == ["docker", "sshd", "nginx", "postgres", "redis", "viworks-gateway-agent", "my-app"])
+        #expect(byName["my-app"] == ServiceDefinition(
+            name: "my-app", units: ["my-app@*.service"], commandPatterns: ["/opt/my-app/bin"], probe: ServiceProbeSpec(kind: .tcp, host: "::1", port: 7000),
+            critical: true))
+    }
+
+    @Test func badServiceTablesNameTheLineAndKey() {
+        let found = issues(
+            """
+            [services]
+            systemd = "maybe"
+
+            [services.nginx]
+            probe = "ftp://127.0.0.1:21"
+            colour = "blue"
+
+            [services.empty]
+            critical = true
+
+            [services."../etc"]
+            enabled = true
+            """)
+        #expect(found.map { "\($0.line.map(String.init) ?? "-") \($0.key)" } == [
+            "2 services.systemd", "5 services.nginx.probe", "6 services.nginx.colour", "12 services.../etc.enabled", "- services.empty",
+        ])
+        #expect(found.first { $0.key == "services.nginx.probe" }?.message.hasPrefix("unknown probe kind 'ftp'") == true)
+        #expect(found.first { $0.key == "services.empty" }?.message == "a service needs units, process_names or command_patterns to be found")
+    }
+
     @Test func defaultsWithoutAFile() throws {
         let configuration = try loader.load(path: nil, environment: [:])
         #expect(configuration.interval == .seconds(30))

@@ -42,7 +42,7 @@ FIXTURE_HOST = os.environ.get("VIWORKS_E2E_FIXTURE_HOST", "debian12-amd-epyc-vm"
 JSON_TYPE = "application/json; charset=utf-8"
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Routes that are encoded once per collection and carry an ETag.
-CACHED_ROUTES = {"/api/v1/status", "/api/v1/status-simple", "/api/v1/system", "/api/v1/collectors", "/metrics"}
+CACHED_ROUTES = {"/api/v1/status", "/api/v1/status-simple", "/api/v1/system", "/api/v1/collectors", "/api/v1/services", "/api/v1/processes", "/metrics"}
 OPENAPI_URI = "urn:viworks:openapi"
 
 STARTUP_TIMEOUT = 15.0
@@ -307,8 +307,9 @@ def response_schema(doc: dict, path: str, status: str = "200") -> tuple[str, dic
     content = response.get("content") or {}
     if not content:
         return ("", None)
-    (content_type, media), = content.items()
-    return content_type, media.get("schema")
+    # A route with several representations (logs: JSON, text, event stream) is checked in its JSON one.
+    content_type = JSON_TYPE if JSON_TYPE in content else next(iter(content))
+    return content_type, content[content_type].get("schema")
 
 
 # MARK: - Routes and the document source

@@ -192,7 +192,19 @@ def test_hand_checked_values(fixture_status, host_root):
 
     # No hwmon, an empty thermal directory: no sensors, temperature null (not 0).
     assert info["temperatures"] == [] and health["temperature"] is None
-    assert fixture_status["services"] == [] and fixture_status["containers"] == []
+    # The capture has no process directories and no /run/systemd/system: every default service is found stopped
+    # by the /proc scan (the spec's list, in its order, plus viworks-gateway-agent).
+    services = fixture_status["services"]
+    assert [(s["name"], s["status"], s["pid"], s["source"], s["critical"]) for s in services] == [
+        ("docker", "stopped", None, "proc", False),
+        ("sshd", "stopped", None, "proc", True),
+        ("nginx", "stopped", None, "proc", True),
+        ("postgres", "stopped", None, "proc", False),
+        ("redis", "stopped", None, "proc", False),
+        ("openvpn", "stopped", None, "proc", False),
+        ("viworks-gateway-agent", "stopped", None, "proc", True),
+    ]
+    assert fixture_status["containers"] == []
     names = [c["name"] for c in fixture_status["collectors"]]
-    assert names == ["cpu", "memory", "disk", "load", "uptime", "network", "temperature", "host"]
+    assert names == ["cpu", "memory", "disk", "load", "uptime", "network", "temperature", "host", "services", "processes"]
     assert all(c["status"] == "running" and c["last_success"] is True and c["failures"] == 0 for c in fixture_status["collectors"])

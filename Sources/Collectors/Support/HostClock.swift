@@ -25,4 +25,13 @@ public enum HostClock {
         guard let text = HostFile.readIfPresent(paths.proc("uptime"), limit: 4096) else { return nil }
         return try? UptimeParser.parse(text).uptimeSeconds
     }
+
+    /// `btime` of `<proc>/stat`: when the host booted, in seconds since the epoch; nil when missing.
+    public static func bootTimeEpochSeconds(paths: HostPaths) -> Double? {
+        guard let text = HostFile.readIfPresent(paths.proc("stat"), limit: 1 << 20) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("btime ") {
+            return Double(line.dropFirst(6).trimmingASCIIWhitespace())
+        }
+        return nil
+    }
 }

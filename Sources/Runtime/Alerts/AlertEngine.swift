@@ -27,7 +27,7 @@ public struct AlertInput: Sendable, Hashable {
 /// Rules: `cpu` (`cpu_usage_percent`), `memory` (`memory_usage_percent`), `load` (1-minute load, or per CPU),
 /// `disk` (each filesystem's usage percent, subject = mount point) and `service` (subject = unit; a critical
 /// service stopped, in error or unresponsive is critical, any other monitored service warning). Services come from
-/// the `services` closure, so that the services collector can be wired without the engine knowing it.
+/// the services collector's batches (configured services, not discovered units) or, when given, the `services` closure.
 public final class AlertEngine: Service, Sendable {
     public static let rules = ["cpu", "memory", "load", "disk", "service"]
 
@@ -51,7 +51,7 @@ public final class AlertEngine: Service, Sendable {
     private let logger: Logger
 
     /// - Parameters:
-    ///   - services: the current service states (issue 5's collector); nil evaluates no service rule.
+    ///   - services: the current service states, evaluated with every CPU batch; nil uses the services collector's batches.
     ///   - transitions: where transitions go for notification; nil notifies nobody.
     public init(
         settings: AlertSettings, incidents: IncidentStore, bus: MetricsBus?, services: (@Sendable () -> [ServiceAlertInput])? = nil,
@@ -105,6 +105,16 @@ public final class AlertEngine: Service, Sendable {
                     inputs.append(AlertInput(rule: "load", subject: "", value: value, thresholds: AlertThresholds(settings.load, defaultHold: hold)))
                     rules.insert("load")
                 }
+            }
+        case .services(let report):
+            // The services collector's report (issue 5): configured services only, not discovered units.
+            if settings.servicesEnabled, services == nil {
+                let thresholds = AlertThresholds(warning: 1, critical: 2, warningClear: 1, criticalClear: 2, holdFor: settings.servicesHoldFor ?? hold)
+                for service in report.services where !service.discovered {
+                    let input = ServiceAlertInput(name: service.name, status: service.status.rawValue, critical: service.critical)
+                    inputs.append(AlertInput(rule: "service", subject: service.name, value: input.badness, thresholds: thresholds))
+                }
+                rules.insert("service")
             }
         case .disk(let report):
             if settings.disk.enabled {

@@ -34,6 +34,14 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var alerts = AlertSettings()
     /// `[notifications]`: where alert transitions go.
     public var notifications = NotificationSettings()
+    /// `[services]` and `[services.<name>]`.
+    public var services = ServicesSettings()
+    /// `[collectors.processes]` options.
+    public var processes = ProcessesSettings()
+    /// `[commands]` and `[commands.<id>]`.
+    public var commands = CommandSettings()
+    /// `[logs]`.
+    public var logs = LogSettingsForAPI()
 
     public init() {}
 

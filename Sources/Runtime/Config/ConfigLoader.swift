@@ -150,9 +150,15 @@ public struct ConfigLoader: Sendable {
 
     private func isTablePath(_ path: [String]) -> Bool {
         switch path.count {
-        case 1: return ["agent", "paths", "server", "log", "supervisor", "collectors", "plugins", "history", "alerts", "notifications"].contains(path[0])
+        case 1:
+            return ["agent", "paths", "server", "log", "supervisor", "collectors", "plugins", "services", "commands", "logs", "history", "alerts", "notifications"]
+                .contains(path[0])
         case 2:
-            return (path[0] == "collectors" && knownCollectors.contains(path[1])) || (path[0] == "alerts" && Self.alertRuleTables.contains(path[1]))
+            if path[0] == "services" { return Self.fixedKeys["services." + path[1]] == nil }
+            if path[0] == "commands" { return Self.fixedKeys["commands." + path[1]] == nil }
+            if path[0] == "alerts" { return Self.alertRuleTables.contains(path[1]) }
+            return path[0] == "collectors" && knownCollectors.contains(path[1])
+        case 3: return path[0] == "commands" && path[2] == "parameters"
         default: return false
         }
     }
@@ -170,6 +176,9 @@ public struct ConfigLoader: Sendable {
             for key in Self.collectorKeys.keys { paths.append(["collectors", id, key]) }
             for key in (Self.collectorOptionKeys[id] ?? [:]).keys { paths.append(["collectors", id, key]) }
         }
+        for definition in ServicesSettings.builtinDefinitions {
+            for key in Self.serviceKeys.keys { paths.append(["services", definition.name, key]) }
+        }
         return paths
     }
 
@@ -177,6 +186,58 @@ public struct ConfigLoader: Sendable {
         let dotted = path.joined(separator: ".")
         if let setter = Self.fixedKeys[dotted] {
             try setter(&configuration, raw)
+            return
+        }
+        if path[0] == "commands", path.count == 3 || (path.count == 4 && path[2] == "parameters") {
+            let id = path[1]
+            guard Self.isServiceName(id) else {
+                throw ValueError(message: "a command id is letters, digits, '-', '_', '.' or '@', starting with a letter or digit")
+            }
+            var definition = configuration.commands.definitions.first { $0.id == id }
+                ?? CommandDefinition(id: id, summary: "", executable: "", arguments: [])
+            if path.count == 4 {
+                guard let type = CommandParameterType.parse(try Self.string(raw)) else {
+                    throw ValueError(message: "expected \"enum:a|b\", \"integer:1..100\", \"service\" or \"text:64\"")
+                }
+                definition.parameters[path[3]] = type
+            } else {
+                switch path[2] {
+                case "executable":
+                    definition.executable = try Self.absolutePath(raw)
+                case "arguments":
+                    let arguments = try Self.strings(raw)
+                    for argument in arguments where CommandDefinition.pieces(argument) == nil {
+                        throw ValueError(message: "unbalanced braces in \"\(argument)\"; a parameter is written {name}")
+                    }
+                    definition.arguments = arguments
+                case "summary": definition.summary = try Self.string(raw)
+                case "optional": definition.optional = Set(try Self.strings(raw))
+                case "timeout": definition.timeout = try Self.duration(raw, min: .milliseconds(100))
+                case "max_output_bytes": definition.maxOutputBytes = try Self.int(raw, in: 1...(16 << 20))
+                case "user": definition.user = try Self.string(raw)
+                case "group": definition.group = try Self.string(raw)
+                default:
+                    throw ValueError(
+                        message: "unknown key (known: executable, arguments, parameters, optional, summary, timeout, max_output_bytes, user, group)")
+                }
+            }
+            configuration.commands.definitions.removeAll { $0.id == id }
+            configuration.commands.definitions.append(definition)
+            return
+        }
+        if path.count == 3, path[0] == "services" {
+            let name = path[1]
+            guard Self.isServiceName(name) else {
+                throw ValueError(message: "a service name is letters, digits, '-', '_', '.' or '@', starting with a letter or digit")
+            }
+            guard let setter = Self.serviceKeys[path[2]] else {
+                throw ValueError(message: "unknown key (known: \(Self.serviceKeys.keys.sorted().joined(separator: ", ")))")
+            }
+            var failure: ValueError?
+            configuration.services.withDefinition(name) { definition in
+                do throws(ValueError) { try setter(&definition, raw) } catch { failure = error }
+            }
+            if let failure { throw failure }
             return
         }
         if path.count == 3, path[0] == "collectors" {
@@ -221,9 +282,79 @@ public struct ConfigLoader: Sendable {
         "supervisor.max_restarts": { config, raw throws(ValueError) in config.supervisor.maxRestarts = try int(raw, in: 0...1000) },
         "plugins.enabled": { config, raw throws(ValueError) in config.plugins.enabled = try bool(raw) },
         "plugins.directory": { config, raw throws(ValueError) in config.plugins.directory = try absolutePath(raw) },
+        "commands.enabled": { config, raw throws(ValueError) in config.commands.enabled = try bool(raw) },
+        "commands.audit_retention": { config, raw throws(ValueError) in config.commands.auditRetention = try duration(raw, min: .seconds(86_400)) },
+        "logs.units": { config, raw throws(ValueError) in config.logs.units = try strings(raw) },
+        "logs.journal_directory": { config, raw throws(ValueError) in config.logs.journalDirectory = try absolutePath(raw) },
+        "services.systemd": { config, raw throws(ValueError) in
+            config.services.systemd = ServicesSettings.SystemdMode(rawValue: try oneOf(raw, ["auto", "on", "off"])) ?? .auto
+        },
+        "services.discover": { config, raw throws(ValueError) in config.services.discover = try bool(raw) },
+        "services.probes": { config, raw throws(ValueError) in config.services.probes = try bool(raw) },
+        "services.bus_timeout": { config, raw throws(ValueError) in config.services.busTimeout = try boundedTimeout(raw) },
+        "services.probe_timeout": { config, raw throws(ValueError) in config.services.probeTimeout = try boundedTimeout(raw) },
     ]
 
     static let fixedKeys: [String: Setter] = coreKeys.merging(historyKeys) { first, _ in first }
+    /// Keys of a `[services.<name>]` table.
+    static let serviceKeys: [String: @Sendable (inout ServiceDefinition, Raw) throws(ValueError) -> Void] = [
+        "enabled": { definition, raw throws(ValueError) in definition.enabled = try bool(raw) },
+        "critical": { definition, raw throws(ValueError) in definition.critical = try bool(raw) },
+        "units": { definition, raw throws(ValueError) in
+            let units = try strings(raw)
+            for unit in units where unit.isEmpty || unit.contains("/") || unit.contains(" ") || !unit.contains(".") {
+                throw ValueError(message: "\"\(unit)\" is not a unit name such as \"nginx.service\" or \"postgresql@*.service\"")
+            }
+            definition.units = units
+        },
+        "process_names": { definition, raw throws(ValueError) in
+            let names = try strings(raw)
+            for name in names where name.isEmpty || name.contains("/") {
+                throw ValueError(message: "\"\(name)\" is not a process name (comm)")
+            }
+            definition.processNames = names
+        },
+        "command_patterns": { definition, raw throws(ValueError) in
+            let patterns = try strings(raw)
+            for pattern in patterns where pattern.count < 2 {
+                throw ValueError(message: "a command pattern must have at least 2 characters, got \"\(pattern)\"")
+            }
+            definition.commandPatterns = patterns
+        },
+        "recovery": { definition, raw throws(ValueError) in definition.recoveryEnabled = try bool(raw) },
+        "recovery_attempts": { definition, raw throws(ValueError) in definition.recoveryPolicy.maxAttempts = try int(raw, in: 1...100) },
+        "recovery_window": { definition, raw throws(ValueError) in definition.recoveryPolicy.window = try duration(raw, min: .seconds(1)) },
+        "recovery_backoff": { definition, raw throws(ValueError) in definition.recoveryPolicy.backoff = try duration(raw, min: .milliseconds(100)) },
+        "probe": { definition, raw throws(ValueError) in
+            let text = try string(raw)
+            if text.lowercased() == "none" || text.isEmpty {
+                definition.probe = nil
+                return
+            }
+            switch ServiceProbeSpec.parse(text) {
+            case .success(let spec): definition.probe = spec
+            case .failure(let error):
+                throw ValueError(message: "\(error.reason), e.g. \"tcp://127.0.0.1:22\", \"http://127.0.0.1:80/health\", \"redis://127.0.0.1:6379\", \"postgres://127.0.0.1:5432\" or \"none\"; got \"\(text)\"")
+            }
+        },
+    ]
+
+    static func isServiceName(_ name: String) -> Bool {
+        func alphanumeric(_ byte: UInt8) -> Bool {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        }
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, alphanumeric(first), bytes.count <= 64 else { return false }
+        return bytes.allSatisfy { alphanumeric($0) || "-_.@".utf8.contains($0) }
+    }
+
+    /// A timeout between 10 ms and 60 s.
+    static func boundedTimeout(_ raw: Raw) throws(ValueError) -> Duration {
+        let value = try duration(raw, min: .milliseconds(10))
+        guard value <= .seconds(60) else { throw ValueError(message: "must be at most 60s") }
+        return value
+    }
 
     static let collectorKeys: [String: @Sendable (inout CollectorSettings, Raw) throws(ValueError) -> Void] = [
         "enabled": { settings, raw throws(ValueError) in settings.enabled = try bool(raw) },
@@ -240,6 +371,9 @@ public struct ConfigLoader: Sendable {
         ],
         "network": [
             "exclude_interfaces": { config, raw throws(ValueError) in config.network.excludeInterfaces = try strings(raw) }
+        ],
+        "processes": [
+            "top": { config, raw throws(ValueError) in config.processes.top = try int(raw, in: 1...100) }
         ],
     ]
 
@@ -408,6 +542,25 @@ public struct ConfigLoader: Sendable {
         var issues: [ConfigIssue] = validateHistory(configuration, file: file)
         if configuration.supervisor.backoffMax < configuration.supervisor.backoffInitial {
             issues.append(ConfigIssue(source: file, line: nil, key: "supervisor.backoff_max", message: "must not be smaller than supervisor.backoff_initial"))
+        }
+        for definition in configuration.commands.definitions {
+            if definition.executable.isEmpty {
+                issues.append(ConfigIssue(source: file, line: nil, key: "commands.\(definition.id)", message: "a command needs an absolute executable"))
+            }
+            let used = Set(definition.arguments.flatMap { CommandDefinition.pieces($0) ?? [] }.compactMap { piece -> String? in
+                if case .parameter(let name) = piece { return name }
+                return nil
+            })
+            for name in used.subtracting(definition.parameters.keys).sorted() {
+                issues.append(
+                    ConfigIssue(source: file, line: nil, key: "commands.\(definition.id).arguments", message: "{\(name)} has no [commands.\(definition.id).parameters] entry"))
+            }
+        }
+        for definition in configuration.services.definitions where definition.enabled && !definition.isLocatable {
+            issues.append(
+                ConfigIssue(
+                    source: file, line: nil, key: "services.\(definition.name)",
+                    message: "a service needs units, process_names or command_patterns to be found"))
         }
         return issues
     }

@@ -32,12 +32,15 @@ public struct CollectorContext: Sendable {
     /// Seconds on a monotonic clock that does not stop in suspend (`CLOCK_BOOTTIME`, the same clock as
     /// `/proc/uptime`), used as the denominator of rates. Replays of captured trees use their `proc/uptime`.
     public var monotonicSeconds: Double
+    /// The deadline of this collection: work with its own timeouts (probes, D-Bus calls) must fit inside it.
+    public var timeout: Duration
 
-    public init(paths: HostPaths, logger: Logger, timestamp: Timestamp, monotonicSeconds: Double) {
+    public init(paths: HostPaths, logger: Logger, timestamp: Timestamp, monotonicSeconds: Double, timeout: Duration = .seconds(10)) {
         self.paths = paths
         self.logger = logger
         self.timestamp = timestamp
         self.monotonicSeconds = monotonicSeconds
+        self.timeout = timeout
     }
 }
 

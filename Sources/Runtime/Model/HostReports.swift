@@ -293,4 +293,6 @@ public enum CollectorReport: Sendable, Hashable {
     case network(NetworkReport)
     case temperature(TemperatureReport)
     case host(HostReport)
+    case services(ServicesReport)
+    case processes(ProcessesReport)
 }

@@ -20,6 +20,8 @@ public struct AgentSnapshot: Sendable {
     public var network: NetworkReport?
     public var temperature: TemperatureReport?
     public var host: HostReport?
+    public var services: ServicesReport?
+    public var processes: ProcessesReport?
     /// The latest batch of every source (collector or plugin id), for `/metrics`.
     public var batches: [String: MetricBatch] = [:]
 
@@ -38,6 +40,8 @@ public struct AgentSnapshot: Sendable {
         case .network(let report): network = report
         case .temperature(let report): temperature = report
         case .host(let report): host = report
+        case .services(let report): services = report
+        case .processes(let report): processes = report
         case nil: break
         }
     }

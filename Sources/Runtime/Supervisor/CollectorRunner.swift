@@ -73,7 +73,7 @@ public struct CollectorRunner<C: Clock<Duration>>: Sendable {
     /// One collection: on success (or `noData`) publishes and returns; on failure records and throws.
     public func collectOnce(handle: ChildHandle, logger: Logger) async throws {
         let started = clock.now
-        let context = CollectorContext(paths: paths, logger: logger, timestamp: .now(), monotonicSeconds: monotonicSeconds())
+        let context = CollectorContext(paths: paths, logger: logger, timestamp: .now(), monotonicSeconds: monotonicSeconds(), timeout: timeout)
         let collector = self.collector
         do {
             let output = try await withDeadline(timeout, clock: clock) { try await collector.collect(context) }

@@ -38,6 +38,29 @@ public struct StatusController: Sendable {
         router.get("/api/v1/collectors") { request, _ in
             try await cached(request, route: "collectors", contentType: .json) { _, states in try encode(CollectorsDTO(states: states)) }
         }
+        router.get("/api/v1/services") { request, _ in
+            try await cached(request, route: "services", contentType: .json) { snapshot, _ in try encode(ServicesDTO(snapshot: snapshot)) }
+        }
+        router.get("/api/v1/services/{name}") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard let service = dependencies.snapshots.current.services?.services.first(where: { $0.name == name }) else {
+                let known = dependencies.snapshots.current.services?.services.map(\.name) ?? []
+                throw APIError.notFound("no service named \(APIErrorMiddleware<BasicRequestContext>.shortened(name))" + (known.isEmpty ? "" : "; known: \(known.joined(separator: ", "))"))
+            }
+            return Response(
+                status: .ok, headers: [.contentType: ContentType.json.rawValue, .cacheControl: "no-cache"],
+                body: ResponseBody(byteBuffer: try encode(ServiceDTO(service: service))))
+        }
+        router.get("/api/v1/processes") { request, _ in
+            guard dependencies.snapshots.current.processes != nil else {
+                throw APIError(
+                    .serviceUnavailable, code: "not_collected",
+                    message: "the processes collector has not reported yet (it may be disabled: [collectors.processes] enabled)")
+            }
+            return try await cached(request, route: "processes", contentType: .json) { snapshot, _ in
+                try encode(ProcessesDTO(timestamp: snapshot.batches["processes"]?.timestamp ?? .now(), report: snapshot.processes ?? ProcessesReport(total: 0, threads: 0, byState: [:], topByCPU: [], topByMemory: [])))
+            }
+        }
         router.get("/metrics") { request, _ in
             try await cached(request, route: "metrics", contentType: .prometheus) { snapshot, states in
                 let statistics = await dependencies.busStatistics()

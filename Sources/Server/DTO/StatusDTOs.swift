@@ -20,8 +20,8 @@ struct StatusDTO: Encodable {
         var o = JSONObject(encoder, keyedBy: Keys.self)
         try o(.timestamp, (snapshot.updatedAt ?? .now()).rfc3339)
         try o(.system_health, SystemHealthDTO(snapshot: snapshot))
-        // Filled by the services and containers collectors once they exist; empty arrays until then.
-        try o(.services, [String]())
+        try o(.services, (snapshot.services?.services ?? []).map(ServiceDTO.init))
+        // Filled by the containers collector once it exists.
         try o(.containers, [String]())
         try o(.system_info, SystemInfoDTO(snapshot: snapshot))
         try o(.collectors, collectors.map(CollectorDTO.init))

@@ -238,6 +238,771 @@ enum OpenAPIDocument {
                 }
               }
             },
+              "/api/v1/services": {
+                "get": {
+                  "operationId": "getServices",
+                  "summary": "Every tracked service: state, main PID, unit, CPU, memory, probe",
+                  "description": "The services of `[services.<name>]` (by default the specification's docker, sshd, nginx, postgres, redis, openvpn and viworks-gateway-agent) and discovered well-known servers, from the last collection of the `services` collector. Under systemd the states come from D-Bus (unit `ActiveState`/`SubState`/`MainPID`/`NRestarts`) and resources from the unit's cgroup; otherwise, or when the bus fails (`bus_error`), from a scan of /proc. Encoded once per collection; `ETag`/`If-None-Match` give 304. HEAD is served too.",
+                  "parameters": [
+                    {
+                      "$ref": "#/components/parameters/IfNoneMatch"
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "The current representation.",
+                      "headers": {
+                        "ETag": {
+                          "description": "Strong validator of this representation: changes with every collection.",
+                          "schema": {
+                            "type": "string"
+                          }
+                        },
+                        "Cache-Control": {
+                          "description": "`no-cache`: revalidate with `If-None-Match`.",
+                          "schema": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Services"
+                          }
+                        }
+                      }
+                    },
+                    "304": {
+                      "$ref": "#/components/responses/NotModified"
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/services/{name}": {
+                "get": {
+                  "operationId": "getService",
+                  "summary": "One tracked service",
+                  "description": "One entry of `/api/v1/services`, from the last collection. Not cached. HEAD is served too.",
+                  "parameters": [
+                    {
+                      "name": "name",
+                      "in": "path",
+                      "required": true,
+                      "description": "The service's name (`nginx`, `sshd`, …).",
+                      "schema": {
+                        "type": "string"
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "The service.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Service"
+                          }
+                        }
+                      }
+                    },
+                    "404": {
+                      "description": "No service of that name (`not_found`); the message lists the known ones.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/processes": {
+                "get": {
+                  "operationId": "getProcesses",
+                  "summary": "Process counts by state and the top processes by CPU and by memory",
+                  "description": "From the last collection of the `processes` collector (one read of `/proc/PID/stat` per process; command lines and uids only for the processes listed). `top_cpu` lists processes that used CPU over the last interval, highest first; `top_memory` the largest resident sets. 503 (`not_collected`) before its first collection or when it is disabled. HEAD is served too.",
+                  "parameters": [
+                    {
+                      "$ref": "#/components/parameters/IfNoneMatch"
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "The current representation.",
+                      "headers": {
+                        "ETag": {
+                          "description": "Strong validator of this representation: changes with every collection.",
+                          "schema": {
+                            "type": "string"
+                          }
+                        },
+                        "Cache-Control": {
+                          "description": "`no-cache`: revalidate with `If-None-Match`.",
+                          "schema": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Processes"
+                          }
+                        }
+                      }
+                    },
+                    "304": {
+                      "$ref": "#/components/responses/NotModified"
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    },
+                    "503": {
+                      "description": "The processes collector has not reported (`not_collected`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              },
+              "/api/v1/services/{name}/start": {
+                "post": {
+                  "operationId": "startService",
+                  "summary": "Start a tracked service's unit through systemd (audited)",
+                  "description": "Calls systemd's `StartUnit` over D-Bus for the service's unit and waits (up to 30 s) for the unit to settle. Written to the audit log before (`service.start`) and after (`service.end`). Not cached.",
+                  "parameters": [
+                    {
+                      "name": "name",
+                      "in": "path",
+                      "required": true,
+                      "description": "The tracked service's name.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "The unit's state after the job.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/ServiceAction"
+                          }
+                        }
+                      }
+                    },
+                    "404": {
+                      "description": "No tracked service of that name (`not_found`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "409": {
+                      "description": "systemd is not running on this host (`no_systemd`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "502": {
+                      "description": "systemd refused or failed the job (`systemd_failed`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "503": {
+                      "description": "Commands are disabled or the audit log cannot be written (`commands_disabled`, `audit_unavailable`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/services/{name}/stop": {
+                "post": {
+                  "operationId": "stopService",
+                  "summary": "Stop a tracked service's unit through systemd (audited)",
+                  "description": "Calls systemd's `StopUnit` over D-Bus for the service's unit and waits (up to 30 s) for the unit to settle. Written to the audit log before (`service.start`) and after (`service.end`). Not cached.",
+                  "parameters": [
+                    {
+                      "name": "name",
+                      "in": "path",
+                      "required": true,
+                      "description": "The tracked service's name.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "The unit's state after the job.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/ServiceAction"
+                          }
+                        }
+                      }
+                    },
+                    "404": {
+                      "description": "No tracked service of that name (`not_found`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "409": {
+                      "description": "systemd is not running on this host (`no_systemd`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "502": {
+                      "description": "systemd refused or failed the job (`systemd_failed`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "503": {
+                      "description": "Commands are disabled or the audit log cannot be written (`commands_disabled`, `audit_unavailable`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/services/{name}/restart": {
+                "post": {
+                  "operationId": "restartService",
+                  "summary": "Restart a tracked service's unit through systemd (audited)",
+                  "description": "Calls systemd's `RestartUnit` over D-Bus for the service's unit and waits (up to 30 s) for the unit to settle. Written to the audit log before (`service.start`) and after (`service.end`). Not cached.",
+                  "parameters": [
+                    {
+                      "name": "name",
+                      "in": "path",
+                      "required": true,
+                      "description": "The tracked service's name.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "The unit's state after the job.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/ServiceAction"
+                          }
+                        }
+                      }
+                    },
+                    "404": {
+                      "description": "No tracked service of that name (`not_found`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "409": {
+                      "description": "systemd is not running on this host (`no_systemd`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "502": {
+                      "description": "systemd refused or failed the job (`systemd_failed`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "503": {
+                      "description": "Commands are disabled or the audit log cannot be written (`commands_disabled`, `audit_unavailable`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/command": {
+                "post": {
+                  "operationId": "runCommand",
+                  "summary": "Run an allowlisted command by id with validated parameters (audited before it runs)",
+                  "description": "The request names a command of the allowlist (`GET /api/v1/commands`) and its parameters; the agent validates every parameter against its type, builds the argv from the command's template and runs it directly: no shell, absolute executable, the environment reduced to PATH/LANG, `/` as working directory, no stdin, its own process group killed at the timeout, stdout and stderr each capped. The start record (with the final argv) is written to the audit log before the process starts; the end record after it. `async: true` answers 202 with a job id at once.",
+                  "requestBody": {
+                    "required": true,
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/CommandRequest"
+                        }
+                      }
+                    }
+                  },
+                  "responses": {
+                    "200": {
+                      "description": "The command ran to its end (whatever its exit status).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/CommandRun"
+                          }
+                        }
+                      }
+                    },
+                    "202": {
+                      "description": "Started in the background (`async: true`); poll `GET /api/v1/command/{id}` (also in `Location`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/CommandRun"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "description": "Not JSON, or a parameter is unknown, missing or invalid (`bad_request`, `invalid_parameter`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "404": {
+                      "description": "No such command in the allowlist (`unknown_command`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "409": {
+                      "description": "The command's executable is not on this host (`unavailable`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "413": {
+                      "description": "The body is larger than 64 KiB (`body_too_large`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "503": {
+                      "description": "Commands are disabled or the audit log cannot be written (`commands_disabled`, `audit_unavailable`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/command/{id}": {
+                "get": {
+                  "operationId": "getCommand",
+                  "summary": "The result of a command job (202 while it runs)",
+                  "description": "The last 200 jobs are kept in memory. Not cached.",
+                  "parameters": [
+                    {
+                      "name": "id",
+                      "in": "path",
+                      "required": true,
+                      "description": "The job id of `POST /api/v1/command`.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "Finished.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/CommandRun"
+                          }
+                        }
+                      }
+                    },
+                    "202": {
+                      "description": "Still running.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/CommandRun"
+                          }
+                        }
+                      }
+                    },
+                    "404": {
+                      "description": "No such job (`not_found`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/commands": {
+                "get": {
+                  "operationId": "getCommands",
+                  "summary": "The command allowlist: ids, argv templates, parameter types",
+                  "description": "Built-in commands (uptime, df, service-status, service-restart, journal-tail) and those of `[commands.<id>]`. Not cached.",
+                  "responses": {
+                    "200": {
+                      "description": "The allowlist.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Commands"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/audit": {
+                "get": {
+                  "operationId": "getAudit",
+                  "summary": "The audit log: every command and service action, hash-chained",
+                  "description": "Newest first. Each record carries the SHA-256 of the previous one and of its own content; `verify=true` recomputes the whole chain (as `viworks-agent audit verify` does). Not cached.",
+                  "parameters": [
+                    {
+                      "name": "from",
+                      "in": "query",
+                      "required": false,
+                      "description": "RFC 3339 or Unix seconds.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "to",
+                      "in": "query",
+                      "required": false,
+                      "description": "RFC 3339 or Unix seconds.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "principal",
+                      "in": "query",
+                      "required": false,
+                      "description": "Only records of this credential.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "limit",
+                      "in": "query",
+                      "required": false,
+                      "description": "At most this many records (1–10000, default 1000).",
+                      "schema": {
+                        "type": "integer"
+                      }
+                    },
+                    {
+                      "name": "verify",
+                      "in": "query",
+                      "required": false,
+                      "description": "`true`: also verify the chain.",
+                      "schema": {
+                        "type": "boolean"
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "The records.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Audit"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "description": "A parameter is malformed or unknown (`bad_request`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "503": {
+                      "description": "The audit log is not open (`audit_disabled`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
+              "/api/v1/logs": {
+                "get": {
+                  "operationId": "getLogs",
+                  "summary": "Journal entries of allowlisted units; follow=true streams Server-Sent Events",
+                  "description": "Read through sd-journal, only for the tracked services' units, the agent's own and `[logs] units`; matched on `_SYSTEMD_UNIT` or `UNIT`. No parameter names a file: a unit that looks like a path is 400, a unit outside the allowlist 403. `follow=true` answers `text/event-stream`: one `event: entry` with the entry as JSON in `data` per new entry, `id` the journal cursor (`after=` resumes after it), until the client leaves. Message bytes that are not UTF-8 are written as `\\xNN`.",
+                  "parameters": [
+                    {
+                      "name": "unit",
+                      "in": "query",
+                      "required": false,
+                      "description": "One allowlisted unit (`nginx.service`; `.service` is added when no suffix is given); default: all allowlisted units.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "since",
+                      "in": "query",
+                      "required": false,
+                      "description": "RFC 3339 or Unix seconds.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "until",
+                      "in": "query",
+                      "required": false,
+                      "description": "RFC 3339 or Unix seconds.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "priority",
+                      "in": "query",
+                      "required": false,
+                      "description": "0–7 or emerg…debug: this priority and more urgent.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "grep",
+                      "in": "query",
+                      "required": false,
+                      "description": "Case-insensitive substring of the message (at most 256 bytes).",
+                      "schema": {
+                        "type": "string"
+                      }
+                    },
+                    {
+                      "name": "lines",
+                      "in": "query",
+                      "required": false,
+                      "description": "The newest N entries (1–10000, default 100).",
+                      "schema": {
+                        "type": "integer"
+                      }
+                    },
+                    {
+                      "name": "format",
+                      "in": "query",
+                      "required": false,
+                      "description": "`json` (default) or `text`.",
+                      "schema": {
+                        "type": "string",
+                        "enum": [
+                          "json",
+                          "text"
+                        ]
+                      }
+                    },
+                    {
+                      "name": "follow",
+                      "in": "query",
+                      "required": false,
+                      "description": "`true`: stream new entries as Server-Sent Events.",
+                      "schema": {
+                        "type": "boolean"
+                      }
+                    },
+                    {
+                      "name": "after",
+                      "in": "query",
+                      "required": false,
+                      "description": "With follow: resume after this journal cursor.",
+                      "schema": {
+                        "type": "string"
+                      }
+                    }
+                  ],
+                  "responses": {
+                    "200": {
+                      "description": "The entries (JSON), their text, or the event stream.",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Logs"
+                          }
+                        },
+                        "text/plain; charset=utf-8": {
+                          "schema": {
+                            "type": "string"
+                          }
+                        },
+                        "text/event-stream; charset=utf-8": {
+                          "schema": {
+                            "type": "string"
+                          }
+                        }
+                      }
+                    },
+                    "400": {
+                      "description": "A malformed or unknown parameter, or a unit that looks like a path (`bad_request`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "403": {
+                      "description": "The unit is not allowlisted (`unit_not_allowed`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "503": {
+                      "description": "The journal cannot be read here (`journal_unavailable`).",
+                      "content": {
+                        "application/json; charset=utf-8": {
+                          "schema": {
+                            "$ref": "#/components/schemas/Error"
+                          }
+                        }
+                      }
+                    },
+                    "default": {
+                      "$ref": "#/components/responses/Error"
+                    }
+                  }
+                }
+              },
             "/api/v1/plugins": {
               "get": {
                 "operationId": "getPlugins",
@@ -1806,9 +2571,10 @@ enum OpenAPIDocument {
                   },
                   "services": {
                     "type": "array",
-                    "description": "Service status; always an empty array until the services collector lands (its items will then be documented here).",
-                    "items": {},
-                    "maxItems": 0
+                    "description": "Every tracked service (the specification's `name`, `status`, `pid` and the agent's additions), as `GET /api/v1/services` lists them; empty before the first collection of the services collector or when it is disabled.",
+                    "items": {
+                      "$ref": "#/components/schemas/Service"
+                    }
                   },
                   "containers": {
                     "type": "array",
@@ -2243,6 +3009,947 @@ enum OpenAPIDocument {
                   }
                 }
               },
+                "Service": {
+                  "type": "object",
+                  "description": "One tracked service. `name`, `status` and `pid` are the specification's; the rest is added.",
+                  "additionalProperties": false,
+                  "required": [
+                    "name",
+                    "status",
+                    "pid",
+                    "unit",
+                    "load_state",
+                    "active_state",
+                    "sub_state",
+                    "since",
+                    "restarts",
+                    "cpu_percent",
+                    "memory_bytes",
+                    "pss_bytes",
+                    "process_count",
+                    "probe",
+                    "discovered",
+                    "critical",
+                    "source",
+                    "reason"
+                  ],
+                  "properties": {
+                    "name": {
+                      "type": "string",
+                      "description": "The configured name (`sshd`, `nginx`, `postgres`, …) or, for a discovered server, its well-known name."
+                    },
+                    "status": {
+                      "type": "string",
+                      "enum": [
+                        "running",
+                        "stopped",
+                        "error",
+                        "unresponsive",
+                        "unknown"
+                      ],
+                      "description": "`running`: active (systemd) or a matching process is alive, and the probe (if any) answers. `stopped`: inactive, not installed (`load_state` `not-found`) or no process. `error`: the unit failed, restarts in a loop (`auto-restart`), or the main process is a zombie. `unresponsive`: running but the probe failed. `unknown`: D-Bus failed and no process was found."
+                    },
+                    "pid": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "The main process: systemd `MainPID`, else the oldest matching process whose parent is not a match; null when not running."
+                    },
+                    "unit": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "The systemd unit that represents the service (`ssh.service`, `postgresql@15-main.service`); null without systemd."
+                    },
+                    "load_state": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "systemd `LoadState` (`loaded`, `not-found`, `masked`, …)."
+                    },
+                    "active_state": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "systemd `ActiveState` (`active`, `inactive`, `failed`, `activating`, …)."
+                    },
+                    "sub_state": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "systemd `SubState` (`running`, `dead`, `exited`, `auto-restart`, …)."
+                    },
+                    "since": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "When the unit entered its state (`StateChangeTimestamp`), or when the main process started (`starttime` of /proc/PID/stat); RFC 3339 UTC.",
+                      "format": "date-time"
+                    },
+                    "restarts": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "systemd `NRestarts`: automatic restarts of the unit."
+                    },
+                    "cpu_percent": {
+                      "type": [
+                        "number",
+                        "null"
+                      ],
+                      "description": "Percent of one CPU (may exceed 100 on several CPUs) over the last interval: from the cgroup's `cpu.stat` `usage_usec` under systemd (dead children included), else from `utime + stime` deltas of the service's processes. Null on the first collection and when stopped."
+                    },
+                    "memory_bytes": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "Resident memory in bytes: cgroup `memory.current` minus page cache (`memory.stat` `file`), else the sum of RSS over the service's processes. Null when stopped."
+                    },
+                    "pss_bytes": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "Proportional set size: the sum of `Pss` of /proc/PID/smaps_rollup over the processes, where readable."
+                    },
+                    "process_count": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "description": "Processes of the service (cgroup members, or the matches and their descendants)."
+                    },
+                    "probe": {
+                      "oneOf": [
+                        {
+                          "$ref": "#/components/schemas/ServiceProbe"
+                        },
+                        {
+                          "type": "null"
+                        }
+                      ],
+                      "description": "The last probe; null when the service has none or is not running."
+                    },
+                    "discovered": {
+                      "type": "boolean",
+                      "description": "Found by auto-discovery rather than configured."
+                    },
+                    "critical": {
+                      "type": "boolean",
+                      "description": "A critical service (the specification's `critical_services`)."
+                    },
+                    "source": {
+                      "type": "string",
+                      "enum": [
+                        "systemd",
+                        "proc"
+                      ],
+                      "description": "Where the state came from."
+                    },
+                    "reason": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "Why the status is `error`, `unresponsive`, `unknown`, or a `stopped` unit is not installed."
+                    }
+                  }
+                },
+                "ServiceProbe": {
+                  "type": "object",
+                  "description": "One responsiveness probe.",
+                  "additionalProperties": false,
+                  "required": [
+                    "kind",
+                    "target",
+                    "ok",
+                    "duration_seconds",
+                    "detail"
+                  ],
+                  "properties": {
+                    "kind": {
+                      "type": "string",
+                      "enum": [
+                        "tcp",
+                        "http",
+                        "redis",
+                        "postgres"
+                      ],
+                      "description": "TCP connect; HTTP GET (status < 500 answers); Redis `PING` → `+PONG`; PostgreSQL `SSLRequest` → `S` or `N`."
+                    },
+                    "target": {
+                      "type": "string",
+                      "description": "`host:port` probed."
+                    },
+                    "ok": {
+                      "type": "boolean",
+                      "description": "True when the service answered as expected."
+                    },
+                    "duration_seconds": {
+                      "type": [
+                        "number",
+                        "null"
+                      ],
+                      "description": "Seconds from the connect to the verdict."
+                    },
+                    "detail": {
+                      "type": "string",
+                      "description": "What was seen (`HTTP 200`, `+PONG`, `connected`) or why it failed (`connection refused`, `no answer within 2.0 s`)."
+                    }
+                  }
+                },
+                "Services": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "timestamp",
+                    "source",
+                    "bus_error",
+                    "services"
+                  ],
+                  "properties": {
+                    "timestamp": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "Time of the newest collection of any collector."
+                    },
+                    "source": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "`systemd` or `proc`; null before the first collection.",
+                      "enum": [
+                        "systemd",
+                        "proc",
+                        null
+                      ]
+                    },
+                    "bus_error": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "Why D-Bus was not used (the call failed or timed out); the states then come from /proc."
+                    },
+                    "services": {
+                      "type": "array",
+                      "description": "Configured services in configuration order, then discovered ones.",
+                      "items": {
+                        "$ref": "#/components/schemas/Service"
+                      }
+                    }
+                  }
+                },
+                "Process": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "pid",
+                    "ppid",
+                    "name",
+                    "command",
+                    "state",
+                    "uid",
+                    "cpu_percent",
+                    "memory_bytes",
+                    "threads",
+                    "started_at"
+                  ],
+                  "properties": {
+                    "pid": {
+                      "type": "integer",
+                      "description": "Process id."
+                    },
+                    "ppid": {
+                      "type": "integer",
+                      "description": "Parent process id."
+                    },
+                    "name": {
+                      "type": "string",
+                      "description": "`comm` (at most 15 bytes)."
+                    },
+                    "command": {
+                      "type": "string",
+                      "description": "/proc/PID/cmdline with NULs as spaces, at most 512 bytes; empty for kernel threads and zombies."
+                    },
+                    "state": {
+                      "type": "string",
+                      "description": "State letter of /proc/PID/stat (R, S, D, Z, T, I, …)."
+                    },
+                    "uid": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "Real user id."
+                    },
+                    "cpu_percent": {
+                      "type": [
+                        "number",
+                        "null"
+                      ],
+                      "description": "Percent of one CPU over the last interval; null for a process seen for the first time."
+                    },
+                    "memory_bytes": {
+                      "type": "integer",
+                      "description": "Resident set size in bytes."
+                    },
+                    "threads": {
+                      "type": "integer",
+                      "description": "`num_threads`."
+                    },
+                    "started_at": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "Start time (btime + starttime), RFC 3339 UTC.",
+                      "format": "date-time"
+                    }
+                  }
+                },
+                "Processes": {
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": [
+                    "timestamp",
+                    "total",
+                    "threads",
+                    "by_state",
+                    "top_cpu",
+                    "top_memory"
+                  ],
+                  "properties": {
+                    "timestamp": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "Time of the processes collection."
+                    },
+                    "total": {
+                      "type": "integer",
+                      "description": "Processes listed in /proc."
+                    },
+                    "threads": {
+                      "type": "integer",
+                      "description": "Threads of all processes."
+                    },
+                    "by_state": {
+                      "type": "object",
+                      "additionalProperties": {
+                        "type": "integer"
+                      },
+                      "description": "Processes by state letter."
+                    },
+                    "top_cpu": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Process"
+                      },
+                      "description": "Highest CPU first (`[collectors.processes] top`, default 10)."
+                    },
+                    "top_memory": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Process"
+                      },
+                      "description": "Largest RSS first."
+                    }
+                  }
+                },
+                "ServiceAction": {
+                  "type": "object",
+                  "description": "A service action's outcome.",
+                  "additionalProperties": false,
+                  "required": [
+                    "service",
+                    "unit",
+                    "action",
+                    "job",
+                    "active_state",
+                    "sub_state",
+                    "pid",
+                    "completed",
+                    "duration_seconds",
+                    "audit_id"
+                  ],
+                  "properties": {
+                    "service": {
+                      "type": "string",
+                      "description": "The service's name."
+                    },
+                    "unit": {
+                      "type": "string",
+                      "description": "Its systemd unit."
+                    },
+                    "action": {
+                      "type": "string",
+                      "enum": [
+                        "start",
+                        "stop",
+                        "restart"
+                      ],
+                      "description": "What was asked."
+                    },
+                    "job": {
+                      "type": "string",
+                      "description": "systemd's job object path."
+                    },
+                    "active_state": {
+                      "type": "string",
+                      "description": "`ActiveState` after the job."
+                    },
+                    "sub_state": {
+                      "type": "string",
+                      "description": "`SubState` after the job."
+                    },
+                    "pid": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "`MainPID` after the job."
+                    },
+                    "completed": {
+                      "type": "boolean",
+                      "description": "The unit settled in the expected state within 30 s."
+                    },
+                    "duration_seconds": {
+                      "type": "number",
+                      "description": "From the request to the settled state."
+                    },
+                    "audit_id": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "The `service.start` audit record."
+                    }
+                  }
+                },
+                "CommandRequest": {
+                  "type": "object",
+                  "description": "A command request.",
+                  "additionalProperties": false,
+                  "required": [
+                    "command"
+                  ],
+                  "properties": {
+                    "command": {
+                      "type": "string",
+                      "description": "The command's id in the allowlist."
+                    },
+                    "parameters": {
+                      "type": "object",
+                      "description": "Parameter values (strings, integers or booleans), validated against the command's types.",
+                      "additionalProperties": {
+                        "type": [
+                          "string",
+                          "integer",
+                          "boolean"
+                        ]
+                      }
+                    },
+                    "async": {
+                      "type": "boolean",
+                      "description": "Answer 202 at once and run in the background."
+                    }
+                  }
+                },
+                "CommandRun": {
+                  "type": "object",
+                  "description": "A command run.",
+                  "additionalProperties": false,
+                  "required": [
+                    "job_id",
+                    "command",
+                    "status",
+                    "argv",
+                    "started_at",
+                    "exit_code",
+                    "signal",
+                    "duration_seconds",
+                    "stdout",
+                    "stderr",
+                    "stdout_truncated",
+                    "stderr_truncated",
+                    "error",
+                    "audit_id",
+                    "end_audit_id"
+                  ],
+                  "properties": {
+                    "job_id": {
+                      "type": "string",
+                      "description": "For `GET /api/v1/command/{id}`."
+                    },
+                    "command": {
+                      "type": "string",
+                      "description": "The command id."
+                    },
+                    "status": {
+                      "type": "string",
+                      "enum": [
+                        "running",
+                        "completed",
+                        "timed_out",
+                        "failed"
+                      ],
+                      "description": "`completed` whatever the exit status; `timed_out`: killed at the timeout; `failed`: could not start."
+                    },
+                    "argv": {
+                      "type": "array",
+                      "items": {
+                        "type": "string"
+                      },
+                      "description": "Exactly what ran."
+                    },
+                    "started_at": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "When it was accepted."
+                    },
+                    "exit_code": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "Exit status."
+                    },
+                    "signal": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "The signal that ended it (9 after a timeout)."
+                    },
+                    "duration_seconds": {
+                      "type": [
+                        "number",
+                        "null"
+                      ],
+                      "description": "Run time."
+                    },
+                    "stdout": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "Captured stdout (non-UTF-8 bytes as \\xNN)."
+                    },
+                    "stderr": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "Captured stderr."
+                    },
+                    "stdout_truncated": {
+                      "type": [
+                        "boolean",
+                        "null"
+                      ],
+                      "description": "More than the cap was written; the rest was dropped."
+                    },
+                    "stderr_truncated": {
+                      "type": [
+                        "boolean",
+                        "null"
+                      ],
+                      "description": "Same for stderr."
+                    },
+                    "error": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "Why it could not start."
+                    },
+                    "audit_id": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "The `command.start` audit record."
+                    },
+                    "end_audit_id": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "The `command.end` audit record."
+                    }
+                  }
+                },
+                "Commands": {
+                  "type": "object",
+                  "description": "The allowlist.",
+                  "additionalProperties": false,
+                  "required": [
+                    "commands"
+                  ],
+                  "properties": {
+                    "commands": {
+                      "type": "array",
+                      "description": "Every command.",
+                      "items": {
+                        "type": "object",
+                        "description": "One command.",
+                        "additionalProperties": false,
+                        "required": [
+                          "id",
+                          "summary",
+                          "executable",
+                          "arguments",
+                          "parameters",
+                          "optional",
+                          "timeout_seconds",
+                          "max_output_bytes",
+                          "user",
+                          "group"
+                        ],
+                        "properties": {
+                          "id": {
+                            "type": "string",
+                            "description": "The id to request."
+                          },
+                          "summary": {
+                            "type": "string",
+                            "description": "What it does."
+                          },
+                          "executable": {
+                            "type": "string",
+                            "description": "Absolute path."
+                          },
+                          "arguments": {
+                            "type": "array",
+                            "items": {
+                              "type": "string"
+                            },
+                            "description": "argv[1…] templates with `{parameter}`."
+                          },
+                          "parameters": {
+                            "type": "object",
+                            "additionalProperties": {
+                              "type": "string"
+                            },
+                            "description": "Parameter → its type, in words."
+                          },
+                          "optional": {
+                            "type": "array",
+                            "items": {
+                              "type": "string"
+                            },
+                            "description": "Parameters that may be left out."
+                          },
+                          "timeout_seconds": {
+                            "type": "number",
+                            "description": "Killed after this."
+                          },
+                          "max_output_bytes": {
+                            "type": "integer",
+                            "description": "Cap of stdout and of stderr."
+                          },
+                          "user": {
+                            "type": [
+                              "string",
+                              "null"
+                            ],
+                            "description": "Runs as this user."
+                          },
+                          "group": {
+                            "type": [
+                              "string",
+                              "null"
+                            ],
+                            "description": "Runs as this group."
+                          }
+                        }
+                      }
+                    }
+                  }
+                },
+                "Audit": {
+                  "type": "object",
+                  "description": "Audit records.",
+                  "additionalProperties": false,
+                  "required": [
+                    "records",
+                    "verification"
+                  ],
+                  "properties": {
+                    "records": {
+                      "type": "array",
+                      "description": "Newest first.",
+                      "items": {
+                        "$ref": "#/components/schemas/AuditRecord"
+                      }
+                    },
+                    "verification": {
+                      "oneOf": [
+                        {
+                          "type": "null"
+                        },
+                        {
+                          "type": "object",
+                          "additionalProperties": false,
+                          "required": [
+                            "intact",
+                            "records",
+                            "first_bad_record",
+                            "problem"
+                          ],
+                          "properties": {
+                            "intact": {
+                              "type": "boolean",
+                              "description": "Every record verifies."
+                            },
+                            "records": {
+                              "type": "integer",
+                              "description": "Records checked."
+                            },
+                            "first_bad_record": {
+                              "type": [
+                                "integer",
+                                "null"
+                              ],
+                              "description": "The first record that does not verify."
+                            },
+                            "problem": {
+                              "type": [
+                                "string",
+                                "null"
+                              ],
+                              "description": "Why."
+                            }
+                          }
+                        }
+                      ],
+                      "description": "With `verify=true`."
+                    }
+                  }
+                },
+                "AuditRecord": {
+                  "type": "object",
+                  "description": "One audit record.",
+                  "additionalProperties": false,
+                  "required": [
+                    "id",
+                    "time",
+                    "event",
+                    "principal",
+                    "role",
+                    "client_address",
+                    "request_id",
+                    "action",
+                    "argv",
+                    "parameters",
+                    "outcome",
+                    "exit_code",
+                    "duration_seconds",
+                    "output_sha256",
+                    "start_id",
+                    "previous_hash",
+                    "hash"
+                  ],
+                  "properties": {
+                    "id": {
+                      "type": "integer",
+                      "description": "1, 2, 3, … in write order."
+                    },
+                    "time": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "When it was written."
+                    },
+                    "event": {
+                      "type": "string",
+                      "description": "`command.start`, `command.end`, `service.start`, `service.end`, `recovery.start`, `recovery.end`, `recovery.giveup`, `auth.failure`."
+                    },
+                    "principal": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "The credential's name."
+                    },
+                    "role": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "Its role."
+                    },
+                    "client_address": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "The client's address."
+                    },
+                    "request_id": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "`X-Request-Id`."
+                    },
+                    "action": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "Command id or `restart <service>`."
+                    },
+                    "argv": {
+                      "type": [
+                        "array",
+                        "null"
+                      ],
+                      "items": {
+                        "type": "string"
+                      },
+                      "description": "The exact argv (start records of commands)."
+                    },
+                    "parameters": {
+                      "type": [
+                        "object",
+                        "null"
+                      ],
+                      "additionalProperties": {
+                        "type": "string"
+                      },
+                      "description": "The validated parameters."
+                    },
+                    "outcome": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "`ok`, `exit N`, `signal N`, `timeout`, `failed: …` (end records)."
+                    },
+                    "exit_code": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "Exit status."
+                    },
+                    "duration_seconds": {
+                      "type": [
+                        "number",
+                        "null"
+                      ],
+                      "description": "Run time."
+                    },
+                    "output_sha256": {
+                      "type": [
+                        "string",
+                        "null"
+                      ],
+                      "description": "SHA-256 of stdout followed by stderr."
+                    },
+                    "start_id": {
+                      "type": [
+                        "integer",
+                        "null"
+                      ],
+                      "description": "On an end record: its start record."
+                    },
+                    "previous_hash": {
+                      "type": "string",
+                      "description": "SHA-256 of the previous record."
+                    },
+                    "hash": {
+                      "type": "string",
+                      "description": "SHA-256 of `previous_hash` and this record's content."
+                    }
+                  }
+                },
+                "Logs": {
+                  "type": "object",
+                  "description": "Journal entries.",
+                  "additionalProperties": false,
+                  "required": [
+                    "units",
+                    "entries"
+                  ],
+                  "properties": {
+                    "units": {
+                      "type": "array",
+                      "items": {
+                        "type": "string"
+                      },
+                      "description": "The units read."
+                    },
+                    "entries": {
+                      "type": "array",
+                      "description": "Oldest first.",
+                      "items": {
+                        "type": "object",
+                        "description": "One entry.",
+                        "additionalProperties": false,
+                        "required": [
+                          "time",
+                          "unit",
+                          "priority",
+                          "pid",
+                          "identifier",
+                          "message",
+                          "cursor"
+                        ],
+                        "properties": {
+                          "time": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "`__REALTIME_TIMESTAMP`."
+                          },
+                          "unit": {
+                            "type": [
+                              "string",
+                              "null"
+                            ],
+                            "description": "`_SYSTEMD_UNIT` or `UNIT`."
+                          },
+                          "priority": {
+                            "type": [
+                              "integer",
+                              "null"
+                            ],
+                            "description": "0 (emerg) … 7 (debug)."
+                          },
+                          "pid": {
+                            "type": [
+                              "integer",
+                              "null"
+                            ],
+                            "description": "`_PID`."
+                          },
+                          "identifier": {
+                            "type": [
+                              "string",
+                              "null"
+                            ],
+                            "description": "`SYSLOG_IDENTIFIER`."
+                          },
+                          "message": {
+                            "type": "string",
+                            "description": "`MESSAGE`."
+                          },
+                          "cursor": {
+                            "type": "string",
+                            "description": "The entry's journal cursor."
+                          }
+                        }
+                      }
+                    }
+                  }
+                },
               "PluginSummary": {
                 "type": "object",
                 "description": "One plugin in `/api/v1/status`; `GET /api/v1/plugins/{name}` has the details.",

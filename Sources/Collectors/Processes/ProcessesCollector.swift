@@ -1,0 +1,121 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+public import AgentRuntime
+
+/// CPU ticks of processes at the previous collection, keyed by PID and start time (a reused PID is another process).
+struct ProcessCPUHistory: Sendable {
+    struct Key: Hashable, Sendable {
+        var pid: Int
+        var startTicks: UInt64
+    }
+
+    private var ticks: [Key: UInt64] = [:]
+    private var monotonicSeconds: Double?
+
+    /// Percent of one CPU of each process over the interval since the previous call (nil for processes not seen before,
+    /// and for all of them on the first call); remembers this table for the next call.
+    mutating func percentages(_ table: ProcessTable, ticksPerSecond: Double) -> [Double?] {
+        let elapsed = monotonicSeconds.map { table.monotonicSeconds - $0 }
+        var next: [Key: UInt64] = [:]
+        next.reserveCapacity(table.processes.count)
+        var result: [Double?] = []
+        result.reserveCapacity(table.processes.count)
+        for process in table.processes {
+            let key = Key(pid: process.pid, startTicks: process.startTicks)
+            next[key] = process.cpuTicks
+            if let elapsed, elapsed > 0, let before = ticks[key], process.cpuTicks >= before {
+                result.append((Double(process.cpuTicks - before) / ticksPerSecond / elapsed * 100 * 100).rounded() / 100)
+            } else {
+                result.append(nil)
+            }
+        }
+        ticks = next
+        monotonicSeconds = table.monotonicSeconds
+        return result
+    }
+}
+
+/// The `processes` collector: the process table summarised (counts by state, threads) and the top processes by CPU and
+/// by memory, for `GET /api/v1/processes`. Reads `/proc/[0-9]*/stat` (one read per process); command lines and uids
+/// only for the processes listed.
+public actor ProcessesCollector: Collector {
+    public nonisolated let descriptor = CollectorDescriptor(id: "processes", isCore: false, defaultTimeout: .seconds(10))
+    private let settings: ProcessesSettings
+    private var history = ProcessCPUHistory()
+    private let ticksPerSecond: Double
+    private let pageSize: UInt64
+    private var bootTime: (procRoot: String, seconds: Double?)?
+
+    public init(settings: ProcessesSettings = ProcessesSettings(), ticksPerSecond: Double? = nil, pageSize: UInt64? = nil) {
+        self.settings = settings
+        self.ticksPerSecond = ticksPerSecond ?? HostConstants.ticksPerSecond
+        self.pageSize = pageSize ?? HostConstants.pageSize
+    }
+
+    public func collect(_ context: CollectorContext) async throws -> CollectorOutput {
+        let table = try ProcessTable.read(procRoot: context.paths.procRoot, monotonicSeconds: context.monotonicSeconds)
+        let percents = history.percentages(table, ticksPerSecond: ticksPerSecond)
+        if bootTime?.procRoot != context.paths.procRoot { bootTime = (context.paths.procRoot, HostClock.bootTimeEpochSeconds(paths: context.paths)) }
+        let bootTime = self.bootTime?.seconds
+        let report = Self.summarise(
+            table, cpuPercents: percents, top: settings.top, pageSize: pageSize, ticksPerSecond: ticksPerSecond, bootTime: bootTime,
+            reader: try ProcFileReader(root: context.paths.procRoot))
+        var samples = [
+            MetricSample("viworks_processes", .gauge, Double(report.total), help: "Processes listed in /proc"),
+            MetricSample("viworks_processes_threads", .gauge, Double(report.threads), help: "Threads of all processes (num_threads)"),
+        ]
+        for (state, count) in report.byState.sorted(by: { $0.key < $1.key }) {
+            samples.append(
+                MetricSample("viworks_processes_state", .gauge, Double(count), labels: [MetricLabel("state", state)], help: "Processes by state letter of /proc/PID/stat"))
+        }
+        return CollectorOutput(samples: samples, report: .processes(report))
+    }
+
+    static func summarise(
+        _ table: ProcessTable, cpuPercents: [Double?], top: Int, pageSize: UInt64, ticksPerSecond: Double, bootTime: Double?,
+        reader: borrowing ProcFileReader
+    ) -> ProcessesReport {
+        var byState: [String: Int] = [:]
+        var threads = 0
+        for process in table.processes {
+            byState[process.stateLetter, default: 0] += 1
+            threads += process.threads
+        }
+        let indices = Array(table.processes.indices)
+        let byCPU = indices.filter { (cpuPercents[$0] ?? 0) > 0 }.sorted { (cpuPercents[$0] ?? 0, table.processes[$1].pid) > (cpuPercents[$1] ?? 0, table.processes[$0].pid) }
+            .prefix(top)
+        let byMemory = indices.sorted { (table.processes[$0].rssPages, table.processes[$1].pid) > (table.processes[$1].rssPages, table.processes[$0].pid) }.prefix(top)
+        func describe(_ index: Int) -> ProcessReport {
+            let process = table.processes[index]
+            return ProcessReport(
+                pid: process.pid, ppid: process.ppid, name: process.comm, command: reader.commandLine(process.pid) ?? "", state: process.stateLetter,
+                uid: reader.uid(process.pid), cpuPercent: cpuPercents[index], memoryBytes: process.rssPages * pageSize, threads: process.threads,
+                startedAt: bootTime.map { ServicesCollector.startTime(bootTime: $0, startTicks: process.startTicks, ticksPerSecond: ticksPerSecond) })
+        }
+        return ProcessesReport(
+            total: table.processes.count, threads: threads, byState: byState, topByCPU: byCPU.map(describe), topByMemory: byMemory.map(describe))
+    }
+}
+
+/// `sysconf` constants of the host.
+enum HostConstants {
+    /// `USER_HZ` (`_SC_CLK_TCK`), 100 on every Linux architecture in practice.
+    static var ticksPerSecond: Double {
+        let ticks = sysconf(Int32(_SC_CLK_TCK))
+        return ticks > 0 ? Double(ticks) : 100
+    }
+
+    /// The page size in bytes (`_SC_PAGESIZE`).
+    static var pageSize: UInt64 {
+        let size = sysconf(Int32(_SC_PAGESIZE))
+        return size > 0 ? UInt64(size) : 4096
+    }
+}

@@ -1,0 +1,302 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+import Crypto
+import FoundationEssentials
+public import GRDB
+
+/// One record of the audit log.
+///
+/// A privileged action writes two records: `<kind>.start` **before** it runs (who, from where, what exactly: the final
+/// argv) and `<kind>.end` after it (outcome, exit code, duration, SHA-256 of the output), linked by ``startID``. An action
+/// that never ends (the agent was killed mid-command) keeps its start record, which is the point.
+public struct AuditRecord: Sendable, Hashable {
+    /// Row id: 1, 2, 3, … in write order.
+    public var id: Int64
+    public var time: Timestamp
+    /// `command.start`, `command.end`, `service.start`, `service.end`, `recovery.start`, `recovery.end`, `auth.failure`.
+    public var event: String
+    /// The credential's name (API key name, JWT subject), or nil for the agent itself (auto-recovery) and anonymous callers.
+    public var principal: String?
+    public var role: String?
+    public var clientAddress: String?
+    public var requestID: String?
+    /// The command id (`df`), or `restart nginx` for a service action.
+    public var action: String?
+    /// The exact argv that ran (commands only).
+    public var argv: [String]?
+    /// The validated parameters of the request.
+    public var parameters: [String: String]?
+    /// `ok`, `exit 1`, `signal 9`, `timeout`, `refused: …`, `failed: …` on end records.
+    public var outcome: String?
+    public var exitCode: Int?
+    public var durationSeconds: Double?
+    /// Hex SHA-256 of the captured stdout followed by stderr (as captured, before truncation flags).
+    public var outputSHA256: String?
+    /// On an end record: the id of its start record.
+    public var startID: Int64?
+    /// Hex SHA-256 of the previous record (64 zeros before the first).
+    public var previousHash: String
+    /// Hex SHA-256 of ``previousHash`` and this record's canonical content (``canonicalContent``).
+    public var hash: String
+
+    public init(
+        id: Int64 = 0, time: Timestamp, event: String, principal: String? = nil, role: String? = nil, clientAddress: String? = nil, requestID: String? = nil,
+        action: String? = nil, argv: [String]? = nil, parameters: [String: String]? = nil, outcome: String? = nil, exitCode: Int? = nil,
+        durationSeconds: Double? = nil, outputSHA256: String? = nil, startID: Int64? = nil, previousHash: String = "", hash: String = ""
+    ) {
+        self.id = id
+        self.time = time
+        self.event = event
+        self.principal = principal
+        self.role = role
+        self.clientAddress = clientAddress
+        self.requestID = requestID
+        self.action = action
+        self.argv = argv
+        self.parameters = parameters
+        self.outcome = outcome
+        self.exitCode = exitCode
+        self.durationSeconds = durationSeconds
+        self.outputSHA256 = outputSHA256
+        self.startID = startID
+        self.previousHash = previousHash
+        self.hash = hash
+    }
+
+    /// The bytes the hash covers: every field but the hash itself, each as `name=JSON value`, one per line, in a fixed
+    /// order. JSON strings escape control characters, so no value can fake a line of its own.
+    public var canonicalContent: String {
+        func text(_ value: String?) -> String { value.map(JSONString.quote) ?? "null" }
+        func number(_ value: (some BinaryInteger)?) -> String { value.map { "\($0)" } ?? "null" }
+        let argvText = argv.map { "[" + $0.map(JSONString.quote).joined(separator: ",") + "]" } ?? "null"
+        let parametersText = parameters.map { "{" + $0.sorted { $0.key < $1.key }.map { JSONString.quote($0.key) + ":" + JSONString.quote($0.value) }.joined(separator: ",") + "}" } ?? "null"
+        return [
+            "id=\(id)", "time=\(time.nanosecondsSinceEpoch)", "event=\(JSONString.quote(event))", "principal=\(text(principal))", "role=\(text(role))",
+            "client=\(text(clientAddress))", "request=\(text(requestID))", "action=\(text(action))", "argv=\(argvText)", "parameters=\(parametersText)",
+            "outcome=\(text(outcome))", "exit=\(number(exitCode))", "duration_ns=\(number(durationSeconds.map { Int64(($0 * 1e9).rounded()) }))",
+            "output_sha256=\(text(outputSHA256))", "start=\(number(startID))", "previous=\(previousHash)",
+        ].joined(separator: "\n")
+    }
+
+    static func digest(_ text: String) -> String {
+        SHA256.hash(data: Array(text.utf8)).map { byte in
+            let hex = Array("0123456789abcdef".utf8)
+            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]], as: UTF8.self)
+        }.joined()
+    }
+
+    /// Hex SHA-256 of arbitrary bytes (the output of a command).
+    public static func sha256(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { byte in
+            let hex = Array("0123456789abcdef".utf8)
+            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]], as: UTF8.self)
+        }.joined()
+    }
+}
+
+/// The result of ``AuditLog/verify()``.
+public struct AuditVerification: Sendable, Hashable, CustomStringConvertible {
+    public var records: Int
+    /// The first record that does not verify, and why; nil when the chain is intact.
+    public var firstBadRecord: Int64?
+    public var problem: String?
+
+    public var isIntact: Bool { firstBadRecord == nil }
+
+    public init(records: Int, firstBadRecord: Int64?, problem: String?) {
+        self.records = records
+        self.firstBadRecord = firstBadRecord
+        self.problem = problem
+    }
+
+    public var description: String {
+        if let firstBadRecord, let problem { return "audit log BROKEN at record \(firstBadRecord): \(problem) (\(records) records checked)" }
+        return "audit log intact: \(records) records, hash chain verified"
+    }
+}
+
+/// The append-only, hash-chained audit log in the agent's SQLite state (`<state_directory>/audit.sqlite`, WAL).
+///
+/// Every record carries the SHA-256 of the previous record and of its own canonical content, so editing, inserting or
+/// removing a record in the middle breaks the chain at that record (``verify()`` names it). SQLite triggers refuse
+/// `UPDATE` outright and `DELETE` of anything but the oldest record (what retention removes); the chain then starts
+/// at the oldest record kept, whose `previous_hash` is trusted as the anchor. Every record is also sent to the journal
+/// with `MESSAGE_ID=` ``AuditLog/journalMessageID`` and its hash, a second copy outside the database.
+public final class AuditLog: Sendable {
+    /// `MESSAGE_ID` of audit journal entries: `journalctl MESSAGE_ID=8c3f0b1e5a7d4e29b6f1c2d3e4a5b6c7`.
+    public static let journalMessageID = "8c3f0b1e5a7d4e29b6f1c2d3e4a5b6c7"
+    static let genesis = String(repeating: "0", count: 64)
+
+    private let database: DatabasePool
+    public let path: String
+    private let journal: Bool
+
+    /// Opens (creating when needed) the log at `path`.
+    /// - Parameter journal: also send each record to the journal.
+    public init(path: String, journal: Bool = true) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        database = try DatabasePool(path: path, configuration: configuration)
+        self.path = path
+        self.journal = journal
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS audit_log (
+                        id INTEGER PRIMARY KEY,
+                        time_ns INTEGER NOT NULL,
+                        event TEXT NOT NULL,
+                        principal TEXT, role TEXT, client_address TEXT, request_id TEXT, action TEXT,
+                        argv TEXT, parameters TEXT, outcome TEXT, exit_code INTEGER, duration_seconds REAL, output_sha256 TEXT,
+                        start_id INTEGER,
+                        previous_hash TEXT NOT NULL,
+                        hash TEXT NOT NULL
+                    );
+                    CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log(time_ns);
+                    CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    CREATE TRIGGER IF NOT EXISTS audit_log_delete_oldest_only BEFORE DELETE ON audit_log
+                        WHEN OLD.id != (SELECT MIN(id) FROM audit_log)
+                        BEGIN SELECT RAISE(ABORT, 'only the oldest audit records can be removed (retention)'); END;
+                    """)
+        }
+    }
+
+    /// Appends a record (its id, previous hash and hash are assigned here) and returns it as stored.
+    @discardableResult
+    public func append(_ record: AuditRecord) throws -> AuditRecord {
+        let stored = try database.write { db -> AuditRecord in
+            var record = record
+            let last = try Row.fetchOne(db, sql: "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            record.id = (last?["id"] as Int64? ?? 0) + 1
+            record.previousHash = last?["hash"] as String? ?? Self.genesis
+            record.hash = AuditRecord.digest(record.canonicalContent)
+            try db.execute(
+                sql: """
+                    INSERT INTO audit_log (id, time_ns, event, principal, role, client_address, request_id, action, argv, parameters, outcome,
+                        exit_code, duration_seconds, output_sha256, start_id, previous_hash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    record.id, record.time.nanosecondsSinceEpoch, record.event, record.principal, record.role, record.clientAddress, record.requestID,
+                    record.action, record.argv.map(Self.encode), record.parameters.map(Self.encode), record.outcome, record.exitCode,
+                    record.durationSeconds, record.outputSHA256, record.startID, record.previousHash, record.hash,
+                ])
+            return record
+        }
+        if journal { Self.sendToJournal(stored) }
+        return stored
+    }
+
+    /// Records between `from` and `to` (inclusive), optionally of one principal, newest first, at most `limit`.
+    public func records(from: Timestamp? = nil, to: Timestamp? = nil, principal: String? = nil, limit: Int = 1000) throws -> [AuditRecord] {
+        try database.read { db in
+            var conditions: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            if let from {
+                conditions.append("time_ns >= ?")
+                arguments.append(from.nanosecondsSinceEpoch)
+            }
+            if let to {
+                conditions.append("time_ns <= ?")
+                arguments.append(to.nanosecondsSinceEpoch)
+            }
+            if let principal {
+                conditions.append("principal = ?")
+                arguments.append(principal)
+            }
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            arguments.append(limit)
+            return try Row.fetchAll(db, sql: "SELECT * FROM audit_log \(whereClause) ORDER BY id DESC LIMIT ?", arguments: StatementArguments(arguments))
+                .map(Self.record)
+        }
+    }
+
+    /// Recomputes the chain from the oldest record kept.
+    public func verify() throws -> AuditVerification {
+        try database.read { db in
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_log ORDER BY id")
+            var previous: AuditRecord?
+            var count = 0
+            while let row = try cursor.next() {
+                let record = Self.record(row)
+                count += 1
+                if let previous {
+                    guard record.id == previous.id + 1 else {
+                        return AuditVerification(records: count, firstBadRecord: record.id, problem: "record \(previous.id + 1) is missing (removed from the middle)")
+                    }
+                    guard record.previousHash == previous.hash else {
+                        return AuditVerification(records: count, firstBadRecord: record.id, problem: "previous_hash does not match record \(previous.id)")
+                    }
+                } else if record.id == 1, record.previousHash != Self.genesis {
+                    return AuditVerification(records: count, firstBadRecord: record.id, problem: "the first record does not start the chain")
+                }
+                guard AuditRecord.digest(record.canonicalContent) == record.hash else {
+                    return AuditVerification(records: count, firstBadRecord: record.id, problem: "its content does not match its hash (edited)")
+                }
+                previous = record
+            }
+            return AuditVerification(records: count, firstBadRecord: nil, problem: nil)
+        }
+    }
+
+    /// Removes records older than `before`, oldest first (the triggers allow nothing else). Returns how many.
+    @discardableResult
+    public func removeRecords(before: Timestamp) throws -> Int {
+        try database.write { db in
+            var removed = 0
+            while let oldest = try Row.fetchOne(db, sql: "SELECT id FROM audit_log WHERE time_ns < ? ORDER BY id LIMIT 1", arguments: [before.nanosecondsSinceEpoch]),
+                let id = oldest["id"] as Int64?
+            {
+                try db.execute(sql: "DELETE FROM audit_log WHERE id = ?", arguments: [id])
+                removed += 1
+            }
+            return removed
+        }
+    }
+
+    // MARK: - Encoding
+
+    static func encode(_ argv: [String]) -> String { "[" + argv.map(JSONString.quote).joined(separator: ",") + "]" }
+
+    static func encode(_ parameters: [String: String]) -> String {
+        "{" + parameters.sorted { $0.key < $1.key }.map { JSONString.quote($0.key) + ":" + JSONString.quote($0.value) }.joined(separator: ",") + "}"
+    }
+
+    static func record(_ row: Row) -> AuditRecord {
+        AuditRecord(
+            id: row["id"], time: Timestamp(nanosecondsSinceEpoch: row["time_ns"]), event: row["event"], principal: row["principal"], role: row["role"],
+            clientAddress: row["client_address"], requestID: row["request_id"], action: row["action"],
+            argv: (row["argv"] as String?).flatMap(JSONStringArray.decode), parameters: (row["parameters"] as String?).flatMap(JSONStringObject.decode),
+            outcome: row["outcome"], exitCode: row["exit_code"], durationSeconds: row["duration_seconds"], outputSHA256: row["output_sha256"],
+            startID: row["start_id"], previousHash: row["previous_hash"], hash: row["hash"])
+    }
+
+    static func sendToJournal(_ record: AuditRecord) {
+        var fields = [
+            "MESSAGE=audit \(record.event)\(record.action.map { " \($0)" } ?? "")\(record.outcome.map { ": \($0)" } ?? "")"
+                + "\(record.principal.map { " by \($0)" } ?? "")",
+            "MESSAGE_ID=\(journalMessageID)", "PRIORITY=5", "SYSLOG_IDENTIFIER=viworks-agent", "AUDIT_ID=\(record.id)", "AUDIT_EVENT=\(record.event)",
+            "AUDIT_HASH=\(record.hash)",
+        ]
+        if let principal = record.principal { fields.append("AUDIT_PRINCIPAL=\(principal)") }
+        if let client = record.clientAddress { fields.append("AUDIT_CLIENT=\(client)") }
+        if let request = record.requestID { fields.append("REQUEST_ID=\(request)") }
+        if let action = record.action { fields.append("AUDIT_ACTION=\(action)") }
+        if let argv = record.argv { fields.append("AUDIT_ARGV=\(encode(argv))") }
+        if let outcome = record.outcome { fields.append("AUDIT_OUTCOME=\(outcome)") }
+        _ = JournaldLogHandler.send(fields, file: #fileID, line: #line, function: #function)
+    }
+}
+
+/// Reads back the JSON the audit log writes for argv and parameters.
+enum JSONStringArray {
+    static func decode(_ text: String) -> [String]? { try? JSONDecoder().decode([String].self, from: Data(text.utf8)) }
+}
+
+enum JSONStringObject {
+    static func decode(_ text: String) -> [String: String]? { try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) }
+}

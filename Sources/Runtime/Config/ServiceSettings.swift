@@ -1,0 +1,272 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+/// A responsiveness probe of a service: `tcp://host:port`, `http://host:port/path`, `redis://host:port`,
+/// `postgres://host:port` in the configuration.
+public struct ServiceProbeSpec: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// A TCP connect.
+        case tcp
+        /// `GET path` over HTTP/1.1; any status below 500 answers.
+        case http
+        /// `PING` must be answered `+PONG` (or `-NOAUTH`, which still proves the server answers).
+        case redis
+        /// The PostgreSQL `SSLRequest` must be answered `S` or `N`.
+        case postgres
+    }
+
+    public var kind: Kind
+    public var host: String
+    public var port: Int
+    /// The HTTP path (with query), `/` by default; unused by the other kinds.
+    public var path: String
+
+    public init(kind: Kind, host: String, port: Int, path: String = "/") {
+        self.kind = kind
+        self.host = host
+        self.port = port
+        self.path = path
+    }
+
+    public var description: String {
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        return "\(kind.rawValue)://\(hostPart):\(port)\(kind == .http ? path : "")"
+    }
+
+    /// Parses `kind://host:port[/path]`; IPv6 hosts in brackets. Nil with a reason in `error` when malformed.
+    public static func parse(_ text: String) -> Result<ServiceProbeSpec, ProbeSpecError> {
+        let parts = text.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return .failure(ProbeSpecError(text: text, reason: "expected kind://host:port")) }
+        let scheme = String(parts[0]).lowercased()
+        guard let kind = Kind(rawValue: scheme) else {
+            return .failure(ProbeSpecError(text: text, reason: "unknown probe kind '\(scheme)' (known: tcp, http, redis, postgres, or \"none\")"))
+        }
+        var rest = parts[1]
+        var path = "/"
+        if let slash = rest.firstIndex(of: "/") {
+            path = String(rest[slash...])
+            rest = rest[..<slash]
+        }
+        let host: Substring
+        let portText: Substring
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]"), rest[rest.index(after: close)...].hasPrefix(":") else {
+                return .failure(ProbeSpecError(text: text, reason: "expected [ipv6]:port"))
+            }
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            portText = rest[rest.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = rest.lastIndex(of: ":") else { return .failure(ProbeSpecError(text: text, reason: "expected host:port")) }
+            host = rest[..<colon]
+            portText = rest[rest.index(after: colon)...]
+        }
+        guard !host.isEmpty, let port = Int(portText), (1...65535).contains(port) else {
+            return .failure(ProbeSpecError(text: text, reason: "expected a host and a port in 1...65535"))
+        }
+        guard path.allSatisfy({ $0.isASCII && $0 != " " && $0 != "\r" && $0 != "\n" }) else {
+            return .failure(ProbeSpecError(text: text, reason: "the path must be ASCII without spaces"))
+        }
+        return .success(ServiceProbeSpec(kind: kind, host: String(host), port: port, path: path))
+    }
+}
+
+/// A malformed probe address.
+public struct ProbeSpecError: Error, Sendable, Hashable {
+    public var text: String
+    public var reason: String
+}
+
+/// One service to track: how to find it under systemd and in `/proc`, and how to probe it.
+public struct ServiceDefinition: Sendable, Hashable {
+    /// The name in the API (`sshd`, `nginx`, `postgres`, …).
+    public var name: String
+    /// `enabled`: false stops tracking a built-in service.
+    public var enabled: Bool
+    /// `units`: systemd unit names to look for, in order of preference; `*` globs match template instances
+    /// (`postgresql@*.service`). The first loaded unit that is active wins.
+    public var units: [String]
+    /// `process_names`: `comm` values (`/proc/PID/comm`, at most 15 bytes; longer names match on their first 15).
+    public var processNames: [String]
+    /// `command_patterns`: substrings of the command line (`/proc/PID/cmdline`, arguments joined by spaces).
+    public var commandPatterns: [String]
+    /// `probe`: nil for none.
+    public var probe: ServiceProbeSpec?
+    /// `critical`: the spec's critical services (alerts treat a stopped critical service as critical).
+    public var critical: Bool
+    /// `recovery = true`: restart it when it is stopped or in error (systemd only). Off by default.
+    public var recoveryEnabled = false
+    /// `recovery_attempts`, `recovery_window`, `recovery_backoff`.
+    public var recoveryPolicy = RecoveryPolicy()
+
+    /// The auto-recovery policy, when enabled.
+    public var recovery: RecoveryPolicy? { recoveryEnabled ? recoveryPolicy : nil }
+
+    public init(
+        name: String, enabled: Bool = true, units: [String] = [], processNames: [String] = [], commandPatterns: [String] = [],
+        probe: ServiceProbeSpec? = nil, critical: Bool = false
+    ) {
+        self.name = name
+        self.enabled = enabled
+        self.units = units
+        self.processNames = processNames
+        self.commandPatterns = commandPatterns
+        self.probe = probe
+        self.critical = critical
+    }
+
+    /// True when the definition can find anything.
+    public var isLocatable: Bool { !units.isEmpty || !processNames.isEmpty || !commandPatterns.isEmpty }
+}
+
+/// A pattern of auto-discovery: a loaded systemd unit or a running process that looks like a well-known server.
+public struct DiscoveryRule: Sendable, Hashable {
+    public var name: String
+    public var unitPattern: String
+    public var processName: String
+
+    public init(name: String, unitPattern: String, processName: String) {
+        self.name = name
+        self.unitPattern = unitPattern
+        self.processName = processName
+    }
+}
+
+/// `[services]`: the services collector.
+public struct ServicesSettings: Sendable, Hashable {
+    public enum SystemdMode: String, Sendable, Hashable {
+        /// Use D-Bus when the host was booted with systemd (`/run/systemd/system` exists under the rootfs).
+        case auto
+        /// Always try D-Bus (and fall back to `/proc` when it fails).
+        case on
+        /// Never: `/proc` only.
+        case off
+    }
+
+    /// `systemd`.
+    public var systemd: SystemdMode = .auto
+    /// `discover`: report loaded units / running processes of well-known servers that are not configured.
+    public var discover = true
+    /// `bus_timeout`: deadline of each D-Bus call.
+    public var busTimeout: Duration = .seconds(2)
+    /// `probe_timeout`: deadline of each probe, connect included.
+    public var probeTimeout: Duration = .seconds(2)
+    /// `probes`: false runs no probe at all.
+    public var probes = true
+    /// `[services.<name>]`: the tracked services, built-in ones first.
+    public var definitions: [ServiceDefinition] = ServicesSettings.builtinDefinitions
+    /// Well-known servers for auto-discovery.
+    public var discoveryRules: [DiscoveryRule] = ServicesSettings.builtinDiscoveryRules
+
+    public init() {}
+
+    /// The enabled definitions, in order.
+    public var enabledDefinitions: [ServiceDefinition] { definitions.filter(\.enabled) }
+
+    /// The definition with this name, creating it (disabled-by-nothing, empty) at the end when new.
+    public mutating func withDefinition(_ name: String, _ change: (inout ServiceDefinition) -> Void) {
+        if let index = definitions.firstIndex(where: { $0.name == name }) {
+            change(&definitions[index])
+        } else {
+            var definition = ServiceDefinition(name: name)
+            change(&definition)
+            definitions.append(definition)
+        }
+    }
+
+    private static func probe(_ text: String) -> ServiceProbeSpec? {
+        if case .success(let spec) = ServiceProbeSpec.parse(text) { return spec }
+        return nil
+    }
+
+    /// The spec's services: critical nginx, sshd and viworks-gateway-agent; monitored docker, postgres, redis, openvpn.
+    public static let builtinDefinitions: [ServiceDefinition] = [
+        ServiceDefinition(name: "docker", units: ["docker.service"], processNames: ["dockerd"]),
+        ServiceDefinition(name: "sshd", units: ["ssh.service", "sshd.service"], processNames: ["sshd"], probe: probe("tcp://127.0.0.1:22"), critical: true),
+        ServiceDefinition(name: "nginx", units: ["nginx.service"], processNames: ["nginx"], probe: probe("http://127.0.0.1:80/"), critical: true),
+        ServiceDefinition(
+            name: "postgres", units: ["postgresql@*.service", "postgresql.service"], processNames: ["postgres"], probe: probe("postgres://127.0.0.1:5432")),
+        ServiceDefinition(name: "redis", units: ["redis-server.service", "redis.service"], processNames: ["redis-server"], probe: probe("redis://127.0.0.1:6379")),
+        ServiceDefinition(
+            name: "openvpn", units: ["openvpn-server@*.service", "openvpn-client@*.service", "openvpn@*.service", "openvpn.service"], processNames: ["openvpn"]),
+        ServiceDefinition(name: "viworks-gateway-agent", units: ["viworks-gateway-agent.service"], processNames: ["viworks-gateway-agent"], critical: true),
+    ]
+
+    public static let builtinDiscoveryRules: [DiscoveryRule] = [
+        DiscoveryRule(name: "mysql", unitPattern: "mysql.service", processName: "mysqld"),
+        DiscoveryRule(name: "mariadb", unitPattern: "mariadb.service", processName: "mariadbd"),
+        DiscoveryRule(name: "mongodb", unitPattern: "mongod.service", processName: "mongod"),
+        DiscoveryRule(name: "apache2", unitPattern: "apache2.service", processName: "apache2"),
+        DiscoveryRule(name: "httpd", unitPattern: "httpd.service", processName: "httpd"),
+        DiscoveryRule(name: "haproxy", unitPattern: "haproxy.service", processName: "haproxy"),
+        DiscoveryRule(name: "caddy", unitPattern: "caddy.service", processName: "caddy"),
+        DiscoveryRule(name: "memcached", unitPattern: "memcached.service", processName: "memcached"),
+        DiscoveryRule(name: "rabbitmq", unitPattern: "rabbitmq-server.service", processName: "beam.smp"),
+        DiscoveryRule(name: "elasticsearch", unitPattern: "elasticsearch.service", processName: "java"),
+        DiscoveryRule(name: "containerd", unitPattern: "containerd.service", processName: "containerd"),
+        DiscoveryRule(name: "php-fpm", unitPattern: "php*-fpm.service", processName: "php-fpm"),
+        DiscoveryRule(name: "bind9", unitPattern: "named.service", processName: "named"),
+        DiscoveryRule(name: "postfix", unitPattern: "postfix@*.service", processName: "master"),
+        DiscoveryRule(name: "wireguard", unitPattern: "wg-quick@*.service", processName: ""),
+        DiscoveryRule(name: "fail2ban", unitPattern: "fail2ban.service", processName: ""),
+    ]
+}
+
+/// `[collectors.processes]`.
+public struct ProcessesSettings: Sendable, Hashable {
+    /// `top`: how many processes `GET /api/v1/processes` lists by CPU and by memory.
+    public var top: Int = 10
+
+    public init() {}
+}
+
+/// Matches `name` against a glob with `*` (any run of characters) and `?` (one character).
+public func globMatches(_ pattern: String, _ name: String) -> Bool {
+    let p = Array(pattern.utf8)
+    let n = Array(name.utf8)
+    var pi = 0
+    var ni = 0
+    var star = -1
+    var mark = 0
+    while ni < n.count {
+        if pi < p.count, p[pi] == UInt8(ascii: "?") || p[pi] == n[ni] {
+            pi += 1
+            ni += 1
+        } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
+            star = pi
+            mark = ni
+            pi += 1
+        } else if star >= 0 {
+            pi = star + 1
+            mark += 1
+            ni = mark
+        } else {
+            return false
+        }
+    }
+    while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
+    return pi == p.count
+}
+
+/// `[commands]` and `[commands.<id>]`: remote operations (allowlisted commands, service control) and their audit log.
+public struct CommandSettings: Sendable, Hashable {
+    /// `enabled`: false answers every command and service-control request with 503.
+    public var enabled = true
+    /// `audit_retention`: audit records older than this are removed (oldest first, keeping the chain verifiable).
+    public var auditRetention: Duration = .seconds(365 * 86_400)
+    /// `[commands.<id>]`: commands added to (or replacing) the built-in ones.
+    public var definitions: [CommandDefinition] = []
+
+    public init() {}
+}
+
+/// `[logs]`: `GET /api/v1/logs`.
+public struct LogSettingsForAPI: Sendable, Hashable {
+    /// `units`: units readable besides the tracked services' and the agent's own.
+    public var units: [String] = []
+    /// `journal_directory`: read the journal files of this directory instead of the local journal.
+    public var journalDirectory: String?
+
+    public init() {}
+}

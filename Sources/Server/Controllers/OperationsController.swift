@@ -1,0 +1,281 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import AgentRuntime
+import HTTPTypes
+import FoundationEssentials
+public import Hummingbird
+import NIOCore
+
+/// The privileged routes: allowlisted commands (`POST /api/v1/command`, `GET /api/v1/command/{id}`,
+/// `GET /api/v1/commands`), service control (`POST /api/v1/services/{name}/start|stop|restart`), the audit log
+/// (`GET /api/v1/audit`) and the journal (`GET /api/v1/logs`). Nothing here is cached.
+public struct OperationsController: Sendable {
+    let operations: Operations?
+    let journal: JournalReader?
+    /// Units whose journal may be read: the tracked services' and the agent's own.
+    let logUnits: @Sendable () -> [String]
+    /// How a request is attributed in the audit log.
+    let principal: @Sendable (Request) -> Principal
+
+    public init(
+        operations: Operations?, journal: JournalReader?, logUnits: @escaping @Sendable () -> [String],
+        principal: @escaping @Sendable (Request) -> Principal = OperationsController.anonymous
+    ) {
+        self.operations = operations
+        self.journal = journal
+        self.logUnits = logUnits
+        self.principal = principal
+    }
+
+    /// A caller known only by its request id.
+    public static func anonymous(_ request: Request) -> Principal {
+        Principal(requestID: request.headers[values: HTTPField.Name("X-Request-Id")!].first.map { String($0.prefix(128)) })
+    }
+
+    public func addRoutes(to router: Router<some RequestContext>) {
+        router.post("/api/v1/command") { request, _ in try await command(request) }
+        router.get("/api/v1/command/{id}") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard let operations, let run = operations.job(id) else { throw APIError.notFound("no command job \(CommandCatalog.shortened(id))") }
+            return try json(CommandRunDTO(run: run), status: run.result == nil ? .accepted : .ok)
+        }
+        router.get("/api/v1/commands") { _, _ in
+            try json(CommandsDTO(definitions: operations?.commandCatalog.definitions.values.sorted { $0.id < $1.id } ?? []))
+        }
+        for action in ServiceAction.allCases {
+            router.post(RouterPath("/api/v1/services/{name}/\(action.rawValue)")) { request, context in
+                try await service(action, name: context.parameters.get("name") ?? "", request: request)
+            }
+        }
+        router.get("/api/v1/audit") { request, _ in try audit(request) }
+        router.get("/api/v1/logs") { request, _ in try await logs(request) }
+    }
+
+    // MARK: - Commands
+
+    struct CommandRequest: Decodable {
+        var command: String
+        var parameters: [String: ParameterValue]?
+        var async: Bool?
+    }
+
+    /// A parameter as JSON gives it: a string, a number or a boolean, all validated as text.
+    struct ParameterValue: Decodable {
+        var text: String
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let string = try? container.decode(String.self) {
+                text = string
+            } else if let integer = try? container.decode(Int.self) {
+                text = String(integer)
+            } else if let bool = try? container.decode(Bool.self) {
+                text = bool ? "true" : "false"
+            } else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "a parameter must be a string, an integer or a boolean")
+            }
+        }
+    }
+
+    private func command(_ request: Request) async throws -> Response {
+        guard let operations else { throw APIError(.serviceUnavailable, code: "commands_disabled", message: "commands are disabled ([commands] enabled = false)") }
+        let body = try await Self.body(request)
+        let parsed: CommandRequest
+        do {
+            parsed = try JSONDecoder().decode(CommandRequest.self, from: Data(body))
+        } catch {
+            throw APIError.badRequest(
+                "the body must be JSON {\"command\": \"<id>\", \"parameters\": {\"name\": \"value\"}, \"async\": false}: \(Self.describe(error))")
+        }
+        let parameters = (parsed.parameters ?? [:]).mapValues(\.text)
+        do {
+            let run = try await operations.runCommand(parsed.command, parameters: parameters, principal: principal(request), background: parsed.async ?? false)
+            if run.result == nil {
+                var response = try json(CommandRunDTO(run: run), status: .accepted)
+                response.headers[.location] = "/api/v1/command/\(run.jobID)"
+                return response
+            }
+            return try json(CommandRunDTO(run: run))
+        } catch let rejection as CommandRejection {
+            switch rejection.kind {
+            case .unknownCommand: throw APIError(.notFound, code: "unknown_command", message: rejection.message)
+            case .invalidParameter: throw APIError(.badRequest, code: "invalid_parameter", message: rejection.message)
+            case .unavailable: throw APIError(.conflict, code: "unavailable", message: rejection.message)
+            }
+        } catch let error as AuditUnavailable {
+            throw APIError(.serviceUnavailable, code: "audit_unavailable", message: error.description)
+        }
+    }
+
+    // MARK: - Services
+
+    private func service(_ action: ServiceAction, name: String, request: Request) async throws -> Response {
+        guard let operations else { throw APIError(.serviceUnavailable, code: "commands_disabled", message: "service control is disabled ([commands] enabled = false)") }
+        do {
+            let result = try await operations.serviceAction(action, service: name, principal: principal(request))
+            return try json(ServiceActionDTO(result: result))
+        } catch let error as ServiceActionError {
+            switch error.kind {
+            case .noSystemd: throw APIError(.conflict, code: "no_systemd", message: error.message)
+            case .unknownService: throw APIError.notFound(error.message)
+            case .failed: throw APIError(.badGateway, code: "systemd_failed", message: error.message)
+            }
+        } catch let error as AuditUnavailable {
+            throw APIError(.serviceUnavailable, code: "audit_unavailable", message: error.description)
+        }
+    }
+
+    // MARK: - Audit
+
+    private func audit(_ request: Request) throws -> Response {
+        guard let log = operations?.audit else { throw APIError(.serviceUnavailable, code: "audit_disabled", message: "the audit log is not open") }
+        let query = request.uri.queryParameters
+        for (key, _) in query where !["from", "to", "principal", "limit", "verify"].contains(String(key)) {
+            throw APIError.badRequest("unknown parameter '\(CommandCatalog.shortened(String(key)))' (known: from, to, principal, limit, verify)")
+        }
+        let from = try query["from"].map { try Self.time(String($0), "from") }
+        let to = try query["to"].map { try Self.time(String($0), "to") }
+        let limit = try query["limit"].map { try Self.integer(String($0), "limit", 1...10_000) } ?? 1000
+        let verify = query["verify"].map { $0 == "true" || $0 == "1" } ?? false
+        let records = try log.records(from: from, to: to, principal: query["principal"].map(String.init), limit: limit)
+        return try json(AuditDTO(records: records, verification: verify ? try log.verify() : nil))
+    }
+
+    // MARK: - Logs
+
+    private func logs(_ request: Request) async throws -> Response {
+        guard let journal else { throw APIError(.serviceUnavailable, code: "journal_unavailable", message: "the journal cannot be read on this host") }
+        let query = request.uri.queryParameters
+        let known = ["unit", "since", "until", "priority", "grep", "lines", "follow", "format", "after"]
+        for (key, _) in query where !known.contains(String(key)) {
+            throw APIError.badRequest("unknown parameter '\(CommandCatalog.shortened(String(key)))' (known: \(known.joined(separator: ", ")); no parameter names a file)")
+        }
+        let allowed = logUnits()
+        var units = allowed
+        if let requested = query["unit"].map({ String($0) }) {
+            let unit = try Self.unitName(requested)
+            guard allowed.contains(unit) else {
+                throw APIError(.forbidden, code: "unit_not_allowed", message: "the journal of \(unit) is not readable here (allowed: \(allowed.joined(separator: ", ")))")
+            }
+            units = [unit]
+        }
+        var journalQuery = JournalQuery(units: units)
+        journalQuery.since = try query["since"].map { try Self.time(String($0), "since") }
+        journalQuery.until = try query["until"].map { try Self.time(String($0), "until") }
+        journalQuery.maxPriority = try query["priority"].map { try Self.priority(String($0)) }
+        journalQuery.lines = try query["lines"].map { try Self.integer(String($0), "lines", 1...10_000) } ?? 100
+        if let grep = query["grep"].map(String.init) {
+            guard grep.utf8.count <= 256, !grep.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+                throw APIError.badRequest("grep must be at most 256 bytes without control characters")
+            }
+            journalQuery.grep = grep
+        }
+        let format = query["format"].map(String.init) ?? "json"
+        guard ["json", "text"].contains(format) else { throw APIError.badRequest("format must be json or text") }
+        let follow = query["follow"].map { $0 == "true" || $0 == "1" } ?? false
+        if follow {
+            let after = query["after"].map(String.init)
+            if let after, after.utf8.count > 512 || after.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+                throw APIError.badRequest("after must be a journal cursor")
+            }
+            let stream = journal.follow(journalQuery, afterCursor: after)
+            let following = units
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"],
+                body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: ": following \(following.joined(separator: ","))\n\n"))
+                    for try await entry in stream {
+                        var line = "id: \(entry.cursor)\nevent: entry\ndata: "
+                        line += String(decoding: try encodeBytes(JournalEntryDTO(entry: entry)), as: UTF8.self)
+                        line += "\n\n"
+                        try await writer.write(ByteBuffer(string: line))
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+        let entries: [JournalEntry]
+        do {
+            entries = try await journal.read(journalQuery)
+        } catch {
+            throw APIError(.serviceUnavailable, code: "journal_unavailable", message: error.description)
+        }
+        if format == "text" {
+            let text = entries.map { "\($0.time.rfc3339) \($0.identifier ?? $0.unit ?? "-")[\($0.pid.map(String.init) ?? "-")]: \($0.message)\n" }.joined()
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
+        return try json(LogsDTO(units: units, entries: entries))
+    }
+
+    /// A systemd unit name: `[A-Za-z0-9:_.@-]`, with a type suffix (`.service` added when missing). Anything that looks
+    /// like a path (`/`, `..`, `\`, NUL, `%`) is refused before the allowlist is even consulted.
+    static func unitName(_ raw: String) throws -> String {
+        guard !raw.isEmpty, raw.utf8.count <= 256 else { throw APIError.badRequest("unit must be a unit name such as nginx.service") }
+        guard !raw.contains("/"), !raw.contains(".."), !raw.contains("\\"), !raw.contains("%"), !raw.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw APIError.badRequest("unit must be a unit name, not a path: \(CommandCatalog.shortened(raw))")
+        }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.@-".utf8)
+        guard raw.utf8.allSatisfy(allowed.contains) else { throw APIError.badRequest("unit must be a unit name: \(CommandCatalog.shortened(raw))") }
+        return raw.contains(".") ? raw : raw + ".service"
+    }
+
+    static func time(_ raw: String, _ name: String) throws -> Timestamp {
+        if let seconds = Double(raw), seconds.isFinite, seconds >= 0, seconds < 1e11 { return Timestamp(secondsSinceEpoch: seconds) }
+        if let parsed = Timestamp(rfc3339: raw) { return parsed }
+        throw APIError.badRequest("\(name) must be RFC 3339 (2026-11-29T10:00:00Z) or Unix seconds, got \(CommandCatalog.shortened(raw))")
+    }
+
+    static func integer(_ raw: String, _ name: String, _ range: ClosedRange<Int>) throws -> Int {
+        guard let value = Int(raw), range.contains(value) else {
+            throw APIError.badRequest("\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got \(CommandCatalog.shortened(raw))")
+        }
+        return value
+    }
+
+    static let priorityNames = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
+
+    static func priority(_ raw: String) throws -> Int {
+        if let value = Int(raw), (0...7).contains(value) { return value }
+        if let index = priorityNames.firstIndex(of: raw.lowercased()) { return index }
+        throw APIError.badRequest("priority must be 0–7 or one of \(priorityNames.joined(separator: ", ")), got \(CommandCatalog.shortened(raw))")
+    }
+
+    // MARK: - Bodies
+
+    static let maximumBody = 64 << 10
+
+    static func body(_ request: Request) async throws -> [UInt8] {
+        var buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maximumBody)
+        } catch {
+            throw APIError(.contentTooLarge, code: "body_too_large", message: "the body is larger than \(maximumBody) bytes")
+        }
+        return buffer.readBytes(length: buffer.readableBytes) ?? []
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DecodingError {
+            switch error {
+            case .keyNotFound(let key, _): return "missing \"\(key.stringValue)\""
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+                let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+                return (path.isEmpty ? "" : "\(path): ") + context.debugDescription
+            @unknown default: return "\(error)"
+            }
+        }
+        return "\(error)"
+    }
+
+    private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"], body: ResponseBody(byteBuffer: try encode(value)))
+    }
+}
+
+func encodeBytes(_ value: some Encodable) throws -> [UInt8] {
+    var buffer = try encode(value)
+    return buffer.readBytes(length: buffer.readableBytes) ?? []
+}

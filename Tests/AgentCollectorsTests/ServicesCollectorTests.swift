@@ -1,0 +1,407 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+@testable import AgentCollectors
+import AgentRuntime
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension CollectorOutput {
+    var services: ServicesReport? { if case .services(let r)? = report { r } else { nil } }
+    var processes: ProcessesReport? { if case .processes(let r)? = report { r } else { nil } }
+}
+
+private func capture(_ step: String) -> HostPaths {
+    HostPaths(fixtureRoot: Fixtures.root + "/cases/processes/debian12-services/" + step)
+}
+
+private func settings(_ definitions: [ServiceDefinition], discover: Bool = false) -> ServicesSettings {
+    var settings = ServicesSettings()
+    settings.systemd = .off
+    settings.discover = discover
+    settings.probes = false
+    settings.definitions = definitions
+    return settings
+}
+
+@Suite("processes: /proc/PID/stat and the process table")
+struct ProcessTableTests {
+    @Test func commWithSpacesAndParenthesesIsCutAtTheLastParenthesis() throws {
+        let text = try HostFile.read(capture("step0").proc("2444/stat"))
+        let stat = try #require(ProcessStat.parse(Array(text.utf8)))
+        #expect(stat.pid == 2444)
+        #expect(stat.comm == "my (odd) pr)c")
+        #expect(stat.stateLetter == "S")
+        #expect(stat.ppid == 1)
+        #expect(stat.startTicks == 1_017_293)
+        #expect(stat.rssPages == 425)
+        #expect(stat.threads == 1)
+    }
+
+    @Test func zombieHasNoMemory() throws {
+        let stat = try #require(ProcessStat.parse(Array(try HostFile.read(capture("step0").proc("2489/stat")).utf8)))
+        #expect(stat.isZombie)
+        #expect(stat.ppid == 2445)
+        #expect(stat.rssPages == 0)
+        #expect(stat.cpuTicks == 0)
+    }
+
+    @Test func truncatedOrForeignTextIsRejected() {
+        #expect(ProcessStat.parse(Array("123 (bash) S 1 2 3".utf8)) == nil)
+        #expect(ProcessStat.parse(Array("not a stat line".utf8)) == nil)
+        #expect(ProcessStat.parse(Array("".utf8)) == nil)
+        #expect(ProcessStat.parse(Array("12x (a) S 1 1 1 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 100 7".utf8)) == nil)
+    }
+
+    @Test func vanishedProcessIsCountedNotAnError() throws {
+        let table = try ProcessTable.read(procRoot: capture("step0").procRoot, monotonicSeconds: 0)
+        #expect(table.processes.map(\.pid).sorted() == [1, 2314, 2318, 2319, 2444, 2445, 2489, 8217, 8219])
+        #expect(table.vanished == 1)
+    }
+
+    @Test func cpuPercentOfABusyLoopFromTwoCaptures() async throws {
+        let collector = ProcessesCollector(settings: ProcessesSettings(), ticksPerSecond: 100, pageSize: 4096)
+        let first = try await collector.collect(Fixtures.context(capture("step0")))
+        #expect(first.processes?.topByCPU.isEmpty == true, "no delta on the first collection")
+        let second = try #require(try await collector.collect(Fixtures.context(capture("step1"))).processes)
+        // (259 − 154) ticks / 100 Hz over 10308.66 − 10307.47 s = 1.05 / 1.19 = 88.24 %.
+        #expect(second.topByCPU.first?.pid == 8219)
+        #expect(second.topByCPU.first?.cpuPercent == 88.24)
+        #expect(second.topByCPU.first?.command == "/root/.pyenv/versions/3.11.7/bin/python3 -c while True: pass")
+        #expect(second.topByCPU.first?.uid == 0)
+        // starttime 1030593 ticks after btime 1795982212.
+        #expect(second.topByCPU.first?.startedAt == Timestamp(nanosecondsSinceEpoch: 1_795_992_517_930_000_000))
+        #expect(second.total == 9)
+        #expect(second.byState == ["S": 7, "R": 1, "Z": 1])
+        #expect(second.topByMemory.first?.pid == 2445)  // 3357 pages, the largest RSS
+        #expect(second.topByMemory.first?.memoryBytes == 3357 * 4096)
+        #expect(second.threads == 14 + 1 + 1 + 1 + 5 + 1 + 1 + 1 + 1)
+    }
+}
+
+@Suite("services: /proc fallback")
+struct ServicesProcTests {
+    @Test func mainProcessIsTheOldestMatchWhoseParentIsNotAMatch() async throws {
+        let collector = ServicesCollector(
+            settings: settings([
+                ServiceDefinition(name: "nginx", processNames: ["nginx"]),
+                ServiceDefinition(name: "redis", processNames: ["redis-server"]),
+                ServiceDefinition(name: "odd", processNames: ["my (odd) pr)c"]),
+                ServiceDefinition(name: "postgres", processNames: ["postgres"]),
+                ServiceDefinition(name: "busy", commandPatterns: ["while True"]),
+            ]), ticksPerSecond: 100, pageSize: 4096)
+        _ = try await collector.collect(Fixtures.context(capture("step0")))
+        let report = try #require(try await collector.collect(Fixtures.context(capture("step1"))).services)
+        #expect(report.source == .proc)
+        let byName = Dictionary(uniqueKeysWithValues: report.services.map { ($0.name, $0) })
+        let nginx = try #require(byName["nginx"])
+        #expect(nginx.status == .running)
+        #expect(nginx.pid == 2314)
+        #expect(nginx.processCount == 3)
+        #expect(nginx.memoryBytes == 14_819_328)  // (1654 + 998 + 966) pages × 4096
+        #expect(nginx.pssBytes == 4_962_304)  // (2646 + 1100 + 1100) KiB in step1 (2070 + 1015 + 1015 in step0)
+        #expect(nginx.cpuPercent == 0)
+        #expect(nginx.since == Timestamp(nanosecondsSinceEpoch: 1_795_992_379_810_000_000))  // btime + 1016781 ticks
+        #expect(byName["redis"]?.pid == 8217)
+        #expect(byName["odd"]?.pid == 2444)
+        #expect(byName["postgres"]?.status == .stopped)
+        #expect(byName["postgres"]?.pid == nil)
+        #expect(byName["postgres"]?.reason == nil)
+        let busy = try #require(byName["busy"])
+        #expect(busy.pid == 8219)
+        #expect(busy.cpuPercent == 88.24)
+    }
+
+    @Test func aParentAndItsZombieChildAreOneService() async throws {
+        let collector = ServicesCollector(settings: settings([ServiceDefinition(name: "py", processNames: ["python3"])]), ticksPerSecond: 100, pageSize: 4096)
+        let report = try #require(try await collector.collect(Fixtures.context(capture("step0"))).services)
+        // Roots: 2445 (parent 2440, not a match) and 8219 (parent 1); 2445 started first (1017293 < 1030593).
+        #expect(report.services.first?.pid == 2445)
+        #expect(report.services.first?.status == .running)
+        #expect(report.services.first?.processCount == 3)
+        #expect(report.services.first?.cpuPercent == nil, "first collection: no delta yet")
+    }
+
+    @Test func aZombieMainProcessIsAnError() async throws {
+        let collector = ServicesCollector(settings: settings([ServiceDefinition(name: "nginx", processNames: ["nginx"])]), ticksPerSecond: 100, pageSize: 4096)
+        let paths = HostPaths(fixtureRoot: Fixtures.root + "/cases/processes/zombie-main")
+        let service = try #require(try await collector.collect(Fixtures.context(paths)).services?.services.first)
+        #expect(service.status == .error)
+        #expect(service.pid == 700)
+        #expect(service.reason == "main process 700 is a zombie")
+        #expect(service.processCount == 2)
+        #expect(service.memoryBytes == 900 * 4096)
+    }
+
+    @Test func discoveryFindsWellKnownServersThatAreNotConfigured() async throws {
+        var configured = settings([ServiceDefinition(name: "nginx", processNames: ["nginx"])], discover: true)
+        configured.discoveryRules = [DiscoveryRule(name: "redis", unitPattern: "redis-server.service", processName: "redis-server")]
+        let collector = ServicesCollector(settings: configured, ticksPerSecond: 100, pageSize: 4096)
+        let report = try #require(try await collector.collect(Fixtures.context(capture("step0"))).services)
+        #expect(report.services.map(\.name) == ["nginx", "redis"])
+        #expect(report.services.map(\.discovered) == [false, true])
+        #expect(report.services.last?.pid == 8217)
+    }
+
+    @Test func longNamesMatchTheFifteenBytesTheKernelKeeps() {
+        #expect(ServicesCollector.commMatches("viworks-gateway-agent", "viworks-gateway"))
+        #expect(!ServicesCollector.commMatches("viworks-gateway-agent", "viworks-gatew"))
+        #expect(!ServicesCollector.commMatches("nginx", "nginx-debug"))
+        #expect(ServicesCollector.commMatches("nginx", "nginx"))
+    }
+
+    @Test func samplesFollowPrometheusConventions() async throws {
+        let collector = ServicesCollector(settings: settings([ServiceDefinition(name: "nginx", processNames: ["nginx"])]), ticksPerSecond: 100, pageSize: 4096)
+        let output = try await collector.collect(Fixtures.context(capture("step0")))
+        expectWellFormed(output)
+        #expect(output.value("viworks_service_up", ["service": "nginx"]) == 1)
+        #expect(output.value("viworks_service_state", ["service": "nginx", "state": "running"]) == 1)
+        #expect(output.value("viworks_service_state", ["service": "nginx", "state": "stopped"]) == 0)
+        #expect(output.value("viworks_service_memory_bytes", ["service": "nginx"]) == 14_819_328)
+        #expect(output.value("viworks_service_processes", ["service": "nginx"]) == 3)
+    }
+}
+
+/// A D-Bus stand-in for the choice between units and the fallback; the real systemd is exercised in tests/systemd.
+private final class FakeUnits: SystemdUnitSource {
+    let units: [SystemdUnit]
+    let details: [String: SystemdUnitDetails]
+    let failure: SystemdBusError?
+
+    init(_ details: [SystemdUnitDetails], failure: SystemdBusError? = nil) {
+        self.details = Dictionary(uniqueKeysWithValues: details.map { ($0.name, $0) })
+        self.units = details.filter { $0.loadState != "not-found" }.map {
+            SystemdUnit(name: $0.name, loadState: $0.loadState, activeState: $0.activeState, subState: $0.subState, objectPath: "/x")
+        }
+        self.failure = failure
+    }
+
+    func listUnits() async throws(SystemdBusError) -> [SystemdUnit] {
+        if let failure { throw failure }
+        return units
+    }
+
+    func unitDetails(_ name: String) async throws(SystemdBusError) -> SystemdUnitDetails {
+        if let failure { throw failure }
+        return details[name] ?? SystemdUnitDetails(name: name, loadState: "not-found", activeState: "inactive", subState: "dead")
+    }
+}
+
+@Suite("services: systemd units")
+struct ServicesSystemdTests {
+    private func collect(_ units: FakeUnits, _ definitions: [ServiceDefinition], paths: HostPaths = capture("step0")) async throws -> [String: ServiceReport] {
+        var configured = settings(definitions)
+        configured.systemd = .on
+        let collector = ServicesCollector(settings: configured, unitSource: units, ticksPerSecond: 100, pageSize: 4096)
+        let report = try #require(try await collector.collect(Fixtures.context(paths)).services)
+        return Dictionary(uniqueKeysWithValues: report.services.map { ($0.name, $0) })
+    }
+
+    @Test func statesMapToTheSpecStatuses() {
+        func status(_ active: String, _ sub: String, load: String = "loaded", result: String? = nil) -> ServiceStatus {
+            ServicesCollector.status(SystemdUnitDetails(name: "x.service", loadState: load, activeState: active, subState: sub, result: result)).0
+        }
+        #expect(status("active", "running") == .running)
+        #expect(status("reloading", "reload") == .running)
+        #expect(status("inactive", "dead") == .stopped)
+        #expect(status("failed", "failed", result: "exit-code") == .error)
+        #expect(status("activating", "auto-restart", result: "exit-code") == .error)
+        #expect(status("activating", "start") == .running)
+        #expect(status("inactive", "dead", load: "not-found") == .stopped)
+        #expect(status("inactive", "dead", load: "masked") == .stopped)
+        #expect(status("inactive", "dead", load: "bad-setting") == .error)
+        #expect(
+            ServicesCollector.status(SystemdUnitDetails(name: "x", loadState: "loaded", activeState: "failed", subState: "failed", result: "core-dump")).1
+                == "unit failed (core-dump)")
+    }
+
+    @Test func theInstanceWithAProcessWinsOverTheOneshotWrapper() async throws {
+        let units = FakeUnits([
+            SystemdUnitDetails(name: "postgresql.service", loadState: "loaded", activeState: "active", subState: "exited"),
+            SystemdUnitDetails(name: "postgresql@15-main.service", loadState: "loaded", activeState: "active", subState: "running", mainPID: 2445, restarts: 2,
+                stateChangeTimestampMicroseconds: 1_795_992_400_000_000),
+        ])
+        let services = try await collect(units, [ServiceDefinition(name: "postgres", units: ["postgresql@*.service", "postgresql.service"])])
+        let postgres = try #require(services["postgres"])
+        #expect(postgres.unit == "postgresql@15-main.service")
+        #expect(postgres.status == .running)
+        #expect(postgres.pid == 2445)
+        #expect(postgres.restarts == 2)
+        #expect(postgres.source == .systemd)
+        #expect(postgres.since == Timestamp(nanosecondsSinceEpoch: 1_795_992_400_000_000_000))
+        // No cgroup in the capture: the main process's RSS.
+        #expect(postgres.memoryBytes == 3357 * 4096)
+        #expect(postgres.processCount == 1)
+    }
+
+    @Test func aServiceThatIsNotInstalledIsStoppedAndSaysSo() async throws {
+        let services = try await collect(FakeUnits([]), [ServiceDefinition(name: "docker", units: ["docker.service"])])
+        #expect(services["docker"]?.status == .stopped)
+        #expect(services["docker"]?.loadState == "not-found")
+        #expect(services["docker"]?.unit == "docker.service")
+        #expect(services["docker"]?.reason == "not installed (no unit file)")
+    }
+
+    @Test func aFailedInstanceBesideARunningOneIsAnError() async throws {
+        let units = FakeUnits([
+            SystemdUnitDetails(name: "openvpn@a.service", loadState: "loaded", activeState: "active", subState: "running", mainPID: 2314),
+            SystemdUnitDetails(name: "openvpn@b.service", loadState: "loaded", activeState: "failed", subState: "failed", result: "exit-code"),
+        ])
+        let services = try await collect(units, [ServiceDefinition(name: "openvpn", units: ["openvpn@*.service"])])
+        #expect(services["openvpn"]?.status == .error)
+        #expect(services["openvpn"]?.reason == "openvpn@b.service failed (exit-code)")
+    }
+
+    @Test func cgroupFilesGiveCPUAndMemory() async throws {
+        // A cgroup v2 tree written beside a copy of the capture's proc.
+        let root = try TemporaryDirectory()
+        let group = root.path + "/sys/fs/cgroup/system.slice/nginx.service"
+        try root.write("sys/fs/cgroup/system.slice/nginx.service/cgroup.procs", "2314\n2318\n2319\n")
+        try root.write("sys/fs/cgroup/system.slice/nginx.service/cpu.stat", "usage_usec 1000000\nuser_usec 600000\nsystem_usec 400000\n")
+        try root.write("sys/fs/cgroup/system.slice/nginx.service/memory.current", "20000000\n")
+        try root.write("sys/fs/cgroup/system.slice/nginx.service/memory.stat", "anon 12000000\nfile 5000000\n")
+        #expect(ServicesCollector.cgroupProcesses(group) == [2314, 2318, 2319])
+        var paths = capture("step0")
+        paths.sysRoot = root.path + "/sys"
+        let units = FakeUnits([
+            SystemdUnitDetails(name: "nginx.service", loadState: "loaded", activeState: "active", subState: "running", mainPID: 2314,
+                controlGroup: "/system.slice/nginx.service")
+        ])
+        var configured = settings([ServiceDefinition(name: "nginx", units: ["nginx.service"])])
+        configured.systemd = .on
+        let collector = ServicesCollector(settings: configured, unitSource: units, ticksPerSecond: 100, pageSize: 4096)
+        var context = Fixtures.context(paths, monotonicSeconds: 100)
+        let first = try #require(try await collector.collect(context).services?.services.first)
+        #expect(first.memoryBytes == 15_000_000)  // memory.current − file
+        #expect(first.processCount == 3)
+        #expect(first.cpuPercent == nil)
+        try root.write("sys/fs/cgroup/system.slice/nginx.service/cpu.stat", "usage_usec 1500000\n")
+        context.monotonicSeconds = 102
+        let second = try #require(try await collector.collect(context).services?.services.first)
+        #expect(second.cpuPercent == 25)  // 0.5 s of CPU in 2 s
+    }
+
+    @Test func aBrokenBusFallsBackToProcAndSaysUnknownWhereItCannotKnow() async throws {
+        let units = FakeUnits([], failure: SystemdBusError(operation: "ListUnits", name: "org.freedesktop.DBus.Error.NoReply", message: "timed out"))
+        let services = try await collect(
+            units, [ServiceDefinition(name: "nginx", units: ["nginx.service"], processNames: ["nginx"]), ServiceDefinition(name: "docker", units: ["docker.service"], processNames: ["dockerd"])])
+        #expect(services["nginx"]?.status == .running)
+        #expect(services["nginx"]?.source == .proc)
+        #expect(services["nginx"]?.pid == 2314)
+        #expect(services["docker"]?.status == .unknown)
+        #expect(services["docker"]?.reason?.contains("NoReply") == true)
+    }
+}
+
+@Suite("services: probes against real sockets")
+struct ServiceProbeTests {
+    @Test func refusedSilentAndAnsweringSockets() async throws {
+        let prober = ServiceProber()
+        // A port nobody listens on.
+        let closed = try Listener()
+        let closedPort = closed.port
+        closed.close()
+        let refused = await prober.probe(ServiceProbeSpec(kind: .tcp, host: "127.0.0.1", port: closedPort), timeout: .seconds(1))
+        #expect(!refused.ok)
+        #expect(refused.detail == "connection refused")
+
+        // Accepts (the kernel completes the handshake from the backlog) but never answers: like a SIGSTOPped redis.
+        let silent = try Listener()
+        let tcp = await prober.probe(ServiceProbeSpec(kind: .tcp, host: "127.0.0.1", port: silent.port), timeout: .seconds(1))
+        #expect(tcp.ok)
+        #expect(tcp.detail == "connected")
+        let redis = await prober.probe(ServiceProbeSpec(kind: .redis, host: "127.0.0.1", port: silent.port), timeout: .milliseconds(300))
+        #expect(!redis.ok)
+        #expect(redis.detail == "no answer within 0.3 s")
+        #expect((redis.durationSeconds ?? 0) >= 0.29)
+        let postgres = await prober.probe(ServiceProbeSpec(kind: .postgres, host: "127.0.0.1", port: silent.port), timeout: .milliseconds(300))
+        #expect(!postgres.ok)
+        let http = await prober.probe(ServiceProbeSpec(kind: .http, host: "127.0.0.1", port: silent.port), timeout: .milliseconds(300))
+        #expect(!http.ok)
+        silent.close()
+    }
+
+    @Test func probeAddressesParseAndRejectNonsense() throws {
+        let http = try ServiceProbeSpec.parse("http://[::1]:8080/health?full=1").get()
+        #expect(http == ServiceProbeSpec(kind: .http, host: "::1", port: 8080, path: "/health?full=1"))
+        #expect(http.description == "http://[::1]:8080/health?full=1")
+        #expect(try ServiceProbeSpec.parse("redis://127.0.0.1:6379").get() == ServiceProbeSpec(kind: .redis, host: "127.0.0.1", port: 6379))
+        for bad in ["127.0.0.1:22", "ftp://h:21", "tcp://h", "tcp://h:0", "tcp://h:70000", "tcp://:22", "http://h:80/a b"] {
+            if case .success = ServiceProbeSpec.parse(bad) { Issue.record("\(bad) should not parse") }
+        }
+    }
+
+    @Test func globs() {
+        #expect(globMatches("postgresql@*.service", "postgresql@15-main.service"))
+        #expect(!globMatches("postgresql@*.service", "postgresql.service"))
+        #expect(globMatches("php*-fpm.service", "php8.2-fpm.service"))
+        #expect(globMatches("a?c", "abc"))
+        #expect(!globMatches("a?c", "ac"))
+        #expect(globMatches("*", ""))
+    }
+}
+
+/// A listening TCP socket on 127.0.0.1 that accepts nothing itself (the kernel completes handshakes into its backlog).
+private final class Listener {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, listen(fd, 16) == 0 else { throw HostFileError(path: "socket", errno: errno, operation: "bind") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { _ = Glibc.close(fd) }
+}
+
+/// A directory under /tmp removed when the value goes away.
+private final class TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        var template = Array("/tmp/viworks-test-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw HostFileError(path: "/tmp", errno: errno, operation: "mkdtemp") }
+        path = String(cString: made)
+    }
+
+    func write(_ relative: String, _ text: String) throws {
+        let full = path + "/" + relative
+        var directory = ""
+        for component in full.split(separator: "/").dropLast() {
+            directory += "/" + component
+            mkdir(directory, 0o755)
+        }
+        let fd = open(full, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw HostFileError(path: full, errno: errno, operation: "open") }
+        HostFile.writeAll(fd, Array(text.utf8))
+        Glibc.close(fd)
+    }
+
+    deinit {
+        var stack = [path]
+        var directories: [String] = []
+        while let next = stack.popLast() {
+            directories.append(next)
+            for name in (try? HostFile.list(next)) ?? [] {
+                let full = next + "/" + name
+                if unlink(full) != 0 { stack.append(full) }
+            }
+        }
+        for directory in directories.reversed() { rmdir(directory) }
+    }
+}

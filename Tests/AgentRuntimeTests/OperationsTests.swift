@@ -1,0 +1,241 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+import AgentRuntime
+import GRDB
+import Logging
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+private func temporaryDirectory() -> String {
+    var template = Array("/tmp/viworks-ops-XXXXXX".utf8CString)
+    return template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) } } ?? "/tmp"
+}
+
+private let catalog = CommandCatalog(
+    definitions: CommandCatalog.builtins() + [
+        CommandDefinition(
+            id: "echo", summary: "echo", executable: "/bin/echo", arguments: ["--value={value}", "{value}", "{mode}"],
+            parameters: ["value": .text(maxLength: 64), "mode": .oneOf(["a", "b"])], optional: ["mode"])
+    ],
+    serviceUnits: ["nginx": "nginx.service", "postgres": "postgresql@15-main.service"])
+
+@Suite("operations: command validation")
+struct CommandValidationTests {
+    @Test func argvIsBuiltFromTheTemplateOnly() throws {
+        let (_, argv) = try catalog.argv(for: "journal-tail", parameters: ["service": "postgres", "lines": "50"])
+        #expect(argv == ["/usr/bin/journalctl", "--no-pager", "--output=short-iso", "--lines=50", "--unit=postgresql@15-main.service"])
+        // An optional parameter left out drops the elements that use it.
+        let (_, short) = try catalog.argv(for: "journal-tail", parameters: ["service": "nginx"])
+        #expect(short == ["/usr/bin/journalctl", "--no-pager", "--output=short-iso", "--unit=nginx.service"])
+        let (_, echo) = try catalog.argv(for: "echo", parameters: ["value": "x.y/z"])
+        #expect(echo == ["/bin/echo", "--value=x.y/z", "x.y/z"])
+    }
+
+    @Test func injectionAttemptsAreRejectedByValidation() {
+        let attempts = [
+            "nginx; touch /tmp/canary", "nginx && id", "nginx | id", "$(id)", "`id`", "nginx\nid", "-rf", "--help", "--", "a\u{0}b",
+            String(repeating: "a", count: 5000), "../../etc/passwd", "a b",
+        ]
+        for attempt in attempts {
+            #expect(throws: CommandRejection.self, "\(attempt.debugDescription) as a text parameter") {
+                try catalog.argv(for: "echo", parameters: ["value": attempt])
+            }
+            #expect(throws: CommandRejection.self, "\(attempt.debugDescription) as a service") {
+                try catalog.argv(for: "service-status", parameters: ["service": attempt])
+            }
+            #expect(throws: CommandRejection.self, "\(attempt.debugDescription) as an integer") {
+                try catalog.argv(for: "journal-tail", parameters: ["service": "nginx", "lines": attempt])
+            }
+        }
+        #expect(throws: CommandRejection(.invalidParameter, "parameter 'lines' is \"1001\"; expected an integer in 1...1000")) {
+            try catalog.argv(for: "journal-tail", parameters: ["service": "nginx", "lines": "1001"])
+        }
+        #expect(throws: CommandRejection(.invalidParameter, "parameter 'mode' is \"c\"; expected one of a, b")) {
+            try catalog.argv(for: "echo", parameters: ["value": "v", "mode": "c"])
+        }
+    }
+
+    @Test func unknownCommandsAndParameters() {
+        #expect(throws: CommandRejection.self) { try catalog.argv(for: "rm", parameters: [:]) }
+        do {
+            _ = try catalog.argv(for: "df", parameters: ["path": "/"])
+            Issue.record("an unknown parameter must be refused")
+        } catch {
+            #expect(error.kind == .invalidParameter)
+            #expect(error.message == "command 'df' has no parameter 'path' (it takes none)")
+        }
+        do {
+            _ = try catalog.argv(for: "service-status", parameters: [:])
+            Issue.record("a missing parameter must be refused")
+        } catch {
+            #expect(error.message == "parameter 'service' is required: the name of a tracked service")
+        }
+    }
+
+    @Test func templatesAndTypesParse() {
+        #expect(CommandDefinition.pieces("--lines={lines}") == [.literal("--lines="), .parameter("lines")])
+        #expect(CommandDefinition.pieces("{a}{b}") == [.parameter("a"), .parameter("b")])
+        #expect(CommandDefinition.pieces("{a") == nil)
+        #expect(CommandDefinition.pieces("a}") == nil)
+        #expect(CommandDefinition.pieces("{}") == nil)
+        #expect(CommandParameterType.parse("enum:a|b") == .oneOf(["a", "b"]))
+        #expect(CommandParameterType.parse("integer:1..100") == .integer(1...100))
+        #expect(CommandParameterType.parse("integer:5..1") == nil)
+        #expect(CommandParameterType.parse("text:64") == .text(maxLength: 64))
+        #expect(CommandParameterType.parse("service") == .service)
+        #expect(CommandParameterType.parse("regex:.*") == nil)
+    }
+}
+
+@Suite("operations: running commands")
+struct CommandRunnerTests {
+    @Test func noShellScrubbedEnvironmentFixedDirectory() async throws {
+        let canary = temporaryDirectory() + "/canary"
+        let definition = CommandDefinition(id: "t", summary: "", executable: "/usr/bin/env", arguments: [])
+        let result = await CommandRunner().run(definition, argv: ["/usr/bin/env"])
+        let environment = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").map(String.init).sorted()
+        #expect(environment == ["LANG=C.UTF-8", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "SYSTEMD_COLORS=0", "SYSTEMD_PAGER=", "TERM=dumb"])
+        #expect(result.exitCode == 0)
+        // Shell syntax in an argument is just bytes handed to the program.
+        let echo = await CommandRunner().run(definition, argv: ["/bin/echo", "; touch \(canary)", "$(touch \(canary))", "`touch \(canary)`"])
+        #expect(String(decoding: echo.stdout, as: UTF8.self) == "; touch \(canary) $(touch \(canary)) `touch \(canary)`\n")
+        #expect(access(canary, F_OK) != 0, "no shell ran")
+        let pwd = await CommandRunner().run(definition, argv: ["/bin/pwd"])
+        #expect(String(decoding: pwd.stdout, as: UTF8.self) == "/\n")
+    }
+
+    @Test func aTimeoutKillsTheWholeProcessGroup() async throws {
+        let marker = temporaryDirectory() + "/child.pid"
+        var definition = CommandDefinition(id: "t", summary: "", executable: "/bin/sh", arguments: [])
+        definition.timeout = .milliseconds(500)
+        // The command starts a background child that would outlive it, then hangs.
+        let result = await CommandRunner().run(definition, argv: ["/bin/sh", "-c", "sleep 300 & echo $! > \(marker); sleep 300"])
+        #expect(result.timedOut)
+        #expect(result.signal == 9)
+        #expect(result.outcome == "timeout")
+        #expect(result.durationSeconds < 5)
+        let childPID = Int32((try HostFile.read(marker)).trimmingASCIIWhitespace()) ?? 0
+        #expect(childPID > 0)
+        try await Task.sleep(for: .milliseconds(100))
+        // Gone, or a zombie waiting for its new parent to reap it: either way no longer running.
+        let state = (try? HostFile.read("/proc/\(childPID)/stat")).flatMap { $0.split(separator: ")").last?.split(separator: " ").first }
+        #expect(state == nil || state == "Z", "the background child \(childPID) was killed with the group (state \(state.map(String.init) ?? "gone"))")
+    }
+
+    @Test func outputBeyondTheCapIsTruncatedAndFlagged() async {
+        var definition = CommandDefinition(id: "t", summary: "", executable: "/bin/sh", arguments: [])
+        definition.maxOutputBytes = 1000
+        let result = await CommandRunner().run(definition, argv: ["/bin/sh", "-c", "head -c 200000 /dev/zero | tr '\\\\0' x; echo err >&2"])
+        #expect(result.stdout.count == 1000)
+        #expect(result.stdoutTruncated)
+        #expect(String(decoding: result.stderr, as: UTF8.self) == "err\n")
+        #expect(!result.stderrTruncated)
+        #expect(result.exitCode == 0, "the child was never blocked on a full pipe")
+    }
+
+    @Test func aMissingExecutableIsAFailureNotACrash() async {
+        let result = await CommandRunner().run(CommandDefinition(id: "t", summary: "", executable: "/nonexistent", arguments: []), argv: ["/nonexistent"])
+        #expect(result.launchError != nil)
+        #expect(result.outcome.hasPrefix("failed: "))
+        let relative = await CommandRunner().run(CommandDefinition(id: "t", summary: "", executable: "ls", arguments: []), argv: ["ls"])
+        #expect(relative.launchError == "the executable must be an absolute path")
+    }
+}
+
+@Suite("operations: audit log")
+struct AuditLogTests {
+    @Test func recordsChainAndVerify() throws {
+        let path = temporaryDirectory() + "/audit.sqlite"
+        let log = try AuditLog(path: path, journal: false)
+        let start = try log.append(
+            AuditRecord(time: Timestamp(secondsSinceEpoch: 1_800_000_000), event: "command.start", principal: "ops", role: "admin", clientAddress: "10.0.0.5",
+                requestID: "r1", action: "df", argv: ["/usr/bin/df", "-h"], parameters: [:]))
+        #expect(start.id == 1)
+        #expect(start.previousHash == String(repeating: "0", count: 64))
+        let end = try log.append(
+            AuditRecord(time: Timestamp(secondsSinceEpoch: 1_800_000_001), event: "command.end", action: "df", outcome: "ok", exitCode: 0, durationSeconds: 0.01,
+                outputSHA256: AuditRecord.sha256(Array("out".utf8)), startID: start.id))
+        #expect(end.previousHash == start.hash)
+        for index in 0..<8 { try log.append(AuditRecord(time: .now(), event: "auth.failure", clientAddress: "10.0.0.\(index)")) }
+        #expect(try log.verify() == AuditVerification(records: 10, firstBadRecord: nil, problem: nil))
+        let records = try log.records(principal: "ops")
+        #expect(records.map(\.id) == [1])
+        #expect(records.first?.argv == ["/usr/bin/df", "-h"])
+        #expect(records.first?.hash == start.hash)
+        // The output hash is SHA-256 of the bytes: sha256("out").
+        #expect(end.outputSHA256 == "762069bc07a6e1b5df123a5ae7bd91c10daa04694fbaa17fba0cd6a8dcce8f22")
+    }
+
+    @Test func editingARowIsDetectedAndNamed() throws {
+        let path = temporaryDirectory() + "/audit.sqlite"
+        let log = try AuditLog(path: path, journal: false)
+        for index in 1...5 { try log.append(AuditRecord(time: .now(), event: "command.start", action: "cmd\(index)", argv: ["/bin/true"])) }
+        // The table refuses edits through SQL…
+        let queue = try DatabaseQueue(path: path)
+        #expect(throws: (any Error).self) { try queue.write { try $0.execute(sql: "UPDATE audit_log SET action = 'x' WHERE id = 3") } }
+        #expect(throws: (any Error).self) { try queue.write { try $0.execute(sql: "DELETE FROM audit_log WHERE id = 3") } }
+        // …so a tamperer drops the trigger first; the chain still names the edited record.
+        try queue.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_log_no_update")
+            try db.execute(sql: "UPDATE audit_log SET argv = '[\"/bin/false\"]' WHERE id = 3")
+        }
+        #expect(try log.verify() == AuditVerification(records: 3, firstBadRecord: 3, problem: "its content does not match its hash (edited)"))
+    }
+
+    @Test func removingARowFromTheMiddleIsDetected() throws {
+        let path = temporaryDirectory() + "/audit.sqlite"
+        let log = try AuditLog(path: path, journal: false)
+        for index in 1...5 { try log.append(AuditRecord(time: .now(), event: "service.start", action: "restart s\(index)")) }
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_log_delete_oldest_only")
+            try db.execute(sql: "DELETE FROM audit_log WHERE id = 2")
+        }
+        #expect(try log.verify().firstBadRecord == 3)
+        #expect(try log.verify().problem == "record 2 is missing (removed from the middle)")
+    }
+
+    @Test func retentionRemovesOnlyTheOldestAndTheRestStillVerifies() throws {
+        let path = temporaryDirectory() + "/audit.sqlite"
+        let log = try AuditLog(path: path, journal: false)
+        for day in 0..<10 { try log.append(AuditRecord(time: Timestamp(secondsSinceEpoch: 1_800_000_000 + Double(day) * 86_400), event: "command.start")) }
+        #expect(try log.removeRecords(before: Timestamp(secondsSinceEpoch: 1_800_000_000 + 4 * 86_400)) == 4)
+        let verification = try log.verify()
+        #expect(verification.isIntact)
+        #expect(verification.records == 6)
+        // Appending continues the chain.
+        try log.append(AuditRecord(time: .now(), event: "command.end"))
+        #expect(try log.verify().records == 7)
+    }
+}
+
+@Suite("operations: auto-recovery policy")
+struct RecoveryPlannerTests {
+    @Test func restartsWithDoublingBackoffThenGivesUpOnce() {
+        var planner = RecoveryPlanner(policy: RecoveryPolicy(maxAttempts: 3, window: .seconds(600), backoff: .seconds(10)))
+        #expect(planner.decide(.stopped, now: 0) == .restart(attempt: 1))
+        #expect(planner.decide(.stopped, now: 5) == .nothing, "backoff 10 s")
+        #expect(planner.decide(.error, now: 10) == .restart(attempt: 2))
+        #expect(planner.decide(.error, now: 29) == .nothing, "backoff doubled to 20 s")
+        #expect(planner.decide(.error, now: 30) == .restart(attempt: 3))
+        #expect(planner.decide(.error, now: 200) == .giveUp(attempts: 3))
+        #expect(planner.decide(.error, now: 300) == .nothing, "gives up loudly once")
+        // Outside the window the attempts expire: trying again is allowed.
+        #expect(planner.decide(.error, now: 700) == .restart(attempt: 1))
+    }
+
+    @Test func runningResetsAndUnknownNeverActs() {
+        var planner = RecoveryPlanner(policy: RecoveryPolicy(maxAttempts: 1, window: .seconds(600), backoff: .seconds(1)))
+        #expect(planner.decide(.unknown, now: 0) == .nothing)
+        #expect(planner.decide(.unresponsive, now: 0) == .nothing)
+        #expect(planner.decide(.stopped, now: 1) == .restart(attempt: 1))
+        #expect(planner.decide(.running, now: 2) == .nothing)
+        #expect(planner.decide(.stopped, now: 3) == .restart(attempt: 1), "a run resets the count")
+    }
+}

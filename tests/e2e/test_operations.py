@@ -1,0 +1,208 @@
+"""Remote operations through the real binary: allowlisted commands, the audit log, journal access, service control
+without systemd. (Under a real systemd, service control, auto-recovery and the journal are tested in tests/systemd.)
+
+Every command request here goes through HTTP exactly as a backend would send it. A canary file that a shell would
+create if any parameter ever reached one must never appear.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import agent_binary, clean_environment, start_agent
+
+# Credentials for privileged routes, added in one place (issue 6: commands need the admin role).
+AUTH_HEADERS: dict[str, str] = {}
+
+
+def post(agent, path: str, body) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if not isinstance(body, bytes) else body
+    response = agent.request("POST", path, headers={"Content-Type": "application/json", **AUTH_HEADERS}, body=data)
+    return response.status, (json.loads(response.body) if response.body else {})
+
+
+def get(agent, path: str) -> tuple[int, dict]:
+    response = agent.request("GET", path, headers=AUTH_HEADERS)
+    return response.status, (json.loads(response.body) if response.body and response.header("content-type", ).startswith("application/json") else {})
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("ops-state")
+
+
+@pytest.fixture(scope="module")
+def agent(state, tmp_path_factory):
+    config = tmp_path_factory.mktemp("ops-config") / "agent.toml"
+    config.write_text(
+        """
+[commands.sleep]
+summary = "sleeps, for tests"
+executable = "/bin/sleep"
+arguments = ["{seconds}"]
+parameters.seconds = "integer:0..600"
+timeout = "1s"
+
+[commands.echo]
+executable = "/bin/echo"
+arguments = ["{text}"]
+parameters.text = "text:200"
+
+[commands.flood]
+executable = "/usr/bin/head"
+arguments = ["-c", "{bytes}", "/dev/zero"]
+parameters.bytes = "integer:1..10000000"
+max_output_bytes = 4096
+"""
+    )
+    env = {"VIWORKS_AGENT_STATE_DIRECTORY": str(state), "VIWORKS_SERVICES_SYSTEMD": "off"}
+    agent = start_agent(tmp_path_factory.mktemp("ops"), "--config", str(config), env=env)
+    yield agent
+    agent.stop()
+
+
+def test_builtin_command_runs_and_is_audited_before_and_after(agent, state) -> None:
+    status, body = post(agent, "/api/v1/command", {"command": "df"})
+    assert status == 200, body
+    assert body["status"] == "completed" and body["exit_code"] == 0 and body["signal"] is None
+    assert body["argv"] == ["/usr/bin/df", "-h", "-P"]
+    assert body["stdout"].startswith("Filesystem") and body["stdout_truncated"] is False
+    status, audit = get(agent, "/api/v1/audit?verify=true")
+    assert status == 200
+    by_id = {r["id"]: r for r in audit["records"]}
+    start, end = by_id[body["audit_id"]], by_id[body["end_audit_id"]]
+    assert start["event"] == "command.start" and start["argv"] == ["/usr/bin/df", "-h", "-P"] and start["action"] == "df"
+    assert end["event"] == "command.end" and end["start_id"] == start["id"] and end["outcome"] == "ok" and len(end["output_sha256"]) == 64
+    assert start["id"] < end["id"] and end["previous_hash"] == by_id[end["id"] - 1]["hash"]
+    assert audit["verification"]["intact"] is True
+
+
+INJECTIONS = [
+    "; touch {canary}", "&& touch {canary}", "| touch {canary}", "$(touch {canary})", "`touch {canary}`", "a\ntouch {canary}",
+    "-n", "--help", "--", "a\u0000b", "x" * 100_000, "../../../etc/passwd",
+]
+
+
+@pytest.mark.parametrize("template", INJECTIONS, ids=range(len(INJECTIONS)))
+def test_injection_attempts_never_reach_a_shell(agent, tmp_path, template) -> None:
+    canary = tmp_path / "canary"
+    value = template.format(canary=canary)
+    for body in (
+        {"command": "echo", "parameters": {"text": value}},
+        {"command": "service-status", "parameters": {"service": value}},
+        {"command": "journal-tail", "parameters": {"service": "nginx", "lines": value}},
+        {"command": "sleep", "parameters": {"seconds": value}},
+        {"command": value},
+    ):
+        status, answer = post(agent, "/api/v1/command", body)
+        assert status in (400, 404, 413), (body, status, answer)
+        assert answer["error"]["code"] in ("invalid_parameter", "unknown_command", "bad_request", "body_too_large"), answer
+    assert not canary.exists()
+
+
+def test_shell_syntax_in_an_allowed_value_stays_a_literal_argument(agent, tmp_path) -> None:
+    status, body = post(agent, "/api/v1/command", {"command": "echo", "parameters": {"text": "a,b=c:d@e/f+g"}})
+    assert status == 200 and body["stdout"] == "a,b=c:d@e/f+g\n"
+
+
+def test_unknown_command_and_bad_bodies(agent) -> None:
+    status, body = post(agent, "/api/v1/command", {"command": "rm", "parameters": {"path": "/"}})
+    assert status == 404 and body["error"]["code"] == "unknown_command"
+    status, body = post(agent, "/api/v1/command", b"{not json")
+    assert status == 400 and body["error"]["code"] == "bad_request"
+    status, body = post(agent, "/api/v1/command", {"command": "df", "parameters": {"x": {"nested": 1}}})
+    assert status == 400
+    status, body = post(agent, "/api/v1/command", {"command": "df", "parameters": {"path": "/"}})
+    assert status == 400 and "takes none" in body["error"]["message"]
+    status, listing = get(agent, "/api/v1/commands")
+    assert status == 200
+    assert {c["id"] for c in listing["commands"]} >= {"df", "uptime", "service-status", "service-restart", "journal-tail", "sleep", "echo", "flood"}
+
+
+def test_timeout_kills_and_output_is_capped(agent) -> None:
+    status, body = post(agent, "/api/v1/command", {"command": "sleep", "parameters": {"seconds": 30}})
+    assert status == 200
+    assert body["status"] == "timed_out" and body["signal"] == 9 and body["duration_seconds"] < 5
+    status, body = post(agent, "/api/v1/command", {"command": "flood", "parameters": {"bytes": 5_000_000}})
+    assert status == 200
+    assert body["stdout_truncated"] is True and len(body["stdout"]) == 4096 and body["exit_code"] == 0
+
+
+def test_async_job_answers_202_then_the_result(agent) -> None:
+    status, body = post(agent, "/api/v1/command", {"command": "sleep", "parameters": {"seconds": "0"}, "async": True})
+    assert status == 202 and body["status"] == "running"
+    job = body["job_id"]
+    deadline = time.monotonic() + 10
+    while True:
+        status, result = get(agent, f"/api/v1/command/{job}")
+        if status == 200:
+            break
+        assert status == 202 and time.monotonic() < deadline
+        time.sleep(0.05)
+    assert result["status"] == "completed" and result["exit_code"] == 0 and result["end_audit_id"] > result["audit_id"]
+    status, body = get(agent, "/api/v1/command/ffffffffffffffffffffffff")
+    assert status == 404
+
+
+def test_service_control_without_systemd_is_409(agent) -> None:
+    for action in ("start", "stop", "restart"):
+        status, body = post(agent, f"/api/v1/services/nginx/{action}", {})
+        assert status == 409 and body["error"]["code"] == "no_systemd", body
+
+
+@pytest.mark.parametrize(
+    "query,status,code",
+    [
+        ("unit=../../etc/passwd", 400, "bad_request"),
+        ("unit=%2e%2e%2fetc%2fshadow", 400, "bad_request"),
+        ("unit=/etc/shadow", 400, "bad_request"),
+        ("unit=nginx%00.service", 400, "bad_request"),
+        ("unit=cron.service", 403, "unit_not_allowed"),
+        ("file=/etc/passwd", 400, "bad_request"),
+        ("unit=nginx.service&priority=loud", 400, "bad_request"),
+        ("unit=nginx.service&lines=0", 400, "bad_request"),
+        ("unit=nginx.service&since=yesterday", 400, "bad_request"),
+    ],
+)
+def test_logs_refuse_anything_that_is_not_an_allowlisted_unit(agent, query, status, code) -> None:
+    response = agent.request("GET", f"/api/v1/logs?{query}", headers=AUTH_HEADERS)
+    assert response.status == status, (query, response.status, response.body[:300])
+    assert json.loads(response.body)["error"]["code"] == code
+
+
+def test_an_agent_killed_mid_command_leaves_the_start_record(state, tmp_path) -> None:
+    """kill -9 the agent while a command runs: the start record was written before the command started."""
+    config = tmp_path / "agent.toml"
+    config.write_text('[commands.sleep]\nexecutable = "/bin/sleep"\narguments = ["{seconds}"]\nparameters.seconds = "integer:0..600"\ntimeout = "60s"\n')
+    own_state = tmp_path / "state"
+    agent = start_agent(tmp_path / "agent", "--config", str(config), env={"VIWORKS_AGENT_STATE_DIRECTORY": str(own_state), "VIWORKS_SERVICES_SYSTEMD": "off"})
+    try:
+        status, body = post(agent, "/api/v1/command", {"command": "sleep", "parameters": {"seconds": 30}, "async": True})
+        assert status == 202
+        time.sleep(0.3)
+        agent.process.send_signal(signal.SIGKILL)
+        agent.process.wait(timeout=10)
+    finally:
+        agent.stop()
+        # The command runs in its own session: it outlives the killed agent, as designed; end it here.
+        subprocess.run(["pkill", "-x", "-f", "/bin/sleep 30"], check=False)
+    database = own_state / "audit.sqlite"
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT id, event, action, argv FROM audit_log ORDER BY id").fetchall()
+    assert rows == [(1, "command.start", "sleep", '["/bin/sleep","30"]')]
+    verify = subprocess.run([str(agent_binary()), "audit", "verify", "--file", str(database)], capture_output=True, text=True, env=clean_environment())
+    assert verify.returncode == 0 and "intact: 1 records" in verify.stdout, verify.stdout + verify.stderr
+    # Tampering with the kept record is named by the verifier.
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TRIGGER audit_log_no_update")
+        connection.execute("""UPDATE audit_log SET argv = '["/bin/sleep","1"]' WHERE id = 1""")
+    verify = subprocess.run([str(agent_binary()), "audit", "verify", "--file", str(database)], capture_output=True, text=True, env=clean_environment())
+    assert verify.returncode == 1 and "BROKEN at record 1" in verify.stdout, verify.stdout
