@@ -107,7 +107,7 @@ public final class AutoRecovery: Service, Sendable {
                             metadata: ["service": "\(service.name)", "attempts": "\(attempts)", "status": "\(service.status.rawValue)",
                                 "window_seconds": "\(planner.policy.window.secondsDouble)"])
                         _ = try? self.operations.record(
-                            AuditRecord(time: .now(), event: "recovery.giveup", principal: Principal.agent.name, role: Principal.agent.role,
+                            AuditRecord(time: .now(), event: "recovery.giveup", principal: Requester.agent.name, role: Requester.agent.role,
                                 action: "restart \(service.name)", outcome: "gave up after \(attempts) attempts"))
                     case .restart(let attempt):
                         self.logger.warning(

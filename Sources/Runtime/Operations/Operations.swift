@@ -12,7 +12,7 @@ public import Logging
 import Synchronization
 
 /// Who asks for a privileged action, as the HTTP layer authenticated it.
-public struct Principal: Sendable, Hashable {
+public struct Requester: Sendable, Hashable {
     /// API key name or JWT subject; nil for an anonymous caller (loopback without credentials) or the agent itself.
     public var name: String?
     public var role: String?
@@ -27,7 +27,7 @@ public struct Principal: Sendable, Hashable {
     }
 
     /// The agent acting on its own (auto-recovery).
-    public static let agent = Principal(name: "viworks-agent", role: "agent")
+    public static let agent = Requester(name: "viworks-agent", role: "agent")
 }
 
 /// A command run: its audit records and result; `result` is nil while an asynchronous job runs.
@@ -127,7 +127,7 @@ public final class Operations: Sendable {
     /// Validates and audits a command, then runs it (to the end, or in the background when `background`).
     /// - Throws: ``CommandRejection`` before anything runs; ``AuditUnavailable`` when the start record cannot be written
     ///   (nothing runs without its audit record).
-    public func runCommand(_ id: String, parameters: [String: String], principal: Principal, background: Bool) async throws -> CommandRun {
+    public func runCommand(_ id: String, parameters: [String: String], principal: Requester, background: Bool) async throws -> CommandRun {
         let (definition, argv) = try catalog().argv(for: id, parameters: parameters)
         guard access(definition.executable, X_OK) == 0 else {
             throw CommandRejection(.unavailable, "command '\(id)' is not available on this host: \(definition.executable) is missing or not executable")
@@ -202,7 +202,7 @@ public final class Operations: Sendable {
 
     /// Starts, stops or restarts a tracked service's unit and waits (up to `timeout`) for it to settle.
     public func serviceAction(
-        _ action: ServiceAction, service: String, principal: Principal, timeout: Duration = .seconds(30), event: String = "service"
+        _ action: ServiceAction, service: String, principal: Requester, timeout: Duration = .seconds(30), event: String = "service"
     ) async throws -> ServiceActionResult {
         guard let systemd else { throw ServiceActionError(.noSystemd, "systemd is not running on this host: services cannot be controlled") }
         guard let unit = unitOfService(service) else { throw ServiceActionError(.unknownService, "no tracked service named \(CommandCatalog.shortened(service))") }

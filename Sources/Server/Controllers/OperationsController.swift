@@ -18,11 +18,11 @@ public struct OperationsController: Sendable {
     /// Units whose journal may be read: the tracked services' and the agent's own.
     let logUnits: @Sendable () -> [String]
     /// How a request is attributed in the audit log.
-    let principal: @Sendable (Request) -> Principal
+    let principal: @Sendable (Request) -> Requester
 
     public init(
         operations: Operations?, journal: JournalReader?, logUnits: @escaping @Sendable () -> [String],
-        principal: @escaping @Sendable (Request) -> Principal = OperationsController.anonymous
+        principal: @escaping @Sendable (Request) -> Requester = OperationsController.anonymous
     ) {
         self.operations = operations
         self.journal = journal
@@ -31,8 +31,8 @@ public struct OperationsController: Sendable {
     }
 
     /// A caller known only by its request id.
-    public static func anonymous(_ request: Request) -> Principal {
-        Principal(requestID: request.headers[values: HTTPField.Name("X-Request-Id")!].first.map { String($0.prefix(128)) })
+    public static func anonymous(_ request: Request) -> Requester {
+        Requester(requestID: request.headers[values: HTTPField.Name("X-Request-Id")!].first.map { String($0.prefix(128)) })
     }
 
     public func addRoutes(to router: Router<some RequestContext>) {
