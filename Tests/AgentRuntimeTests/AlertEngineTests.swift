@@ -123,6 +123,32 @@ struct AlertEngineTests {
         #expect(engine.severity(rule: "service", subject: "cron.service") == .warning)
     }
 
+    @Test func servicesCollectorBatchesDriveTheServiceRule() async throws {
+        var settings = AlertSettings()
+        settings.servicesHoldFor = .zero
+        let engine = AlertEngine(settings: settings, incidents: IncidentStore(database: nil), bus: nil, logger: logger)
+        func batch(_ services: [ServiceReport]) -> MetricBatch {
+            MetricBatch(source: "services", timestamp: Self.at(0), samples: [], report: .services(ServicesReport(services: services, source: .systemd)))
+        }
+        var (inputs, rules) = engine.inputs(
+            for: batch([
+                ServiceReport(name: "nginx", status: .stopped, loadState: "loaded", critical: true, source: .systemd),
+                ServiceReport(name: "redis", status: .error, loadState: "loaded", source: .systemd),
+                ServiceReport(name: "viworks-gateway-agent", status: .stopped, loadState: "not-found", critical: true, source: .systemd),  // not installed
+                ServiceReport(name: "mysql", status: .stopped, loadState: "loaded", discovered: true, source: .systemd),  // discovered: not alerted
+                ServiceReport(name: "custom", status: .stopped, critical: true, source: .proc),  // no unit state, never seen running
+            ]))
+        #expect(rules == ["service"])
+        await engine.evaluate(inputs, complete: rules, at: Self.at(0))
+        #expect(engine.active().map { "\($0.subject) \($0.severity.rawValue)" } == ["nginx critical", "redis warning"])
+        // Without unit states a service counts once it was seen running.
+        (inputs, rules) = engine.inputs(for: batch([ServiceReport(name: "custom", status: .running, critical: true, source: .proc)]))
+        await engine.evaluate(inputs, complete: rules, at: Self.at(30))
+        (inputs, rules) = engine.inputs(for: batch([ServiceReport(name: "custom", status: .unresponsive, critical: true, source: .proc)]))
+        await engine.evaluate(inputs, complete: rules, at: Self.at(60))
+        #expect(engine.active().map { "\($0.subject) \($0.severity.rawValue)" } == ["custom critical"])
+    }
+
     @Test func loadPerCoreDividesByOnlineCPUs() async throws {
         var settings = AlertSettings()
         settings.holdFor = .zero

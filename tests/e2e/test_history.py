@@ -167,7 +167,7 @@ def test_alert_transitions_reach_a_webhook_signed_and_retried(tmp_path):
             "VIWORKS_AGENT_INTERVAL": "1s", "VIWORKS_ALERTS_FOR": "0s", "VIWORKS_ALERTS_CPU_WARNING": "0", "VIWORKS_ALERTS_CPU_WARNING_CLEAR": "0",
             "VIWORKS_NOTIFICATIONS_WEBHOOK_URLS": receiver.url, "VIWORKS_NOTIFICATIONS_WEBHOOK_SECRET": "e2e-secret",
             "VIWORKS_NOTIFICATIONS_WEBHOOK_BACKOFF": "100ms", "VIWORKS_ALERTS_LOAD_ENABLED": "false", "VIWORKS_ALERTS_MEMORY_ENABLED": "false",
-            "VIWORKS_ALERTS_DISK_ENABLED": "false",
+            "VIWORKS_ALERTS_DISK_ENABLED": "false", "VIWORKS_ALERTS_SERVICES_ENABLED": "false",
         })
         try:
             deadline = time.monotonic() + 20

@@ -40,6 +40,8 @@ public final class AlertEngine: Service, Sendable {
         var entries: [String: [String: Entry]] = [:]
         var generation: UInt64 = 0
         var cores: Int?
+        /// Services seen running at least once (for hosts without systemd unit states).
+        var seenRunning: Set<String> = []
     }
 
     private let state = Mutex(State())
@@ -110,7 +112,18 @@ public final class AlertEngine: Service, Sendable {
             // The services collector's report (issue 5): configured services only, not discovered units.
             if settings.servicesEnabled, services == nil {
                 let thresholds = AlertThresholds(warning: 1, critical: 2, warningClear: 1, criticalClear: 2, holdFor: settings.servicesHoldFor ?? hold)
+                // A service that is not installed is not "stopped": with systemd, units that are not found are left out;
+                // without it (no unit state), a service counts once it was seen running since the agent started.
+                let seen = state.withLock { state -> Set<String> in
+                    for service in report.services where service.status == .running { state.seenRunning.insert(service.name) }
+                    return state.seenRunning
+                }
                 for service in report.services where !service.discovered {
+                    if let load = service.loadState {
+                        guard load != "not-found" else { continue }
+                    } else if !seen.contains(service.name) {
+                        continue
+                    }
                     let input = ServiceAlertInput(name: service.name, status: service.status.rawValue, critical: service.critical)
                     inputs.append(AlertInput(rule: "service", subject: service.name, value: input.badness, thresholds: thresholds))
                 }
