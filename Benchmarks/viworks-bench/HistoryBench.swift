@@ -114,7 +114,7 @@ enum HistoryBench {
         }
         try await writer.flush()
         let ingest = ContinuousClock.now - began
-        try await database.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        _ = try await database.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         let statistics = try await store.blockStatistics()
         let (blockTable, fileBytes) = try await tableBytes(database)
         print("")

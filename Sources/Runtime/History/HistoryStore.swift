@@ -4,7 +4,7 @@
 //
 
 import FoundationEssentials
-public import GRDB
+import GRDB
 
 /// A rollup tier: per-minute or per-hour aggregates.
 public enum RollupTier: String, Sendable, CaseIterable {
