@@ -305,9 +305,9 @@ public final class AlertEngine: Service, Sendable {
             logger.warning("alerts: cannot end old incidents", metadata: ["error": "\(error)"])
         }
         guard let bus, settings.enabled else {
-            // Returning would end the service group: wait for shutdown instead.
-            transitions?.finish()
+            // Returning early would end the service group: wait for shutdown, then end the notifier's stream.
             try? await gracefulShutdown()
+            transitions?.finish()
             return
         }
         let stream = await bus.subscribe(name: "alerts", bufferingNewest: 256)

@@ -64,10 +64,12 @@ public final class AlertNotifier<C: Clock>: Service, Sendable where C.Duration =
                 }
                 webhooks.enqueue(transition)
             }
-            // The engine ended (shutdown): let queued deliveries finish their current attempt, then stop.
+            // The engine ended (shutdown): deliver what is queued, then stop.
             webhooks.finish()
             await group.waitForAll()
         }
+        // Never return before the group shuts down: a service that returns ends the whole agent.
+        try? await gracefulShutdown()
     }
 }
 
