@@ -27,9 +27,12 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         // Without its SubprocessFoundation trait: no Foundation linked for plugin processes.
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2", traits: []),
-        // Issue 7: the audit log (SQLite) and its hash chain.
+        // Issue 7: the audit log (SQLite) and its hash chain. Issue 8: history (SQLite), webhook HMAC signatures.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // Issue 8: webhooks; property-based tests of the block codec.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -49,6 +52,9 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 "CSystemd",
             ],
             path: "Sources/Runtime",
@@ -111,6 +117,7 @@ let package = Package(
             dependencies: [
                 "AgentRuntime", "AgentCollectors", "AgentServer", "AgentPlugins",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Benchmarks/viworks-bench",
             swiftSettings: swiftSettings
@@ -122,6 +129,8 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/AgentRuntimeTests",
             swiftSettings: swiftSettings

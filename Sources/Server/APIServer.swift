@@ -18,6 +18,8 @@ public enum APIServer {
         StatusController(dependencies: dependencies).addRoutes(to: router)
         PluginsController(registry: dependencies.plugins).addRoutes(to: router)
         OpenAPIController().addRoutes(to: router)
+        HistoryController(context: dependencies.history, alerts: dependencies.alerts).addRoutes(to: router)
+        AlertsController(alerts: dependencies.alerts).addRoutes(to: router)
         OperationsController(operations: dependencies.operations, journal: dependencies.journal, logUnits: dependencies.logUnits).addRoutes(to: router)
         var byPath: [String: [HTTPRequest.Method]] = [:]
         for route in RouteTable.routes { byPath[route.path, default: []].append(route.method) }

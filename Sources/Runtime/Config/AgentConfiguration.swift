@@ -28,6 +28,12 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var network = NetworkSettings()
     /// `[plugins]`.
     public var plugins = PluginSettings()
+    /// `[history]`: the embedded time-series store (History/).
+    public var history = HistorySettings()
+    /// `[alerts]` and `[alerts.<rule>]`: threshold alerts and incidents (Alerts/).
+    public var alerts = AlertSettings()
+    /// `[notifications]`: where alert transitions go.
+    public var notifications = NotificationSettings()
     /// `[services]` and `[services.<name>]`.
     public var services = ServicesSettings()
     /// `[collectors.processes]` options.
