@@ -33,9 +33,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
-        // Issue 7: the audit log (SQLite) and its hash chain; swift-crypto is shared with issue 6.
+        // Issue 7: the audit log (SQLite) and its hash chain. Issue 8: history (SQLite), webhook HMAC signatures.
+        // swift-crypto is shared by issues 6, 7 and 8.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // Issue 8: webhooks; property-based tests of the block codec.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -55,6 +59,9 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 "CSystemd",
             ],
             path: "Sources/Runtime",
@@ -125,6 +132,7 @@ let package = Package(
             dependencies: [
                 "AgentRuntime", "AgentCollectors", "AgentServer", "AgentPlugins",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Benchmarks/viworks-bench",
             swiftSettings: swiftSettings
@@ -136,6 +144,8 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/AgentRuntimeTests",
             swiftSettings: swiftSettings

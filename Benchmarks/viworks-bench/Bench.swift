@@ -19,6 +19,10 @@ import Glibc
 struct Bench {
     static func main() async throws {
         let arguments = CommandLine.arguments
+        if arguments.count > 1, arguments[1] == "history" {
+            try await HistoryBench.run(arguments: Array(arguments.dropFirst(2)))
+            return
+        }
         let iterations = arguments.count > 1 ? Int(arguments[1]) ?? 20_000 : 20_000
         let fixture = Self.repositoryRoot() + "/Tests/AgentCollectorsTests/Fixtures/hosts/debian12-amd-epyc-vm"
         let fixturePaths = HostPaths(fixtureRoot: fixture)

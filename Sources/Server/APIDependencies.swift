@@ -35,6 +35,10 @@ public struct APIDependencies: Sendable {
     public var startTimestamp: Timestamp
     /// The plugin registry (`/api/v1/plugins`, the `plugins` section of status); nil when plugins are not wired.
     public var plugins: (any PluginRegistryView)?
+    /// History routes (`/api/v1/metrics`, `…/history`, `/api/v1/history/status`, reports); nil answers 503.
+    public var history: HistoryContext? = nil
+    /// The alert engine (`/api/v1/alerts`, `/api/v1/incidents`, the `alerts` section of status); nil when not wired.
+    public var alerts: AlertEngine? = nil
     /// Commands, service control and the audit log; nil when `[commands] enabled = false` (those routes answer 503).
     public var operations: Operations?
     /// The journal for `GET /api/v1/logs`; nil when it cannot be read.

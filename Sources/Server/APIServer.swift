@@ -25,6 +25,8 @@ public enum APIServer {
         StatusController(dependencies: dependencies).addRoutes(to: router)
         PluginsController(registry: dependencies.plugins).addRoutes(to: router)
         OpenAPIController().addRoutes(to: router)
+        HistoryController(context: dependencies.history, alerts: dependencies.alerts).addRoutes(to: router)
+        AlertsController(alerts: dependencies.alerts).addRoutes(to: router)
         OperationsController(
             operations: dependencies.operations, journal: dependencies.journal, logUnits: dependencies.logUnits,
             principal: { request in AccessMiddleware.requester ?? OperationsController.anonymous(request) }

@@ -72,6 +72,12 @@ public enum RouteTable {
             access: .operator),
         RouteDescription(.post, "/api/v1/plugins/reload", "Rescan plugins.d: start added plugins, stop removed ones, restart changed ones",
             access: .operator),
+        RouteDescription(.get, "/api/v1/metrics", "Every stored history series with its labels"),
+        RouteDescription(.get, "/api/v1/metrics/{name}/history", "History of one metric: raw points or buckets (from, to, step, agg), tier chosen automatically"),
+        RouteDescription(.get, "/api/v1/history/status", "The status headline fields (cpu, memory, disk, load, temperature) over time"),
+        RouteDescription(.get, "/api/v1/alerts", "Active alerts (not ok) and the alert summary"),
+        RouteDescription(.get, "/api/v1/incidents", "Alert incidents (start, peak, end, duration) overlapping from..to"),
+        RouteDescription(.get, "/api/v1/reports/{period}", "Daily, weekly or monthly report: headline min/avg/p95/max, incidents, service availability"),
         RouteDescription(.get, "/api/v1/openapi.json", "This API's OpenAPI 3.1 document"),
         RouteDescription(.get, "/metrics", "Prometheus text exposition 0.0.4 of everything collected and of the agent itself"),
     ]

@@ -59,6 +59,7 @@ struct RunCommand: AsyncParsableCommand {
         let snapshots = assembly.snapshots
         let plugins = assembly.plugins
         let serverListening = StartupGate()
+        let history = HistoryAssembly(configuration: configuration, bus: bus, logger: logger)
         let operations = OperationsAssembly.make(configuration: configuration, snapshots: snapshots, logger: logger)
         var dependencies = APIDependencies(
             snapshots: assembly.snapshots,
@@ -66,6 +67,8 @@ struct RunCommand: AsyncParsableCommand {
             busStatistics: { BusStatistics(published: await bus.publishedCount(), dropped: await bus.dropCounts()) },
             version: AgentCommand.version, plugins: assembly.plugins, collectorGeneration: { supervisor.generation }
         )
+        dependencies.history = history.context
+        dependencies.alerts = history.engine
         dependencies.operations = operations
         dependencies.journal = JournalReader(directory: configuration.logs.journalDirectory)
         dependencies.logUnits = OperationsAssembly.logUnits(configuration: configuration, snapshots: snapshots)
@@ -114,8 +117,8 @@ struct RunCommand: AsyncParsableCommand {
         } ?? []
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: assembly.snapshots), .init(service: supervisor), .init(service: assembly.plugins), .init(service: application),
+                services: [.init(service: assembly.snapshots)] + history.services + [
+                    .init(service: supervisor), .init(service: assembly.plugins), .init(service: application),
                     .init(service: reloader),
                 ] + extraServices + tlsWatcher + [
                     .init(

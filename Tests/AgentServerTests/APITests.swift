@@ -292,12 +292,17 @@ struct ErrorAndMetricsTests {
         let agent = FakeAgent(required: [])
         try await agent.application().test(.router) { client in
             for route in RouteTable.routes {
-                // Routes that name a plugin or a service: the fake agent has none, so they answer 404 (PluginsAPITests covers
-                // them); service control without operations wired (commands disabled) answers 503.
-                if route.path.contains("{name}") || route.path.contains("{id}") {
-                    let uri = route.path.replacing("{name}", with: "nope").replacing("{id}", with: "nope")
+                // Routes with a parameter: the fake agent has no such plugin, service, job or report, so they answer 404
+                // (their own tests cover them); service control without operations wired (commands disabled) and history
+                // without a database answer 503.
+                if route.path.contains("{") {
+                    var uri = route.path
+                    while let open = uri.firstIndex(of: "{"), let close = uri[open...].firstIndex(of: "}") {
+                        uri.replaceSubrange(open...close, with: "nope")
+                    }
                     let response = try await client.execute(uri: uri, method: route.method)
-                    let expected: HTTPResponse.Status = route.method == .post && route.path.hasPrefix("/api/v1/services/") ? .serviceUnavailable : .notFound
+                    let unavailable = (route.method == .post && route.path.hasPrefix("/api/v1/services/")) || route.path.hasPrefix("/api/v1/metrics/")
+                    let expected: HTTPResponse.Status = unavailable ? .serviceUnavailable : .notFound
                     #expect(response.status == expected, "\(route.method) \(route.path) → \(response.status)")
                     continue
                 }

@@ -231,7 +231,8 @@ def start_agent(workdir: Path, *args: str, env: dict[str, str] | None = None, ac
         log = open(log_path, "wb")
         process = subprocess.Popen(
             [str(binary), "run", "--config", str(config), "--listen", f"127.0.0.1:{port}", *args],
-            stdout=log, stderr=subprocess.STDOUT, env=clean_environment(env), cwd=workdir,
+            # History and incidents go to the test's own state directory, never /var/lib.
+            stdout=log, stderr=subprocess.STDOUT, env=clean_environment({"VIWORKS_AGENT_STATE_DIRECTORY": str(workdir / "state"), **(env or {})}), cwd=workdir,
         )
         log.close()
         agent = Agent(port, process, log_path)

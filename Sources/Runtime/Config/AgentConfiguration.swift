@@ -30,6 +30,12 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var plugins = PluginSettings()
     /// `server.allow_insecure`, `[tls]`, `[auth]`, `[access]`, `[rate_limit]`, `[limits]` (see `SecuritySettings`).
     public var security = SecuritySettings()
+    /// `[history]`: the embedded time-series store (History/).
+    public var history = HistorySettings()
+    /// `[alerts]` and `[alerts.<rule>]`: threshold alerts and incidents (Alerts/).
+    public var alerts = AlertSettings()
+    /// `[notifications]`: where alert transitions go.
+    public var notifications = NotificationSettings()
     /// `[services]` and `[services.<name>]`.
     public var services = ServicesSettings()
     /// `[collectors.processes]` options.

@@ -160,12 +160,13 @@ public struct ConfigLoader: Sendable {
     private func isTablePath(_ path: [String]) -> Bool {
         switch path.count {
         case 1:
-            return ["agent", "paths", "server", "log", "supervisor", "collectors", "plugins", "services", "commands", "logs"].contains(path[0])
-                || Self.securityTables.contains(path)
+            return ["agent", "paths", "server", "log", "supervisor", "collectors", "plugins", "services", "commands", "logs", "history", "alerts", "notifications"]
+                .contains(path[0]) || Self.securityTables.contains(path)
         case 2:
             if Self.securityTables.contains(path) { return true }
             if path[0] == "services" { return Self.fixedKeys["services." + path[1]] == nil }
             if path[0] == "commands" { return Self.fixedKeys["commands." + path[1]] == nil }
+            if path[0] == "alerts" { return Self.alertRuleTables.contains(path[1]) }
             return path[0] == "collectors" && knownCollectors.contains(path[1])
         case 3: return path[0] == "commands" && path[2] == "parameters"
         default: return false
@@ -269,7 +270,7 @@ public struct ConfigLoader: Sendable {
 
     typealias Setter = @Sendable (inout AgentConfiguration, Raw) throws(ValueError) -> Void
 
-    static let fixedKeys: [String: Setter] = [
+    private static let coreKeys: [String: Setter] = [
         "agent.interval": { config, raw throws(ValueError) in config.interval = try interval(raw) },
         "agent.state_directory": { config, raw throws(ValueError) in config.stateDirectory = try absolutePath(raw) },
         "agent.release_startup_memory": { config, raw throws(ValueError) in config.releaseStartupMemory = try bool(raw) },
@@ -306,6 +307,7 @@ public struct ConfigLoader: Sendable {
         "services.probe_timeout": { config, raw throws(ValueError) in config.services.probeTimeout = try boundedTimeout(raw) },
     ]
 
+    static let fixedKeys: [String: Setter] = coreKeys.merging(historyKeys) { first, _ in first }
     /// Keys of a `[services.<name>]` table.
     static let serviceKeys: [String: @Sendable (inout ServiceDefinition, Raw) throws(ValueError) -> Void] = [
         "enabled": { definition, raw throws(ValueError) in definition.enabled = try bool(raw) },
@@ -549,7 +551,7 @@ public struct ConfigLoader: Sendable {
     // MARK: - Cross-key checks
 
     private func validate(_ configuration: AgentConfiguration, file: String) -> [ConfigIssue] {
-        var issues: [ConfigIssue] = []
+        var issues: [ConfigIssue] = validateHistory(configuration, file: file)
         if configuration.supervisor.backoffMax < configuration.supervisor.backoffInitial {
             issues.append(ConfigIssue(source: file, line: nil, key: "supervisor.backoff_max", message: "must not be smaller than supervisor.backoff_initial"))
         }

@@ -23,7 +23,10 @@ public struct StatusController: Sendable {
         router.get("/api/v1/health") { request, _ in try health(request) }
         router.get("/api/v1/status") { request, _ in
             try await cached(request, route: "status", contentType: .json) {
-                try encode(StatusDTO(snapshot: $0, collectors: $1, plugins: dependencies.plugins?.plugins() ?? []))
+                try encode(
+                    StatusDTO(
+                        snapshot: $0, collectors: $1, plugins: dependencies.plugins?.plugins() ?? [],
+                        alerts: dependencies.alerts?.summary() ?? AlertSummary(enabled: false)))
             }
         }
         router.get("/api/v1/status-simple") { request, _ in
@@ -107,7 +110,8 @@ public struct StatusController: Sendable {
         // A cache hit costs a few atomic loads and one lock: the states are read only to encode a new body.
         let collectors = dependencies.collectorGeneration.map { Int(truncatingIfNeeded: $0()) } ?? Self.fingerprint(dependencies.collectorStates())
         let plugins = dependencies.plugins.map { Int(truncatingIfNeeded: $0.generation()) } ?? 0
-        let key = ResponseCache.Key(version: dependencies.snapshots.version, fingerprint: collectors &+ plugins &* 31)
+        let alerts = dependencies.alerts.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
+        let key = ResponseCache.Key(version: dependencies.snapshots.version, fingerprint: collectors &+ plugins &* 31 &+ alerts &* 131)
         let entry = try await cache.entry(route, key: key) { try await make(dependencies.snapshots.current, dependencies.collectorStates()) }
         var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "no-cache"]
         if let condition = request.headers[.ifNoneMatch], Self.matches(condition, etag: entry.etag) {

@@ -11,8 +11,10 @@ struct StatusDTO: Encodable {
     var collectors: [ChildState]
     /// Every plugin of plugins.d, in name order.
     var plugins: [PluginState] = []
+    /// The alert engine's counts; disabled when there is no engine.
+    var alerts = AlertSummary(enabled: false)
 
-    enum Keys: String, CodingKey { case timestamp, system_health, services, containers, system_info, collectors, plugins }
+    enum Keys: String, CodingKey { case timestamp, system_health, services, containers, system_info, collectors, plugins, alerts }
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
@@ -24,6 +26,7 @@ struct StatusDTO: Encodable {
         try o(.system_info, SystemInfoDTO(snapshot: snapshot))
         try o(.collectors, collectors.map(CollectorDTO.init))
         try o(.plugins, plugins.map(PluginSummaryDTO.init))
+        try o(.alerts, AlertSummaryDTO(summary: alerts))
     }
 }
 

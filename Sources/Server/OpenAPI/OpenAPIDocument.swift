@@ -1653,6 +1653,580 @@ enum OpenAPIDocument {
                 }
               }
             },
+            "/api/v1/metrics": {
+              "get": {
+                "operationId": "listSeries",
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
+                  }
+                ],
+                "summary": "Every stored history series with its labels",
+                "description": "The series of the history database (built-in collectors and plugins), by key. Not cached.",
+                "parameters": [
+                  {
+                    "name": "name",
+                    "in": "query",
+                    "required": false,
+                    "description": "Only the series of this metric name.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The stored series.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/SeriesList"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "description": "A bad or unknown query parameter (`bad_request`), with the parameter named in the message; also a query that would return more than `[history] max_points` points.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "History is disabled or its database could not be opened (`history_unavailable`).",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/metrics/{name}/history": {
+              "get": {
+                "operationId": "getMetricHistory",
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
+                  }
+                ],
+                "summary": "History of one metric: raw points or buckets (from, to, step, agg), tier chosen automatically",
+                "description": "Without `step`: the raw samples (tier 0) in [from, to], default the last hour. With `step`: one point per bucket, from the coarsest tier whose resolution divides the step (raw, per-minute, per-hour rollups) and whose retention covers the range; when only a coarser tier still covers it, the step is rounded up to that tier's resolution (the response's `step` and `tier` say so). min, max, count and last are exact in every tier. One entry in `series` per label set; `label=name=value` (repeatable) filters them.",
+                "parameters": [
+                  {
+                    "name": "name",
+                    "in": "path",
+                    "required": true,
+                    "description": "The metric name, e.g. `viworks_cpu_usage_percent`.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "from",
+                    "in": "query",
+                    "required": false,
+                    "description": "Start of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: `to` minus the route's default span.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "to",
+                    "in": "query",
+                    "required": false,
+                    "description": "End of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: now.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "step",
+                    "in": "query",
+                    "required": false,
+                    "description": "Bucket width: whole seconds (`60`) or a duration (`5m`, `1h`), 1 s to 366 days. Buckets are aligned to the Unix epoch; every non-empty bucket that intersects [from, to] is returned and aggregates all samples inside it.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "agg",
+                    "in": "query",
+                    "required": false,
+                    "description": "Aggregate per bucket (with `step`). Default `avg`.",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "avg",
+                        "min",
+                        "max",
+                        "sum",
+                        "count",
+                        "last"
+                      ]
+                    }
+                  },
+                  {
+                    "name": "label",
+                    "in": "query",
+                    "required": false,
+                    "description": "`name=value`: only series with this label; repeat for more.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The points of every matching series.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/MetricHistory"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "description": "A bad or unknown query parameter (`bad_request`), with the parameter named in the message; also a query that would return more than `[history] max_points` points.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No stored series of that name (and labels) (`not_found`).",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "History is disabled or its database could not be opened (`history_unavailable`).",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/history/status": {
+              "get": {
+                "operationId": "getStatusHistory",
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
+                  }
+                ],
+                "summary": "The status headline fields (cpu, memory, disk, load, temperature) over time",
+                "description": "The `system_health` fields of `/api/v1/status` as averages per bucket, for dashboards. Default range: the last 24 hours; default step: about 720 points, a multiple of 60 s.",
+                "parameters": [
+                  {
+                    "name": "from",
+                    "in": "query",
+                    "required": false,
+                    "description": "Start of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: `to` minus the route's default span.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "to",
+                    "in": "query",
+                    "required": false,
+                    "description": "End of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: now.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "step",
+                    "in": "query",
+                    "required": false,
+                    "description": "Bucket width: whole seconds (`60`) or a duration (`5m`, `1h`), 1 s to 366 days. Buckets are aligned to the Unix epoch; every non-empty bucket that intersects [from, to] is returned and aggregates all samples inside it.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "One point per bucket with data.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/StatusHistory"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "description": "A bad or unknown query parameter (`bad_request`), with the parameter named in the message; also a query that would return more than `[history] max_points` points.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "History is disabled or its database could not be opened (`history_unavailable`).",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/alerts": {
+              "get": {
+                "operationId": "getAlerts",
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
+                  }
+                ],
+                "summary": "Active alerts (not ok) and the alert summary",
+                "description": "Every rule subject that is warning or critical, by rule then subject. Not cached.",
+                "responses": {
+                  "200": {
+                    "description": "The active alerts.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Alerts"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "description": "A query parameter was given (`bad_request`): this route takes none.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/incidents": {
+              "get": {
+                "operationId": "getIncidents",
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
+                  }
+                ],
+                "summary": "Alert incidents (start, peak, end, duration) overlapping from..to",
+                "description": "Incidents that overlap [from, to] (an open incident overlaps everything after its start), newest first. Default range: the last 7 days.",
+                "parameters": [
+                  {
+                    "name": "from",
+                    "in": "query",
+                    "required": false,
+                    "description": "Start of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: `to` minus the route's default span.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "to",
+                    "in": "query",
+                    "required": false,
+                    "description": "End of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: now.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "required": false,
+                    "description": "At most this many incidents (1–10000, default 1000).",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 10000
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The incidents.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Incidents"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "description": "A bad or unknown query parameter (`bad_request`), with the parameter named in the message; also a query that would return more than `[history] max_points` points.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/api/v1/reports/{period}": {
+              "get": {
+                "operationId": "getReport",
+                "x-viworks-role": "viewer",
+                "security": [
+                  {
+                    "apiKeyBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "jwtBearer": [
+                      "viewer"
+                    ]
+                  },
+                  {
+                    "apiKeyHeader": [
+                      "viewer"
+                    ]
+                  }
+                ],
+                "summary": "Daily, weekly or monthly report: headline min/avg/p95/max, incidents, service availability",
+                "description": "The 24 hours, 7 days or 30 days ending at `to` (default now). min/avg/max are exact over every sample (from the per-minute rollups); p95 is the 95th percentile (nearest rank) of the per-minute averages. Service availability is 100 % minus the time covered by the service rule's incidents.",
+                "parameters": [
+                  {
+                    "name": "period",
+                    "in": "path",
+                    "required": true,
+                    "description": "`daily`, `weekly` or `monthly`.",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "daily",
+                        "weekly",
+                        "monthly"
+                      ]
+                    }
+                  },
+                  {
+                    "name": "to",
+                    "in": "query",
+                    "required": false,
+                    "description": "End of the period. RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: now.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The report.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Report"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "description": "A bad or unknown query parameter (`bad_request`), with the parameter named in the message; also a query that would return more than `[history] max_points` points.",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "Another period (`not_found`).",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "History is disabled or its database could not be opened (`history_unavailable`).",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Unauthorized"
+                  },
+                  "403": {
+                    "$ref": "#/components/responses/Forbidden"
+                  },
+                  "429": {
+                    "$ref": "#/components/responses/TooManyRequests"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
             "/api/v1/openapi.json": {
               "get": {
                 "operationId": "getOpenAPI",
@@ -2738,7 +3312,8 @@ enum OpenAPIDocument {
                   "containers",
                   "system_info",
                   "collectors",
-                  "plugins"
+                  "plugins",
+                  "alerts"
                 ],
                 "properties": {
                   "timestamp": {
@@ -2779,6 +3354,9 @@ enum OpenAPIDocument {
                     "items": {
                       "$ref": "#/components/schemas/PluginSummary"
                     }
+                  },
+                  "alerts": {
+                    "$ref": "#/components/schemas/AlertSummary"
                   }
                 }
               },
@@ -4301,6 +4879,714 @@ enum OpenAPIDocument {
                     "description": "Manifests that did not load.",
                     "items": {
                       "$ref": "#/components/schemas/ManifestError"
+                    }
+                  }
+                }
+              },
+              "SeriesList": {
+                "type": "object",
+                "description": "`GET /api/v1/metrics`.",
+                "additionalProperties": false,
+                "required": [
+                  "count",
+                  "series"
+                ],
+                "properties": {
+                  "count": {
+                    "type": "integer",
+                    "description": "Number of series."
+                  },
+                  "series": {
+                    "type": "array",
+                    "description": "Every stored series, by key.",
+                    "items": {
+                      "$ref": "#/components/schemas/SeriesInfo"
+                    }
+                  }
+                }
+              },
+              "SeriesInfo": {
+                "type": "object",
+                "description": "One stored series.",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "labels",
+                  "kind",
+                  "key"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "description": "Metric name."
+                  },
+                  "labels": {
+                    "type": "object",
+                    "description": "The series' labels, name → value (empty for host-wide series).",
+                    "additionalProperties": {
+                      "type": "string"
+                    }
+                  },
+                  "kind": {
+                    "type": "string",
+                    "enum": [
+                      "gauge",
+                      "counter"
+                    ],
+                    "description": "Gauge or counter."
+                  },
+                  "key": {
+                    "type": "string",
+                    "description": "`name{label=\"value\",…}`: unique per series."
+                  }
+                }
+              },
+              "MetricHistory": {
+                "type": "object",
+                "description": "`GET /api/v1/metrics/{name}/history`.",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "from",
+                  "to",
+                  "step",
+                  "agg",
+                  "tier",
+                  "series"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "description": "The metric."
+                  },
+                  "from": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "Start of the range."
+                  },
+                  "to": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "End of the range."
+                  },
+                  "step": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "Effective bucket width in seconds; null for raw points."
+                  },
+                  "agg": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "enum": [
+                      "avg",
+                      "min",
+                      "max",
+                      "sum",
+                      "count",
+                      "last",
+                      null
+                    ],
+                    "description": "The aggregate; null for raw points."
+                  },
+                  "tier": {
+                    "type": "string",
+                    "enum": [
+                      "raw",
+                      "minute",
+                      "hour"
+                    ],
+                    "description": "Where the points come from."
+                  },
+                  "series": {
+                    "type": "array",
+                    "description": "One entry per matching label set.",
+                    "items": {
+                      "$ref": "#/components/schemas/SeriesPoints"
+                    }
+                  }
+                }
+              },
+              "SeriesPoints": {
+                "type": "object",
+                "description": "The points of one series.",
+                "additionalProperties": false,
+                "required": [
+                  "labels",
+                  "points"
+                ],
+                "properties": {
+                  "labels": {
+                    "type": "object",
+                    "description": "The series' labels, name → value (empty for host-wide series).",
+                    "additionalProperties": {
+                      "type": "string"
+                    }
+                  },
+                  "points": {
+                    "type": "array",
+                    "description": "In time order.",
+                    "items": {
+                      "type": "array",
+                      "description": "`[t, value]`: t in Unix seconds (bucket start with a step, else the sample's time, millisecond precision).",
+                      "prefixItems": [
+                        {
+                          "type": "number"
+                        },
+                        {
+                          "type": "number"
+                        }
+                      ],
+                      "minItems": 2,
+                      "maxItems": 2
+                    }
+                  }
+                }
+              },
+              "StatusHistory": {
+                "type": "object",
+                "description": "`GET /api/v1/history/status`.",
+                "additionalProperties": false,
+                "required": [
+                  "from",
+                  "to",
+                  "step",
+                  "tier",
+                  "points"
+                ],
+                "properties": {
+                  "from": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "Start of the range."
+                  },
+                  "to": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "End of the range."
+                  },
+                  "step": {
+                    "type": "integer",
+                    "description": "Effective bucket width in seconds."
+                  },
+                  "tier": {
+                    "type": "string",
+                    "enum": [
+                      "raw",
+                      "minute",
+                      "hour"
+                    ],
+                    "description": "Where the points come from."
+                  },
+                  "points": {
+                    "type": "array",
+                    "description": "One per bucket with data, in time order.",
+                    "items": {
+                      "$ref": "#/components/schemas/StatusPoint"
+                    }
+                  }
+                }
+              },
+              "StatusPoint": {
+                "type": "object",
+                "description": "The `system_health` fields averaged over one bucket (null when not collected then).",
+                "additionalProperties": false,
+                "required": [
+                  "timestamp",
+                  "cpu_usage_percent",
+                  "memory_usage_percent",
+                  "disk_usage_percent",
+                  "load_average",
+                  "temperature",
+                  "uptime_seconds"
+                ],
+                "properties": {
+                  "timestamp": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "Bucket start."
+                  },
+                  "cpu_usage_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Average CPU usage, 0–100."
+                  },
+                  "memory_usage_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Average memory usage, 0–100."
+                  },
+                  "disk_usage_percent": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Average root filesystem usage, 0–100."
+                  },
+                  "load_average": {
+                    "$ref": "#/components/schemas/StatusPointLoad"
+                  },
+                  "temperature": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Average hottest CPU sensor, °C."
+                  },
+                  "uptime_seconds": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Average system uptime in the bucket, seconds."
+                  }
+                }
+              },
+              "StatusPointLoad": {
+                "type": "object",
+                "description": "Average load averages over the bucket.",
+                "additionalProperties": false,
+                "required": [
+                  "one_minute",
+                  "five_minutes",
+                  "fifteen_minutes"
+                ],
+                "properties": {
+                  "one_minute": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "1-minute load."
+                  },
+                  "five_minutes": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "5-minute load."
+                  },
+                  "fifteen_minutes": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "15-minute load."
+                  }
+                }
+              },
+              "AlertSummary": {
+                "type": "object",
+                "description": "Counts of active alerts.",
+                "additionalProperties": false,
+                "required": [
+                  "state",
+                  "warning",
+                  "critical",
+                  "enabled"
+                ],
+                "properties": {
+                  "state": {
+                    "type": "string",
+                    "enum": [
+                      "ok",
+                      "warning",
+                      "critical"
+                    ],
+                    "description": "The worst active severity."
+                  },
+                  "warning": {
+                    "type": "integer",
+                    "description": "Subjects in warning."
+                  },
+                  "critical": {
+                    "type": "integer",
+                    "description": "Subjects in critical."
+                  },
+                  "enabled": {
+                    "type": "boolean",
+                    "description": "False when alerting is disabled."
+                  }
+                }
+              },
+              "ActiveAlert": {
+                "type": "object",
+                "description": "A rule subject that is not ok.",
+                "additionalProperties": false,
+                "required": [
+                  "rule",
+                  "subject",
+                  "severity",
+                  "value",
+                  "threshold",
+                  "since",
+                  "incident_id"
+                ],
+                "properties": {
+                  "rule": {
+                    "type": "string",
+                    "description": "`cpu`, `memory`, `load`, `disk` or `service`."
+                  },
+                  "subject": {
+                    "type": "string",
+                    "description": "Mount point or service; empty for host-wide rules."
+                  },
+                  "severity": {
+                    "type": "string",
+                    "enum": [
+                      "ok",
+                      "warning",
+                      "critical"
+                    ],
+                    "description": "`warning` or `critical`."
+                  },
+                  "value": {
+                    "type": "number",
+                    "description": "The latest value (for `service`: 1 monitored service down, 2 critical service down)."
+                  },
+                  "threshold": {
+                    "type": "number",
+                    "description": "The raise threshold of the current severity."
+                  },
+                  "since": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When the current severity began."
+                  },
+                  "incident_id": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "The open incident."
+                  }
+                }
+              },
+              "Alerts": {
+                "type": "object",
+                "description": "`GET /api/v1/alerts`.",
+                "additionalProperties": false,
+                "required": [
+                  "summary",
+                  "alerts"
+                ],
+                "properties": {
+                  "summary": {
+                    "$ref": "#/components/schemas/AlertSummary"
+                  },
+                  "alerts": {
+                    "type": "array",
+                    "description": "Active alerts by rule then subject.",
+                    "items": {
+                      "$ref": "#/components/schemas/ActiveAlert"
+                    }
+                  }
+                }
+              },
+              "Incident": {
+                "type": "object",
+                "description": "One incident: an episode of a rule subject not being ok.",
+                "additionalProperties": false,
+                "required": [
+                  "id",
+                  "rule",
+                  "subject",
+                  "severity",
+                  "started_at",
+                  "ended_at",
+                  "duration_seconds",
+                  "peak_value",
+                  "peak_at",
+                  "last_value",
+                  "threshold",
+                  "message"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "integer",
+                    "description": "Incident id."
+                  },
+                  "rule": {
+                    "type": "string",
+                    "description": "`cpu`, `memory`, `load`, `disk` or `service`."
+                  },
+                  "subject": {
+                    "type": "string",
+                    "description": "The mount point or service; empty for host-wide rules."
+                  },
+                  "severity": {
+                    "type": "string",
+                    "enum": [
+                      "ok",
+                      "warning",
+                      "critical"
+                    ],
+                    "description": "The highest severity reached."
+                  },
+                  "started_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When the state left ok."
+                  },
+                  "ended_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "format": "date-time",
+                    "description": "When it came back to ok; null while open."
+                  },
+                  "duration_seconds": {
+                    "type": "number",
+                    "description": "From start to end (to now while open)."
+                  },
+                  "peak_value": {
+                    "type": "number",
+                    "description": "The highest value during the incident."
+                  },
+                  "peak_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When the peak was seen."
+                  },
+                  "last_value": {
+                    "type": "number",
+                    "description": "The latest value recorded."
+                  },
+                  "threshold": {
+                    "type": "number",
+                    "description": "The threshold crossed when it started."
+                  },
+                  "message": {
+                    "type": "string",
+                    "description": "Human-readable summary."
+                  }
+                }
+              },
+              "Incidents": {
+                "type": "object",
+                "description": "`GET /api/v1/incidents`.",
+                "additionalProperties": false,
+                "required": [
+                  "from",
+                  "to",
+                  "count",
+                  "incidents"
+                ],
+                "properties": {
+                  "from": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "Start of the range."
+                  },
+                  "to": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "End of the range."
+                  },
+                  "count": {
+                    "type": "integer",
+                    "description": "Incidents returned."
+                  },
+                  "incidents": {
+                    "type": "array",
+                    "description": "Newest first.",
+                    "items": {
+                      "$ref": "#/components/schemas/Incident"
+                    }
+                  }
+                }
+              },
+              "MetricSummary": {
+                "type": "object",
+                "description": "min / avg / p95 / max of one headline metric over the period (nulls without data).",
+                "additionalProperties": false,
+                "required": [
+                  "min",
+                  "avg",
+                  "p95",
+                  "max",
+                  "samples"
+                ],
+                "properties": {
+                  "min": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Smallest sample."
+                  },
+                  "avg": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Mean of every sample."
+                  },
+                  "p95": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "95th percentile of the per-minute averages."
+                  },
+                  "max": {
+                    "type": [
+                      "number",
+                      "null"
+                    ],
+                    "description": "Largest sample."
+                  },
+                  "samples": {
+                    "type": "integer",
+                    "description": "Samples the figures cover."
+                  }
+                }
+              },
+              "ServiceAvailability": {
+                "type": "object",
+                "description": "Availability of one service over the period.",
+                "additionalProperties": false,
+                "required": [
+                  "name",
+                  "availability_percent",
+                  "downtime_seconds",
+                  "incidents"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "description": "The unit."
+                  },
+                  "availability_percent": {
+                    "type": "number",
+                    "description": "100 × (1 − downtime / period)."
+                  },
+                  "downtime_seconds": {
+                    "type": "number",
+                    "description": "Time covered by its incidents within the period."
+                  },
+                  "incidents": {
+                    "type": "integer",
+                    "description": "Its incidents in the period."
+                  }
+                }
+              },
+              "ReportMetrics": {
+                "type": "object",
+                "description": "The headline metrics.",
+                "additionalProperties": false,
+                "required": [
+                  "cpu_usage_percent",
+                  "memory_usage_percent",
+                  "disk_usage_percent",
+                  "load_one_minute"
+                ],
+                "properties": {
+                  "cpu_usage_percent": {
+                    "$ref": "#/components/schemas/MetricSummary"
+                  },
+                  "memory_usage_percent": {
+                    "$ref": "#/components/schemas/MetricSummary"
+                  },
+                  "disk_usage_percent": {
+                    "$ref": "#/components/schemas/MetricSummary"
+                  },
+                  "load_one_minute": {
+                    "$ref": "#/components/schemas/MetricSummary"
+                  }
+                }
+              },
+              "ReportIncidents": {
+                "type": "object",
+                "description": "Incidents of the period.",
+                "additionalProperties": false,
+                "required": [
+                  "total",
+                  "warning",
+                  "critical",
+                  "by_rule",
+                  "items"
+                ],
+                "properties": {
+                  "total": {
+                    "type": "integer",
+                    "description": "All incidents."
+                  },
+                  "warning": {
+                    "type": "integer",
+                    "description": "Those that peaked at warning."
+                  },
+                  "critical": {
+                    "type": "integer",
+                    "description": "Those that reached critical."
+                  },
+                  "by_rule": {
+                    "type": "object",
+                    "description": "Incidents per rule.",
+                    "additionalProperties": {
+                      "type": "integer"
+                    }
+                  },
+                  "items": {
+                    "type": "array",
+                    "description": "Newest first.",
+                    "items": {
+                      "$ref": "#/components/schemas/Incident"
+                    }
+                  }
+                }
+              },
+              "Report": {
+                "type": "object",
+                "description": "`GET /api/v1/reports/{period}`.",
+                "additionalProperties": false,
+                "required": [
+                  "period",
+                  "from",
+                  "to",
+                  "metrics",
+                  "incidents",
+                  "services"
+                ],
+                "properties": {
+                  "period": {
+                    "type": "string",
+                    "enum": [
+                      "daily",
+                      "weekly",
+                      "monthly"
+                    ],
+                    "description": "The period."
+                  },
+                  "from": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "Start of the period."
+                  },
+                  "to": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "End of the period."
+                  },
+                  "metrics": {
+                    "$ref": "#/components/schemas/ReportMetrics"
+                  },
+                  "incidents": {
+                    "$ref": "#/components/schemas/ReportIncidents"
+                  },
+                  "services": {
+                    "type": "array",
+                    "description": "Services that had incidents, by name.",
+                    "items": {
+                      "$ref": "#/components/schemas/ServiceAvailability"
                     }
                   }
                 }

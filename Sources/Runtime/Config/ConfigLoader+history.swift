@@ -1,0 +1,125 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+// The keys of `[history]`, `[alerts]`, `[alerts.<rule>]` and `[notifications]` (issue 8).
+
+extension ConfigLoader {
+    /// Rule tables under `[alerts]`.
+    static let alertRuleTables = ["cpu", "memory", "load", "disk", "services"]
+
+    static let historyKeys: [String: Setter] = [
+        "history.enabled": { config, raw throws(ValueError) in config.history.enabled = try bool(raw) },
+        "history.path": { config, raw throws(ValueError) in config.history.path = try absolutePath(raw) },
+        "history.retention": { config, raw throws(ValueError) in config.history.retention = try retention(raw) },
+        "history.minute_retention": { config, raw throws(ValueError) in config.history.minuteRetention = try retention(raw) },
+        "history.hour_retention": { config, raw throws(ValueError) in config.history.hourRetention = try retention(raw) },
+        "history.flush_interval": { config, raw throws(ValueError) in config.history.flushInterval = try flushInterval(raw) },
+        "history.max_points": { config, raw throws(ValueError) in config.history.maxPoints = try int(raw, in: 10...10_000_000) },
+        "alerts.enabled": { config, raw throws(ValueError) in config.alerts.enabled = try bool(raw) },
+        "alerts.for": { config, raw throws(ValueError) in config.alerts.holdFor = try holdDuration(raw) },
+        "alerts.load.per_core": { config, raw throws(ValueError) in config.alerts.loadPerCore = try bool(raw) },
+        "alerts.services.enabled": { config, raw throws(ValueError) in config.alerts.servicesEnabled = try bool(raw) },
+        "alerts.services.for": { config, raw throws(ValueError) in config.alerts.servicesHoldFor = try holdDuration(raw) },
+        "notifications.journald": { config, raw throws(ValueError) in config.notifications.journald = try bool(raw) },
+        "notifications.webhook_urls": { config, raw throws(ValueError) in config.notifications.webhookURLs = try webhookURLs(raw) },
+        "notifications.webhook_secret": { config, raw throws(ValueError) in config.notifications.webhookSecret = try string(raw) },
+        "notifications.webhook_timeout": { config, raw throws(ValueError) in config.notifications.webhookTimeout = try duration(raw, min: .milliseconds(10)) },
+        "notifications.webhook_max_attempts": { config, raw throws(ValueError) in config.notifications.webhookMaxAttempts = try int(raw, in: 1...20) },
+        "notifications.webhook_backoff": { config, raw throws(ValueError) in config.notifications.webhookBackoff = try duration(raw, min: .milliseconds(1)) },
+        "notifications.webhook_rate_limit": { config, raw throws(ValueError) in config.notifications.webhookRateLimit = try int(raw, in: 1...10_000) },
+        "alerts.cpu.enabled": { config, raw throws(ValueError) in config.alerts.cpu.enabled = try bool(raw) },
+        "alerts.cpu.warning": { config, raw throws(ValueError) in config.alerts.cpu.warning = try number(raw) },
+        "alerts.cpu.critical": { config, raw throws(ValueError) in config.alerts.cpu.critical = try number(raw) },
+        "alerts.cpu.warning_clear": { config, raw throws(ValueError) in config.alerts.cpu.warningClear = try number(raw) },
+        "alerts.cpu.critical_clear": { config, raw throws(ValueError) in config.alerts.cpu.criticalClear = try number(raw) },
+        "alerts.cpu.for": { config, raw throws(ValueError) in config.alerts.cpu.holdFor = try holdDuration(raw) },
+        "alerts.memory.enabled": { config, raw throws(ValueError) in config.alerts.memory.enabled = try bool(raw) },
+        "alerts.memory.warning": { config, raw throws(ValueError) in config.alerts.memory.warning = try number(raw) },
+        "alerts.memory.critical": { config, raw throws(ValueError) in config.alerts.memory.critical = try number(raw) },
+        "alerts.memory.warning_clear": { config, raw throws(ValueError) in config.alerts.memory.warningClear = try number(raw) },
+        "alerts.memory.critical_clear": { config, raw throws(ValueError) in config.alerts.memory.criticalClear = try number(raw) },
+        "alerts.memory.for": { config, raw throws(ValueError) in config.alerts.memory.holdFor = try holdDuration(raw) },
+        "alerts.load.enabled": { config, raw throws(ValueError) in config.alerts.load.enabled = try bool(raw) },
+        "alerts.load.warning": { config, raw throws(ValueError) in config.alerts.load.warning = try number(raw) },
+        "alerts.load.critical": { config, raw throws(ValueError) in config.alerts.load.critical = try number(raw) },
+        "alerts.load.warning_clear": { config, raw throws(ValueError) in config.alerts.load.warningClear = try number(raw) },
+        "alerts.load.critical_clear": { config, raw throws(ValueError) in config.alerts.load.criticalClear = try number(raw) },
+        "alerts.load.for": { config, raw throws(ValueError) in config.alerts.load.holdFor = try holdDuration(raw) },
+        "alerts.disk.enabled": { config, raw throws(ValueError) in config.alerts.disk.enabled = try bool(raw) },
+        "alerts.disk.warning": { config, raw throws(ValueError) in config.alerts.disk.warning = try number(raw) },
+        "alerts.disk.critical": { config, raw throws(ValueError) in config.alerts.disk.critical = try number(raw) },
+        "alerts.disk.warning_clear": { config, raw throws(ValueError) in config.alerts.disk.warningClear = try number(raw) },
+        "alerts.disk.critical_clear": { config, raw throws(ValueError) in config.alerts.disk.criticalClear = try number(raw) },
+        "alerts.disk.for": { config, raw throws(ValueError) in config.alerts.disk.holdFor = try holdDuration(raw) },
+    ]
+
+    static func flushInterval(_ raw: Raw) throws(ValueError) -> Duration {
+        let value = try duration(raw, min: .milliseconds(100))
+        guard value <= .seconds(3600) else { throw ValueError(message: "must be at most 1h") }
+        return value
+    }
+
+    static func webhookURLs(_ raw: Raw) throws(ValueError) -> [String] {
+        let urls = try strings(raw)
+        if let bad = urls.first(where: { !($0.hasPrefix("http://") || $0.hasPrefix("https://")) }) {
+            throw ValueError(message: "expected http:// or https:// URLs, got \"\(bad)\"")
+        }
+        return urls
+    }
+
+    /// A finite number (integer or float).
+    static func number(_ raw: Raw) throws(ValueError) -> Double {
+        let value: Double?
+        switch raw {
+        case .int(let v): value = Double(v)
+        case .double(let v): value = v
+        case .text(let text): value = Double(text.trimmingASCIIWhitespace())
+        default: value = nil
+        }
+        guard let value, value.isFinite else { throw ValueError(message: "expected a number, got \(describe(raw))") }
+        return value
+    }
+
+    /// A retention: at least an hour; `"30d"`, `"90d"`, `"2y"` is written `"730d"`.
+    static func retention(_ raw: Raw) throws(ValueError) -> Duration {
+        let value = try duration(raw, min: .seconds(3600))
+        return value
+    }
+
+    /// A hold (`for`) duration: 0 to a day.
+    static func holdDuration(_ raw: Raw) throws(ValueError) -> Duration {
+        let value = try duration(raw, min: .zero)
+        guard value <= .seconds(86_400) else { throw ValueError(message: "must be at most 24h") }
+        return value
+    }
+
+    /// Cross-key checks of the history and alert keys.
+    func validateHistory(_ configuration: AgentConfiguration, file: String) -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        let history = configuration.history
+        if history.minuteRetention < history.retention {
+            issues.append(ConfigIssue(source: file, line: nil, key: "history.minute_retention", message: "must not be shorter than history.retention"))
+        }
+        if history.hourRetention < history.minuteRetention {
+            issues.append(ConfigIssue(source: file, line: nil, key: "history.hour_retention", message: "must not be shorter than history.minute_retention"))
+        }
+        let rules: [(String, AlertRuleSettings)] = [
+            ("cpu", configuration.alerts.cpu), ("memory", configuration.alerts.memory), ("load", configuration.alerts.load),
+            ("disk", configuration.alerts.disk),
+        ]
+        for (name, rule) in rules {
+            if rule.critical < rule.warning {
+                issues.append(ConfigIssue(source: file, line: nil, key: "alerts.\(name).critical", message: "must not be below alerts.\(name).warning"))
+            }
+            if rule.effectiveWarningClear > rule.warning {
+                issues.append(ConfigIssue(source: file, line: nil, key: "alerts.\(name).warning_clear", message: "must not be above alerts.\(name).warning"))
+            }
+            if rule.effectiveCriticalClear > rule.critical {
+                issues.append(ConfigIssue(source: file, line: nil, key: "alerts.\(name).critical_clear", message: "must not be above alerts.\(name).critical"))
+            }
+        }
+        return issues
+    }
+}

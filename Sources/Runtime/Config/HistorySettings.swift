@@ -1,0 +1,102 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+/// `[history]`: every collected series stored in compressed blocks, plus per-minute and per-hour rollups.
+public struct HistorySettings: Sendable, Hashable {
+    /// `enabled`: false stores nothing and the history routes answer 503.
+    public var enabled = true
+    /// `path`: the SQLite database; empty means `<[agent] state_directory>/history.db`.
+    public var path = ""
+    /// `retention`: raw samples (tier 0) are kept this long (the spec's 30 days).
+    public var retention: Duration = .seconds(30 * 86_400)
+    /// `minute_retention`: per-minute rollups.
+    public var minuteRetention: Duration = .seconds(90 * 86_400)
+    /// `hour_retention`: per-hour rollups.
+    public var hourRetention: Duration = .seconds(730 * 86_400)
+    /// `flush_interval`: buffered samples are written at least this often; a crash loses at most this much.
+    public var flushInterval: Duration = .seconds(30)
+    /// `max_points`: the most points one history response may carry (a larger query is a 400).
+    public var maxPoints = 100_000
+
+    public init() {}
+
+    /// The database file for a state directory.
+    public func databasePath(stateDirectory: String) -> String {
+        path.isEmpty ? (stateDirectory.hasSuffix("/") ? stateDirectory : stateDirectory + "/") + "history.db" : path
+    }
+}
+
+/// One threshold rule of `[alerts.<name>]`.
+public struct AlertRuleSettings: Sendable, Hashable {
+    /// `enabled`.
+    public var enabled = true
+    /// `warning`: the value at or above which the rule becomes warning.
+    public var warning: Double
+    /// `critical`: at or above, critical.
+    public var critical: Double
+    /// `warning_clear`: a warning clears only below this (hysteresis); default `warning` − 5 % of it.
+    public var warningClear: Double?
+    /// `critical_clear`: a critical alert drops back only below this; default `critical` − 5 % of it.
+    public var criticalClear: Double?
+    /// `for`: the value must stay at or above a threshold this long before the state rises; nil uses `[alerts] for`.
+    public var holdFor: Duration?
+
+    public init(warning: Double, critical: Double, warningClear: Double? = nil, criticalClear: Double? = nil, holdFor: Duration? = nil) {
+        self.warning = warning
+        self.critical = critical
+        self.warningClear = warningClear
+        self.criticalClear = criticalClear
+        self.holdFor = holdFor
+    }
+
+    /// The clear threshold of warning: explicit, or 5 % below the threshold.
+    public var effectiveWarningClear: Double { warningClear ?? warning - abs(warning) * 0.05 }
+    public var effectiveCriticalClear: Double { criticalClear ?? critical - abs(critical) * 0.05 }
+}
+
+/// `[alerts]`.
+public struct AlertSettings: Sendable, Hashable {
+    /// `enabled`: false evaluates no rule (the alert routes then list nothing).
+    public var enabled = true
+    /// `for`: default hold time of every rule, so that a 30-second spike does not raise an alert.
+    public var holdFor: Duration = .seconds(120)
+    /// `[alerts.cpu]`: `system_health.cpu_usage_percent` (spec: 80 / 95).
+    public var cpu = AlertRuleSettings(warning: 80, critical: 95)
+    /// `[alerts.memory]`: `memory_usage_percent` (spec: 85 / 95).
+    public var memory = AlertRuleSettings(warning: 85, critical: 95)
+    /// `[alerts.load]`: the 1-minute load average (spec: 2 / 5), or per core with `per_core`.
+    public var load = AlertRuleSettings(warning: 2, critical: 5)
+    /// `[alerts.load] per_core`: compare load1 / online CPUs with the thresholds instead of load1.
+    public var loadPerCore = false
+    /// `[alerts.disk]`: every reported filesystem's usage percent (85 / 95, like status-simple).
+    public var disk = AlertRuleSettings(warning: 85, critical: 95)
+    /// `[alerts.services] enabled`: alert on services that are stopped, in error or unresponsive (critical
+    /// services raise critical, other monitored services warning).
+    public var servicesEnabled = true
+    /// `[alerts.services] for`: hold time of the service rule; nil uses `[alerts] for`.
+    public var servicesHoldFor: Duration?
+
+    public init() {}
+}
+
+/// `[notifications]`: journald entries and webhooks for every alert transition.
+public struct NotificationSettings: Sendable, Hashable {
+    /// `journald`: one journal entry (with its own MESSAGE_ID) per transition.
+    public var journald = true
+    /// `webhook_urls`: http(s) URLs that receive a JSON POST per transition.
+    public var webhookURLs: [String] = []
+    /// `webhook_secret`: HMAC-SHA256 key of the `X-ViWorks-Signature` header; empty sends no signature.
+    public var webhookSecret = ""
+    /// `webhook_timeout`: per attempt.
+    public var webhookTimeout: Duration = .seconds(5)
+    /// `webhook_max_attempts`: attempts per notification (first try included).
+    public var webhookMaxAttempts = 5
+    /// `webhook_backoff`: delay before the second attempt; doubles per attempt.
+    public var webhookBackoff: Duration = .seconds(1)
+    /// `webhook_rate_limit`: notifications per minute and destination; more are dropped and counted.
+    public var webhookRateLimit = 30
+
+    public init() {}
+}

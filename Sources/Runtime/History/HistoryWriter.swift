@@ -1,0 +1,273 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// Writes every sample of the bus into the ``HistoryStore``: a subscriber that buffers one open block per series
+/// and the rollup aggregates since the last flush, and writes them every `flushInterval`, at shutdown, and runs
+/// retention in the background.
+///
+/// Loss bound: a crash or `kill -9` loses the samples collected since the last committed flush, at most
+/// `flushInterval` of them (plus the batches the bus had not yet delivered); every committed flush is intact.
+public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration == Duration {
+    /// A block is sealed (a new row begun) after this many samples…
+    public static var maxSamplesPerBlock: Int { 240 }
+    /// …or when it spans this long, so that the rewritten open block stays small.
+    public static var maxBlockSpanMilliseconds: Int64 { 2 * 3_600_000 }
+
+    /// Everything buffered for one series: its open block and the rollup aggregates since the last flush.
+    struct OpenBlock {
+        var kind: MetricKind
+        var encoder = BlockEncoder()
+        var dirty = false
+        /// Bucket start (seconds) → aggregate of the samples since the last flush.
+        var minute: [Int64: Aggregate] = [:]
+        var hour: [Int64: Aggregate] = [:]
+
+        /// Appends in place (never copying the encoder); returns the sealed block when this sample began a new one.
+        mutating func append(_ sample: HistorySample, kind: MetricKind) -> BlockEncoder? {
+            var sealed: BlockEncoder?
+            if let first = encoder.first, let last = encoder.last,
+                encoder.count >= maxSamplesPerBlock || sample.milliseconds - first.milliseconds >= maxBlockSpanMilliseconds
+                    || sample.milliseconds < last.milliseconds
+            {
+                sealed = encoder
+                encoder = BlockEncoder()
+            }
+            self.kind = kind
+            encoder.append(sample)
+            dirty = true
+            let seconds = floorDiv(sample.milliseconds, 1000)
+            let minuteStart = seconds - mod(seconds, 60)
+            let hourStart = seconds - mod(seconds, 3600)
+            if minute[minuteStart] == nil { minute[minuteStart] = Aggregate(sample) } else { minute[minuteStart]?.add(sample) }
+            if hour[hourStart] == nil { hour[hourStart] = Aggregate(sample) } else { hour[hourStart]?.add(sample) }
+            return sealed
+        }
+    }
+
+    struct State {
+        var open: [SeriesKey: OpenBlock] = [:]
+        var sealed: [HistoryFlush.Block] = []
+        var received: UInt64 = 0
+        var skippedNonFinite: UInt64 = 0
+        var flushes: UInt64 = 0
+        var flushFailures: UInt64 = 0
+        var lastFlush: Timestamp?
+        var lastError: String?
+    }
+
+    private let state = Mutex(State())
+    private let store: HistoryStore
+    private let bus: MetricsBus?
+    private let settings: HistorySettings
+    private let clock: C
+    private let wallClock: @Sendable () -> Timestamp
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - bus: the bus to subscribe to; nil when a test or benchmark calls ``record(_:)`` itself.
+    ///   - clock: drives flushes and retention.
+    ///   - wallClock: "now" of retention.
+    public init(
+        store: HistoryStore, bus: MetricsBus?, settings: HistorySettings, clock: C, wallClock: @escaping @Sendable () -> Timestamp = { .now() },
+        logger: Logger
+    ) {
+        self.store = store
+        self.bus = bus
+        self.settings = settings
+        self.clock = clock
+        self.wallClock = wallClock
+        self.logger = logger
+    }
+
+    // MARK: - Buffering
+
+    /// Buffers every finite sample of `batch` (NaN and ±infinity are dropped and counted: they would poison aggregates).
+    public func record(_ batch: MetricBatch) {
+        let milliseconds = floorDiv(batch.timestamp.nanosecondsSinceEpoch, 1_000_000)
+        state.withLock { state in
+            state.received += 1
+            for sample in batch.samples {
+                guard sample.value.isFinite else {
+                    state.skippedNonFinite += 1
+                    continue
+                }
+                let key = SeriesKey(name: sample.name, labels: sample.labels)
+                Self.append(HistorySample(milliseconds: milliseconds, value: sample.value), kind: sample.kind, key: key, to: &state)
+            }
+        }
+    }
+
+    /// Buffers one sample (benchmarks and tests that bypass the bus).
+    public func record(_ sample: HistorySample, series key: SeriesKey, kind: MetricKind = .gauge) {
+        guard sample.value.isFinite else { return }
+        state.withLock { Self.append(sample, kind: kind, key: key, to: &$0) }
+    }
+
+    private static func append(_ sample: HistorySample, kind: MetricKind, key: SeriesKey, to state: inout State) {
+        if let sealed = state.open[key, default: OpenBlock(kind: kind)].append(sample, kind: kind) {
+            state.sealed.append(HistoryFlush.Block(series: key, kind: kind, encoder: sealed))
+        }
+    }
+
+    // MARK: - Flushing
+
+    /// Writes everything buffered in one transaction. On failure the data stays buffered for the next flush.
+    /// - Returns: blocks written.
+    @discardableResult
+    public func flush() async throws -> Int {
+        let flush = state.withLock { state -> HistoryFlush in
+            var flush = HistoryFlush()
+            flush.blocks = state.sealed
+            state.sealed = []
+            for key in state.open.keys {
+                guard let block = state.open[key], block.dirty else { continue }
+                flush.blocks.append(HistoryFlush.Block(series: key, kind: block.kind, encoder: block.encoder))
+                for (start, aggregate) in block.minute { flush.minute[RollupKey(series: key, start: start)] = aggregate }
+                for (start, aggregate) in block.hour { flush.hour[RollupKey(series: key, start: start)] = aggregate }
+                flush.kinds[key] = block.kind
+                state.open[key]?.dirty = false
+                state.open[key]?.minute = [:]
+                state.open[key]?.hour = [:]
+            }
+            return flush
+        }
+        guard !flush.isEmpty else { return 0 }
+        do {
+            try await store.write(flush)
+            state.withLock { state in
+                state.flushes += 1
+                state.lastFlush = wallClock()
+            }
+            return flush.blocks.count
+        } catch {
+            // Put everything back: sealed blocks, dirty marks and the aggregates (merged with what arrived since).
+            state.withLock { state in
+                state.flushFailures += 1
+                state.lastError = "\(error)"
+                for block in flush.blocks {
+                    if state.open[block.series]?.encoder.first == block.encoder.first {
+                        state.open[block.series]?.dirty = true
+                    } else {
+                        state.sealed.append(block)
+                    }
+                }
+                for (key, aggregate) in flush.minute {
+                    if state.open[key.series] == nil { state.open[key.series] = OpenBlock(kind: flush.kinds[key.series] ?? .gauge) }
+                    if let newer = state.open[key.series]?.minute[key.start] {
+                        var merged = aggregate
+                        merged.merge(newer)
+                        state.open[key.series]?.minute[key.start] = merged
+                    } else {
+                        state.open[key.series]?.minute[key.start] = aggregate
+                    }
+                    state.open[key.series]?.dirty = true
+                }
+                for (key, aggregate) in flush.hour {
+                    if state.open[key.series] == nil { state.open[key.series] = OpenBlock(kind: flush.kinds[key.series] ?? .gauge) }
+                    if let newer = state.open[key.series]?.hour[key.start] {
+                        var merged = aggregate
+                        merged.merge(newer)
+                        state.open[key.series]?.hour[key.start] = merged
+                    } else {
+                        state.open[key.series]?.hour[key.start] = aggregate
+                    }
+                    state.open[key.series]?.dirty = true
+                }
+            }
+            throw error
+        }
+    }
+
+    /// Counters for `/api/v1/history/...` and logs.
+    public struct Statistics: Sendable, Hashable {
+        public var batchesReceived: UInt64
+        public var skippedNonFinite: UInt64
+        public var flushes: UInt64
+        public var flushFailures: UInt64
+        public var openSeries: Int
+        public var lastFlush: Timestamp?
+        public var lastError: String?
+    }
+
+    public var statistics: Statistics {
+        state.withLock {
+            Statistics(
+                batchesReceived: $0.received, skippedNonFinite: $0.skippedNonFinite, flushes: $0.flushes, flushFailures: $0.flushFailures,
+                openSeries: $0.open.count, lastFlush: $0.lastFlush, lastError: $0.lastError)
+        }
+    }
+
+    /// Runs retention once at wall-clock `now`.
+    @discardableResult
+    public func applyRetention() async throws -> RetentionResult {
+        try await store.applyRetention(
+            now: wallClock().nanosecondsSinceEpoch / 1_000_000, raw: settings.retention, minute: settings.minuteRetention, hour: settings.hourRetention)
+    }
+
+    // MARK: - Service
+
+    public func run() async throws {
+        let stream = await bus?.subscribe(name: "history", bufferingNewest: 1024)
+        await withTaskGroup(of: Void.self) { group in
+            if let stream {
+                group.addTask {
+                    await cancelWhenGracefulShutdown {
+                        for await batch in stream { self.record(batch) }
+                    }
+                }
+            }
+            group.addTask {
+                // Flushes; retention once at start and then hourly, between flushes (never concurrently with one).
+                // Graceful shutdown cancels the loop (an interrupted flush keeps its data buffered); the final flush follows.
+                await cancelWhenGracefulShutdown {
+                    var sinceRetention: Duration = .seconds(3600)
+                    while !Task.isCancelled {
+                        if sinceRetention >= .seconds(3600) {
+                            sinceRetention = .zero
+                            do {
+                                let result = try await self.applyRetention()
+                                self.logger.debug("history retention", metadata: ["blocks": "\(result.blocks)", "minute_rows": "\(result.minuteRows)"])
+                            } catch {
+                                self.logger.warning("history retention failed", metadata: ["error": "\(error)"])
+                            }
+                        }
+                        do {
+                            try await self.clock.sleep(for: self.settings.flushInterval)
+                        } catch {
+                            break
+                        }
+                        sinceRetention += self.settings.flushInterval
+                        do {
+                            try await self.flush()
+                        } catch {
+                            self.logger.warning("history flush failed; the samples stay buffered", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+            }
+            await group.waitForAll()
+        }
+        // The final flush at shutdown.
+        do {
+            try await flush()
+        } catch {
+            logger.error("history: final flush failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}
+
+func mod(_ a: Int64, _ b: Int64) -> Int64 {
+    let r = a % b
+    return r < 0 ? r + b : r
+}

@@ -1,0 +1,85 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+import AgentRuntime
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `[history]`, `[alerts]`, `[alerts.<rule>]` and `[notifications]`.
+struct HistoryConfigTests {
+    let helper = ConfigLoaderTests()
+
+    @Test func defaultsAreTheSpecificationsThresholds() throws {
+        let configuration = try helper.loader.load(path: nil, environment: [:])
+        #expect(configuration.history.enabled)
+        #expect(configuration.history.retention == .seconds(30 * 86_400))
+        #expect(configuration.history.minuteRetention == .seconds(90 * 86_400))
+        #expect(configuration.history.hourRetention == .seconds(730 * 86_400))
+        #expect(configuration.history.flushInterval == .seconds(30))
+        #expect(configuration.history.databasePath(stateDirectory: "/var/lib/viworks-agent") == "/var/lib/viworks-agent/history.db")
+        #expect(configuration.alerts.cpu.warning == 80 && configuration.alerts.cpu.critical == 95)
+        #expect(configuration.alerts.memory.warning == 85 && configuration.alerts.memory.critical == 95)
+        #expect(configuration.alerts.load.warning == 2 && configuration.alerts.load.critical == 5)
+        #expect(configuration.notifications.webhookURLs.isEmpty && configuration.notifications.journald)
+    }
+
+    @Test func fileAndEnvironment() throws {
+        let path = helper.file(
+            """
+            [history]
+            retention = "7d"
+            path = "/srv/h.db"
+            flush_interval = 10
+            [alerts]
+            for = "30s"
+            [alerts.load]
+            per_core = true
+            warning = 1.5
+            critical_clear = 3
+            [alerts.disk]
+            for = 0
+            [notifications]
+            webhook_urls = ["https://a.example/x", "http://b.example/y"]
+            webhook_secret = "k"
+            """)
+        defer { unlink(path) }
+        let configuration = try helper.loader.load(
+            path: path, environment: ["VIWORKS_ALERTS_CPU_WARNING": "70", "VIWORKS_NOTIFICATIONS_WEBHOOK_RATE_LIMIT": "5"])
+        #expect(configuration.history.retention == .seconds(7 * 86_400))
+        #expect(configuration.history.path == "/srv/h.db")
+        #expect(configuration.history.flushInterval == .seconds(10))
+        #expect(configuration.alerts.holdFor == .seconds(30))
+        #expect(configuration.alerts.loadPerCore)
+        #expect(configuration.alerts.load.warning == 1.5)
+        #expect(configuration.alerts.load.effectiveCriticalClear == 3)
+        #expect(configuration.alerts.disk.holdFor == .zero)
+        #expect(configuration.alerts.cpu.warning == 70)
+        #expect(configuration.notifications.webhookURLs == ["https://a.example/x", "http://b.example/y"])
+        #expect(configuration.notifications.webhookRateLimit == 5)
+    }
+
+    @Test func problemsAreLocated() {
+        let issues = helper.issues(
+            """
+            [history]
+            retention = "10m"
+            minute_retention = "1d"
+            [alerts.cpu]
+            warning = "high"
+            [alerts.gpu]
+            warning = 1
+            [notifications]
+            webhook_urls = ["ftp://x"]
+            """)
+        let found = Set(issues.map { "\($0.line.map(String.init) ?? "-") \($0.key): \($0.message)" })
+        #expect(found.contains("2 history.retention: must be at least 3600.0s"))
+        #expect(found.contains("5 alerts.cpu.warning: expected a number, got \"high\""))
+        #expect(found.contains("6 alerts.gpu: unknown key"))
+        #expect(found.contains("9 notifications.webhook_urls: expected http:// or https:// URLs, got \"ftp://x\""))
+    }
+}
