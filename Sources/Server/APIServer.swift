@@ -21,7 +21,11 @@ public enum APIServer {
         let router = Router(context: AgentRequestContext.self, options: [.autoGenerateHeadEndpoints])
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: APIErrorMiddleware())
-        router.add(middleware: AccessMiddleware(state: access))
+        var recordFailure: (@Sendable (AuditRecord) -> Void)?
+        if let operations = dependencies.operations {
+            recordFailure = { record in _ = try? operations.record(record) }
+        }
+        router.add(middleware: AccessMiddleware(state: access, recordFailure: recordFailure))
         StatusController(dependencies: dependencies).addRoutes(to: router)
         PluginsController(registry: dependencies.plugins).addRoutes(to: router)
         OpenAPIController().addRoutes(to: router)

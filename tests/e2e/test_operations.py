@@ -32,6 +32,12 @@ def admin_key(tmp_path_factory) -> None:
     assert created.returncode == 0, created.stderr
     AUTH_HEADERS["X-API-Key"] = created.stdout.strip()
     AUTH_ENV["VIWORKS_AUTH_API_KEY_FILE"] = str(keys)
+    viewer = run_cli("keys", "create", "--role", "viewer", "--name", "e2e-viewer", "--file", str(keys))
+    assert viewer.returncode == 0, viewer.stderr
+    VIEWER_HEADERS["X-API-Key"] = viewer.stdout.strip()
+
+
+VIEWER_HEADERS: dict[str, str] = {}
 
 
 def curl_auth() -> list[str]:
@@ -294,3 +300,26 @@ def test_log_followers_are_capped_and_released_when_clients_leave(agent) -> None
     # Every slot is free again.
     again = subprocess.run(["curl", "-s", "-m", "1", "-o", "/dev/null", "-w", "%{http_code}", *curl_auth(), f"http://127.0.0.1:{agent.port}/api/v1/logs?follow=true"], capture_output=True, text=True)
     assert again.stdout == "200"
+
+
+def test_refused_privileged_requests_are_audited(agent, tmp_path) -> None:
+    canary = tmp_path / "canary"
+    body = json.dumps({"command": "echo", "parameters": {"text": "x"}}).encode()
+    no_key = agent.request("POST", "/api/v1/command", headers={"Content-Type": "application/json"}, body=body)
+    assert no_key.status == 401 and no_key.header("www-authenticate")
+    bad_key = agent.request("POST", "/api/v1/command", headers={"Content-Type": "application/json", "X-API-Key": "vwk_nope_nope"}, body=body)
+    assert bad_key.status == 401
+    viewer = agent.request("POST", "/api/v1/command", headers={"Content-Type": "application/json", **VIEWER_HEADERS}, body=body)
+    assert viewer.status == 403 and json.loads(viewer.body)["error"]["code"] == "forbidden"
+    restart = agent.request("POST", "/api/v1/services/nginx/restart", headers=VIEWER_HEADERS)
+    assert restart.status == 403
+    status, audit = get(agent, "/api/v1/audit?limit=20&verify=true")
+    failures = [r for r in audit["records"] if r["event"] == "auth.failure"][:4]
+    assert [r["outcome"] for r in reversed(failures)] == [
+        "401 credentials required", "401 unknown API key", "403 needs the admin role", "403 needs the operator role"]
+    assert {r["action"] for r in failures} == {"POST /api/v1/command", "POST /api/v1/services/nginx/restart"}
+    assert failures[0]["principal"] == "key:e2e-viewer" and failures[0]["role"] == "viewer" and failures[0]["client_address"]
+    assert all(r["request_id"] for r in failures)
+    assert audit["verification"]["intact"] is True
+    # A refused read of a viewer route is not a privileged failure: nothing is written.
+    assert not canary.exists()

@@ -45,9 +45,25 @@ public struct AccessMiddleware: RouterMiddleware {
     /// audit log (`OperationsController`'s `principal`). Set for the handler's task only.
     @TaskLocal public static var requester: Requester?
 
-    public init(state: AccessControlState, routes: [RouteDescription] = RouteTable.routes) {
+    /// Writes refused requests on privileged routes (operator and admin) to the audit log (`auth.failure`).
+    let recordFailure: (@Sendable (AuditRecord) -> Void)?
+
+    public init(state: AccessControlState, routes: [RouteDescription] = RouteTable.routes, recordFailure: (@Sendable (AuditRecord) -> Void)? = nil) {
         self.state = state
         self.routes = RouteAccessTable(routes)
+        self.recordFailure = recordFailure
+    }
+
+    /// An `auth.failure` audit record for a refused request on a route that needs more than the viewer role.
+    private func audit(
+        _ access: RouteAccess, _ request: Request, _ context: Context, principal: Principal?, client: String, outcome: String
+    ) {
+        guard let recordFailure, let role = access.role, role > .viewer, routes.serves(request.method, context.endpointPath) else { return }
+        recordFailure(
+            AuditRecord(
+                time: .now(), event: "auth.failure", principal: principal.flatMap { $0.method == .anonymous ? nil : $0.id },
+                role: principal?.role.map { "\($0)" }, clientAddress: client, requestID: context.requestID,
+                action: "\(request.method) \(APIErrorMiddleware<Context>.shortened(request.uri.path))", outcome: outcome))
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -78,6 +94,7 @@ public struct AccessMiddleware: RouterMiddleware {
             } catch {
                 _ = limit(addressID, role: nil, control)
                 context.logger.info("authentication failed", metadata: ["client.address": "\(addressID)", "reason": "\(error.message)"])
+                audit(access, request, context, principal: nil, client: addressID, outcome: "401 \(error.message)")
                 throw APIError(
                     .unauthorized, code: "unauthorized", message: error.message,
                     headers: [.wwwAuthenticate: "Bearer realm=\"viworks-agent\", error=\"invalid_token\", error_description=\"\(error.message)\""])
@@ -96,11 +113,13 @@ public struct AccessMiddleware: RouterMiddleware {
         if let required = access.role {
             // Anonymous requests that need more than the anonymous role are asked for credentials (401), not refused (403).
             guard let principal, principal.method != .anonymous || (principal.role.map { $0 >= required } ?? false) else {
+                audit(access, request, context, principal: principal, client: addressID, outcome: "401 credentials required")
                 throw APIError(
                     .unauthorized, code: "unauthorized", message: "credentials required: Authorization: Bearer <API key or JWT>, or X-API-Key",
                     headers: [.wwwAuthenticate: "Bearer realm=\"viworks-agent\""])
             }
             guard let role = principal.role, role >= required else {
+                audit(access, request, context, principal: principal, client: addressID, outcome: "403 needs the \(required) role")
                 context.logger.info("forbidden", metadata: ["client": "\(principal.id)", "role": "\(principal.role.map { "\($0)" } ?? "none")"])
                 throw APIError(
                     .forbidden, code: "forbidden",
