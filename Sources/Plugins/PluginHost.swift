@@ -127,9 +127,9 @@ public actor PluginHost {
         options.createSession = true
         if geteuid() == 0 {
             do {
-                if let user = manifest.user { options.userID = try Self.userID(user) }
-                if let group = manifest.group { options.groupID = try Self.groupID(group) }
-                if options.userID != nil, options.groupID == nil, let user = manifest.user { options.groupID = try Self.primaryGroup(of: user) }
+                if let user = manifest.user { options.userID = try UserAccounts.userID(user) }
+                if let group = manifest.group { options.groupID = try UserAccounts.groupID(group) }
+                if options.userID != nil, options.groupID == nil, let user = manifest.user { options.groupID = try UserAccounts.primaryGroup(of: user) }
             } catch {
                 throw PluginRunError.spawnFailed(error.description)
             }
@@ -336,28 +336,6 @@ public actor PluginHost {
         let seconds = duration.secondsDouble
         if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
         return seconds == seconds.rounded() ? "\(Int(seconds))s" : "\((seconds * 100).rounded() / 100)s"
-    }
-
-    struct LookupError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func userID(_ user: String) throws(LookupError) -> uid_t {
-        if let number = UInt32(user) { return number }
-        guard let entry = getpwnam(user) else { throw LookupError(description: "unknown user \"\(user)\"") }
-        return entry.pointee.pw_uid
-    }
-
-    static func primaryGroup(of user: String) throws(LookupError) -> gid_t {
-        if let number = UInt32(user), let entry = getpwuid(number) { return entry.pointee.pw_gid }
-        guard let entry = getpwnam(user) else { throw LookupError(description: "unknown user \"\(user)\"") }
-        return entry.pointee.pw_gid
-    }
-
-    static func groupID(_ group: String) throws(LookupError) -> gid_t {
-        if let number = UInt32(group) { return number }
-        guard let entry = getgrnam(group) else { throw LookupError(description: "unknown group \"\(group)\"") }
-        return entry.pointee.gr_gid
     }
 
     /// Ignores SIGPIPE in the agent, so writing to a plugin that has exited fails with EPIPE instead of

@@ -82,9 +82,9 @@ public struct CommandRunner: Sendable {
         var options = PlatformOptions()
         options.createSession = true
         do {
-            if let user = definition.user { options.userID = try Self.userID(user) }
-            if let group = definition.group { options.groupID = try Self.groupID(group) }
-            if options.userID != nil, options.groupID == nil, let user = definition.user { options.groupID = try Self.primaryGroup(user) }
+            if let user = definition.user { options.userID = try UserAccounts.userID(user) }
+            if let group = definition.group { options.groupID = try UserAccounts.groupID(group) }
+            if options.userID != nil, options.groupID == nil, let user = definition.user { options.groupID = try UserAccounts.primaryGroup(of: user) }
             if options.userID != nil || options.groupID != nil { options.supplementaryGroups = [] }
         } catch {
             return CommandResult(argv: argv, exitCode: nil, signal: nil, timedOut: false, durationSeconds: 0, stdout: [], stderr: [], stdoutTruncated: false,
@@ -172,27 +172,5 @@ public struct CommandRunner: Sendable {
             }
         } catch {}
         return captured
-    }
-
-    struct AccountError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func userID(_ name: String) throws(AccountError) -> uid_t {
-        if let id = uid_t(name) { return id }
-        guard let entry = getpwnam(name) else { throw AccountError(description: "no user \(name)") }
-        return entry.pointee.pw_uid
-    }
-
-    static func primaryGroup(_ name: String) throws(AccountError) -> gid_t {
-        if let id = uid_t(name), let entry = getpwuid(id) { return entry.pointee.pw_gid }
-        guard let entry = getpwnam(name) else { throw AccountError(description: "no user \(name)") }
-        return entry.pointee.pw_gid
-    }
-
-    static func groupID(_ name: String) throws(AccountError) -> gid_t {
-        if let id = gid_t(name) { return id }
-        guard let entry = getgrnam(name) else { throw AccountError(description: "no group \(name)") }
-        return entry.pointee.gr_gid
     }
 }
