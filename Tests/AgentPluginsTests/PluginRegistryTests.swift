@@ -51,8 +51,10 @@ struct PluginRegistryTests {
             group.cancelAll()
         }
         #expect(supervisor.states.first?.status == .failed)
-        // Backoff 50 ms, 100 ms, 200 ms (restart policy of manifestText), each jittered into [half, all].
-        #expect(delays.keys.sorted() == [1, 2, 3])
+        // Backoff 50 ms, 100 ms, 200 ms (restart policy of manifestText), each jittered into [half, all]. The 2 ms poll
+        // can miss a 25 ms window on a loaded machine: every delay seen must be right, and most must be seen (the
+        // sequence itself is tested on a manual clock in SupervisorTests).
+        #expect(Set(delays.keys).isSubset(of: [1, 2, 3]) && delays.count >= 2, "restarts seen: \(delays.keys.sorted())")
         let bounds: [Int: ClosedRange<Double>] = [1: 0.024...0.051, 2: 0.049...0.101, 3: 0.099...0.201]
         for (restart, delay) in delays {
             #expect(bounds[restart]?.contains(delay) == true, "restart \(restart): \(delay) s")
@@ -68,7 +70,10 @@ struct PluginRegistryTests {
         let bus = MetricsBus()
         let registry = PluginRegistry(directory: directory.path, defaults: PluginDefaults(), bus: bus, logger: quietLogger)
         try await withRunning(registry) {
-            try await Task.sleep(for: .seconds(2.5))
+            // 2.5 s at 200 ms is about 12 collections; on a loaded 2-core machine wait (up to 10 s) for 8 of each.
+            _ = await eventually(timeout: .seconds(10)) {
+                registry.plugins().filter { $0.name.hasPrefix("good") }.allSatisfy { $0.collections >= 8 }
+            }
             let states = registry.plugins()
             #expect(states.count == 10)
             for state in states where state.name.hasPrefix("good") {

@@ -81,7 +81,8 @@ def test_load_average_is_proc_loadavg(live_agent):
     load = live_agent.get_json("/api/v1/status")["system_health"]["load_average"]
     fields = (PROC / "loadavg").read_text().split()
     for key, value in zip(("one_minute", "five_minutes", "fifteen_minutes"), fields[:3]):
-        assert abs(load[key] - float(value)) <= 0.5, (key, load[key], value)
+        # The agent's figure is up to one interval (30 s) old: on a busy machine the 1-minute average moves that much.
+        assert abs(load[key] - float(value)) <= max(1.0, 0.3 * float(value)), (key, load[key], value)
 
 
 def test_cores_and_uptime(live_agent):
