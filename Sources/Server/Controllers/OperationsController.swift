@@ -35,7 +35,7 @@ public struct OperationsController: Sendable {
 
     /// A caller known only by its request id.
     public static func anonymous(_ request: Request) -> Requester {
-        Requester(requestID: request.headers[values: HTTPField.Name("X-Request-Id")!].first.map { String($0.prefix(128)) })
+        Requester(requestID: request.headers[.xRequestID].map { String($0.prefix(128)) })
     }
 
     public func addRoutes(to router: Router<some RequestContext>) {
