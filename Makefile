@@ -73,10 +73,11 @@ install: release
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 	@echo "installed; start it with: systemctl enable --now viworks-agent"
 
-## Benchmarks: parser micro-benchmark and the peer comparison (see docs/benchmarks.md).
+## Benchmarks: parser micro-benchmark and the peer comparison (see docs/benchmarks.md). The agent runs without its
+## per-client rate limit (100 requests per minute by default), which a load generator would hit at once.
 bench: release
 	$(SWIFT) run -c release viworks-bench
-	../shared/bench/peerbench.sh --ours '$(RELEASE_BIN) run --listen 127.0.0.1:19300' \
+	../shared/bench/peerbench.sh --ours 'env VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE=0 VIWORKS_AGENT_STATE_DIRECTORY=$(CURDIR)/.build/bench-state $(RELEASE_BIN) run --listen 127.0.0.1:19300' \
 	  http://127.0.0.1:19300/api/v1/status,http://127.0.0.1:19300/metrics,http://127.0.0.1:19300/api/v1/health
 
 clean:
