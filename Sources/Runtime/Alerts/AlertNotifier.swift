@@ -172,10 +172,7 @@ public final class WebhookSender<C: Clock>: Sendable where C.Duration == Duratio
     /// `sha256=<hex>` of HMAC-SHA256 over `body` with `secret`.
     public static func signature(body: [UInt8], secret: String) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))
-        return "sha256=" + code.map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]], as: UTF8.self)
-        }.joined()
+        return "sha256=" + Hex.encode(code)
     }
 
     /// Queues `transition` for every destination whose rate limit allows it.

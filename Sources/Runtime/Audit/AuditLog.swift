@@ -84,20 +84,10 @@ public struct AuditRecord: Sendable, Hashable {
         ].joined(separator: "\n")
     }
 
-    static func digest(_ text: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).map { byte in
-            let hex = Array("0123456789abcdef".utf8)
-            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]], as: UTF8.self)
-        }.joined()
-    }
+    static func digest(_ text: String) -> String { sha256(Array(text.utf8)) }
 
     /// Hex SHA-256 of arbitrary bytes (the output of a command).
-    public static func sha256(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { byte in
-            let hex = Array("0123456789abcdef".utf8)
-            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]], as: UTF8.self)
-        }.joined()
-    }
+    public static func sha256(_ bytes: [UInt8]) -> String { Hex.encode(SHA256.hash(data: bytes)) }
 }
 
 /// The result of ``AuditLog/verify()``.

@@ -208,10 +208,7 @@ public final class Operations: Sendable {
     static func newJobID() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<12).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return bytes.map { byte in
-            let hex = Array("0123456789abcdef".utf8)
-            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]], as: UTF8.self)
-        }.joined()
+        return Hex.encode(bytes)
     }
 
     /// Appends to the audit log; without one (disabled) returns nil. A write failure refuses the action.

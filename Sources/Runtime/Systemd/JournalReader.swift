@@ -298,8 +298,7 @@ public struct JournalReader: Sendable {
                 result += piece
                 index += length
             } else {
-                let hex = Array("0123456789abcdef".utf8)
-                result += "\\x" + String(decoding: [hex[Int(bytes[index] >> 4)], hex[Int(bytes[index] & 0x0F)]], as: UTF8.self)
+                result += "\\x" + Hex.encode([bytes[index]])
                 index += 1
             }
         }

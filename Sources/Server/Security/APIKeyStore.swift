@@ -66,16 +66,7 @@ public struct APIKeyStore: Sendable {
         return "hmac-sha256:\(hex(salt)):\(hex(Array(code)))"
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xf)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 
     static func bytes(hex: Substring) -> [UInt8]? {
         let utf8 = Array(hex.utf8)
