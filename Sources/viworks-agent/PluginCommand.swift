@@ -26,7 +26,9 @@ struct PluginTestCommand: AsyncParsableCommand {
         abstract: "Run one plugin outside the agent for a few cycles and say exactly what is wrong with it.",
         discussion: """
             Prints the handshake, every rejected line with its line number and reason, each reply's time against the \
-            timeout, and the samples seen. Exits 1 on any protocol error, 0 when the plugin is clean.
+            timeout, and the samples of the last reply as the agent would store them (name, labels, value, kind, help \
+            with the unit). Exits 1 on any protocol error, 2 when a plugin that is otherwise clean asks to be disabled \
+            (the agent would show it disabled with the reason and not restart it), 0 when the plugin is clean.
               viworks-agent plugin test plugins.d/example.toml
               viworks-agent plugin test ./my-plugin.py --mode stream --interval 1s -- --verbose
             """)
@@ -68,24 +70,35 @@ struct PluginTestCommand: AsyncParsableCommand {
         print("  mode \(manifest.mode.rawValue), interval \(format(manifest.interval)), timeout \(format(manifest.timeout)), max line \(manifest.maxLineBytes) bytes, \(cycles) cycles")
         let report = Report(timeout: manifest.timeout)
         PluginHost.ignoreSIGPIPE()
+        let bus = MetricsBus()
+        // The newest two batches: the last reply's, and the empty one that takes a failed run's samples out of /metrics.
+        let batches = await bus.subscribe(name: "plugin-test", bufferingNewest: 2)
         let host = PluginHost(
-            manifest: manifest, bus: MetricsBus(), logger: Logger(label: "plugin-test") { _ in SwiftLogNoOpLogHandler() },
+            manifest: manifest, bus: bus, logger: Logger(label: "plugin-test") { _ in SwiftLogNoOpLogHandler() },
             agentVersion: AgentCommand.version, cycles: cycles, observer: { report.observe($0) })
         let limit = manifest.timeout + (manifest.interval + manifest.timeout) * cycles + .seconds(5)
         var failure: String?
+        var disabled: String?
         do {
             try await withDeadline(limit, clock: ContinuousClock()) { try await host.run(child: nil) }
         } catch let error as PluginDisabled {
-            failure = error.reason
+            disabled = error.reason
         } catch let error as PluginRunError {
             failure = error.description
         } catch {
             failure = "\(error)"
         }
-        let problems = report.finish(failure: failure)
+        await bus.finish()
+        var tail: [MetricBatch] = []
+        for await batch in batches { tail.append(batch) }
+        let problems = report.finish(failure: failure, disabled: disabled, batches: tail)
         if problems > 0 {
             print("FAIL: \(problems) problem\(problems == 1 ? "" : "s")")
             throw ExitCode(1)
+        }
+        if disabled != nil {
+            print("DISABLED: the agent would show this plugin disabled with that reason and not restart it")
+            throw ExitCode(2)
         }
         print("OK")
     }
@@ -123,6 +136,7 @@ private final class Report: Sendable {
         var samples = 0
         var replies = 0
         var started = ContinuousClock.now
+        var endedAt: Timestamp?
     }
     private let state = Mutex(State())
     private let timeout: Duration
@@ -169,13 +183,16 @@ private final class Report: Sendable {
             case .ignored(let line, let what):
                 print("note line \(line): ignored \(what) (unknown to protocol \(pluginProtocolVersion))")
             case .ended(let how):
+                s.endedAt = .now()
                 print("  ended: \(how)")
             }
         }
     }
 
-    /// Prints the summary; returns the number of problems.
-    func finish(failure: String?) -> Int {
+    /// Prints the summary and the last reply's samples, as the agent stores them (the newest of `batches`, the run's
+    /// last batches, that was not published after the run ended); returns the number of problems. `disabled`: why the
+    /// run ended in `disabled` (the plugin's own request, a refused protocol).
+    func finish(failure: String?, disabled: String?, batches: [MetricBatch]) -> Int {
         state.withLock { s in
             if s.hello == nil {
                 s.problems += 1
@@ -185,10 +202,41 @@ private final class Report: Sendable {
                 s.problems += 1
                 print("FAIL \(failure)")
             }
+            if let disabled { print("note \(disabled)") }
+            var batches = batches
+            if let final = batches.last, final.samples.isEmpty, let ended = s.endedAt, final.timestamp >= ended { batches.removeLast() }
+            if s.replies > 0, let last = batches.last?.samples {
+                print("samples of the last \(s.collectSentAt.isEmpty ? "metrics message" : "reply"), as the agent stores them (\(last.count)):")
+                for sample in last { print("  " + sampleLine(sample)) }
+                // Samples the exposition would leave out of /metrics (a duplicate series, a kind or label-name conflict).
+                for rejected in PrometheusExposition.render(last).rejected {
+                    s.problems += 1
+                    print("FAIL left out of /metrics: \(rejected)")
+                }
+            }
             print("summary: \(s.replies) replies, \(s.samples) samples, slowest reply \(format(s.slowest)) of \(format(timeout))")
             return s.problems
         }
     }
+}
+
+/// One stored sample on one line: `name{label="value",…} value  # kind; help`. The unit is in the help text
+/// (`… Unit: bytes.`), where the agent keeps it.
+private func sampleLine(_ sample: MetricSample) -> String {
+    var line = sample.name
+    if !sample.labels.isEmpty {
+        let labels = sample.labels.map { label in
+            let value = label.value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
+            return "\(label.name)=\"\(value)\""
+        }
+        line += "{" + labels.joined(separator: ",") + "}"
+    }
+    let value = sample.value
+    let integral = value == value.rounded() && abs(value) < 1e15
+    line += " " + (integral ? String(Int64(value)) : "\(value)")
+    line += "  # \(sample.kind.rawValue)"
+    if !sample.help.isEmpty { line += "; \(sample.help)" }
+    return line
 }
 
 private func format(_ duration: Duration) -> String {
