@@ -28,6 +28,13 @@ struct TemporaryDirectory {
         return file
     }
 
+    @discardableResult
+    func write(_ name: String, bytes: [UInt8]) throws -> String {
+        let file = path + "/" + name
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        return file
+    }
+
     func cleanup() {
         try? FileManager.default.removeItem(atPath: path)
     }
@@ -112,6 +119,14 @@ enum TestTokens {
     static func hs256Raw(_ claims: TestClaims, secretBytes: [UInt8]) throws -> String {
         let header = base64URL(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
         let payload = base64URL(Array(try JSONEncoder().encode(claims)))
+        let mac = HMAC<SHA256>.authenticationCode(for: Array("\(header).\(payload)".utf8), using: SymmetricKey(data: secretBytes))
+        return "\(header).\(payload).\(base64URL(Array(mac)))"
+    }
+
+    /// HS256 over a payload written as JSON text (claims of any type), signed with `secretBytes`.
+    static func hs256JSON(_ payloadJSON: String, secretBytes: [UInt8] = Array(secret.utf8)) -> String {
+        let header = base64URL(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+        let payload = base64URL(Array(payloadJSON.utf8))
         let mac = HMAC<SHA256>.authenticationCode(for: Array("\(header).\(payload)".utf8), using: SymmetricKey(data: secretBytes))
         return "\(header).\(payload).\(base64URL(Array(mac)))"
     }

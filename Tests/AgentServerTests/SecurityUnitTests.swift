@@ -242,6 +242,65 @@ struct JWTVerifierTests {
         await #expect(throws: JWTVerifier.Failure(message: "malformed token")) { try await verifier.verify("a.b") }
     }
 
+    @Test func aBinaryHS256SecretIsUsedByteForByte() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        var generator = SystemRandomNumberGenerator()
+        // Whitespace bytes at both ends and bytes that are not UTF-8 (0xff, a lone continuation byte, a cut sequence).
+        let secret: [UInt8] = [0x20, 0x09, 0x0a, 0xff] + (0..<40).map { _ in UInt8.random(in: 0...255, using: &generator) } + [0x80, 0xe2, 0x82, 0x0b, 0x20, 0x09]
+        let claims = TestClaims(sub: "binary", exp: TestTokens.now + 60, role: "operator")
+        let token = try TestTokens.hs256Raw(claims, secretBytes: secret)
+        for (name, contents) in [("raw", secret), ("newline", secret + [0x0a]), ("crlf", secret + [0x0d, 0x0a])] {
+            var settings = JWTSettings()
+            settings.hs256SecretFile = try directory.write(name, bytes: contents)
+            let verifier = try await JWTVerifier(settings: settings)
+            #expect(try await verifier.verify(Substring(token)) == JWTVerifier.Claims(subject: "binary", role: .operator), "\(name)")
+            // What the file read as text would give (invalid bytes repaired, whitespace trimmed) is not the key.
+            let asText = Array(String(decoding: secret, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+            let textToken = try TestTokens.hs256Raw(claims, secretBytes: asText)
+            await #expect(throws: JWTVerifier.Failure(message: "signature does not verify")) { try await verifier.verify(Substring(textToken)) }
+        }
+        #expect(try JWTSettings.readHS256Secret(file: directory.path + "/newline") == secret)
+        // 31 bytes and a newline are too short; a missing file is named with the system's reason.
+        #expect(throws: JWTSettings.SecretFileError.self) { try JWTSettings.readHS256Secret(file: try directory.write("short", bytes: Array(secret.prefix(31)) + [0x0a])) }
+        do {
+            _ = try JWTSettings.readHS256Secret(file: directory.path + "/absent")
+            Issue.record("a missing file was accepted")
+        } catch {
+            #expect(error.description == "cannot read \(directory.path)/absent: No such file or directory")
+        }
+    }
+
+    @Test func subIsRequiredAndClaimsOfTheWrongTypeAreNamed() async throws {
+        let (verifier, directory) = try await verifier { _, _ in }
+        defer { directory.cleanup() }
+        let exp = TestTokens.now + 60
+        func refusal(_ json: String, secret: [UInt8] = Array(TestTokens.secret.utf8)) async -> String? {
+            do {
+                _ = try await verifier.verify(Substring(TestTokens.hs256JSON(json, secretBytes: secret)))
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+        #expect(await refusal(#"{"exp":\#(exp),"role":"admin"}"#) == "token has no sub")
+        #expect(await refusal(#"{"sub":"","exp":\#(exp),"role":"admin"}"#) == "token has no sub")
+        #expect(await refusal(#"{"sub":"\#(String(repeating: "s", count: 257))","exp":\#(exp),"role":"admin"}"#) == "claim sub is longer than 256 bytes")
+        #expect(await refusal(#"{"sub":"\#(String(repeating: "s", count: 256))","exp":\#(exp),"role":"admin"}"#) == nil)
+        #expect(await refusal(#"{"sub":42,"exp":\#(exp),"role":"admin"}"#) == "claim sub must be a string")
+        #expect(await refusal(#"{"sub":"ci","exp":"\#(exp)","role":"admin"}"#) == "claim exp must be a number (seconds since 1970)")
+        #expect(await refusal(#"{"sub":"ci","exp":\#(exp),"nbf":true,"role":"admin"}"#) == "claim nbf must be a number (seconds since 1970)")
+        #expect(await refusal(#"{"sub":"ci","exp":\#(exp),"iss":["a"],"role":"admin"}"#) == "claim iss must be a string")
+        #expect(await refusal(#"{"sub":"ci","exp":\#(exp),"aud":7,"role":"admin"}"#) == "claim aud must be a string or a list of strings")
+        #expect(await refusal(#"{"sub":"ci","exp":\#(exp),"role":{"name":"admin"}}"#) == "claim role must be a string or a list of strings")
+        #expect(await refusal(#"{"sub":"ci","exp":\#(exp),"role":3}"#) == "claim role must be a string or a list of strings")
+        // Other claims of any type are ignored; a list of roles still works.
+        let good = try await verifier.verify(Substring(TestTokens.hs256JSON(#"{"sub":"ci","exp":\#(exp),"role":["viewer","operator"],"scope":{"x":1}}"#)))
+        #expect(good == JWTVerifier.Claims(subject: "ci", role: .operator))
+        // The signature is checked first: a forged token learns nothing about its claims.
+        #expect(await refusal(#"{"sub":42,"exp":"soon"}"#, secret: Array("another secret of more than 32 bytes!".utf8)) == "signature does not verify")
+    }
+
     @Test func aKeyFileThatIsNotAKeyIsRefusedAtStart() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }

@@ -90,7 +90,8 @@ public struct AuthSettings: Sendable, Hashable {
 
 /// `[auth.jwt]`: bearer JWTs signed with HS256 (shared secret) or ES256 / EdDSA (public keys).
 public struct JWTSettings: Sendable, Hashable {
-    /// `hs256_secret_file`: a file holding the HS256 secret (at least 32 bytes; surrounding whitespace ignored).
+    /// `hs256_secret_file`: a file holding the HS256 secret: its bytes as they are (binary is fine), less one trailing
+    /// newline; at least 32 bytes. See ``readHS256Secret(file:)``.
     public var hs256SecretFile: String?
     /// `public_key_files`: PEM public keys, P-256 (ES256) or Ed25519 (EdDSA).
     public var publicKeyFiles: [String] = []
@@ -106,6 +107,34 @@ public struct JWTSettings: Sendable, Hashable {
     public init() {}
 
     public var isEnabled: Bool { hs256SecretFile != nil || !publicKeyFiles.isEmpty }
+
+    /// The shortest HS256 secret accepted (RFC 7518 §3.2: at least the hash's size).
+    public static let minimumSecretBytes = 32
+
+    /// Why an HS256 secret file is refused.
+    public struct SecretFileError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The HS256 key in `file`: its bytes as they are (any binary content; no text decoding, no trimming), less one
+    /// trailing newline (`\n` or `\r\n`), so that both `echo "$secret" > file` and `head -c 64 /dev/urandom > file` work.
+    /// - Throws: naming the file, when it cannot be read or the key is shorter than ``minimumSecretBytes``.
+    public static func readHS256Secret(file: String) throws(SecretFileError) -> [UInt8] {
+        var bytes: [UInt8]
+        do {
+            bytes = try HostFile.readBytes(file, limit: 64 * 1024)
+        } catch {
+            throw SecretFileError(description: "cannot read \(file): \(error.reason)")
+        }
+        if bytes.last == UInt8(ascii: "\n") {
+            bytes.removeLast()
+            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        }
+        guard bytes.count >= minimumSecretBytes else {
+            throw SecretFileError(description: "\(file): the HS256 secret must be at least \(minimumSecretBytes) bytes, got \(bytes.count)")
+        }
+        return bytes
+    }
 }
 
 /// `[access]`: which addresses may talk to the API at all.

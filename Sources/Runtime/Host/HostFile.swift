@@ -27,8 +27,11 @@ public struct HostFileError: Error, Sendable, Hashable, CustomStringConvertible 
     public var isMissing: Bool { errno == ENOENT || errno == ESRCH || errno == ENOTDIR }
 
     public var description: String {
-        "\(operation) \(path): \(String(cString: strerror(errno)))"
+        "\(operation) \(path): \(reason)"
     }
+
+    /// The system's text for `errno` alone, e.g. `No such file or directory`.
+    public var reason: String { String(cString: strerror(errno)) }
 }
 
 /// Small, allocation-lean reads of procfs/sysfs files with plain POSIX calls.

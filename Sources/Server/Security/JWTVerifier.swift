@@ -51,8 +51,11 @@ public struct JWTVerifier: Sendable {
         self.settings = settings
         self.wallClock = wallClock
         if let file = settings.hs256SecretFile {
-            guard let secret = HostFile.readIfPresent(file, limit: 64 * 1024)?.trimmingASCIIWhitespace(), secret.utf8.count >= 32 else {
-                throw AccessControlError("auth.jwt.hs256_secret_file: \(file) is unreadable or shorter than 32 bytes")
+            let secret: [UInt8]
+            do {
+                secret = try JWTSettings.readHS256Secret(file: file)
+            } catch {
+                throw AccessControlError("auth.jwt.hs256_secret_file: \(error)")
             }
             hmac = await JWTKeyCollection().add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         } else {
@@ -84,9 +87,21 @@ public struct JWTVerifier: Sendable {
         asymmetricAlgorithms = algorithms
     }
 
+    /// The longest `sub` accepted, in UTF-8 bytes: it becomes the client id in logs, audit records and rate limits.
+    public static let maximumSubjectBytes = 256
+
     /// The subject and role of a valid token.
     public func verify(_ token: Substring) async throws(Failure) -> Claims {
         let payload = try await verifiedPayload(token)
+        // Claims of the wrong type are named after the signature verified (an unsigned token learns nothing).
+        if let problem = payload.typeProblems.first { throw Failure(message: problem) }
+        if payload.nonTextClaims.contains(settings.roleClaim) {
+            throw Failure(message: "claim \(settings.roleClaim) must be a string or a list of strings")
+        }
+        guard let subject = payload.sub, !subject.isEmpty else { throw Failure(message: "token has no sub") }
+        guard subject.utf8.count <= Self.maximumSubjectBytes else {
+            throw Failure(message: "claim sub is longer than \(Self.maximumSubjectBytes) bytes")
+        }
         let now = wallClock()
         let leeway = settings.leeway.secondsDouble
         guard let exp = payload.exp else { throw Failure(message: "token has no exp") }
@@ -95,7 +110,7 @@ public struct JWTVerifier: Sendable {
         if let issuer = settings.issuer, payload.iss != issuer { throw Failure(message: "wrong issuer") }
         if let audience = settings.audience, !payload.aud.contains(audience) { throw Failure(message: "wrong audience") }
         let role = (payload.claims[settings.roleClaim] ?? []).compactMap(AccessRole.init(name:)).max()
-        return Claims(subject: payload.sub ?? "?", role: role)
+        return Claims(subject: subject, role: role)
     }
 
     /// The payload of a token whose signature verifies with a key of its header's algorithm.
@@ -132,6 +147,9 @@ public struct JWTVerifier: Sendable {
     }
 
     /// Every claim: the registered ones typed, any other string or list of strings by name.
+    ///
+    /// Decoding never fails on a claim of the wrong type: the problem is recorded in ``typeProblems`` (or the name in
+    /// ``nonTextClaims``) and reported once the signature verified, rather than as a signature failure.
     struct Payload: JWTPayload {
         var exp: Double?
         var nbf: Double?
@@ -139,6 +157,10 @@ public struct JWTVerifier: Sendable {
         var sub: String?
         var aud: [String] = []
         var claims: [String: [String]] = [:]
+        /// `claim exp must be a number`, … in the order the claims were read.
+        var typeProblems: [String] = []
+        /// Names of other claims that are neither a string nor a list of strings.
+        var nonTextClaims: Set<String> = []
 
         struct Key: CodingKey {
             var stringValue: String
@@ -149,19 +171,35 @@ public struct JWTVerifier: Sendable {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: Key.self)
-            for key in container.allKeys {
+            for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
                 switch key.stringValue {
-                case "exp": exp = try container.decode(Double.self, forKey: key)
-                case "nbf": nbf = try container.decode(Double.self, forKey: key)
-                case "iss": iss = try container.decode(String.self, forKey: key)
-                case "sub": sub = try container.decode(String.self, forKey: key)
+                case "exp", "nbf":
+                    guard let value = try? container.decode(Double.self, forKey: key), value.isFinite else {
+                        typeProblems.append("claim \(key.stringValue) must be a number (seconds since 1970)")
+                        continue
+                    }
+                    if key.stringValue == "exp" { exp = value } else { nbf = value }
+                case "iss", "sub":
+                    guard let value = try? container.decode(String.self, forKey: key) else {
+                        typeProblems.append("claim \(key.stringValue) must be a string")
+                        continue
+                    }
+                    if key.stringValue == "iss" { iss = value } else { sub = value }
                 case "aud":
-                    if let one = try? container.decode(String.self, forKey: key) { aud = [one] } else { aud = try container.decode([String].self, forKey: key) }
+                    if let one = try? container.decode(String.self, forKey: key) {
+                        aud = [one]
+                    } else if let many = try? container.decode([String].self, forKey: key) {
+                        aud = many
+                    } else {
+                        typeProblems.append("claim aud must be a string or a list of strings")
+                    }
                 default:
                     if let one = try? container.decode(String.self, forKey: key) {
                         claims[key.stringValue] = [one]
                     } else if let many = try? container.decode([String].self, forKey: key) {
                         claims[key.stringValue] = many
+                    } else {
+                        nonTextClaims.insert(key.stringValue)
                     }
                 }
             }
