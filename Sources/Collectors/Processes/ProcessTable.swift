@@ -227,6 +227,37 @@ struct ProcFileReader: ~Copyable {
         return String(decoding: bytes.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 
+    /// The arguments of `cmdline` (NUL-separated), from its first `limit` bytes; empty for kernel threads and zombies.
+    func arguments(_ pid: Int, limit: Int) -> [String]? {
+        var buffer = [UInt8](repeating: 0, count: min(limit, 512))
+        guard let count = read("\(pid)/cmdline", into: &buffer, limit: limit) else { return nil }
+        var bytes = buffer[0..<count]
+        while bytes.last == 0 { bytes = bytes.dropLast() }
+        if bytes.isEmpty { return [] }
+        return bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The command line as the API shows it: the arguments with secret values masked (``CommandLineRedaction``),
+    /// joined by spaces, cut to at most `limit` bytes (at a character boundary). The masking sees up to 4 KiB of
+    /// arguments, so a long line is cut after its secrets are hidden.
+    func displayCommandLine(_ pid: Int, limit: Int = 512) -> String? {
+        guard let arguments = arguments(pid, limit: max(limit, 4096)) else { return nil }
+        return Self.prefix(CommandLineRedaction.redact(arguments).joined(separator: " "), maxBytes: limit)
+    }
+
+    /// The longest prefix of `text` of at most `maxBytes` UTF-8 bytes that ends on a character boundary.
+    static func prefix(_ text: String, maxBytes: Int) -> String {
+        guard text.utf8.count > maxBytes else { return text }
+        var result = ""
+        var bytes = 0
+        for character in text {
+            bytes += character.utf8.count
+            if bytes > maxBytes { break }
+            result.append(character)
+        }
+        return result
+    }
+
     /// The real uid (`Uid:` line of `status`).
     func uid(_ pid: Int) -> Int? {
         guard let status = text("\(pid)/status", limit: 8192) else { return nil }

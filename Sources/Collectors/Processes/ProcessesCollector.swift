@@ -96,7 +96,7 @@ public actor ProcessesCollector: Collector {
         func describe(_ index: Int) -> ProcessReport {
             let process = table.processes[index]
             return ProcessReport(
-                pid: process.pid, ppid: process.ppid, name: process.comm, command: reader.commandLine(process.pid) ?? "", state: process.stateLetter,
+                pid: process.pid, ppid: process.ppid, name: process.comm, command: reader.displayCommandLine(process.pid) ?? "", state: process.stateLetter,
                 uid: reader.uid(process.pid), cpuPercent: cpuPercents[index], memoryBytes: process.rssPages * pageSize, threads: process.threads,
                 startedAt: bootTime.map { ServicesCollector.startTime(bootTime: $0, startTicks: process.startTicks, ticksPerSecond: ticksPerSecond) })
         }

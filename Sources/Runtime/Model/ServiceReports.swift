@@ -135,7 +135,9 @@ public struct ProcessReport: Sendable, Hashable {
     public var ppid: Int
     /// `comm` of `/proc/PID/stat` (at most 15 bytes).
     public var name: String
-    /// `/proc/PID/cmdline` with NULs as spaces, at most 512 bytes; empty for kernel threads and zombies.
+    /// `/proc/PID/cmdline`, arguments joined by spaces, at most 512 bytes, with the values of secret-looking arguments
+    /// (`--db-password=…`, `--token …`, `PASSWORD=…`, a URL's password) replaced by `***`; empty for kernel threads and
+    /// zombies.
     public var command: String
     /// The state letter of `/proc/PID/stat` (`R`, `S`, `D`, `Z`, `T`, `I`, …).
     public var state: String

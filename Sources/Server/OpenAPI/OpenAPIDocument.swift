@@ -4033,7 +4033,7 @@ enum OpenAPIDocument {
                     },
                     "command": {
                       "type": "string",
-                      "description": "/proc/PID/cmdline with NULs as spaces, at most 512 bytes; empty for kernel threads and zombies."
+                      "description": "/proc/PID/cmdline, arguments joined by spaces, at most 512 bytes; empty for kernel threads and zombies. Secrets are masked for every role: the value of an argument whose name contains password, passwd, pass, pwd, token, secret, key, credential or auth (`--db-password=***`, `--token ***`, `PASSWORD=***`) and the password of a URL (`postgres://app:***@db/x`) read `***`."
                     },
                     "state": {
                       "type": "string",
