@@ -31,10 +31,18 @@ enum LoggingBootstrap {
     }
 
     /// Bootstraps logging once; returns the level control a reload changes.
+    ///
+    /// When journald is chosen but its socket cannot be reached (a container, a host without systemd), records go to
+    /// stderr as logfmt instead, and one warning says why: `sd_journal_sendv` would otherwise drop every record.
     @discardableResult
-    static func bootstrap(_ settings: LogSettings, environment: [String: String] = ProcessEnvironment.current) -> LogLevelControl {
+    static func bootstrap(
+        _ settings: LogSettings, environment: [String: String] = ProcessEnvironment.current,
+        journalSocketPath: String = JournaldLogHandler.journalSocketPath
+    ) -> LogLevelControl {
         let control = LogLevelControl(Logger.Level(rawValue: settings.level) ?? .info)
-        let destination = destination(format: settings.format, environment: environment)
+        let chosen = destination(format: settings.format, environment: environment)
+        let unreachableJournal = chosen == .journald ? JournaldLogHandler.journalSocketProblem(socketPath: journalSocketPath) : nil
+        let destination: Destination = unreachableJournal == nil ? chosen : .logfmt
         LoggingSystem.bootstrap { label in
             let handler: any LogHandler
             switch destination {
@@ -43,6 +51,11 @@ enum LoggingBootstrap {
             case .json: handler = LineLogHandler(label: label, format: .json, level: .trace)
             }
             return LevelControlledLogHandler(handler, control: control)
+        }
+        if let unreachableJournal {
+            Logger(label: "viworks-agent").warning(
+                "the journal is not reachable: logging to stderr in logfmt instead",
+                metadata: ["log.format": "\(settings.format)", "journal": "\(unreachableJournal)"])
         }
         return control
     }

@@ -24,7 +24,8 @@ import Glibc
 ///   `request.id` → `REQUEST_ID=`; `ERROR=` for an error attached to the record unless metadata has one.
 ///
 /// If the journal cannot be reached (`sd_journal_sendv` fails), the record is written to stderr as logfmt
-/// instead, so nothing is lost silently.
+/// instead, so nothing is lost silently. `sd_journal_sendv` reports success when the journal's socket does not
+/// exist at all, so choose this handler only when ``journalSocketProblem(socketPath:)`` finds the socket.
 ///
 /// ```swift
 /// LoggingSystem.bootstrap { label in JournaldLogHandler(label: label, level: .info) }
@@ -142,6 +143,31 @@ public struct JournaldLogHandler: LogHandler {
     }
 
     // MARK: - Detection
+
+    /// Where journald receives native entries.
+    public static let journalSocketPath = "/run/systemd/journal/socket"
+
+    /// Why native entries cannot reach the journal — e.g. `/run/systemd/journal/socket: No such file or directory`
+    /// — or nil when a datagram socket connects to `socketPath`. (`sd_journal_sendv` returns success without
+    /// sending anything when the socket is missing, so this must be checked before choosing journald.)
+    public static func journalSocketProblem(socketPath: String = journalSocketPath) -> String? {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let path = Array(socketPath.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.count < capacity else { return "\(socketPath): path too long" }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.enumerated() { raw[index] = byte }
+            raw[path.count] = 0
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return "\(socketPath): \(String(cString: strerror(errno)))" }
+        defer { close(fd) }
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        return result == 0 ? nil : "\(socketPath): \(String(cString: strerror(errno)))"
+    }
 
     /// True when `journalStream` (the value of `JOURNAL_STREAM`, `<device>:<inode>`) names the file behind
     /// `fileDescriptor`: systemd connected that descriptor (stderr by default) to the journal.
