@@ -37,14 +37,23 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("rootfs"), help: "Host root filesystem (os-release, machine-id, mount points). Default: /.")
     var rootfs: String?
 
-    /// Loads the file and the environment, then applies the command-line overrides.
+    /// Loads the file and the environment, then applies the command-line overrides; prints the warnings (an unknown
+    /// `VIWORKS_*` variable) to stderr.
     func load(environment: [String: String]) throws(ConfigError) -> AgentConfiguration {
+        let loaded = try loadWithWarnings(environment: environment)
+        for warning in loaded.warnings { printError("warning: \(warning)") }
+        return loaded.configuration
+    }
+
+    /// Loads the file, the environment, then `overrides` (flags of the command, blamed by name when wrong) and the
+    /// root paths; the caller reports the warnings.
+    func loadWithWarnings(environment: [String: String], overrides: [ConfigLoader.Override] = []) throws(ConfigError) -> ConfigLoader.Loaded {
         let loader = ConfigLoader(knownCollectors: AgentAssembly.collectorIDs)
-        var configuration = try loader.load(path: config, environment: environment)
-        if let procRoot { configuration.paths.procRoot = procRoot }
-        if let sysRoot { configuration.paths.sysRoot = sysRoot }
-        if let rootfs { configuration.paths.rootfs = rootfs }
-        return configuration
+        var loaded = try loader.loadWithWarnings(path: config, environment: environment, overrides: overrides)
+        if let procRoot { loaded.configuration.paths.procRoot = procRoot }
+        if let sysRoot { loaded.configuration.paths.sysRoot = sysRoot }
+        if let rootfs { loaded.configuration.paths.rootfs = rootfs }
+        return loaded
     }
 }
 

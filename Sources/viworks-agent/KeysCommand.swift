@@ -47,6 +47,17 @@ struct CreateKeyCommand: ParsableCommand {
         let (key, hash) = APIKeyStore.generate()
         let name = self.name ?? "key-" + String(key.dropFirst(4).prefix(8))
         if let file {
+            // A name is the client id in logs, audit records and rate limits: two keys must not share one.
+            switch Self.existingEntry(named: name, in: file) {
+            case .some(.success(let line)):
+                printError("error: \(file):\(line): an API key named '\(name)' already exists; choose another --name, or remove that line to replace the key")
+                throw ExitCode(1)
+            case .some(.failure(let error)):
+                printError("error: cannot read \(file): \(error.reason)")
+                throw ExitCode(1)
+            case nil:
+                break
+            }
             let line = "\(name) \(role) \(hash)\n"
             let descriptor = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else {
@@ -68,5 +79,17 @@ struct CreateKeyCommand: ParsableCommand {
                 hash = "\(hash)"
                 """)
         }
+    }
+
+    /// The line of `file` that already defines `name` (`.success`), a read error other than a missing file
+    /// (`.failure`), or nil when the name is free.
+    static func existingEntry(named name: String, in file: String) -> Result<Int, HostFileError>? {
+        let text: String
+        do {
+            text = try HostFile.read(file, limit: 1 << 20)
+        } catch {
+            return error.errno == ENOENT ? nil : .failure(error)
+        }
+        return ConfigLoader.keyFileLines(text).first { $0.fields.first == name }.map { .success($0.line) }
     }
 }

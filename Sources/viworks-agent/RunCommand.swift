@@ -12,6 +12,10 @@ import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the agent (the default command).")
 
@@ -27,24 +31,28 @@ struct RunCommand: AsyncParsableCommand {
     var logFormat: String?
 
     /// The file, then the environment, then this command's flags; the same at start and on every SIGHUP reload.
-    func loadConfiguration() throws(ConfigError) -> AgentConfiguration {
-        var environment = ProcessEnvironment.current
-        if let listen { environment["VIWORKS_SERVER_LISTEN"] = listen }
-        if let logLevel { environment["VIWORKS_LOG_LEVEL"] = logLevel }
-        if let logFormat { environment["VIWORKS_LOG_FORMAT"] = logFormat }
-        return try options.load(environment: environment)
+    func loadConfiguration() throws(ConfigError) -> ConfigLoader.Loaded {
+        var overrides: [ConfigLoader.Override] = []
+        if let listen { overrides.append(.init(flag: "--listen", key: "server.listen", value: listen)) }
+        if let logLevel { overrides.append(.init(flag: "--log-level", key: "log.level", value: logLevel)) }
+        if let logFormat { overrides.append(.init(flag: "--log-format", key: "log.format", value: logFormat)) }
+        return try options.loadWithWarnings(environment: ProcessEnvironment.current, overrides: overrides)
     }
 
     func run() async throws {
-        var configuration: AgentConfiguration
+        let loaded: ConfigLoader.Loaded
         do {
-            configuration = try loadConfiguration()
+            loaded = try loadConfiguration()
         } catch {
             for issue in error.issues { printError("error: \(issue)") }
             throw ExitCode(78)  // EX_CONFIG
         }
+        let configuration = loaded.configuration
         let levelControl = LoggingBootstrap.bootstrap(configuration.log)
         let logger = Logger(label: "viworks-agent")
+        for warning in loaded.warnings {
+            logger.warning("\(warning.message)", metadata: ["variable": "\(warning.key)", "source": "\(warning.source)"])
+        }
         let security: SecuritySetup
         do {
             security = try await SecuritySetup(configuration: configuration, logger: logger)
@@ -107,7 +115,7 @@ struct RunCommand: AsyncParsableCommand {
         )
         let command = self
         let reloader = ReloadCoordinator(
-            configuration: configuration, load: { () throws(ConfigError) in try command.loadConfiguration() }, logLevel: levelControl,
+            configuration: configuration, load: { () throws(ConfigError) in try command.loadConfiguration().configuration }, logLevel: levelControl,
             willReload: { systemd.reloadStarted() }, didReload: { systemd.reloadFinished() }, logger: logger
         )
         reloader.register("plugins") { configuration in await AgentAssembly.reloadPlugins(plugins, configuration) }
@@ -135,13 +143,35 @@ struct RunCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             // Typically the listen address: a host that does not resolve, a port in use, no permission.
-            logger.critical("the agent stopped on an error", metadata: ["error": "\(error)", "listen": "\(configuration.server.host):\(configuration.server.port)"])
-            printError("error: viworks-agent stopped: \(error) (listen address \(configuration.server.host):\(configuration.server.port))")
+            let host = configuration.server.host
+            let listen = host.contains(":") ? "[\(host)]:\(configuration.server.port)" : "\(host):\(configuration.server.port)"
+            let message = Self.describe(error, listen: listen, listening: serverListening.isOpen)
+            logger.critical("the agent stopped on an error", metadata: ["error": "\(message)", "listen": "\(listen)"])
+            printError("error: \(message)")
             try? await eventLoopGroup.shutdownGracefully()
             throw ExitCode(1)
         }
         await bus.finish()
         try await eventLoopGroup.shutdownGracefully()
         logger.info("stopped")
+    }
+
+    /// A start-up failure in plain words: the errors of NIO name its internals (`bind(descriptor:ptr:bytes:)`), so
+    /// socket errors before the server listens are told as `cannot listen on ADDRESS: address already in use`.
+    static func describe(_ error: any Error, listen: String, listening: Bool) -> String {
+        if !listening {
+            if let error = error as? IOError {
+                return "cannot listen on \(listen): \(lowercasedFirst(String(cString: strerror(error.errnoCode))))"
+            }
+            if error is SocketAddressError || error is SocketAddressError.UnknownHost {
+                return "cannot listen on \(listen): the host name does not resolve to an address"
+            }
+        }
+        return "viworks-agent stopped: \(error) (listen address \(listen))"
+    }
+
+    static func lowercasedFirst(_ text: String) -> String {
+        guard let first = text.first else { return text }
+        return first.lowercased() + text.dropFirst()
     }
 }

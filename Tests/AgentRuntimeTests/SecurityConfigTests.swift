@@ -101,6 +101,34 @@ struct SecurityConfigTests {
         }
     }
 
+    @Test func aKeyNameUsedTwiceIsReportedWhereverItIsDefined() {
+        let keyFile = file("backend viewer \(Self.hash)\nops admin \(Self.hash2)\n# a comment\nci operator \(Self.hash2)\nops viewer \(Self.hash)\n")
+        defer { unlink(keyFile) }
+        let found = issues(
+            """
+            [auth]
+            api_key_file = "\(keyFile)"
+
+            [[auth.api_keys]]
+            name = "ci"
+            role = "viewer"
+            hash = "\(Self.hash)"
+
+            [[auth.api_keys]]
+            name = "ci"
+            role = "admin"
+            hash = "\(Self.hash2)"
+            """)
+        #expect(
+            found.map { "\($0.source == keyFile ? "K" : $0.source):\($0.line ?? 0) \($0.key)" }.sorted()
+                == ["F:10 auth.api_keys.2.name", "K:4 auth.api_key_file", "K:5 auth.api_key_file"], "\(found)")
+        let first = found.first { $0.source == "F" }
+        #expect(first?.message.hasPrefix("API key name \"ci\" is already used at /tmp/viworks-config-") == true && first?.message.contains(".toml:5; names must be unique") == true)
+        #expect(found.count == 3)
+        #expect(found.first { $0.line == 4 }?.message.contains(".toml:5; names must be unique") == true)
+        #expect(found.first { $0.line == 5 }?.message.hasPrefix("API key name \"ops\" is already used at \(keyFile):2;") == true)
+    }
+
     @Test func everyOtherKeyIsValidated() {
         let found = issues(
             """

@@ -26,18 +26,24 @@ extension ConfigLoader {
         // From the environment or as a TOML list of strings: `name:role:hash` entries, comma-separated.
         "auth.api_keys": { config, raw throws(ValueError) in
             var entries: [APIKeyEntry] = []
-            for text in try strings(raw) {
-                let parts = text.split(separator: ":", maxSplits: 2).map(String.init)
-                guard parts.count == 3 else { throw ValueError(message: "expected name:role:hash entries, got \"\(text)\"") }
-                entries.append(try apiKeyEntry(name: parts[0], role: parts[1], hash: parts[2]))
+            var problems: [ElementProblem] = []
+            for (index, text) in try strings(raw).enumerated() {
+                do throws(ValueError) {
+                    let parts = text.split(separator: ":", maxSplits: 2).map(String.init)
+                    guard parts.count == 3 else { throw ValueError(message: "expected name:role:hash entries, got \"\(text)\"") }
+                    entries.append(try apiKeyEntry(name: parts[0], role: parts[1], hash: parts[2]))
+                } catch {
+                    problems.append(ElementProblem(index: index, message: error.message))
+                }
             }
+            if !problems.isEmpty { throw ValueError(elements: problems) }
             config.security.auth.apiKeys = entries
         },
         "auth.jwt.hs256_secret_file": { config, raw throws(ValueError) in config.security.auth.jwt.hs256SecretFile = try optionalPath(raw) },
         "auth.jwt.public_key_files": { config, raw throws(ValueError) in
-            let files = try strings(raw)
-            for file in files where !file.hasPrefix("/") { throw ValueError(message: "expected absolute paths, got \"\(file)\"") }
-            config.security.auth.jwt.publicKeyFiles = files
+            config.security.auth.jwt.publicKeyFiles = try checkEach(try strings(raw)) { file in
+                file.hasPrefix("/") ? nil : "expected absolute paths, got \"\(file)\""
+            }
         },
         "auth.jwt.issuer": { config, raw throws(ValueError) in config.security.auth.jwt.issuer = try nonEmpty(raw) },
         "auth.jwt.audience": { config, raw throws(ValueError) in config.security.auth.jwt.audience = try nonEmpty(raw) },
@@ -59,7 +65,7 @@ extension ConfigLoader {
         },
         "rate_limit.admin_per_minute": { config, raw throws(ValueError) in config.security.rateLimit.perRole[.admin] = try int(raw, in: 0...1_000_000) },
         "rate_limit.max_clients": { config, raw throws(ValueError) in config.security.rateLimit.maxClients = try int(raw, in: 16...10_000_000) },
-        "limits.max_body_bytes": { config, raw throws(ValueError) in config.security.limits.maxBodyBytes = try int(raw, in: 0...(1 << 30)) },
+        "limits.max_body_bytes": { config, raw throws(ValueError) in config.security.limits.maxBodyBytes = try int(raw, in: 1...(1 << 30)) },
         "limits.max_header_bytes": { config, raw throws(ValueError) in config.security.limits.maxHeaderBytes = try int(raw, in: 1024...(80 * 1024)) },
         "limits.max_url_bytes": { config, raw throws(ValueError) in config.security.limits.maxURLBytes = try int(raw, in: 256...(64 * 1024)) },
         "limits.request_timeout": { config, raw throws(ValueError) in
@@ -95,6 +101,17 @@ extension ConfigLoader {
         return true
     }
 
+    /// The entries of an API key file (`name role hash` per line, `#` comments, blank lines skipped): each line's
+    /// 1-based number and its whitespace-separated fields.
+    public static func keyFileLines(_ text: String) -> [(line: Int, fields: [String])] {
+        var result: [(line: Int, fields: [String])] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let fields = line.prefix { $0 != "#" }.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            if !fields.isEmpty { result.append((number + 1, fields)) }
+        }
+        return result
+    }
+
     static let hashShapeMessage = "expected a hash printed by `viworks-agent keys create` (hmac-sha256:<32 hex>:<64 hex>); never the key itself"
 
     static func apiKeyEntry(name: String, role: String, hash: String) throws(ValueError) -> APIKeyEntry {
@@ -123,11 +140,9 @@ extension ConfigLoader {
     }
 
     static func cidrs(_ raw: Raw) throws(ValueError) -> [String] {
-        let values = try strings(raw)
-        for value in values where CIDRSyntax.parse(value) == nil {
-            throw ValueError(message: "\"\(value)\" is not a CIDR block such as 10.0.0.0/8, 192.0.2.7, 2001:db8::/32 or ::1")
+        try checkEach(try strings(raw)) { value in
+            CIDRSyntax.parse(value) == nil ? "\"\(value)\" is not a CIDR block such as 10.0.0.0/8, 192.0.2.7, 2001:db8::/32 or ::1" : nil
         }
-        return values
     }
 
     // MARK: Cross-key checks
@@ -147,23 +162,38 @@ extension ConfigLoader {
             }
             if key.hash.isEmpty { issue(entry, "an API key needs a hash") }
         }
-        let names = security.auth.apiKeys.map(\.name)
-        if Set(names).count != names.count { issue("auth.api_keys", "API key names must be unique") }
+        // Where each key name is defined, to report a name used twice at the second place, naming the first.
+        var defined: [String: String] = [:]
+        func define(_ name: String, source: String, line: Int?, key: String) {
+            guard !name.isEmpty else { return }
+            let place = line.map { "\(source):\($0)" } ?? source
+            if let first = defined[name] {
+                issues.append(
+                    ConfigIssue(
+                        source: source, line: line, key: key,
+                        message: "API key name \"\(name)\" is already used at \(first); names must be unique (they are the client id in logs, audit records and rate limits)"))
+            } else {
+                defined[name] = place
+            }
+        }
+        for (index, key) in security.auth.apiKeys.enumerated() {
+            let path = ["auth", "api_keys", "\(index + 1)", "name"]
+            define(key.name, source: file, line: locator?.line(of: path), key: path.joined(separator: "."))
+        }
         if let keyFile = security.auth.apiKeyFile {
             do {
                 let text = try HostFile.read(keyFile, limit: 1 << 20)
-                for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                    let content = line.prefix { $0 != "#" }.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-                    if content.isEmpty { continue }
+                for (number, content) in Self.keyFileLines(text) {
                     do throws(ValueError) {
                         guard content.count == 3 else { throw ValueError(message: "expected `name role hash`") }
                         configuration.security.auth.apiKeys.append(try Self.apiKeyEntry(name: content[0], role: content[1], hash: content[2]))
+                        define(content[0], source: keyFile, line: number, key: "auth.api_key_file")
                     } catch {
-                        issues.append(ConfigIssue(source: keyFile, line: number + 1, key: "auth.api_key_file", message: error.message))
+                        issues.append(ConfigIssue(source: keyFile, line: number, key: "auth.api_key_file", message: error.message))
                     }
                 }
             } catch {
-                issue("auth.api_key_file", "cannot read \(keyFile): \(error)")
+                issue("auth.api_key_file", "cannot read \(keyFile): \(error.reason)")
             }
         }
         let tls = security.tls
@@ -175,10 +205,10 @@ extension ConfigLoader {
         }
         let jwt = security.auth.jwt
         if let secretFile = jwt.hs256SecretFile {
-            if let secret = HostFile.readIfPresent(secretFile, limit: 64 * 1024) {
-                if secret.trimmingASCIIWhitespace().utf8.count < 32 { issue("auth.jwt.hs256_secret_file", "the HS256 secret must be at least 32 bytes") }
-            } else {
-                issue("auth.jwt.hs256_secret_file", "cannot read \(secretFile)")
+            do {
+                _ = try JWTSettings.readHS256Secret(file: secretFile)
+            } catch {
+                issue("auth.jwt.hs256_secret_file", error.description)
             }
         }
         for path in jwt.publicKeyFiles where !HostFile.exists(path) { issue("auth.jwt.public_key_files", "\(path) does not exist") }

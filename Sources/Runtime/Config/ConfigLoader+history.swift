@@ -30,28 +30,28 @@ extension ConfigLoader {
         "notifications.webhook_backoff": { config, raw throws(ValueError) in config.notifications.webhookBackoff = try duration(raw, min: .milliseconds(1)) },
         "notifications.webhook_rate_limit": { config, raw throws(ValueError) in config.notifications.webhookRateLimit = try int(raw, in: 1...10_000) },
         "alerts.cpu.enabled": { config, raw throws(ValueError) in config.alerts.cpu.enabled = try bool(raw) },
-        "alerts.cpu.warning": { config, raw throws(ValueError) in config.alerts.cpu.warning = try number(raw) },
-        "alerts.cpu.critical": { config, raw throws(ValueError) in config.alerts.cpu.critical = try number(raw) },
-        "alerts.cpu.warning_clear": { config, raw throws(ValueError) in config.alerts.cpu.warningClear = try number(raw) },
-        "alerts.cpu.critical_clear": { config, raw throws(ValueError) in config.alerts.cpu.criticalClear = try number(raw) },
+        "alerts.cpu.warning": { config, raw throws(ValueError) in config.alerts.cpu.warning = try percent(raw) },
+        "alerts.cpu.critical": { config, raw throws(ValueError) in config.alerts.cpu.critical = try percent(raw) },
+        "alerts.cpu.warning_clear": { config, raw throws(ValueError) in config.alerts.cpu.warningClear = try percent(raw) },
+        "alerts.cpu.critical_clear": { config, raw throws(ValueError) in config.alerts.cpu.criticalClear = try percent(raw) },
         "alerts.cpu.for": { config, raw throws(ValueError) in config.alerts.cpu.holdFor = try holdDuration(raw) },
         "alerts.memory.enabled": { config, raw throws(ValueError) in config.alerts.memory.enabled = try bool(raw) },
-        "alerts.memory.warning": { config, raw throws(ValueError) in config.alerts.memory.warning = try number(raw) },
-        "alerts.memory.critical": { config, raw throws(ValueError) in config.alerts.memory.critical = try number(raw) },
-        "alerts.memory.warning_clear": { config, raw throws(ValueError) in config.alerts.memory.warningClear = try number(raw) },
-        "alerts.memory.critical_clear": { config, raw throws(ValueError) in config.alerts.memory.criticalClear = try number(raw) },
+        "alerts.memory.warning": { config, raw throws(ValueError) in config.alerts.memory.warning = try percent(raw) },
+        "alerts.memory.critical": { config, raw throws(ValueError) in config.alerts.memory.critical = try percent(raw) },
+        "alerts.memory.warning_clear": { config, raw throws(ValueError) in config.alerts.memory.warningClear = try percent(raw) },
+        "alerts.memory.critical_clear": { config, raw throws(ValueError) in config.alerts.memory.criticalClear = try percent(raw) },
         "alerts.memory.for": { config, raw throws(ValueError) in config.alerts.memory.holdFor = try holdDuration(raw) },
         "alerts.load.enabled": { config, raw throws(ValueError) in config.alerts.load.enabled = try bool(raw) },
-        "alerts.load.warning": { config, raw throws(ValueError) in config.alerts.load.warning = try number(raw) },
-        "alerts.load.critical": { config, raw throws(ValueError) in config.alerts.load.critical = try number(raw) },
-        "alerts.load.warning_clear": { config, raw throws(ValueError) in config.alerts.load.warningClear = try number(raw) },
-        "alerts.load.critical_clear": { config, raw throws(ValueError) in config.alerts.load.criticalClear = try number(raw) },
+        "alerts.load.warning": { config, raw throws(ValueError) in config.alerts.load.warning = try nonNegative(raw) },
+        "alerts.load.critical": { config, raw throws(ValueError) in config.alerts.load.critical = try nonNegative(raw) },
+        "alerts.load.warning_clear": { config, raw throws(ValueError) in config.alerts.load.warningClear = try nonNegative(raw) },
+        "alerts.load.critical_clear": { config, raw throws(ValueError) in config.alerts.load.criticalClear = try nonNegative(raw) },
         "alerts.load.for": { config, raw throws(ValueError) in config.alerts.load.holdFor = try holdDuration(raw) },
         "alerts.disk.enabled": { config, raw throws(ValueError) in config.alerts.disk.enabled = try bool(raw) },
-        "alerts.disk.warning": { config, raw throws(ValueError) in config.alerts.disk.warning = try number(raw) },
-        "alerts.disk.critical": { config, raw throws(ValueError) in config.alerts.disk.critical = try number(raw) },
-        "alerts.disk.warning_clear": { config, raw throws(ValueError) in config.alerts.disk.warningClear = try number(raw) },
-        "alerts.disk.critical_clear": { config, raw throws(ValueError) in config.alerts.disk.criticalClear = try number(raw) },
+        "alerts.disk.warning": { config, raw throws(ValueError) in config.alerts.disk.warning = try percent(raw) },
+        "alerts.disk.critical": { config, raw throws(ValueError) in config.alerts.disk.critical = try percent(raw) },
+        "alerts.disk.warning_clear": { config, raw throws(ValueError) in config.alerts.disk.warningClear = try percent(raw) },
+        "alerts.disk.critical_clear": { config, raw throws(ValueError) in config.alerts.disk.criticalClear = try percent(raw) },
         "alerts.disk.for": { config, raw throws(ValueError) in config.alerts.disk.holdFor = try holdDuration(raw) },
     ]
 
@@ -62,11 +62,9 @@ extension ConfigLoader {
     }
 
     static func webhookURLs(_ raw: Raw) throws(ValueError) -> [String] {
-        let urls = try strings(raw)
-        if let bad = urls.first(where: { !($0.hasPrefix("http://") || $0.hasPrefix("https://")) }) {
-            throw ValueError(message: "expected http:// or https:// URLs, got \"\(bad)\"")
+        try checkEach(try strings(raw)) { url in
+            url.hasPrefix("http://") || url.hasPrefix("https://") ? nil : "expected http:// or https:// URLs, got \"\(url)\""
         }
-        return urls
     }
 
     /// A finite number (integer or float).
@@ -79,6 +77,20 @@ extension ConfigLoader {
         default: value = nil
         }
         guard let value, value.isFinite else { throw ValueError(message: "expected a number, got \(describe(raw))") }
+        return value
+    }
+
+    /// A percentage threshold: 0 to 100.
+    static func percent(_ raw: Raw) throws(ValueError) -> Double {
+        let value = try number(raw)
+        guard (0...100).contains(value) else { throw ValueError(message: "a percentage must be between 0 and 100, got \(describe(raw))") }
+        return value
+    }
+
+    /// A load threshold: 0 or more.
+    static func nonNegative(_ raw: Raw) throws(ValueError) -> Double {
+        let value = try number(raw)
+        guard value >= 0 else { throw ValueError(message: "must be 0 or more, got \(describe(raw))") }
         return value
     }
 
@@ -96,28 +108,42 @@ extension ConfigLoader {
     }
 
     /// Cross-key checks of the history and alert keys.
-    func validateHistory(_ configuration: AgentConfiguration, file: String) -> [ConfigIssue] {
+    func validateHistory(_ configuration: AgentConfiguration, file: String, locator: TOMLKeyLocator? = nil) -> [ConfigIssue] {
         var issues: [ConfigIssue] = []
         let history = configuration.history
         if history.minuteRetention < history.retention {
-            issues.append(ConfigIssue(source: file, line: nil, key: "history.minute_retention", message: "must not be shorter than history.retention"))
+            issues.append(
+                ConfigIssue(
+                    source: file, line: Self.line(locator, "history.minute_retention", "history.retention"), key: "history.minute_retention",
+                    message: "must not be shorter than history.retention"))
         }
         if history.hourRetention < history.minuteRetention {
-            issues.append(ConfigIssue(source: file, line: nil, key: "history.hour_retention", message: "must not be shorter than history.minute_retention"))
+            issues.append(
+                ConfigIssue(
+                    source: file, line: Self.line(locator, "history.hour_retention", "history.minute_retention"), key: "history.hour_retention",
+                    message: "must not be shorter than history.minute_retention"))
         }
         let rules: [(String, AlertRuleSettings)] = [
             ("cpu", configuration.alerts.cpu), ("memory", configuration.alerts.memory), ("load", configuration.alerts.load),
             ("disk", configuration.alerts.disk),
         ]
         for (name, rule) in rules {
+            let key = "alerts.\(name)"
             if rule.critical < rule.warning {
-                issues.append(ConfigIssue(source: file, line: nil, key: "alerts.\(name).critical", message: "must not be below alerts.\(name).warning"))
+                issues.append(
+                    ConfigIssue(source: file, line: Self.line(locator, key + ".critical", key + ".warning"), key: key + ".critical", message: "must not be below \(key).warning"))
             }
             if rule.effectiveWarningClear > rule.warning {
-                issues.append(ConfigIssue(source: file, line: nil, key: "alerts.\(name).warning_clear", message: "must not be above alerts.\(name).warning"))
+                issues.append(
+                    ConfigIssue(
+                        source: file, line: Self.line(locator, key + ".warning_clear", key + ".warning"), key: key + ".warning_clear",
+                        message: "must not be above \(key).warning"))
             }
             if rule.effectiveCriticalClear > rule.critical {
-                issues.append(ConfigIssue(source: file, line: nil, key: "alerts.\(name).critical_clear", message: "must not be above alerts.\(name).critical"))
+                issues.append(
+                    ConfigIssue(
+                        source: file, line: Self.line(locator, key + ".critical_clear", key + ".critical"), key: key + ".critical_clear",
+                        message: "must not be above \(key).critical"))
             }
         }
         return issues

@@ -5,6 +5,12 @@
 
 import TOMLKit
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Builds an ``AgentConfiguration`` from built-in defaults, then a TOML file, then `VIWORKS_*` environment
 /// variables (highest precedence). Every known key is in ``ConfigLoader/keys``; an unknown key, a value of the
 /// wrong type or out of range is reported with file, line and key, and loading reports all problems at once.
@@ -36,13 +42,59 @@ public struct ConfigLoader: Sendable {
 
     struct ValueError: Error, Sendable {
         var message: String
+        /// Every bad element of a list, by 0-based index: each is reported on its own line.
+        var elements: [ElementProblem] = []
+
+        init(message: String) {
+            self.message = message
+        }
+
+        /// One problem per bad element; `message` is the first one's.
+        init(elements: [ElementProblem]) {
+            self.message = elements.first?.message ?? "invalid list"
+            self.elements = elements
+        }
+    }
+
+    struct ElementProblem: Sendable {
+        var index: Int
+        var message: String
+    }
+
+    /// A value given on the command line (`--listen`, `--log-level`), applied over the file and the environment and
+    /// blamed on the flag when it is wrong.
+    public struct Override: Sendable {
+        /// The flag as the user typed it, e.g. `--log-level`.
+        public var flag: String
+        /// The configuration key it sets, e.g. `log.level`.
+        public var key: String
+        public var value: String
+
+        public init(flag: String, key: String, value: String) {
+            self.flag = flag
+            self.key = key
+            self.value = value
+        }
+    }
+
+    /// A configuration and what is worth a warning but not a refusal (an unknown `VIWORKS_*` variable).
+    public struct Loaded: Sendable {
+        public var configuration: AgentConfiguration
+        public var warnings: [ConfigIssue]
     }
 
     /// Loads `path` (nil: the default path if present, else built-in defaults) and applies `environment`.
     /// - Throws: ``ConfigError`` listing every problem.
     public func load(path: String?, environment: [String: String]) throws(ConfigError) -> AgentConfiguration {
+        try loadWithWarnings(path: path, environment: environment).configuration
+    }
+
+    /// Loads `path`, applies `environment`, then `overrides` (command-line flags); returns the warnings too.
+    /// - Throws: ``ConfigError`` listing every problem.
+    public func loadWithWarnings(path: String?, environment: [String: String], overrides: [Override] = []) throws(ConfigError) -> Loaded {
         var configuration = AgentConfiguration()
         var issues: [ConfigIssue] = []
+        var warnings: [ConfigIssue] = []
         var locator: TOMLKeyLocator?
         let file: String? = path ?? (HostFile.exists(Self.defaultPath) ? Self.defaultPath : nil)
         if let file {
@@ -51,16 +103,23 @@ public struct ConfigLoader: Sendable {
                 locator = TOMLKeyLocator(text: text)
                 issues += apply(toml: text, file: file, to: &configuration)
             } catch {
-                issues.append(ConfigIssue(source: file, line: nil, key: "", message: "cannot read: \(error)"))
+                issues.append(ConfigIssue(source: file, line: nil, key: "", message: "cannot read \(file): \(error.reason)"))
             }
         }
-        issues += apply(environment: environment, to: &configuration)
-        issues += validate(configuration, file: file ?? "configuration")
+        issues += apply(environment: environment, to: &configuration, warnings: &warnings)
+        for override in overrides {
+            do throws(ValueError) {
+                try assign(override.key.split(separator: ".").map(String.init), .text(override.value), to: &configuration)
+            } catch {
+                issues.append(ConfigIssue(source: "command line", line: nil, key: override.flag, message: error.message))
+            }
+        }
+        issues += validate(configuration, file: file ?? "configuration", locator: locator)
         issues += validateSecurity(&configuration, file: file ?? "configuration", locator: locator)
         if !issues.isEmpty {
             throw ConfigError(issues: issues.sorted { ($0.source, $0.line ?? Int.max, $0.key) < ($1.source, $1.line ?? Int.max, $1.key) })
         }
-        return configuration
+        return Loaded(configuration: configuration, warnings: warnings)
     }
 
     /// Parses TOML text into `configuration`; returns the problems found.
@@ -82,30 +141,73 @@ public struct ConfigLoader: Sendable {
             do throws(ValueError) {
                 try assign(path, raw, to: &configuration)
             } catch {
-                issues.append(ConfigIssue(source: file, line: locator.line(of: path), key: dotted, message: error.message))
+                if error.elements.isEmpty {
+                    issues.append(ConfigIssue(source: file, line: locator.line(of: path), key: dotted, message: error.message))
+                }
+                for element in error.elements {
+                    issues.append(
+                        ConfigIssue(source: file, line: locator.line(of: path, element: element.index) ?? locator.line(of: path), key: dotted, message: element.message))
+                }
             }
         }
         return issues
     }
 
-    /// Applies `VIWORKS_*` variables; unknown `VIWORKS_` names are reported.
-    func apply(environment: [String: String], to configuration: inout AgentConfiguration) -> [ConfigIssue] {
+    /// Applies `VIWORKS_*` variables. A `VIWORKS_` name that is no configuration key (a typo, or a variable of
+    /// another tool such as the test suite's `VIWORKS_AGENT_BIN`) is a warning naming the closest known variable.
+    func apply(environment: [String: String], to configuration: inout AgentConfiguration, warnings: inout [ConfigIssue]) -> [ConfigIssue] {
         var byName: [String: [String]] = [:]
         for path in allKeyPaths() { byName["VIWORKS_" + path.joined(separator: "_").uppercased()] = path }
         var issues: [ConfigIssue] = []
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("VIWORKS_") {
             guard let path = byName[name] else {
-                // Variables that are not configuration keys (e.g. a future VIWORKS_ feature) are reported, not ignored.
-                issues.append(ConfigIssue(source: "environment", line: nil, key: name, message: "not a configuration key"))
+                let closest = Self.closest(to: name, among: byName.keys)
+                warnings.append(
+                    ConfigIssue(
+                        source: "environment", line: nil, key: name,
+                        message: "not a configuration variable, ignored\(closest.map { " (the closest is \($0))" } ?? "")"))
                 continue
             }
             do throws(ValueError) {
                 try assign(path, .text(value), to: &configuration)
             } catch {
-                issues.append(ConfigIssue(source: "environment", line: nil, key: name, message: error.message))
+                let messages = error.elements.isEmpty ? [error.message] : error.elements.map(\.message)
+                for message in messages { issues.append(ConfigIssue(source: "environment", line: nil, key: name, message: message)) }
             }
         }
         return issues
+    }
+
+    /// Applies `VIWORKS_*` variables, unknown names ignored.
+    func apply(environment: [String: String], to configuration: inout AgentConfiguration) -> [ConfigIssue] {
+        var warnings: [ConfigIssue] = []
+        return apply(environment: environment, to: &configuration, warnings: &warnings)
+    }
+
+    /// The candidate nearest to `name` by edit distance (ties: alphabetical).
+    static func closest(to name: String, among candidates: some Sequence<String>) -> String? {
+        let target = Array(name.utf8)
+        var best: (distance: Int, name: String)?
+        for candidate in candidates {
+            let distance = editDistance(target, Array(candidate.utf8))
+            if best.map({ (distance, candidate) < ($0.distance, $0.name) }) ?? true { best = (distance, candidate) }
+        }
+        return best?.name
+    }
+
+    /// Levenshtein distance of two byte strings.
+    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        if a.isEmpty { return b.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
     }
 
     private func flatten(
@@ -216,11 +318,9 @@ public struct ConfigLoader: Sendable {
                 case "executable":
                     definition.executable = try Self.absolutePath(raw)
                 case "arguments":
-                    let arguments = try Self.strings(raw)
-                    for argument in arguments where CommandDefinition.pieces(argument) == nil {
-                        throw ValueError(message: "unbalanced braces in \"\(argument)\"; a parameter is written {name}")
+                    definition.arguments = try Self.checkEach(try Self.strings(raw)) { argument in
+                        CommandDefinition.pieces(argument) == nil ? "unbalanced braces in \"\(argument)\"; a parameter is written {name}" : nil
                     }
-                    definition.arguments = arguments
                 case "summary": definition.summary = try Self.string(raw)
                 case "optional": definition.optional = Set(try Self.strings(raw))
                 case "timeout": definition.timeout = try Self.duration(raw, min: .milliseconds(100))
@@ -313,25 +413,20 @@ public struct ConfigLoader: Sendable {
         "enabled": { definition, raw throws(ValueError) in definition.enabled = try bool(raw) },
         "critical": { definition, raw throws(ValueError) in definition.critical = try bool(raw) },
         "units": { definition, raw throws(ValueError) in
-            let units = try strings(raw)
-            for unit in units where unit.isEmpty || unit.contains("/") || unit.contains(" ") || !unit.contains(".") {
-                throw ValueError(message: "\"\(unit)\" is not a unit name such as \"nginx.service\" or \"postgresql@*.service\"")
+            definition.units = try checkEach(try strings(raw)) { unit in
+                unit.isEmpty || unit.contains("/") || unit.contains(" ") || !unit.contains(".")
+                    ? "\"\(unit)\" is not a unit name such as \"nginx.service\" or \"postgresql@*.service\"" : nil
             }
-            definition.units = units
         },
         "process_names": { definition, raw throws(ValueError) in
-            let names = try strings(raw)
-            for name in names where name.isEmpty || name.contains("/") {
-                throw ValueError(message: "\"\(name)\" is not a process name (comm)")
+            definition.processNames = try checkEach(try strings(raw)) { name in
+                name.isEmpty || name.contains("/") ? "\"\(name)\" is not a process name (comm)" : nil
             }
-            definition.processNames = names
         },
         "command_patterns": { definition, raw throws(ValueError) in
-            let patterns = try strings(raw)
-            for pattern in patterns where pattern.count < 2 {
-                throw ValueError(message: "a command pattern must have at least 2 characters, got \"\(pattern)\"")
+            definition.commandPatterns = try checkEach(try strings(raw)) { pattern in
+                pattern.count < 2 ? "a command pattern must have at least 2 characters, got \"\(pattern)\"" : nil
             }
-            definition.commandPatterns = patterns
         },
         "recovery": { definition, raw throws(ValueError) in definition.recoveryEnabled = try bool(raw) },
         "recovery_attempts": { definition, raw throws(ValueError) in definition.recoveryPolicy.maxAttempts = try int(raw, in: 1...100) },
@@ -442,13 +537,31 @@ public struct ConfigLoader: Sendable {
         switch raw {
         case .array(let items):
             var result: [String] = []
-            for item in items { result.append(try string(item)) }
+            var problems: [ElementProblem] = []
+            for (index, item) in items.enumerated() {
+                do throws(ValueError) {
+                    result.append(try string(item))
+                } catch {
+                    problems.append(ElementProblem(index: index, message: "element \(index + 1): \(error.message)"))
+                }
+            }
+            if !problems.isEmpty { throw ValueError(elements: problems) }
             return result
         case .text(let text):
             return text.split(separator: ",").map { $0.trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
         default:
             throw ValueError(message: "expected a list of strings, got \(describe(raw))")
         }
+    }
+
+    /// `values` when `problem` finds nothing wrong with any of them; else every bad element, each with its index.
+    static func checkEach(_ values: [String], _ problem: (String) -> String?) throws(ValueError) -> [String] {
+        var problems: [ElementProblem] = []
+        for (index, value) in values.enumerated() {
+            if let message = problem(value) { problems.append(ElementProblem(index: index, message: message)) }
+        }
+        if !problems.isEmpty { throw ValueError(elements: problems) }
+        return values
     }
 
     /// A collection interval: at least 100 ms, at most a day.
@@ -550,14 +663,38 @@ public struct ConfigLoader: Sendable {
 
     // MARK: - Cross-key checks
 
-    private func validate(_ configuration: AgentConfiguration, file: String) -> [ConfigIssue] {
-        var issues: [ConfigIssue] = validateHistory(configuration, file: file)
+    /// The line of the first of `keys` set in the file, else of the nearest table of the first; nil without a file.
+    static func line(_ locator: TOMLKeyLocator?, _ keys: String...) -> Int? {
+        guard let locator else { return nil }
+        for key in keys {
+            if let line = locator.exactLine(of: key.split(separator: ".").map(String.init)) { return line }
+        }
+        return keys.first.flatMap { locator.line(of: $0.split(separator: ".").map(String.init)) }
+    }
+
+    private func validate(_ configuration: AgentConfiguration, file: String, locator: TOMLKeyLocator?) -> [ConfigIssue] {
+        var issues: [ConfigIssue] = validateHistory(configuration, file: file, locator: locator)
         if configuration.supervisor.backoffMax < configuration.supervisor.backoffInitial {
-            issues.append(ConfigIssue(source: file, line: nil, key: "supervisor.backoff_max", message: "must not be smaller than supervisor.backoff_initial"))
+            issues.append(
+                ConfigIssue(
+                    source: file, line: Self.line(locator, "supervisor.backoff_max", "supervisor.backoff_initial"), key: "supervisor.backoff_max",
+                    message: "must not be smaller than supervisor.backoff_initial"))
+        }
+        if configuration.plugins.enabled {
+            let directory = configuration.plugins.directory
+            do {
+                _ = try HostFile.list(directory)
+            } catch where error.errno != ENOENT {
+                let reason = error.errno == ENOTDIR ? "\(directory) is not a directory" : "cannot read \(directory): \(error.reason)"
+                issues.append(ConfigIssue(source: file, line: Self.line(locator, "plugins.directory"), key: "plugins.directory", message: reason))
+            } catch {}
         }
         for definition in configuration.commands.definitions {
             if definition.executable.isEmpty {
-                issues.append(ConfigIssue(source: file, line: nil, key: "commands.\(definition.id)", message: "a command needs an absolute executable"))
+                issues.append(
+                    ConfigIssue(
+                        source: file, line: Self.line(locator, "commands.\(definition.id)"), key: "commands.\(definition.id)",
+                        message: "a command needs an absolute executable"))
             }
             let used = Set(definition.arguments.flatMap { CommandDefinition.pieces($0) ?? [] }.compactMap { piece -> String? in
                 if case .parameter(let name) = piece { return name }
@@ -565,13 +702,15 @@ public struct ConfigLoader: Sendable {
             })
             for name in used.subtracting(definition.parameters.keys).sorted() {
                 issues.append(
-                    ConfigIssue(source: file, line: nil, key: "commands.\(definition.id).arguments", message: "{\(name)} has no [commands.\(definition.id).parameters] entry"))
+                    ConfigIssue(
+                        source: file, line: Self.line(locator, "commands.\(definition.id).arguments"), key: "commands.\(definition.id).arguments",
+                        message: "{\(name)} has no [commands.\(definition.id).parameters] entry"))
             }
         }
         for definition in configuration.services.definitions where definition.enabled && !definition.isLocatable {
             issues.append(
                 ConfigIssue(
-                    source: file, line: nil, key: "services.\(definition.name)",
+                    source: file, line: Self.line(locator, "services.\(definition.name)"), key: "services.\(definition.name)",
                     message: "a service needs units, process_names or command_patterns to be found"))
         }
         return issues

@@ -10,13 +10,29 @@
 /// inline table reports the line of its parent key.
 public struct TOMLKeyLocator: Sendable {
     private var lines: [String: Int] = [:]
+    /// The line where each element of an array value starts, by the key's path.
+    private var elementLines: [String: [Int]] = [:]
+
+    /// The array value being read across lines: its key, bracket depth, and whether a new element may start.
+    private struct OpenArray {
+        var key: String
+        var depth = 0
+        var expectingElement = true
+        var quote: Character?
+        var escaped = false
+    }
 
     public init(text: String) {
         var table: [String] = []
         var number = 0
         var arrayCounts: [String: Int] = [:]
+        var open: OpenArray?
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             number += 1
+            if var array = open {
+                open = scan(rawLine[...], &array, line: number) ? nil : array
+                continue
+            }
             let line = rawLine.trimmingASCIIWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("[") {
@@ -39,7 +55,59 @@ public struct TOMLKeyLocator: Sendable {
                 path.append(part)
                 record(path, number)
             }
+            let value = line[line.index(after: equals)...].drop { $0 == " " || $0 == "\t" }
+            if value.hasPrefix("[") {
+                var array = OpenArray(key: path.joined(separator: "\u{1F}"))
+                open = scan(value, &array, line: number) ? nil : array
+            }
         }
+    }
+
+    /// Reads `text`, part of an array value, recording the line of each top-level element; true when the array closed.
+    private mutating func scan(_ text: Substring, _ array: inout OpenArray, line: Int) -> Bool {
+        for c in text {
+            if let quote = array.quote {
+                if array.escaped {
+                    array.escaped = false
+                } else if c == "\\" && quote == "\"" {
+                    array.escaped = true
+                } else if c == quote {
+                    array.quote = nil
+                }
+                continue
+            }
+            switch c {
+            case "#": return false
+            case " ", "\t", "\r": continue
+            case ",":
+                if array.depth == 1 { array.expectingElement = true }
+            case "]", "}":
+                array.depth -= 1
+                if array.depth <= 0 { return true }
+            default:
+                if array.depth == 1, array.expectingElement {
+                    elementLines[array.key, default: []].append(line)
+                    array.expectingElement = false
+                }
+                if c == "[" || c == "{" {
+                    array.depth += 1
+                } else if c == "\"" || c == "'" {
+                    array.quote = c
+                }
+            }
+        }
+        return false
+    }
+
+    /// The 1-based line where element `element` (0-based) of the array at `path` starts; nil when unknown.
+    public func line(of path: [String], element: Int) -> Int? {
+        guard let lines = elementLines[path.joined(separator: "\u{1F}")], lines.indices.contains(element) else { return nil }
+        return lines[element]
+    }
+
+    /// The 1-based line where `path` itself is set or declared; nil when it is not in the text.
+    public func exactLine(of path: [String]) -> Int? {
+        lines[path.joined(separator: "\u{1F}")]
     }
 
     private mutating func record(_ path: [String], _ line: Int) {
