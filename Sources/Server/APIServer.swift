@@ -70,8 +70,9 @@ public enum APIServer {
             // Connections idle for 30 s (including half-open ones that stopped sending) are closed.
             server: HTTPServerBuilder { responder in
                 // With a request timeout, RequestEndHandler (after HTTP decoding) tells when each request is complete.
+                // ContinueHandler answers `Expect: 100-continue`.
                 let http = HTTP1Channel.Configuration(
-                    additionalChannelHandlers: timeout == nil ? [] : [RequestEndHandler()], idleTimeout: .seconds(30))
+                    additionalChannelHandlers: (timeout == nil ? [] : [RequestEndHandler()]) + [ContinueHandler()], idleTimeout: .seconds(30))
                 return AgentChildChannel(HTTP1Channel(responder: responder, configuration: http), tls: tls, requestTimeout: timeout)
             },
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "viworks-agent"),

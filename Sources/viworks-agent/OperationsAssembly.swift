@@ -96,7 +96,8 @@ struct AuditRetention: Service {
 
     private func loop() async {
         while !Task.isCancelled {
-            let cutoff = Timestamp(nanosecondsSinceEpoch: Timestamp.now().nanosecondsSinceEpoch - Int64(retention.secondsDouble * 1e9))
+            // Saturating: a configured retention of centuries means "keep everything", not a trap.
+            let cutoff = Timestamp(secondsSinceEpoch: Timestamp.now().secondsSinceEpoch - retention.secondsDouble)
             do {
                 let removed = try audit.removeRecords(before: cutoff)
                 if removed > 0 { logger.info("audit retention removed old records", metadata: ["removed": "\(removed)"]) }

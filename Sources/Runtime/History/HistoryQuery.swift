@@ -27,12 +27,17 @@ public struct HistoryQuery: Sendable, Hashable {
     public var step: Int64?
     public var function: AggregateFunction
 
+    /// Times are clamped to ±2^52 ms (about ±142,000 years) and the step to 1 s…2^32 s, so that the planner's bucket
+    /// arithmetic cannot overflow whatever a caller passes.
     public init(from: Int64, to: Int64, step: Int64?, function: AggregateFunction = .avg) {
-        self.from = from
-        self.to = to
-        self.step = step
+        self.from = min(max(from, -Self.timeLimit), Self.timeLimit)
+        self.to = min(max(to, -Self.timeLimit), Self.timeLimit)
+        self.step = step.map { min(max($0, 1), Self.stepLimit) }
         self.function = function
     }
+
+    static let timeLimit: Int64 = 1 << 52
+    static let stepLimit: Int64 = 1 << 32
 }
 
 /// The tier and the effective step chosen for a query.

@@ -34,17 +34,96 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         }
     }
 
-    /// A time given by a client as Unix seconds: nil unless finite and within 1970…2200.
+    /// A time given by a client as Unix seconds: nil unless finite and within ``acceptedRange``.
     public init?(validSecondsSinceEpoch seconds: Double) {
-        guard seconds.isFinite, seconds >= 0, seconds <= 7_258_118_400 else { return nil }
+        guard seconds.isFinite, seconds >= 0, seconds <= Double(Self.latestAcceptedSeconds) else { return nil }
         self.init(secondsSinceEpoch: seconds)
+    }
+
+    /// Milliseconds since the epoch, saturating at the representable range (about 1677–2262): it never traps.
+    public init(millisecondsSinceEpoch milliseconds: Int64) {
+        let (nanoseconds, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
+        self.nanosecondsSinceEpoch = overflow ? (milliseconds < 0 ? Int64.min : Int64.max) : nanoseconds
+    }
+
+    /// Milliseconds since the epoch, rounded towards the past.
+    public var millisecondsSinceEpoch: Int64 {
+        let quotient = nanosecondsSinceEpoch / 1_000_000
+        return nanosecondsSinceEpoch % 1_000_000 < 0 ? quotient - 1 : quotient
+    }
+
+    // MARK: - Times given by clients
+
+    /// `2200-01-01T00:00:00Z` in Unix seconds: the latest instant ``init(parameter:)`` accepts.
+    public static let latestAcceptedSeconds: Int64 = 7_258_118_400
+
+    /// The instants a client may name (query parameters, command-line flags): `1970-01-01T00:00:00Z` through
+    /// `2200-01-01T00:00:00Z`, both included. Every millisecond or nanosecond figure derived from them fits an `Int64`
+    /// with room to spare, so arithmetic on them cannot overflow.
+    public static let acceptedRange = Timestamp(nanosecondsSinceEpoch: 0)...Timestamp(nanosecondsSinceEpoch: latestAcceptedSeconds * 1_000_000_000)
+
+    /// How ``init(parameter:)`` describes what it accepts, for error messages.
+    public static let acceptedSyntax =
+        "an RFC 3339 time (2025-01-31T12:00:00Z) or Unix seconds (1738324800 or 1738324800.5), from 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z"
+
+    /// The one parser of times given by clients: RFC 3339 (`2025-01-31T12:00:00Z`, `…+02:00`, fractions up to
+    /// nanoseconds) or Unix seconds as plain decimal digits with an optional fraction (`1738324800`, `1738324800.25`;
+    /// no sign, exponent, `nan` or `inf`). Nil for anything else and for instants outside ``acceptedRange``.
+    public init?(parameter text: some StringProtocol) {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= 64 else { return nil }
+        if let parsed = Timestamp(rfc3339: String(text)) {
+            guard Self.acceptedRange.contains(parsed) else { return nil }
+            self = parsed
+            return
+        }
+        var seconds: Int64 = 0
+        var index = 0
+        while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+            let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = scaled.addingReportingOverflow(Int64(bytes[index] - 0x30))
+            guard !overflow, !overflow2, sum <= Self.latestAcceptedSeconds else { return nil }
+            seconds = sum
+            index += 1
+        }
+        guard index > 0 else { return nil }
+        var nanoseconds: Int64 = 0
+        if index < bytes.count {
+            guard bytes[index] == 0x2E else { return nil }
+            index += 1
+            var digits = 0
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                if digits < 9 {
+                    nanoseconds = nanoseconds * 10 + Int64(bytes[index] - 0x30)
+                    digits += 1
+                }
+                index += 1
+            }
+            guard digits > 0, index == bytes.count else { return nil }
+            for _ in digits..<9 { nanoseconds *= 10 }
+        }
+        let parsed = Timestamp(nanosecondsSinceEpoch: seconds * 1_000_000_000 + nanoseconds)
+        guard Self.acceptedRange.contains(parsed) else { return nil }
+        self = parsed
+    }
+
+    /// Seconds and nanoseconds as a `timespec` (a clock, a file's `st_mtim`) gives them, saturating at the representable
+    /// range (about 1677–2262): a clock set to the year 3000 or a file stamped so must not trap.
+    public init(seconds: Int64, nanoseconds: Int64) {
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, overflow2) = scaled.addingReportingOverflow(nanoseconds)
+        if overflow || overflow2 {
+            self.nanosecondsSinceEpoch = seconds < 0 ? Int64.min : Int64.max
+        } else {
+            self.nanosecondsSinceEpoch = total
+        }
     }
 
     /// The current time from `CLOCK_REALTIME`.
     public static func now() -> Timestamp {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        return Timestamp(nanosecondsSinceEpoch: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+        return Timestamp(seconds: Int64(ts.tv_sec), nanoseconds: Int64(ts.tv_nsec))
     }
 
     public var secondsSinceEpoch: Double { Double(nanosecondsSinceEpoch) / 1e9 }

@@ -229,8 +229,9 @@ public final class Operations: Sendable {
     public func serviceAction(
         _ action: ServiceAction, service: String, principal: Requester, timeout: Duration = .seconds(30), event: String = "service"
     ) async throws -> ServiceActionResult {
-        guard let systemd else { throw ServiceActionError(.noSystemd, "systemd is not running on this host: services cannot be controlled") }
+        // An unknown name is a 404 whether or not systemd runs here.
         guard let unit = unitOfService(service) else { throw ServiceActionError(.unknownService, "no tracked service named \(CommandCatalog.shortened(service))") }
+        guard let systemd else { throw ServiceActionError(.noSystemd, "systemd is not running on this host: services cannot be controlled") }
         let start = try record(
             AuditRecord(
                 time: .now(), event: "\(event).start", principal: principal.name, role: principal.role, clientAddress: principal.clientAddress,

@@ -25,16 +25,16 @@ public struct HistoryController: Sendable {
             return try jsonResponse(SeriesListDTO(series: try await store.series(named: query.text("name"))))
         }
         router.get("/api/v1/metrics/{name}/history") { request, requestContext in
-            let name = requestContext.parameters.get("name") ?? ""
+            let name = try requestContext.pathParameter("name")
+            let parameters = try QueryParameters(request, allowed: ["from", "to", "step", "agg", "label"], repeatable: ["label"])
             let (store, settings) = try availableWithSettings()
-            let parameters = try QueryParameters(request, allowed: ["from", "to", "step", "agg", "label"])
             let now = context?.now() ?? .now()
             let (from, to) = try parameters.range(now: now, defaultSpan: 3600)
             let step = try parameters.step()
             let function = try parameters.aggregate()
             let filters = try parameters.labels()
             let query = HistoryQuery(from: from, to: to, step: step, function: function)
-            let plan = HistoryPlanner.plan(query, now: now.nanosecondsSinceEpoch / 1_000_000, settings: settings)
+            let plan = HistoryPlanner.plan(query, now: now.millisecondsSinceEpoch, settings: settings)
             if let points = plan.maximumPoints, points > Int64(settings.maxPoints) {
                 throw APIError.badRequest(
                     "the query asks for \(points) points per series, more than the limit of \(settings.maxPoints): use a step of at least "
@@ -43,7 +43,7 @@ public struct HistoryController: Sendable {
             let series = try await store.series(named: name).filter { stored in
                 filters.allSatisfy { filter in stored.key.labels.contains { $0.name == filter.name && $0.value == filter.value } }
             }
-            guard !series.isEmpty else { throw APIError.notFound("no stored series named \(name)\(filters.isEmpty ? "" : " with these labels")") }
+            guard !series.isEmpty else { throw APIError.notFound("no stored series named \(QueryParameters.shortened(name))\(filters.isEmpty ? "" : " with these labels")") }
             let reader = HistoryReader(store: store, settings: settings)
             var result: [(key: SeriesKey, points: [HistoryPoint])] = []
             var total = 0
@@ -59,14 +59,14 @@ public struct HistoryController: Sendable {
             return try jsonResponse(MetricHistoryDTO(name: name, query: query, plan: plan, series: result))
         }
         router.get("/api/v1/history/status") { request, _ in
-            let (store, settings) = try availableWithSettings()
             let parameters = try QueryParameters(request, allowed: ["from", "to", "step"])
+            let (store, settings) = try availableWithSettings()
             let now = context?.now() ?? .now()
             let (from, to) = try parameters.range(now: now, defaultSpan: 86_400)
             // Default step: about 720 points, a multiple of a minute.
             let step = try parameters.step() ?? max(60, ((to - from) / 1000 / 720 + 59) / 60 * 60)
             let query = HistoryQuery(from: from, to: to, step: step, function: .avg)
-            let plan = HistoryPlanner.plan(query, now: now.nanosecondsSinceEpoch / 1_000_000, settings: settings)
+            let plan = HistoryPlanner.plan(query, now: now.millisecondsSinceEpoch, settings: settings)
             if let points = plan.maximumPoints, points > Int64(settings.maxPoints) {
                 throw APIError.badRequest("the query asks for \(points) points, more than the limit of \(settings.maxPoints): use a larger step")
             }
@@ -80,13 +80,14 @@ public struct HistoryController: Sendable {
             return try jsonResponse(StatusHistoryDTO(from: from, to: to, plan: plan, points: points))
         }
         router.get("/api/v1/reports/{period}") { request, requestContext in
-            let period = requestContext.parameters.get("period") ?? ""
+            let period = try requestContext.pathParameter("period")
             let spans: [String: Int64] = ["daily": 86_400, "weekly": 7 * 86_400, "monthly": 30 * 86_400]
-            guard let span = spans[period] else { throw APIError.notFound("no report \(period): use daily, weekly or monthly") }
-            let (store, settings) = try availableWithSettings()
             let parameters = try QueryParameters(request, allowed: ["to"])
+            guard let span = spans[period] else { throw APIError.notFound("no report \(QueryParameters.shortened(period)): use daily, weekly or monthly") }
+            let (store, settings) = try availableWithSettings()
             let now = context?.now() ?? .now()
-            let to = try parameters.time("to") ?? now.nanosecondsSinceEpoch / 1_000_000
+            // `to` is within Timestamp.acceptedRange, so neither this nor the report's conversions can overflow.
+            let to = try parameters.time("to")?.millisecondsSinceEpoch ?? now.millisecondsSinceEpoch
             let from = to - span * 1000
             let report = try await ReportBuilder(store: store, settings: settings, incidents: alerts?.incidentStore).build(
                 period: period, from: from, to: to)
@@ -126,8 +127,8 @@ public struct AlertsController: Sendable {
             let current = now()
             let (from, to) = try parameters.range(now: current, defaultSpan: 7 * 86_400)
             let limit = try parameters.integer("limit", in: 1...10_000) ?? 1000
-            let fromTime = Timestamp(nanosecondsSinceEpoch: from * 1_000_000)
-            let toTime = Timestamp(nanosecondsSinceEpoch: to * 1_000_000)
+            let fromTime = Timestamp(millisecondsSinceEpoch: from)
+            let toTime = Timestamp(millisecondsSinceEpoch: to)
             let incidents = try await alerts?.incidentStore.incidents(from: fromTime, to: toTime, limit: limit) ?? []
             return try jsonResponse(IncidentsDTO(from: fromTime, to: toTime, incidents: incidents, now: current))
         }
@@ -139,45 +140,9 @@ func jsonResponse(_ value: some Encodable) throws -> Response {
         status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"], body: ResponseBody(byteBuffer: try encode(value)))
 }
 
-// MARK: - Query parameters
+// MARK: - Query parameters of the history routes
 
-/// The query string of a history route, checked: unknown or repeated parameters, and bad values, are 400s that
-/// name the parameter.
-struct QueryParameters {
-    var values: [(String, String)]
-
-    init(_ request: Request, allowed: Set<String>) throws {
-        values = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
-        for (name, _) in values where !allowed.contains(name) {
-            let list = allowed.sorted().joined(separator: ", ")
-            throw APIError.badRequest("unknown query parameter '\(name)'" + (list.isEmpty ? ": this route takes none" : " (allowed: \(list))"))
-        }
-        var seen: Set<String> = []
-        for (name, _) in values where name != "label" {
-            guard seen.insert(name).inserted else { throw APIError.badRequest("query parameter '\(name)' is given twice") }
-        }
-    }
-
-    func text(_ name: String) -> String? { values.first { $0.0 == name }?.1 }
-
-    /// RFC 3339 or Unix seconds (integer or decimal), as milliseconds since the epoch.
-    func time(_ name: String) throws -> Int64? {
-        guard let text = text(name) else { return nil }
-        if let timestamp = Timestamp(rfc3339: text) { return floorDiv(timestamp.nanosecondsSinceEpoch, 1_000_000) }
-        if let seconds = Double(text), seconds.isFinite, abs(seconds) < 1e11, !text.contains("e"), !text.contains("E") {
-            return Int64((seconds * 1000).rounded(.down))
-        }
-        throw APIError.badRequest("\(name): expected an RFC 3339 time (2025-01-31T12:00:00Z) or Unix seconds, got \"\(text.prefix(64))\"")
-    }
-
-    /// `from` and `to` (default: `to` now, `from` `defaultSpan` seconds before `to`); `from` must not be after `to`.
-    func range(now: Timestamp, defaultSpan: Int64) throws -> (Int64, Int64) {
-        let to = try time("to") ?? floorDiv(now.nanosecondsSinceEpoch, 1_000_000)
-        let from = try time("from") ?? to - defaultSpan * 1000
-        guard from <= to else { throw APIError.badRequest("from (\(text("from") ?? "")) is after to (\(text("to") ?? "now"))") }
-        return (from, to)
-    }
-
+extension QueryParameters {
     /// `step`: whole seconds (`60`) or a duration (`5m`, `1h`), at least 1 s.
     func step() throws -> Int64? {
         guard let text = text("step") else { return nil }
@@ -186,33 +151,22 @@ struct QueryParameters {
             let seconds = duration.components.seconds
             if seconds >= 1, seconds <= 366 * 86_400, duration.components.attoseconds == 0 { return seconds }
         }
-        throw APIError.badRequest("step: expected whole seconds between 1 and 31622400 (e.g. 60) or a duration such as 5m or 1h, got \"\(text.prefix(64))\"")
+        throw Self.invalid("step: expected whole seconds between 1 and 31622400 (e.g. 60) or a duration such as 5m or 1h, got \"\(Self.shortened(text))\"")
     }
 
     func aggregate() throws -> AggregateFunction {
-        guard let text = text("agg") else { return .avg }
-        guard let function = AggregateFunction(rawValue: text) else {
-            throw APIError.badRequest("agg: expected one of \(AggregateFunction.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text.prefix(64))\"")
-        }
-        return function
+        guard let text = try choice("agg", AggregateFunction.allCases.map(\.rawValue)) else { return .avg }
+        return AggregateFunction(rawValue: text) ?? .avg
     }
 
     /// `label=name=value`, repeatable; every one must match.
     func labels() throws -> [MetricLabel] {
-        try values.filter { $0.0 == "label" }.map { _, text in
+        try all("label").map { text in
             guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
-                throw APIError.badRequest("label: expected name=value (e.g. label=mountpoint=/), got \"\(text.prefix(64))\"")
+                throw Self.invalid("label: expected name=value (e.g. label=mountpoint=/), got \"\(Self.shortened(text))\"")
             }
             return MetricLabel(String(text[..<equals]), String(text[text.index(after: equals)...]))
         }
-    }
-
-    func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
-        guard let text = text(name) else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw APIError.badRequest("\(name): expected an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text.prefix(64))\"")
-        }
-        return value
     }
 }
 

@@ -39,18 +39,25 @@ public struct OperationsController: Sendable {
     }
 
     public func addRoutes(to router: Router<some RequestContext>) {
-        router.post("/api/v1/command") { request, _ in try await command(request) }
-        router.get("/api/v1/command/{id}") { _, context in
-            let id = context.parameters.get("id") ?? ""
+        router.post("/api/v1/command") { request, _ in
+            _ = try QueryParameters(request, allowed: [])
+            return try await command(request)
+        }
+        router.get("/api/v1/command/{id}") { request, context in
+            let id = try context.pathParameter("id")
+            _ = try QueryParameters(request, allowed: [])
             guard let operations, let run = operations.job(id) else { throw APIError.notFound("no command job \(CommandCatalog.shortened(id))") }
             return try json(CommandRunDTO(run: run), status: run.result == nil ? .accepted : .ok)
         }
-        router.get("/api/v1/commands") { _, _ in
-            try json(CommandsDTO(definitions: operations?.commandCatalog.definitions.values.sorted { $0.id < $1.id } ?? []))
+        router.get("/api/v1/commands") { request, _ in
+            _ = try QueryParameters(request, allowed: [])
+            return try json(CommandsDTO(definitions: operations?.commandCatalog.definitions.values.sorted { $0.id < $1.id } ?? []))
         }
         for action in ServiceAction.allCases {
             router.post(RouterPath("/api/v1/services/{name}/\(action.rawValue)")) { request, context in
-                try await service(action, name: context.parameters.get("name") ?? "", request: request)
+                let name = try context.pathParameter("name")
+                _ = try QueryParameters(request, allowed: [])
+                return try await service(action, name: name, request: request)
             }
         }
         router.get("/api/v1/audit") { request, _ in try audit(request) }
@@ -141,16 +148,12 @@ public struct OperationsController: Sendable {
 
     private func audit(_ request: Request) throws -> Response {
         guard let log = operations?.audit else { throw APIError(.serviceUnavailable, code: "audit_disabled", message: "the audit log is not open") }
-        let query = request.uri.queryParameters
-        for (key, _) in query where !["from", "to", "principal", "limit", "verify"].contains(String(key)) {
-            throw APIError.badRequest("unknown parameter '\(CommandCatalog.shortened(String(key)))' (known: from, to, principal, limit, verify)")
-        }
-        let from = try query["from"].map { try Self.time(String($0), "from") }
-        let to = try query["to"].map { try Self.time(String($0), "to") }
-        let limit = try query["limit"].map { try Self.integer(String($0), "limit", 1...10_000) } ?? 1000
-        let verify = query["verify"].map { $0 == "true" || $0 == "1" } ?? false
+        let query = try QueryParameters(request, allowed: ["from", "to", "principal", "limit", "verify"])
+        let (from, to) = try query.times("from", "to")
+        let limit = try query.integer("limit", in: 1...10_000) ?? 1000
+        let verify = try query.boolean("verify") ?? false
         do {
-            let records = try log.records(from: from, to: to, principal: query["principal"].map(String.init), limit: limit)
+            let records = try log.records(from: from, to: to, principal: query.text("principal"), limit: limit)
             return try json(AuditDTO(records: records, verification: verify ? try log.verify() : nil))
         } catch {
             throw APIError(.serviceUnavailable, code: "audit_unavailable", message: "the audit log cannot be read: \(error)")
@@ -161,14 +164,10 @@ public struct OperationsController: Sendable {
 
     private func logs(_ request: Request) async throws -> Response {
         guard let journal else { throw APIError(.serviceUnavailable, code: "journal_unavailable", message: "the journal cannot be read on this host") }
-        let query = request.uri.queryParameters
-        let known = ["unit", "since", "until", "priority", "grep", "lines", "follow", "format", "after"]
-        for (key, _) in query where !known.contains(String(key)) {
-            throw APIError.badRequest("unknown parameter '\(CommandCatalog.shortened(String(key)))' (known: \(known.joined(separator: ", ")); no parameter names a file)")
-        }
+        let query = try QueryParameters(request, allowed: ["unit", "since", "until", "priority", "grep", "lines", "follow", "format", "after"])
         let allowed = logUnits()
         var units = allowed
-        if let requested = query["unit"].map({ String($0) }) {
+        if let requested = query.text("unit") {
             let unit = try Self.unitName(requested)
             guard allowed.contains(unit) else {
                 throw APIError(.forbidden, code: "unit_not_allowed", message: "the journal of \(unit) is not readable here (allowed: \(allowed.joined(separator: ", ")))")
@@ -176,24 +175,22 @@ public struct OperationsController: Sendable {
             units = [unit]
         }
         var journalQuery = JournalQuery(units: units)
-        journalQuery.since = try query["since"].map { try Self.time(String($0), "since") }
-        journalQuery.until = try query["until"].map { try Self.time(String($0), "until") }
-        journalQuery.maxPriority = try query["priority"].map { try Self.priority(String($0)) }
-        journalQuery.lines = try query["lines"].map { try Self.integer(String($0), "lines", 1...10_000) } ?? 100
-        if let grep = query["grep"].map(String.init) {
+        (journalQuery.since, journalQuery.until) = try query.times("since", "until")
+        journalQuery.maxPriority = try query.text("priority").map { try Self.priority($0) }
+        journalQuery.lines = try query.integer("lines", in: 1...10_000) ?? 100
+        if let grep = query.text("grep") {
             guard grep.utf8.count <= 256, !grep.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
-                throw APIError.badRequest("grep must be at most 256 bytes without control characters")
+                throw QueryParameters.invalid("grep must be at most 256 bytes without control characters")
             }
             journalQuery.grep = grep
         }
-        let format = query["format"].map(String.init) ?? "json"
-        guard ["json", "text"].contains(format) else { throw APIError.badRequest("format must be json or text") }
-        let follow = query["follow"].map { $0 == "true" || $0 == "1" } ?? false
+        let format = try query.choice("format", ["json", "text"]) ?? "json"
+        let follow = try query.boolean("follow") ?? false
+        let after = query.text("after")
+        if let after, after.utf8.count > 512 || after.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+            throw QueryParameters.invalid("after must be a journal cursor")
+        }
         if follow {
-            let after = query["after"].map(String.init)
-            if let after, after.utf8.count > 512 || after.unicodeScalars.contains(where: { $0.value < 0x20 }) {
-                throw APIError.badRequest("after must be a journal cursor")
-            }
             let stream: AsyncThrowingStream<JournalEvent, any Error>
             do {
                 stream = try journal.follow(journalQuery, afterCursor: after)
@@ -243,30 +240,13 @@ public struct OperationsController: Sendable {
     /// A systemd unit name: `[A-Za-z0-9:_.@-]`, with a type suffix (`.service` added when missing). Anything that looks
     /// like a path (`/`, `..`, `\`, NUL, `%`) is refused before the allowlist is even consulted.
     static func unitName(_ raw: String) throws -> String {
-        guard !raw.isEmpty, raw.utf8.count <= 256 else { throw APIError.badRequest("unit must be a unit name such as nginx.service") }
+        guard !raw.isEmpty, raw.utf8.count <= 256 else { throw QueryParameters.invalid("unit must be a unit name such as nginx.service") }
         guard !raw.contains("/"), !raw.contains(".."), !raw.contains("\\"), !raw.contains("%"), !raw.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
-            throw APIError.badRequest("unit must be a unit name, not a path: \(CommandCatalog.shortened(raw))")
+            throw QueryParameters.invalid("unit must be a unit name, not a path: \(CommandCatalog.shortened(raw))")
         }
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.@-".utf8)
-        guard raw.utf8.allSatisfy(allowed.contains) else { throw APIError.badRequest("unit must be a unit name: \(CommandCatalog.shortened(raw))") }
+        guard raw.utf8.allSatisfy(allowed.contains) else { throw QueryParameters.invalid("unit must be a unit name: \(CommandCatalog.shortened(raw))") }
         return raw.contains(".") ? raw : raw + ".service"
-    }
-
-    static func time(_ raw: String, _ name: String) throws -> Timestamp {
-        if raw.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }), let seconds = Double(raw),
-            let time = Timestamp(validSecondsSinceEpoch: seconds)
-        {
-            return time
-        }
-        if let parsed = Timestamp(rfc3339: raw), parsed.nanosecondsSinceEpoch >= 0 { return parsed }
-        throw APIError.badRequest("\(name) must be RFC 3339 (2026-11-29T10:00:00Z) or Unix seconds, between 1970 and 2200, got \(CommandCatalog.shortened(raw))")
-    }
-
-    static func integer(_ raw: String, _ name: String, _ range: ClosedRange<Int>) throws -> Int {
-        guard let value = Int(raw), range.contains(value) else {
-            throw APIError.badRequest("\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got \(CommandCatalog.shortened(raw))")
-        }
-        return value
     }
 
     static let priorityNames = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
@@ -274,7 +254,7 @@ public struct OperationsController: Sendable {
     static func priority(_ raw: String) throws -> Int {
         if let value = Int(raw), (0...7).contains(value) { return value }
         if let index = priorityNames.firstIndex(of: raw.lowercased()) { return index }
-        throw APIError.badRequest("priority must be 0–7 or one of \(priorityNames.joined(separator: ", ")), got \(CommandCatalog.shortened(raw))")
+        throw QueryParameters.invalid("priority must be 0–7 or one of \(priorityNames.joined(separator: ", ")), got \(CommandCatalog.shortened(raw))")
     }
 
     // MARK: - Bodies

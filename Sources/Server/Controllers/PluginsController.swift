@@ -16,24 +16,30 @@ public struct PluginsController: Sendable {
     }
 
     public func addRoutes(to router: Router<some RequestContext>) {
-        router.get("/api/v1/plugins") { _, _ in
-            try json(PluginsDTO(plugins: registry?.plugins() ?? [], problems: registry?.manifestProblems() ?? []))
+        router.get("/api/v1/plugins") { request, _ in
+            _ = try QueryParameters(request, allowed: [])
+            return try json(PluginsDTO(plugins: registry?.plugins() ?? [], problems: registry?.manifestProblems() ?? []))
         }
-        router.get("/api/v1/plugins/{name}") { _, context in
-            let name = context.parameters.get("name") ?? ""
-            guard let state = registry?.plugins().first(where: { $0.name == name }) else { throw APIError.notFound("no plugin named \(name)") }
+        router.get("/api/v1/plugins/{name}") { request, context in
+            let name = try context.pathParameter("name")
+            _ = try QueryParameters(request, allowed: [])
+            guard let state = registry?.plugins().first(where: { $0.name == name }) else {
+                throw APIError.notFound("no plugin named \(QueryParameters.shortened(name))")
+            }
             return try json(PluginDTO(state: state))
         }
-        router.post("/api/v1/plugins/{name}/enable") { _, context in
-            let name = context.parameters.get("name") ?? ""
-            guard let registry else { throw APIError.notFound("no plugin named \(name)") }
+        router.post("/api/v1/plugins/{name}/enable") { request, context in
+            let name = try context.pathParameter("name")
+            _ = try QueryParameters(request, allowed: [])
+            guard let registry else { throw APIError.notFound("no plugin named \(QueryParameters.shortened(name))") }
             do {
                 return try json(PluginDTO(state: try await registry.enable(name)))
             } catch {
-                throw APIError.notFound("no plugin named \(name)")
+                throw APIError.notFound("no plugin named \(QueryParameters.shortened(name))")
             }
         }
-        router.post("/api/v1/plugins/reload") { _, _ in
+        router.post("/api/v1/plugins/reload") { request, _ in
+            _ = try QueryParameters(request, allowed: [])
             guard let registry else { return try json(PluginReloadDTO(result: PluginReloadResult())) }
             return try json(PluginReloadDTO(result: await registry.reload()))
         }

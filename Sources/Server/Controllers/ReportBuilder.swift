@@ -29,8 +29,8 @@ struct ReportBuilder {
             }
             metrics.append((field, summary))
         }
-        let fromTime = Timestamp(nanosecondsSinceEpoch: from * 1_000_000)
-        let toTime = Timestamp(nanosecondsSinceEpoch: to * 1_000_000)
+        let fromTime = Timestamp(millisecondsSinceEpoch: from)
+        let toTime = Timestamp(millisecondsSinceEpoch: to)
         let list = try await incidents?.incidents(from: fromTime, to: toTime, limit: 10_000) ?? []
         var services: [String: (down: Double, count: Int)] = [:]
         for incident in list where incident.rule == "service" {

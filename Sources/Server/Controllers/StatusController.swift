@@ -41,8 +41,9 @@ public struct StatusController: Sendable {
         router.get("/api/v1/services") { request, _ in
             try await cached(request, route: "services", contentType: .json) { snapshot, _ in try encode(ServicesDTO(snapshot: snapshot)) }
         }
-        router.get("/api/v1/services/{name}") { _, context in
-            let name = context.parameters.get("name") ?? ""
+        router.get("/api/v1/services/{name}") { request, context in
+            let name = try context.pathParameter("name")
+            _ = try QueryParameters(request, allowed: [])
             guard let service = dependencies.snapshots.current.services?.services.first(where: { $0.name == name }) else {
                 let known = dependencies.snapshots.current.services?.services.map(\.name) ?? []
                 throw APIError.notFound("no service named \(APIErrorMiddleware<BasicRequestContext>.shortened(name))" + (known.isEmpty ? "" : "; known: \(known.joined(separator: ", "))"))
@@ -52,6 +53,7 @@ public struct StatusController: Sendable {
                 body: ResponseBody(byteBuffer: try encode(ServiceDTO(service: service))))
         }
         router.get("/api/v1/processes") { request, _ in
+            _ = try QueryParameters(request, allowed: [])
             guard dependencies.snapshots.current.processes != nil else {
                 throw APIError(
                     .serviceUnavailable, code: "not_collected",
@@ -72,6 +74,7 @@ public struct StatusController: Sendable {
     // MARK: - Health
 
     private func health(_ request: Request) throws -> Response {
+        _ = try QueryParameters(request, allowed: [])
         let snapshots = dependencies.snapshots
         let states = dependencies.collectorStates()
         let failed = states.filter { $0.core && $0.status == .failed }.map(\.name)
@@ -86,7 +89,7 @@ public struct StatusController: Sendable {
         }
         let dto = HealthDTO(
             status: status, timestamp: .now(), version: dependencies.version,
-            uptime: snapshots.current.uptime.map { Int($0.uptimeSeconds) },
+            uptime: snapshots.current.uptime.flatMap { wholeSeconds($0.uptimeSeconds) },
             agentUptimeSeconds: rounded(dependencies.monotonicSeconds() - dependencies.startedAt, 3),
             failedCollectors: failed
         )
@@ -107,6 +110,7 @@ public struct StatusController: Sendable {
     private func cached(
         _ request: Request, route: String, contentType: ContentType, make: (AgentSnapshot, [ChildState]) async throws -> ByteBuffer
     ) async throws -> Response {
+        _ = try QueryParameters(request, allowed: [])
         // A cache hit costs a few atomic loads and one lock: the states are read only to encode a new body.
         let collectors = dependencies.collectorGeneration.map { Int(truncatingIfNeeded: $0()) } ?? Self.fingerprint(dependencies.collectorStates())
         let plugins = dependencies.plugins.map { Int(truncatingIfNeeded: $0.generation()) } ?? 0

@@ -85,8 +85,8 @@ struct MetricHistoryDTO: Encodable {
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
         try o(.name, name)
-        try o(.from, Timestamp(nanosecondsSinceEpoch: query.from * 1_000_000).rfc3339)
-        try o(.to, Timestamp(nanosecondsSinceEpoch: query.to * 1_000_000).rfc3339)
+        try o(.from, Timestamp(millisecondsSinceEpoch: query.from).rfc3339)
+        try o(.to, Timestamp(millisecondsSinceEpoch: query.to).rfc3339)
         try o(.step, plan.step)
         try o(.agg, plan.step == nil ? nil : query.function.rawValue)
         try o(.tier, plan.tier.rawValue)
@@ -121,7 +121,7 @@ struct StatusPointDTO: Encodable {
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
-        try o(.timestamp, Timestamp(nanosecondsSinceEpoch: milliseconds * 1_000_000).rfc3339)
+        try o(.timestamp, Timestamp(millisecondsSinceEpoch: milliseconds).rfc3339)
         try o(.cpu_usage_percent, values["viworks_cpu_usage_percent"].map { rounded($0) })
         try o(.memory_usage_percent, values["viworks_memory_usage_percent"].map { rounded($0) })
         try o(.disk_usage_percent, values["viworks_disk_usage_percent"].map { rounded($0) })
@@ -148,8 +148,8 @@ struct StatusHistoryDTO: Encodable {
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
-        try o(.from, Timestamp(nanosecondsSinceEpoch: from * 1_000_000).rfc3339)
-        try o(.to, Timestamp(nanosecondsSinceEpoch: to * 1_000_000).rfc3339)
+        try o(.from, Timestamp(millisecondsSinceEpoch: from).rfc3339)
+        try o(.to, Timestamp(millisecondsSinceEpoch: to).rfc3339)
         try o(.step, plan.step)
         try o(.tier, plan.tier.rawValue)
         try o(.points, points)

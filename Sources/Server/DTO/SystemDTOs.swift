@@ -23,7 +23,7 @@ struct SystemHealthDTO: Encodable {
         try o(.memory_usage_percent, snapshot.memory?.usagePercent)
         try o(.disk_usage_percent, snapshot.disk?.rootUsagePercent)
         try o(.load_average, snapshot.load.map(LoadAverageDTO.init))
-        try o(.uptime_seconds, snapshot.uptime.map { Int($0.uptimeSeconds) })
+        try o(.uptime_seconds, snapshot.uptime.flatMap { wholeSeconds($0.uptimeSeconds) })
         try o(.temperature, snapshot.temperature?.cpuCelsius)
     }
 }

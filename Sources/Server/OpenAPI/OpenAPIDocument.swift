@@ -17,7 +17,7 @@ enum OpenAPIDocument {
             "title": "ViWorks OS Agent",
             "version": "0.1.0",
             "summary": "Linux host monitoring: health, status, system information, collectors, plugins and Prometheus metrics.",
-            "description": "Read-only monitoring API of the ViWorks OS Agent (default listen `127.0.0.1:9740`). JSON field names of the specification are kept exactly; every object always carries all of its keys, and unknown values are `null`. Percentages are 0–100 rounded to 2 decimals; `*_gb` figures are GiB (2^30 bytes) rounded to 2 decimals; `*_bytes` are bytes; timestamps are RFC 3339 UTC with nanoseconds. Every GET route also answers HEAD. A path that does not exist answers 404 and a known path asked with another method answers 405 with an `Allow` header, both with the `Error` body. Access control: every response carries `X-Request-Id` (the client's when it is 1–128 of `A-Za-z0-9._:-`, else a new one). Each operation's `security` lists the least role it needs (`x-viworks-role`: `public`, `viewer`, `operator` or `admin`); the address allowlist, the rate limit and the size limits (413, 414, 431) apply to every route.",
+            "description": "Monitoring and operations API of the ViWorks OS Agent (default listen `127.0.0.1:9740`): GET routes read, POST routes (service control, commands, plugins) act and are audited. JSON field names of the specification are kept exactly; every object always carries all of its keys, and unknown values are `null`. Percentages are 0–100 rounded to 2 decimals; `*_gb` figures are GiB (2^30 bytes) rounded to 2 decimals; `*_bytes` are bytes; timestamps are RFC 3339 UTC with nanoseconds. Every GET route also answers HEAD. A path that does not exist answers 404 and a known path asked with another method answers 405 with an `Allow` header, both with the `Error` body. Access control: every response carries `X-Request-Id` (the client's when it is 1–128 of `A-Za-z0-9._:-`, else a new one). Each operation's `security` lists the least role it needs (`x-viworks-role`: `public`, `viewer`, `operator` or `admin`); the address allowlist, the rate limit and the size limits (413, 414, 431) apply to every route. A request with `Expect: 100-continue` gets an interim `100 Continue` at once. Parameters follow one rule on every route, and each refusal is a 400 `invalid_parameter` whose message names the parameter: a query parameter the route does not document is refused (a route without parameters takes none); a parameter given twice is refused unless its schema is an array (`label`); query names and values and path parameters are percent-decoded (`+` stays a plus sign), and invalid percent-encoding or UTF-8 is refused; booleans are exactly `true`, `false`, `1` or `0`; integers are decimal digits within the documented range; times are RFC 3339 (any offset, up to nine fractional digits) or Unix seconds as plain digits with an optional fraction (no sign, exponent, `nan` or `inf`), from `1970-01-01T00:00:00Z` to `2200-01-01T00:00:00Z` inclusive; a range whose start is after its end (`from` > `to`, `since` > `until`) is refused.",
             "license": {
               "name": "Apache-2.0",
               "identifier": "Apache-2.0"
@@ -1154,7 +1154,7 @@ enum OpenAPIDocument {
                       "name": "from",
                       "in": "query",
                       "required": false,
-                      "description": "RFC 3339 or Unix seconds.",
+                      "description": "RFC 3339 or Unix seconds, from `1970-01-01T00:00:00Z` to `2200-01-01T00:00:00Z`.",
                       "schema": {
                         "type": "string"
                       }
@@ -1163,7 +1163,7 @@ enum OpenAPIDocument {
                       "name": "to",
                       "in": "query",
                       "required": false,
-                      "description": "RFC 3339 or Unix seconds.",
+                      "description": "RFC 3339 or Unix seconds, from `1970-01-01T00:00:00Z` to `2200-01-01T00:00:00Z`.",
                       "schema": {
                         "type": "string"
                       }
@@ -1208,7 +1208,7 @@ enum OpenAPIDocument {
                       }
                     },
                     "400": {
-                      "description": "A parameter is malformed or unknown (`bad_request`).",
+                      "description": "A parameter is malformed, unknown or repeated, or `from` is after `to` (`invalid_parameter`).",
                       "content": {
                         "application/json; charset=utf-8": {
                           "schema": {
@@ -1279,7 +1279,7 @@ enum OpenAPIDocument {
                       "name": "since",
                       "in": "query",
                       "required": false,
-                      "description": "RFC 3339 or Unix seconds.",
+                      "description": "RFC 3339 or Unix seconds, from `1970-01-01T00:00:00Z` to `2200-01-01T00:00:00Z`.",
                       "schema": {
                         "type": "string"
                       }
@@ -1288,7 +1288,7 @@ enum OpenAPIDocument {
                       "name": "until",
                       "in": "query",
                       "required": false,
-                      "description": "RFC 3339 or Unix seconds.",
+                      "description": "RFC 3339 or Unix seconds, from `1970-01-01T00:00:00Z` to `2200-01-01T00:00:00Z`.",
                       "schema": {
                         "type": "string"
                       }
@@ -1374,7 +1374,7 @@ enum OpenAPIDocument {
                       }
                     },
                     "400": {
-                      "description": "A malformed or unknown parameter, or a unit that looks like a path (`bad_request`).",
+                      "description": "A malformed, unknown or repeated parameter, `since` after `until`, or a unit that looks like a path (`invalid_parameter`).",
                       "content": {
                         "application/json; charset=utf-8": {
                           "schema": {
@@ -1699,7 +1699,7 @@ enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "A bad or unknown query parameter (`bad_request`), with the parameter named in the message; also a query that would return more than `[history] max_points` points.",
+                    "description": "A bad, unknown or repeated query parameter or `from` after `to` (`invalid_parameter`), with the parameter named in the message; also a query that would return more than `[history] max_points` points (`bad_request`).",
                     "content": {
                       "application/json; charset=utf-8": {
                         "schema": {
@@ -1770,7 +1770,7 @@ enum OpenAPIDocument {
                     "name": "from",
                     "in": "query",
                     "required": false,
-                    "description": "Start of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: `to` minus the route's default span.",
+                    "description": "Start of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, a fraction allowed), from `1970-01-01T00:00:00Z` to `2200-01-01T00:00:00Z`. Default: `to` minus the route's default span.",
                     "schema": {
                       "type": "string"
                     }
@@ -1779,7 +1779,7 @@ enum OpenAPIDocument {
                     "name": "to",
                     "in": "query",
                     "required": false,
-                    "description": "End of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: now.",
+                    "description": "End of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, a fraction allowed), from `1970-01-01T00:00:00Z` to `2200-01-01T00:00:00Z`. Default: now.",
                     "schema": {
                       "type": "string"
                     }
@@ -1814,10 +1814,15 @@ enum OpenAPIDocument {
                     "name": "label",
                     "in": "query",
                     "required": false,
-                    "description": "`name=value`: only series with this label; repeat for more.",
+                    "description": "`name=value`: only series with this label; repeat for more (every one must match).",
                     "schema": {
-                      "type": "string"
-                    }
+                      "type": "array",
+                      "items": {
+                        "type": "string"
+                      }
+                    },
+                    "style": "form",
+                    "explode": true
                   }
                 ],
                 "responses": {
@@ -1832,7 +1837,7 @@ enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "A bad or unknown query parameter (`bad_request`), with the parameter named in the message; also a query that would return more than `[history] max_points` points.",
+                    "description": "A bad, unknown or repeated query parameter or `from` after `to` (`invalid_parameter`), with the parameter named in the message; also a query that would return more than `[history] max_points` points (`bad_request`).",
                     "content": {
                       "application/json; charset=utf-8": {
                         "schema": {
@@ -1904,7 +1909,7 @@ enum OpenAPIDocument {
                     "name": "from",
                     "in": "query",
                     "required": false,
-                    "description": "Start of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: `to` minus the route's default span.",
+                    "description": "Start of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, a fraction allowed), from `1970-01-01T00:00:00Z` to `2200-01-01T00:00:00Z`. Default: `to` minus the route's default span.",
                     "schema": {
                       "type": "string"
                     }
@@ -1913,7 +1918,7 @@ enum OpenAPIDocument {
                     "name": "to",
                     "in": "query",
                     "required": false,
-                    "description": "End of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: now.",
+                    "description": "End of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, a fraction allowed), from `1970-01-01T00:00:00Z` to `2200-01-01T00:00:00Z`. Default: now.",
                     "schema": {
                       "type": "string"
                     }
@@ -1940,7 +1945,7 @@ enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "A bad or unknown query parameter (`bad_request`), with the parameter named in the message; also a query that would return more than `[history] max_points` points.",
+                    "description": "A bad, unknown or repeated query parameter or `from` after `to` (`invalid_parameter`), with the parameter named in the message; also a query that would return more than `[history] max_points` points (`bad_request`).",
                     "content": {
                       "application/json; charset=utf-8": {
                         "schema": {
@@ -2009,7 +2014,7 @@ enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "A query parameter was given (`bad_request`): this route takes none.",
+                    "description": "A query parameter was given (`invalid_parameter`): this route takes none.",
                     "content": {
                       "application/json; charset=utf-8": {
                         "schema": {
@@ -2061,7 +2066,7 @@ enum OpenAPIDocument {
                     "name": "from",
                     "in": "query",
                     "required": false,
-                    "description": "Start of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: `to` minus the route's default span.",
+                    "description": "Start of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, a fraction allowed), from `1970-01-01T00:00:00Z` to `2200-01-01T00:00:00Z`. Default: `to` minus the route's default span.",
                     "schema": {
                       "type": "string"
                     }
@@ -2070,7 +2075,7 @@ enum OpenAPIDocument {
                     "name": "to",
                     "in": "query",
                     "required": false,
-                    "description": "End of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: now.",
+                    "description": "End of the range (inclusive). RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, a fraction allowed), from `1970-01-01T00:00:00Z` to `2200-01-01T00:00:00Z`. Default: now.",
                     "schema": {
                       "type": "string"
                     }
@@ -2099,7 +2104,7 @@ enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "A bad or unknown query parameter (`bad_request`), with the parameter named in the message; also a query that would return more than `[history] max_points` points.",
+                    "description": "A bad, unknown or repeated query parameter or `from` after `to` (`invalid_parameter`), with the parameter named in the message; also a query that would return more than `[history] max_points` points (`bad_request`).",
                     "content": {
                       "application/json; charset=utf-8": {
                         "schema": {
@@ -2165,7 +2170,7 @@ enum OpenAPIDocument {
                     "name": "to",
                     "in": "query",
                     "required": false,
-                    "description": "End of the period. RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, decimals allowed). Default: now.",
+                    "description": "End of the period. RFC 3339 (`2025-01-31T12:00:00Z`, any offset) or Unix seconds (`1738324800`, a fraction allowed), from `1970-01-01T00:00:00Z` to `2200-01-01T00:00:00Z`. Default: now.",
                     "schema": {
                       "type": "string"
                     }
@@ -2183,7 +2188,7 @@ enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "A bad or unknown query parameter (`bad_request`), with the parameter named in the message; also a query that would return more than `[history] max_points` points.",
+                    "description": "A bad, unknown or repeated query parameter or `from` after `to` (`invalid_parameter`), with the parameter named in the message; also a query that would return more than `[history] max_points` points (`bad_request`).",
                     "content": {
                       "application/json; charset=utf-8": {
                         "schema": {
@@ -2395,7 +2400,7 @@ enum OpenAPIDocument {
                     "properties": {
                       "code": {
                         "type": "string",
-                        "description": "Stable, machine-readable error code: `not_found` (no route for the path, 404), `method_not_allowed` (405; the `Allow` header lists the methods the path serves), `bad_request` (400), `payload_too_large` (413), `internal_error` (500; details are logged, not returned), `unauthorized` (401), `forbidden` and `address_not_allowed` (403), `uri_too_long` (414), `headers_too_large` (431), `rate_limited` (429)."
+                        "description": "Stable, machine-readable error code: `not_found` (no route for the path, 404), `method_not_allowed` (405; the `Allow` header lists the methods the path serves), `bad_request` (400), `invalid_parameter` (400: a query or path parameter, named in the message), `payload_too_large` (413), `internal_error` (500; details are logged, not returned), `unauthorized` (401), `forbidden` and `address_not_allowed` (403), `uri_too_long` (414), `headers_too_large` (431), `rate_limited` (429)."
                       },
                       "message": {
                         "type": "string",
@@ -5692,7 +5697,7 @@ enum OpenAPIDocument {
                 }
               },
               "Error": {
-                "description": "An error: 404 `not_found` for an unknown path, 405 `method_not_allowed` (with `Allow`) for a method the path does not serve, 400 `bad_request`, 500 `internal_error`.",
+                "description": "An error: 404 `not_found` for an unknown path, 405 `method_not_allowed` (with `Allow`) for a method the path does not serve, 400 `bad_request` or `invalid_parameter`, 500 `internal_error`.",
                 "headers": {
                   "Allow": {
                     "description": "On 405: the methods the path serves, e.g. `GET, HEAD, OPTIONS`.",
