@@ -13,6 +13,15 @@ import Glibc
 
 /// The pure parts of the journald handler; tests/systemd/test_journald.py reads real entries back from journald.
 @Suite struct JournaldLogHandlerTests {
+    /// sd_journal_sendv reports success when the socket is missing, so the socket is checked before journald is chosen.
+    @Test func theJournalSocketIsCheckedBeforeJournaldIsChosen() throws {
+        let missing = "/tmp/viworks-no-journal-\(getpid())/socket"
+        #expect(JournaldLogHandler.journalSocketProblem(socketPath: missing) == "\(missing): No such file or directory")
+        let listening = try NotifySocket()
+        #expect(JournaldLogHandler.journalSocketProblem(socketPath: listening.path) == nil)
+        #expect(JournaldLogHandler.journalSocketProblem(socketPath: "/tmp/" + String(repeating: "x", count: 200)) != nil)
+    }
+
     @Test func fieldNames() {
         #expect(JournaldLogHandler.fieldName("collector") == "COLLECTOR")
         #expect(JournaldLogHandler.fieldName("plugin") == "PLUGIN")

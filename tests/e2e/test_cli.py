@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from conftest import (
     REPO_ROOT,
+    agent_binary,
     assert_valid,
+    clean_environment,
     copy_host_tree,
     fixture_host_dir,
+    free_port,
     openapi_source_json,
+    raw_request,
     run_cli,
+    start_agent,
     validator_for,
 )
 
@@ -154,3 +164,192 @@ def test_collect_root_without_uptime_fails(tmp_path):
     result = run_cli("collect", "--json", "--root", str(root))
     assert result.returncode != 0
     assert "proc/uptime" in result.stderr
+
+
+def test_collect_root_without_identity_files_is_not_this_host(tmp_path):
+    """A capture without proc/sys/kernel/hostname and arch is another machine: `collect --root` must not report the
+    replaying host's uname(2) name and architecture, but its etc/hostname when there is one, else "unknown", and a null
+    architecture."""
+    root = copy_host_tree(fixture_host_dir(), tmp_path / "x")
+    (root / "proc/sys/kernel/hostname").unlink()
+    (root / "proc/sys/kernel/arch").unlink()
+    result = run_cli("collect", "--json", "--root", str(root))
+    assert result.returncode == 0, result.stderr
+    system = json.loads(result.stdout.splitlines()[0])["system_info"]["system"]
+    assert system["hostname"] == "unknown"
+    assert system["architecture"] is None
+    (root / "etc").mkdir(exist_ok=True)
+    (root / "etc/hostname").write_text("captured-box\n")
+    result = run_cli("collect", "--json", "--root", str(root))
+    assert json.loads(result.stdout.splitlines()[0])["system_info"]["system"]["hostname"] == "captured-box"
+
+
+# MARK: - Configuration sources, ranges, lists and blame
+
+
+def test_an_unknown_viworks_variable_is_a_warning_naming_the_closest_known_one(tmp_path):
+    config = tmp_path / "empty.toml"
+    config.write_text("")
+    result = run_cli("check-config", "--config", str(config), env={"VIWORKS_AGENT_BIN": "/usr/bin/viworks-agent", "VIWORKS_LOG_LEVLE": "debug"})
+    assert result.returncode == 0, result.stderr
+    assert "configuration OK" in result.stdout
+    warnings = result.stderr.splitlines()
+    assert "warning: environment: VIWORKS_LOG_LEVLE: not a configuration variable, ignored (the closest is VIWORKS_LOG_LEVEL)" in warnings, result.stderr
+    assert any(line.startswith("warning: environment: VIWORKS_AGENT_BIN: not a configuration variable, ignored (the closest is VIWORKS_") for line in warnings)
+    assert len(warnings) == 2, result.stderr
+    # The agent runs, and says it once.
+    agent = start_agent(tmp_path / "run", env={"VIWORKS_LOG_LEVLE": "debug"})
+    try:
+        assert agent.get("/api/v1/health").status == 200
+        log = agent.log()
+        assert log.count("VIWORKS_LOG_LEVLE") == 1, log
+        assert "the closest is VIWORKS_LOG_LEVEL" in log
+    finally:
+        agent.stop()
+
+
+def test_bad_flags_are_blamed_on_the_flag_not_on_an_environment_variable(tmp_path):
+    config = tmp_path / "empty.toml"
+    config.write_text("")
+    result = run_cli("run", "--config", str(config), "--log-level", "loud", "--listen", "bad")
+    assert result.returncode == 78
+    assert result.stderr.splitlines() == [
+        'error: command line: --listen: expected host:port such as "127.0.0.1:9740" or "[::1]:9740", got "bad"',
+        'error: command line: --log-level: expected one of trace, debug, info, notice, warning, error, critical, got "loud"',
+    ]
+    assert "VIWORKS_" not in result.stderr
+
+
+def test_check_config_checks_ranges_every_list_element_and_cross_key_lines(tmp_path):
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        "[alerts.cpu]\n"                     # 1
+        "warning = -5\n"                     # 2
+        "critical = 150\n"                   # 3
+        "[alerts.load]\n"                    # 4
+        "warning = -1\n"                     # 5
+        "[alerts.disk]\n"                    # 6
+        "warning = 95\n"                     # 7
+        "critical = 90\n"                    # 8
+        "[limits]\n"                         # 9
+        "max_body_bytes = 0\n"               # 10
+        "[plugins]\n"                        # 11
+        'directory = "/etc/hostname"\n'      # 12
+        "[access]\n"                         # 13
+        "allow = [\n"                        # 14
+        '  "10.0.0.0/33",\n'                 # 15
+        '  "127.0.0.1",\n'                   # 16
+        '  "nope",\n'                        # 17
+        "]\n"                                # 18
+        "[supervisor]\n"                     # 19
+        'backoff_initial = "10s"\n'          # 20
+        'backoff_max = "1s"\n'               # 21
+    )
+    result = run_cli("check-config", "--config", str(config))
+    assert result.returncode == 1
+    found = [(int(m["line"]), m["key"]) for m in map(ISSUE.match, result.stderr.splitlines()) if m]
+    assert found == [
+        (2, "alerts.cpu.warning"), (3, "alerts.cpu.critical"), (5, "alerts.load.warning"), (8, "alerts.disk.critical"),
+        (10, "limits.max_body_bytes"), (12, "plugins.directory"), (15, "access.allow"), (17, "access.allow"), (21, "supervisor.backoff_max"),
+    ], result.stderr
+    assert "/etc/hostname is not a directory" in result.stderr
+    assert "a percentage must be between 0 and 100, got 150" in result.stderr
+
+
+# MARK: - Logging without a journal
+
+
+def test_log_format_journald_without_a_journal_falls_back_to_stderr_with_one_warning(tmp_path):
+    config = tmp_path / "empty.toml"
+    config.write_text("")
+    port = free_port()
+    command = [str(agent_binary()), "run", "--config", str(config), "--listen", f"127.0.0.1:{port}", "--log-format", "journald"]
+    if Path("/run/systemd/journal/socket").exists():
+        # A host with a journal: hide it in a private mount namespace.
+        if os.geteuid() != 0 or not shutil.which("unshare"):
+            pytest.skip("the journal socket exists and no private mount namespace can hide it")
+        command = ["unshare", "-m", "sh", "-c", 'mount -t tmpfs none /run/systemd/journal && exec "$@"', "sh", *command]
+    env = clean_environment({"VIWORKS_AGENT_STATE_DIRECTORY": str(tmp_path / "state")})
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                if raw_request(port, "GET", "/api/v1/health").status in (200, 503):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the agent did not answer")
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    lines = stderr.decode(errors="replace").splitlines()
+    warnings = [line for line in lines if "the journal is not reachable" in line]
+    assert len(warnings) == 1, lines
+    assert "level=warning" in warnings[0] and "/run/systemd/journal/socket" in warnings[0], warnings
+    assert any("msg=listening" in line or 'msg="listening"' in line for line in lines), lines
+    assert any("starting viworks-agent" in line for line in lines), lines
+
+
+# MARK: - Messages without library internals
+
+INTERNALS = ("NSCocoaErrorDomain", "Error Domain", ".swift", "bind(descriptor", "SwiftASN1", "PEMDocument", "NIOSSL", "BoringSSL")
+
+
+def assert_plain(text: str) -> None:
+    for internal in INTERNALS:
+        assert internal not in text, f"{internal!r} reached the user: {text}"
+
+
+def test_unreadable_files_bad_pem_and_a_busy_port_are_told_in_plain_words(tmp_path):
+    missing = tmp_path / "missing.toml"
+    result = run_cli("check-config", "--config", str(missing))
+    assert result.returncode == 1
+    assert result.stderr == f"error: {missing}: cannot read {missing}: No such file or directory\n"
+    result = run_cli("check-config", "--config", str(tmp_path))
+    assert result.stderr == f"error: {tmp_path}: cannot read {tmp_path}: Is a directory\n"
+
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    config = tmp_path / "tls.toml"
+    config.write_text(f'[tls]\ncert_file = "{garbage}"\nkey_file = "{garbage}"\n')
+    result = run_cli("check-config", "--config", str(config))
+    assert result.returncode == 1 and result.stderr == f"error: {garbage}: not a PEM certificate\n", result.stderr
+    if shutil.which("openssl"):
+        cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out", str(cert),
+             "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True)
+        config.write_text(f'[tls]\ncert_file = "{cert}"\nkey_file = "{garbage}"\n')
+        result = run_cli("check-config", "--config", str(config))
+        assert result.stderr.startswith(f"error: {garbage}: not a PEM private key"), result.stderr
+        config.write_text(f'[tls]\ncert_file = "{cert}"\nkey_file = "{key}"\nclient_ca_file = "{garbage}"\n')
+        result = run_cli("check-config", "--config", str(config))
+        assert result.stderr == f"error: {garbage}: not a PEM certificate\n", result.stderr
+        assert_plain(result.stderr)
+
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("run", "--config", str(empty), "--listen", f"127.0.0.1:{port}", env={"VIWORKS_AGENT_STATE_DIRECTORY": str(tmp_path / "state")})
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == f"error: cannot listen on 127.0.0.1:{port}: address already in use", result.stderr
+    assert_plain(result.stderr.splitlines()[-1])
+
+
+def test_logs_without_journal_files_are_503_journal_unavailable_not_an_empty_list(tmp_path):
+    journal = tmp_path / "journal"
+    journal.mkdir()
+    agent = start_agent(tmp_path, env={"VIWORKS_AUTH_ANONYMOUS_ROLE": "admin", "VIWORKS_LOGS_JOURNAL_DIRECTORY": str(journal)})
+    try:
+        response = agent.get("/api/v1/logs")
+        assert response.status == 503, response.body
+        error = response.json()["error"]
+        assert error["code"] == "journal_unavailable"
+        assert error["message"] == f"no journal files in {journal} (is systemd-journald running?): No such file or directory"
+    finally:
+        agent.stop()

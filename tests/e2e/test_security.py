@@ -6,7 +6,11 @@ private is committed.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import os
 import re
 import signal
 import socket
@@ -56,6 +60,30 @@ def test_keys_create_prints_the_key_once_and_keeps_only_its_hash(tmp_path):
     assert re.search(r'\[\[auth\.api_keys\]\]\nname = "dashboard"\nrole = "viewer"\nhash = "hmac-sha256:[0-9a-f]{32}:[0-9a-f]{64}"', result.stdout)
     bad = run_cli("keys", "create", "--role", "root")
     assert bad.returncode != 0 and "--role must be viewer, operator or admin" in bad.stderr
+
+
+def test_keys_create_refuses_a_name_already_in_the_file_and_check_config_reports_duplicates(tmp_path):
+    keys = tmp_path / "keys"
+    create_key("viewer", "ops", keys)
+    before = keys.read_text()
+    again = run_cli("keys", "create", "--role", "admin", "--name", "ops", "--file", str(keys))
+    assert again.returncode == 1
+    assert again.stderr == f"error: {keys}:1: an API key named 'ops' already exists; choose another --name, or remove that line to replace the key\n"
+    assert again.stdout == "", "no key is printed for a refused name"
+    assert keys.read_text() == before
+    # A duplicate written by hand, and one between [[auth.api_keys]] and the key file: each reported where it is.
+    create_key("operator", "ci", keys)
+    first_hash = before.split()[2]
+    with keys.open("a") as handle:
+        handle.write(f"ops admin {first_hash}\n")
+    config = tmp_path / "agent.toml"
+    config.write_text(f'[auth]\napi_key_file = "{keys}"\n\n[[auth.api_keys]]\nname = "ci"\nrole = "viewer"\nhash = "{first_hash}"\n')
+    check = run_cli("check-config", "--config", str(config))
+    assert check.returncode == 1
+    lines = check.stderr.splitlines()
+    assert f"error: {keys}:2: auth.api_key_file: API key name \"ci\" is already used at {config}:5; names must be unique (they are the client id in logs, audit records and rate limits)" in lines, check.stderr
+    assert f"error: {keys}:3: auth.api_key_file: API key name \"ops\" is already used at {keys}:1; names must be unique (they are the client id in logs, audit records and rate limits)" in lines, check.stderr
+    assert len(lines) == 2, check.stderr
 
 
 def test_api_keys_roles_and_json_errors_on_the_real_binary(tmp_path):
@@ -463,5 +491,64 @@ def test_request_timeout_counts_the_client_not_a_slow_answer(tmp_path):
         assert answer.status == 200, answer.body
         assert answer.json()["exit_code"] == 0
         assert time.monotonic() - started >= 2
+    finally:
+        agent.stop()
+
+
+def test_processes_mask_command_line_secrets_of_a_real_process(tmp_path):
+    # A busy process, so that it is at the top by CPU, carrying secrets in each form on its command line.
+    secrets = ["--db-password=hunter2", "--token", "abc123tok", "PASSWORD=pw-in-env-form", "postgres://app:urlpass@db/x"]
+    busy = subprocess.Popen(["python3", "-c", "while True: pass", *secrets])
+    agent = start_agent(
+        tmp_path,
+        env={"VIWORKS_COLLECTORS_PROCESSES_ENABLED": "true", "VIWORKS_COLLECTORS_PROCESSES_INTERVAL": "1s", "VIWORKS_COLLECTORS_PROCESSES_TOP": "100"},
+    )
+    try:
+        def listed():
+            response = agent.get("/api/v1/processes")
+            if response.status != 200:
+                return None
+            body = response.json()
+            return next((p for p in body["top_cpu"] + body["top_memory"] if p["pid"] == busy.pid), None)
+
+        process = wait_for(listed, timeout=15, what=f"pid {busy.pid} in /api/v1/processes")
+        assert process["command"] == "python3 -c while True: pass --db-password=*** --token *** PASSWORD=*** postgres://app:***@db/x"
+        raw = agent.get("/api/v1/processes").body.decode()
+        for secret in ("hunter2", "abc123tok", "pw-in-env-form", "urlpass"):
+            assert secret not in raw
+    finally:
+        agent.stop()
+        busy.kill()
+        busy.wait()
+
+
+def hs256_token(payload: dict, secret: bytes) -> str:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(payload).encode())
+    return signing_input + "." + b64(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())
+
+
+def test_a_binary_jwt_secret_is_used_byte_for_byte_and_sub_is_required(tmp_path):
+    # Random bytes, not UTF-8, with whitespace bytes at both ends: exactly these bytes are the key.
+    secret = b" \t\n\xff" + os.urandom(40) + b"\x80\xe2\x82 \t\x0b"
+    secret_file = tmp_path / "jwt-secret"
+    secret_file.write_bytes(secret + b"\n")  # one trailing newline is not part of the key
+    agent = start_agent(tmp_path, env={"VIWORKS_AUTH_JWT_HS256_SECRET_FILE": str(secret_file)})
+    try:
+        now = int(time.time())
+        good = hs256_token({"sub": "ci", "exp": now + 60, "role": "viewer"}, secret)
+        assert agent.get("/api/v1/status", {"Authorization": f"Bearer {good}"}).status == 200
+        as_text = secret.decode("utf-8", errors="replace").strip().encode()
+        assert agent.get("/api/v1/status", {"Authorization": f"Bearer {hs256_token({'sub': 'ci', 'exp': now + 60, 'role': 'viewer'}, as_text)}"}).status == 401
+        for payload, message in [
+            ({"exp": now + 60, "role": "admin"}, "token has no sub"),
+            ({"sub": 7, "exp": now + 60, "role": "admin"}, "claim sub must be a string"),
+            ({"sub": "ci", "exp": str(now + 60), "role": "admin"}, "claim exp must be a number (seconds since 1970)"),
+            ({"sub": "ci", "exp": now + 60, "role": {"name": "admin"}}, "claim role must be a string or a list of strings"),
+        ]:
+            response = agent.get("/api/v1/status", {"Authorization": f"Bearer {hs256_token(payload, secret)}"})
+            assert response.status == 401 and response.json()["error"] == {"code": "unauthorized", "message": message}, (payload, response.body)
     finally:
         agent.stop()

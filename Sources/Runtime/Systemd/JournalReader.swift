@@ -222,6 +222,12 @@ public struct JournalReader: Sendable {
     static func readBlocking(_ query: JournalQuery, directory: String?) throws(JournalError) -> [JournalEntry] {
         let journal = try open(directory: directory)
         defer { sd_journal_close(journal) }
+        // Without journal files (no systemd-journald: a container, a minimal host) the open succeeds and reads nothing;
+        // say so rather than answer an empty list that looks like a quiet service.
+        var usage: UInt64 = 0
+        if sd_journal_get_usage(journal, &usage) >= 0, usage == 0 {
+            throw JournalError(operation: "no journal files in \(directory ?? "/run/log/journal or /var/log/journal") (is systemd-journald running?)", code: ENOENT)
+        }
         try addMatches(journal, query)
         var entries: [JournalEntry] = []
         // Walk backwards from the end (or from `until`) and stop at `lines` entries or at `since`.

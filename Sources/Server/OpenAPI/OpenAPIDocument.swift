@@ -1394,7 +1394,7 @@ enum OpenAPIDocument {
                       }
                     },
                     "503": {
-                      "description": "The journal cannot be read here (`journal_unavailable`).",
+                      "description": "The journal cannot be read here (`journal_unavailable`), e.g. a host without journal files (no systemd-journald); the message says why.",
                       "content": {
                         "application/json; charset=utf-8": {
                           "schema": {

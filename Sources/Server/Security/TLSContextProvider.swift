@@ -86,24 +86,38 @@ public final class TLSContextProvider: Sendable {
         let fingerprint = Self.fingerprint(settings)
         let certPEM: String
         let keyPEM: String
-        do {
-            certPEM = try HostFile.read(certFile, limit: 1 << 20)
-            keyPEM = try HostFile.read(keyFile, limit: 1 << 20)
-        } catch {
-            throw AccessControlError("cannot read the TLS files: \(error)")
+        func read(_ file: String) throws(AccessControlError) -> String {
+            do {
+                return try HostFile.read(file, limit: 1 << 20)
+            } catch {
+                throw AccessControlError("cannot read \(file): \(error.reason)")
+            }
         }
-        // Check validity and the key pair with swift-certificates before handing the files to BoringSSL.
+        certPEM = try read(certFile)
+        keyPEM = try read(keyFile)
+        // Check validity and the key pair with swift-certificates before handing the files to BoringSSL. Their errors
+        // name library internals (source files, ASN.1 tags), so the user gets the file and what it should hold.
         let leaf: Certificate
         let key: Certificate.PrivateKey
         do {
             leaf = try Certificate(pemEncoded: certPEM)
         } catch {
-            throw AccessControlError("\(certFile): not a PEM certificate (\(error))")
+            throw AccessControlError("\(certFile): not a PEM certificate")
         }
         do {
             key = try Certificate.PrivateKey(pemEncoded: keyPEM)
         } catch {
-            throw AccessControlError("\(keyFile): not a PEM private key (\(error))")
+            throw AccessControlError("\(keyFile): not a PEM private key (P-256, P-384, P-521, Ed25519 or RSA)")
+        }
+        var clientCAs: [NIOSSLCertificate]?
+        if let caFile = settings.clientCAFile {
+            let caPEM = try read(caFile)
+            guard (try? PEMDocument.parseMultiple(pemString: caPEM).map { try Certificate(pemDocument: $0) })?.isEmpty == false,
+                let certificates = try? NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)), !certificates.isEmpty
+            else {
+                throw AccessControlError("\(caFile): not a PEM certificate")
+            }
+            clientCAs = certificates
         }
         if leaf.notValidAfter < now { throw AccessControlError("\(certFile): the certificate expired at \(leaf.notValidAfter)") }
         if leaf.notValidBefore > now { throw AccessControlError("\(certFile): the certificate is not valid before \(leaf.notValidBefore)") }
@@ -115,14 +129,14 @@ public final class TLSContextProvider: Sendable {
             var configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem)))
             configuration.minimumTLSVersion = .tlsv12
-            if let caFile = settings.clientCAFile {
-                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            if let clientCAs {
+                configuration.trustRoots = .certificates(clientCAs)
                 configuration.certificateVerification = .noHostnameVerification
             }
             let context = try NIOSSLContext(configuration: configuration)
             return Installed(context: context, notValidAfter: leaf.notValidAfter, serial: "\(leaf.serialNumber)", fingerprint: fingerprint)
         } catch {
-            throw AccessControlError("\(certFile): TLS context refused: \(error)")
+            throw AccessControlError("\(certFile), \(keyFile): refused by the TLS library; check that they hold a certificate chain and its private key in PEM")
         }
     }
 
