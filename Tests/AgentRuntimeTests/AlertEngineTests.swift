@@ -176,6 +176,21 @@ struct AlertEngineTests {
         #expect(incident.message == "cpu warning (ended by an agent restart)")
     }
 
+    @Test(arguments: [true, false]) func aRisingPeakKeepsTheIncidentMessage(onDisk: Bool) async throws {
+        let incidents = IncidentStore(database: onDisk ? try temporaryHistoryDatabase("peakMessage-\(onDisk)") : nil)
+        let engine = AlertEngine(settings: AlertSettings(), incidents: incidents, bus: nil, logger: logger)
+        var thresholds = cpu
+        thresholds.holdFor = .zero
+        await engine.evaluate([AlertInput(rule: "cpu", subject: "", value: 85, thresholds: thresholds)], at: Self.at(0))
+        // Still warning, higher values: peak updates without a transition.
+        await engine.evaluate([AlertInput(rule: "cpu", subject: "", value: 88, thresholds: thresholds)], at: Self.at(30))
+        await engine.evaluate([AlertInput(rule: "cpu", subject: "", value: 91, thresholds: thresholds)], at: Self.at(60))
+        let incident = try #require(try await incidents.incidents(from: Self.at(0), to: Self.at(100)).first)
+        #expect(incident.peakValue == 91)
+        #expect(incident.peakAt == Self.at(60))
+        #expect(incident.message == "cpu warning: 85.0 ≥ 80.0")
+    }
+
     @Test func thresholdsFromConfigurationDefaults() {
         let settings = AlertSettings()
         let cpu = AlertThresholds(settings.cpu, defaultHold: settings.holdFor)

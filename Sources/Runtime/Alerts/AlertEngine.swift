@@ -213,7 +213,7 @@ public final class AlertEngine: Service, Sendable {
             guard let id = next.incidentID else { continue }
             try? await incidents.update(
                 id: id, severity: next.peakSeverity, peakValue: next.peakValue, peakAt: Self.timestamp(next.peakAt), lastValue: next.value, endedAt: nil,
-                message: "")
+                message: nil)
         }
         for (rule, subject, entry) in gone {
             let message = "\(rule) \(subject): no longer reported; alert ended"

@@ -48,9 +48,10 @@ public final class IncidentStore: Sendable {
         }
     }
 
-    /// Updates severity (the highest reached), peak, last value, and the end when `endedAt` is set.
+    /// Updates severity (the highest reached), peak, last value, the end when `endedAt` is set, and the message when
+    /// `message` is given (nil keeps the one recorded: a peak update has nothing new to say).
     public func update(
-        id: Int64, severity: AlertSeverity, peakValue: Double, peakAt: Timestamp, lastValue: Double, endedAt: Timestamp?, message: String
+        id: Int64, severity: AlertSeverity, peakValue: Double, peakAt: Timestamp, lastValue: Double, endedAt: Timestamp?, message: String?
     ) async throws {
         guard let database else {
             memory.withLock { memory in
@@ -60,7 +61,7 @@ public final class IncidentStore: Sendable {
                 memory.incidents[index].peakAt = peakAt
                 memory.incidents[index].lastValue = lastValue
                 memory.incidents[index].endedAt = endedAt
-                memory.incidents[index].message = message
+                if let message { memory.incidents[index].message = message }
             }
             return
         }
@@ -69,7 +70,7 @@ public final class IncidentStore: Sendable {
                 sql: """
                     UPDATE incidents SET
                       severity = CASE WHEN severity = 'critical' OR ? = 'critical' THEN 'critical' ELSE ? END,
-                      peak_value = ?, peak_at = ?, last_value = ?, ended_at = ?, message = ?
+                      peak_value = ?, peak_at = ?, last_value = ?, ended_at = ?, message = coalesce(?, message)
                     WHERE id = ?
                     """,
                 arguments: [
