@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
@@ -323,3 +324,47 @@ def test_refused_privileged_requests_are_audited(agent, tmp_path) -> None:
     assert audit["verification"]["intact"] is True
     # A refused read of a viewer route is not a privileged failure: nothing is written.
     assert not canary.exists()
+
+
+def test_sigterm_ends_open_log_streams_at_once_and_flushes_history(tmp_path) -> None:
+    """A client holding `logs?follow=true` open must not hold the shutdown: the stream ends at SIGTERM, the agent exits
+    within a couple of seconds, and the final history flush (the only one: flush_interval is 1 h) is on disk."""
+    state = tmp_path / "state"
+    env = {"VIWORKS_AGENT_STATE_DIRECTORY": str(state), "VIWORKS_SERVICES_SYSTEMD": "off", "VIWORKS_AGENT_INTERVAL": "1s",
+           "VIWORKS_HISTORY_FLUSH_INTERVAL": "1h", **AUTH_ENV}
+    agent = start_agent(tmp_path / "run", env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            status, body = get(agent, "/api/v1/status")
+            if status == 200 and body["collectors"] and all(c["collections"] >= 2 for c in body["collectors"]):
+                break
+            time.sleep(0.2)
+        client = socket.create_connection(("127.0.0.1", agent.port), timeout=10)
+        headers = "".join(f"{name}: {value}\r\n" for name, value in AUTH_HEADERS.items())
+        client.sendall(f"GET /api/v1/logs?follow=true&unit=nginx.service HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode())
+        received = client.recv(65536)
+        assert received.startswith(b"HTTP/1.1 200"), received[:200]
+        while b": following" not in received:
+            received += client.recv(65536)
+        started = time.monotonic()
+        agent.process.send_signal(signal.SIGTERM)
+        agent.process.wait(timeout=15)
+        elapsed = time.monotonic() - started
+        # The server ended the response itself: a last comment, the terminating chunk, then the connection closed.
+        client.settimeout(2)
+        rest = b""
+        while chunk := client.recv(65536):
+            rest += chunk
+        client.close()
+    finally:
+        agent.stop()
+    assert agent.process.returncode == 0, agent.log()
+    assert elapsed < 2.5, f"exit took {elapsed:.1f} s with a log stream open\n{agent.log()}"
+    assert b"the agent is shutting down" in rest and rest.endswith(b"0\r\n\r\n"), rest[-200:]
+    connection = sqlite3.connect(str(state / "history.db"))
+    try:
+        blocks, series = connection.execute("SELECT count(*), count(DISTINCT series) FROM blocks").fetchone()
+    finally:
+        connection.close()
+    assert blocks > 0 and series > 0, "the final history flush did not happen"

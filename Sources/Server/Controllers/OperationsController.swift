@@ -202,26 +202,16 @@ public struct OperationsController: Sendable {
                 }
                 throw APIError(.serviceUnavailable, code: "journal_unavailable", message: error.description)
             }
-            let following = units
-            return Response(
-                status: .ok, headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"],
-                body: ResponseBody { writer in
-                    try await writer.write(ByteBuffer(string: ": following \(following.joined(separator: ","))\n\n"))
-                    // A heartbeat comment every few quiet seconds: writing to a client that left fails, which ends this
-                    // loop, the stream and its follower thread.
-                    for try await event in stream {
-                        switch event {
-                        case .heartbeat:
-                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                        case .entry(let entry):
-                            var line = "id: \(entry.cursor)\nevent: entry\ndata: "
-                            line += String(decoding: try encodeBytes(JournalEntryDTO(entry: entry)), as: UTF8.self)
-                            line += "\n\n"
-                            try await writer.write(ByteBuffer(string: line))
-                        }
-                    }
-                    try await writer.finish(nil)
-                })
+            // A heartbeat comment every few quiet seconds: writing to a client that left fails, which ends the
+            // response, the stream and its follower thread. Graceful shutdown ends it too (EventStream).
+            return EventStream.response(opening: ": following \(units.joined(separator: ","))\n\n", events: stream) { event in
+                switch event {
+                case .heartbeat:
+                    return ": keep-alive\n\n"
+                case .entry(let entry):
+                    return "id: \(entry.cursor)\nevent: entry\ndata: " + String(decoding: try encodeBytes(JournalEntryDTO(entry: entry)), as: UTF8.self) + "\n\n"
+                }
+            }
         }
         let entries: [JournalEntry]
         do {
