@@ -84,7 +84,7 @@ struct Controller: Sendable {
                 done += 1
                 if manifest.mode == .stream, let cycles, done >= cycles { return }
             case .disable(let reason):
-                throw PluginDisabled(reason: "disabled at its own request: \(reason)")
+                throw PluginDisabled(ownRequest: reason)
             case .tick:
                 break
             }
@@ -262,6 +262,7 @@ struct StdoutReader: Sendable {
                 handle.update { $0.logRateLimited &+= 1 }
             }
         case .disable(let reason):
+            live.disableRequest = reason
             events.yield(.disable(reason))
         case .unknown(let type):
             observer?(.ignored(line: line, what: "message type \"\(type)\""))

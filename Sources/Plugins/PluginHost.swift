@@ -50,6 +50,13 @@ public struct PluginDisabled: Error, Sendable, Hashable, CustomStringConvertible
     public var description: String { reason }
 }
 
+extension PluginDisabled {
+    /// The plugin's own `disable` message.
+    init(ownRequest reason: String) {
+        self.init(reason: "disabled at its own request: \(reason)")
+    }
+}
+
 /// Something a host observed, for `viworks-agent plugin test`.
 public enum PluginObservation: Sendable {
     case started(pid: Int32)
@@ -175,6 +182,11 @@ public actor PluginHost {
                             ending = next
                             break
                         }
+                    }
+                    // A plugin that sends `disable` and exits at once can close stdout before the controller has acted on
+                    // the message: it is still the plugin's request, not an exit to restart.
+                    if case .stdoutClosed = ending, let reason = live.disableRequest {
+                        ending = .failed(PluginDisabled(ownRequest: reason))
                     }
                     continuation.finish()
                     // Stop the process: ask first when it is in a state to listen, then SIGTERM the group, then SIGKILL.
@@ -376,8 +388,15 @@ final class LiveState: Sendable {
         var pendingID: Int64?
         var lastValidLine: ContinuousClock.Instant?
         var sawValidLine = false
+        var disableRequest: String?
     }
     private let values = Mutex(Values())
+
+    /// The reason of the plugin's `disable` message, once one was read.
+    var disableRequest: String? {
+        get { values.withLock { $0.disableRequest } }
+        set { values.withLock { $0.disableRequest = newValue } }
+    }
 
     var helloSeen: Bool { values.withLock { $0.helloSeen } }
     func markHello() -> Bool {
