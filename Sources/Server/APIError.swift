@@ -49,6 +49,9 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
+        } catch let error as StorageUnavailable {
+            // A database that fails (damaged, full disk, cannot be opened) is the agent's trouble, not a bug: 503, with why.
+            throw APIError(.serviceUnavailable, code: "storage_unavailable", message: error.description)
         } catch let error as HTTPError {
             let code: String
             let message: String

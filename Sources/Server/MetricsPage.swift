@@ -119,6 +119,22 @@ enum MetricsPage {
                     "viworks_bus_dropped_batches_total", .counter, Double(dropped), labels: [MetricLabel("subscriber", subscriber)],
                     help: "Batches a slow bus subscriber lost (its buffer was full)."))
         }
+        if let buffer = dependencies.historyRetryBuffer?() {
+            samples.append(
+                MetricSample(
+                    "viworks_history_buffered_samples", .gauge, Double(buffer.pendingSamples),
+                    help: "Samples of sealed blocks waiting for the next history flush (after failed flushes)."))
+            samples.append(
+                MetricSample(
+                    "viworks_history_dropped_samples_total", .counter, Double(buffer.droppedSamples),
+                    help: "Samples dropped because history flushes kept failing and the retry buffer was full."))
+        }
+        for (component, condition) in dependencies.storage?.all ?? [] {
+            samples.append(
+                MetricSample(
+                    "viworks_storage_ok", .gauge, condition.isProblem ? 0 : 1, labels: [MetricLabel("database", component.rawValue)],
+                    help: "1 when the database works, 0 when it is degraded (writes fail) or unavailable."))
+        }
         samples.append(
             MetricSample(
                 "viworks_agent_info", .gauge, 1, labels: [MetricLabel("version", dependencies.version)], help: "The agent's version, as a label."))

@@ -8,9 +8,10 @@ import AgentServer
 import Logging
 import ServiceLifecycle
 
-/// Wires issue 8: the database under the state directory, the history writer, the alert engine and its notifier.
-/// When the database cannot be opened the agent still runs: history routes answer 503 with the reason and
-/// incidents are kept in memory.
+/// Wires history: the database under the state directory, the history writer, the alert engine and its notifier.
+/// A damaged database is moved aside and replaced at once; one that cannot be opened (permissions, a full disk) is
+/// retried at the next access, meanwhile the history routes answer 503 `storage_unavailable` with the reason, and the
+/// `storage` section of status says why.
 struct HistoryAssembly {
     let database: HistoryDatabase?
     let writer: HistoryWriter<ContinuousClock>?
@@ -18,18 +19,17 @@ struct HistoryAssembly {
     let notifier: AlertNotifier<ContinuousClock>
     let context: HistoryContext
 
-    init(configuration: AgentConfiguration, bus: MetricsBus, logger: Logger, services: (@Sendable () -> [ServiceAlertInput])? = nil) {
+    init(
+        configuration: AgentConfiguration, bus: MetricsBus, logger: Logger, storage: StorageHealth,
+        services: (@Sendable () -> [ServiceAlertInput])? = nil
+    ) {
         let path = configuration.history.databasePath(stateDirectory: configuration.stateDirectory)
         var database: HistoryDatabase?
-        var reason = "history is disabled ([history] enabled = false)"
         if configuration.history.enabled || configuration.alerts.enabled {
-            do {
-                database = try HistoryDatabase(path: path)
-                logger.info("history database open", metadata: ["history.path": "\(path)"])
-            } catch {
-                reason = "the history database \(path) could not be opened: \(error)"
-                logger.error("history: cannot open the database; history is off and incidents stay in memory", metadata: ["history.path": "\(path)", "error": "\(error)"])
-            }
+            database = HistoryDatabase(recovering: path, health: storage, logger: logger)
+            logger.info("history database", metadata: ["history.path": "\(path)", "status": "\(storage.condition(.history).status.rawValue)"])
+        } else {
+            storage.set(.history, StorageCondition(status: .disabled, reason: "[history] enabled = false and [alerts] enabled = false"))
         }
         self.database = database
         let store = database.map(HistoryStore.init)
@@ -38,7 +38,7 @@ struct HistoryAssembly {
             context = HistoryContext(store: store, settings: configuration.history)
         } else {
             writer = nil
-            context = HistoryContext(store: nil, settings: configuration.history, unavailableReason: reason)
+            context = HistoryContext(store: nil, settings: configuration.history, unavailableReason: "history is disabled ([history] enabled = false)")
         }
         let (transitions, continuation) = AsyncStream.makeStream(of: AlertTransition.self, bufferingPolicy: .bufferingNewest(1000))
         engine = AlertEngine(

@@ -18,18 +18,21 @@ enum OperationsAssembly {
 
     /// The operations, or nil when `[commands] enabled = false` or the audit log cannot be opened (then nothing
     /// privileged runs: no action without its audit record).
-    static func make(configuration: AgentConfiguration, snapshots: SnapshotStore, logger: Logger) -> Operations? {
-        guard configuration.commands.enabled else { return nil }
-        let audit: AuditLog
-        do {
-            try makeDirectory(configuration.stateDirectory)
-            audit = try AuditLog(path: auditPath(configuration))
-        } catch {
-            logger.error(
-                "the audit log cannot be opened: commands and service control are disabled",
-                metadata: ["path": "\(auditPath(configuration))", "error": "\(error)"])
+    static func make(configuration: AgentConfiguration, snapshots: SnapshotStore, storage: StorageHealth, logger: Logger) -> Operations? {
+        guard configuration.commands.enabled else {
+            storage.set(.audit, StorageCondition(status: .disabled, reason: "[commands] enabled = false"))
             return nil
         }
+        do {
+            try makeDirectory(configuration.stateDirectory)
+        } catch {
+            storage.set(.audit, StorageCondition(status: .unavailable, reason: "\(error)"))
+            logger.error("the audit log cannot be opened: commands and service control are refused", metadata: ["error": "\(error)"])
+            return nil
+        }
+        // A damaged log is moved aside and a new one started; one that cannot be opened leaves nothing privileged to run.
+        guard let audit = AuditLog.open(path: auditPath(configuration), retention: configuration.commands.auditRetention, health: storage, logger: logger)
+        else { return nil }
         let definitions = CommandCatalog.builtins() + configuration.commands.definitions
         let services = configuration.services
         let unitOfService: @Sendable (String) -> String? = { name in

@@ -67,8 +67,9 @@ struct RunCommand: AsyncParsableCommand {
         let snapshots = assembly.snapshots
         let plugins = assembly.plugins
         let serverListening = StartupGate()
-        let history = HistoryAssembly(configuration: configuration, bus: bus, logger: logger)
-        let operations = OperationsAssembly.make(configuration: configuration, snapshots: snapshots, logger: logger)
+        let storage = StorageHealth()
+        let history = HistoryAssembly(configuration: configuration, bus: bus, logger: logger, storage: storage)
+        let operations = OperationsAssembly.make(configuration: configuration, snapshots: snapshots, storage: storage, logger: logger)
         var dependencies = APIDependencies(
             snapshots: assembly.snapshots,
             collectorStates: { supervisor.states },
@@ -76,6 +77,8 @@ struct RunCommand: AsyncParsableCommand {
             version: AgentCommand.version, plugins: assembly.plugins, collectorGeneration: { supervisor.generation }
         )
         dependencies.history = history.context
+        dependencies.storage = storage
+        if let writer = history.writer { dependencies.historyRetryBuffer = { writer.retryBuffer } }
         dependencies.alerts = history.engine
         dependencies.operations = operations
         dependencies.journal = JournalReader(directory: configuration.logs.journalDirectory)

@@ -4,6 +4,7 @@
 //
 
 import AgentRuntime
+import Foundation
 import GRDB
 import Logging
 import Testing
@@ -203,15 +204,62 @@ struct AuditLogTests {
 
     @Test func retentionRemovesOnlyTheOldestAndTheRestStillVerifies() throws {
         let path = temporaryDirectory() + "/audit.sqlite"
-        let log = try AuditLog(path: path, journal: false)
-        for day in 0..<10 { try log.append(AuditRecord(time: Timestamp(secondsSinceEpoch: 1_800_000_000 + Double(day) * 86_400), event: "command.start")) }
-        #expect(try log.removeRecords(before: Timestamp(secondsSinceEpoch: 1_800_000_000 + 4 * 86_400)) == 4)
+        let log = try AuditLog(path: path, journal: false, retention: .seconds(30 * 86_400))
+        let start = Timestamp.now().secondsSinceEpoch - 40 * 86_400
+        for day in 0..<20 { try log.append(AuditRecord(time: Timestamp(secondsSinceEpoch: start + Double(day) * 86_400), event: "command.start")) }
+        #expect(try log.removeRecords(before: Timestamp(secondsSinceEpoch: start + 4 * 86_400)) == 4)
         let verification = try log.verify()
         #expect(verification.isIntact)
-        #expect(verification.records == 6)
+        #expect(verification.records == 16)
         // Appending continues the chain.
         try log.append(AuditRecord(time: .now(), event: "command.end"))
-        #expect(try log.verify().records == 7)
+        #expect(try log.verify().records == 17)
+        // Records younger than the retention (30 days) stay, whatever the caller asks.
+        #expect(try log.removeRecords(before: .now()) == 6)
+        #expect(try log.verify().records == 11)
+        #expect(try log.verify().isIntact)
+    }
+
+    @Test func removingTheTailIsDetectedThroughTheAnchorFile() throws {
+        let path = temporaryDirectory() + "/audit.sqlite"
+        let log = try AuditLog(path: path, journal: false)
+        for index in 1...6 { try log.append(AuditRecord(time: .now(), event: "command.start", action: "cmd\(index)")) }
+        #expect(try String(contentsOfFile: path + ".anchor", encoding: .utf8).hasPrefix("6 "))
+        let queue = try DatabaseQueue(path: path)
+        #expect(throws: (any Error).self) { try queue.write { try $0.execute(sql: "DELETE FROM audit_log WHERE id = 6") } }
+        try queue.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_log_delete_oldest_only")
+            try db.execute(sql: "DELETE FROM audit_log WHERE id >= 5")
+        }
+        // The chain alone still verifies (1…4 are intact); the anchor names record 6.
+        let verification = try log.verify()
+        #expect(verification.firstBadRecord == 5)
+        #expect(verification.problem == "records 5…6 are missing (removed from the end; the anchor file names record 6)")
+        #expect(!verification.isIntact)
+        // Without the anchor file the end cannot be checked, and verify says so.
+        try FileManager.default.removeItem(atPath: path + ".anchor")
+        let unanchored = try log.verify()
+        #expect(!unanchored.isIntact)
+        #expect(unanchored.anchorProblem == "the anchor file \(path).anchor is missing")
+    }
+
+    @Test func removingAPrefixYoungerThanTheRetentionIsRefusedAndDetected() throws {
+        let path = temporaryDirectory() + "/audit.sqlite"
+        let log = try AuditLog(path: path, journal: false, retention: .seconds(365 * 86_400))
+        for index in 1...5 { try log.append(AuditRecord(time: .now(), event: "command.start", action: "cmd\(index)")) }
+        let queue = try DatabaseQueue(path: path)
+        // Each row is the oldest when it goes, but none is older than the retention.
+        #expect(throws: (any Error).self) { try queue.write { try $0.execute(sql: "DELETE FROM audit_log WHERE id = 1") } }
+        #expect(try log.removeRecords(before: Timestamp(secondsSinceEpoch: Timestamp.now().secondsSinceEpoch + 86_400)) == 0)
+        #expect(try log.verify().isIntact)
+        // A tamperer who drops the trigger: the chain from record 3 on is intact, but retention never removed 1 and 2.
+        try queue.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_log_delete_oldest_only")
+            try db.execute(sql: "DELETE FROM audit_log WHERE id <= 2")
+        }
+        let verification = try log.verify()
+        #expect(verification.firstBadRecord == 1)
+        #expect(verification.problem == "records 1…2 are missing (removed from the start, not by retention)")
     }
 }
 

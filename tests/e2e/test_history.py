@@ -191,3 +191,78 @@ def test_alert_transitions_reach_a_webhook_signed_and_retried(tmp_path):
             agent.stop()
     finally:
         receiver.close()
+
+
+def test_a_history_db_of_garbage_is_moved_aside_and_history_starts_again(tmp_path):
+    """A history.db replaced by garbage used to disable history for good (503 until someone removed the file)."""
+    state = tmp_path / "run" / "state"
+    state.mkdir(parents=True)
+    garbage = bytes(range(256)) * 256
+    (state / "history.db").write_bytes(garbage)
+    agent = start_agent(tmp_path / "run", env={"VIWORKS_AGENT_INTERVAL": "1s", "VIWORKS_HISTORY_FLUSH_INTERVAL": "1s"})
+    try:
+        moved = sorted(state.glob("history.db.corrupt-*"))
+        assert len(moved) == 1 and moved[0].read_bytes() == garbage, list(state.iterdir())
+        storage = agent.get_json("/api/v1/status")["storage"]
+        assert storage["history"]["status"] == "ok" and f"was moved to {moved[0]}" in storage["history"]["reason"], storage
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            response = agent.get("/api/v1/metrics/viworks_cpu_usage_percent/history")
+            if response.status == 200 and response.json()["series"] and response.json()["series"][0]["points"]:
+                break
+            time.sleep(0.5)
+        assert response.status == 200 and response.json()["series"][0]["points"], (response.status, response.body[:300])
+        assert "damaged; moved it aside" in agent.log()
+    finally:
+        agent.stop()
+    assert integrity(state / "history.db") == "ok"
+
+
+def test_a_full_disk_shows_in_status_and_clears_when_space_returns(tmp_path):
+    """The state directory on a 2 MB tmpfs: filling it makes flushes fail; status-simple and status say so (it used to be
+    a log line only), the metric of dropped samples exists, and the agent recovers once space is back."""
+    import os
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    state = tmp_path / "state"
+    state.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(state)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    agent = None
+    try:
+        agent = start_agent(tmp_path / "run", env={"VIWORKS_AGENT_STATE_DIRECTORY": str(state), "VIWORKS_AGENT_INTERVAL": "1s",
+                                                   "VIWORKS_HISTORY_FLUSH_INTERVAL": "1s"})
+        filler = state / "filler"
+        with open(filler, "wb") as handle:
+            try:
+                while True:
+                    handle.write(b"\0" * 65536)
+                    handle.flush()
+            except OSError:
+                pass
+        deadline = time.monotonic() + 30
+        simple = {}
+        while time.monotonic() < deadline:
+            simple = agent.get_json("/api/v1/status-simple")
+            if any(reason.startswith("history storage degraded: writes fail:") for reason in simple["reasons"]):
+                break
+            time.sleep(0.5)
+        assert simple["status"] in ("degraded", "critical"), simple
+        assert any("database or disk is full" in reason for reason in simple["reasons"]), simple
+        history = agent.get_json("/api/v1/status")["storage"]["history"]
+        assert history["status"] == "degraded" and "full" in history["reason"], history
+        metrics = agent.get("/metrics").body.decode()
+        assert 'viworks_storage_ok{database="history"} 0' in metrics
+        assert "viworks_history_dropped_samples_total 0" in metrics
+        filler.unlink()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if agent.get_json("/api/v1/status")["storage"]["history"]["status"] == "ok":
+                break
+            time.sleep(0.5)
+        assert agent.get_json("/api/v1/status")["storage"]["history"] == {"status": "ok", "reason": None}
+        assert not any(reason.startswith("history storage") for reason in agent.get_json("/api/v1/status-simple")["reasons"])
+    finally:
+        if agent:
+            agent.stop()
+        subprocess.run(["umount", str(state)], check=False)

@@ -38,7 +38,7 @@ public final class IncidentStore: Sendable {
                 return id
             }
         }
-        return try await database.pool.write { db in
+        return try await database.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO incidents (rule, subject, severity, started_at, ended_at, peak_value, peak_at, last_value, threshold, message)
@@ -65,7 +65,7 @@ public final class IncidentStore: Sendable {
             }
             return
         }
-        try await database.pool.write { db in
+        try await database.write { db in
             try db.execute(
                 sql: """
                     UPDATE incidents SET
@@ -84,7 +84,7 @@ public final class IncidentStore: Sendable {
     @discardableResult
     public func closeDangling(at: Timestamp) async throws -> Int {
         guard let database else { return 0 }
-        return try await database.pool.write { db in
+        return try await database.write { db in
             try db.execute(
                 sql: "UPDATE incidents SET ended_at = max(?, started_at), message = message || ' (ended by an agent restart)' WHERE ended_at IS NULL",
                 arguments: [at.nanosecondsSinceEpoch / 1_000_000])
@@ -101,7 +101,7 @@ public final class IncidentStore: Sendable {
         }
         let fromMs = from.nanosecondsSinceEpoch / 1_000_000
         let toMs = to.nanosecondsSinceEpoch / 1_000_000
-        return try await database.pool.read { db in
+        return try await database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """

@@ -9,6 +9,7 @@ import Glibc
 import Crypto
 import FoundationEssentials
 public import GRDB
+public import Logging
 
 /// One record of the audit log.
 ///
@@ -97,17 +98,22 @@ public struct AuditVerification: Sendable, Hashable, CustomStringConvertible {
     public var firstBadRecord: Int64?
     public var problem: String?
 
-    public var isIntact: Bool { firstBadRecord == nil }
+    /// The anchor file is missing or unreadable: the end of the log cannot be checked.
+    public var anchorProblem: String?
 
-    public init(records: Int, firstBadRecord: Int64?, problem: String?) {
+    public var isIntact: Bool { firstBadRecord == nil && anchorProblem == nil }
+
+    public init(records: Int, firstBadRecord: Int64?, problem: String?, anchorProblem: String? = nil) {
         self.records = records
         self.firstBadRecord = firstBadRecord
         self.problem = problem
+        self.anchorProblem = anchorProblem
     }
 
     public var description: String {
         if let firstBadRecord, let problem { return "audit log BROKEN at record \(firstBadRecord): \(problem) (\(records) records checked)" }
-        return "audit log intact: \(records) records, hash chain verified"
+        if let anchorProblem { return "audit log NOT VERIFIED: \(anchorProblem) (\(records) records, hash chain verified)" }
+        return "audit log intact: \(records) records, hash chain and both ends verified"
     }
 }
 
@@ -115,17 +121,30 @@ public struct AuditVerification: Sendable, Hashable, CustomStringConvertible {
 ///
 /// Every record carries the SHA-256 of the previous record and of its own canonical content, so editing, inserting or
 /// removing a record in the middle breaks the chain at that record (``verify()`` names it). SQLite triggers refuse
-/// `UPDATE` outright and `DELETE` of anything but the oldest record (what retention removes); the chain then starts
-/// at the oldest record kept, whose `previous_hash` is trusted as the anchor. Every record is also sent to the journal
-/// with `MESSAGE_ID=` ``AuditLog/journalMessageID`` and its hash, a second copy outside the database.
+/// `UPDATE` outright, and `DELETE` of anything but the oldest record, and of it only once it is older than the
+/// retention (`audit_state.retention_ns`, written from `[commands] audit_retention`). Retention records the last id it
+/// removed (`audit_state.removed_through`), so records missing from the start are detected; and after every append the
+/// newest id and hash go to an anchor file beside the database (`audit.sqlite.anchor`), so records missing from the
+/// end are detected. Every record is also sent to the journal with `MESSAGE_ID=` ``AuditLog/journalMessageID`` and its
+/// hash, a third copy outside the database.
+///
+/// What this cannot detect: someone able to write both the database and the anchor file (root) can cut the tail and
+/// rewrite the anchor, or drop the triggers and rewrite `audit_state`; the journal copy (``journalMessageID``,
+/// `AUDIT_ID`, `AUDIT_HASH`) then still shows the records that were removed.
 public final class AuditLog: Sendable {
     /// `MESSAGE_ID` of audit journal entries: `journalctl MESSAGE_ID=8c3f0b1e5a7d4e29b6f1c2d3e4a5b6c7`.
     public static let journalMessageID = "8c3f0b1e5a7d4e29b6f1c2d3e4a5b6c7"
     static let genesis = String(repeating: "0", count: 64)
+    /// Retention written when the database has none and none is given: the default of `[commands] audit_retention`.
+    public static let defaultRetention: Duration = .seconds(365 * 86_400)
 
     private let database: DatabasePool
     public let path: String
+    /// The anchor file: `<id> <hash>` of the newest record.
+    public var anchorPath: String { path + Self.anchorSuffix }
+    static let anchorSuffix = ".anchor"
     private let journal: Bool
+    private let health: StorageHealth?
     /// Device and inode of the database file when it was opened: a file removed or replaced under the running agent
     /// would otherwise take records to an unlinked inode.
     private let identity: FileIdentity?
@@ -143,14 +162,19 @@ public final class AuditLog: Sendable {
     }
 
     /// Opens (creating when needed) the log at `path`.
-    /// - Parameter journal: also send each record to the journal.
-    public init(path: String, journal: Bool = true) throws {
+    /// - Parameters:
+    ///   - journal: also send each record to the journal.
+    ///   - retention: records younger than this cannot be deleted (stored in the database); nil keeps the stored one.
+    ///   - health: where failures to write are reported (`storage.audit` of status).
+    public init(path: String, journal: Bool = true, retention: Duration? = nil, health: StorageHealth? = nil) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         database = try DatabasePool(path: path, configuration: configuration)
         self.path = path
         self.journal = journal
-        try database.write { db in
+        self.health = health
+        let retentionNanoseconds = retention.map { Self.nanoseconds($0) }
+        let anchored = try database.write { db -> Bool in
             try db.execute(
                 sql: """
                     CREATE TABLE IF NOT EXISTS audit_log (
@@ -166,12 +190,92 @@ public final class AuditLog: Sendable {
                     CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log(time_ns);
                     CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
                         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-                    CREATE TRIGGER IF NOT EXISTS audit_log_delete_oldest_only BEFORE DELETE ON audit_log
+                    CREATE TABLE IF NOT EXISTS audit_state (
+                        id INTEGER PRIMARY KEY CHECK (id = 1), retention_ns INTEGER NOT NULL, removed_through INTEGER NOT NULL,
+                        anchored INTEGER NOT NULL DEFAULT 0);
+                    DROP TRIGGER IF EXISTS audit_log_delete_oldest_only;
+                    CREATE TRIGGER audit_log_delete_oldest_only BEFORE DELETE ON audit_log
                         WHEN OLD.id != (SELECT MIN(id) FROM audit_log)
-                        BEGIN SELECT RAISE(ABORT, 'only the oldest audit records can be removed (retention)'); END;
+                          OR OLD.time_ns >= CAST(strftime('%s', 'now') AS INTEGER) * 1000000000
+                             - coalesce((SELECT retention_ns FROM audit_state WHERE id = 1), 9223372036854775807)
+                        BEGIN SELECT RAISE(ABORT, 'only the oldest audit records, once older than the retention, can be removed'); END;
                     """)
+            // A log made before audit_state existed: what retention removed is everything before the oldest record.
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO audit_state (id, retention_ns, removed_through) VALUES (1, ?, coalesce((SELECT MIN(id) - 1 FROM audit_log), 0))",
+                arguments: [retentionNanoseconds ?? Self.nanoseconds(Self.defaultRetention)])
+            if let retentionNanoseconds {
+                try db.execute(sql: "UPDATE audit_state SET retention_ns = ? WHERE id = 1", arguments: [retentionNanoseconds])
+            }
+            return try Bool.fetchOne(db, sql: "SELECT anchored != 0 FROM audit_state WHERE id = 1") ?? false
         }
+        let check = try StorageFiles.quickCheck(database)
+        guard check == "ok" else { throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "quick_check: \(check.prefix(300))") }
         identity = FileIdentity(path: path)
+        // The first open by an agent that keeps an anchor: start it from the newest record.
+        if !anchored, access(anchorPath, F_OK) != 0 {
+            if let newest = try database.read({ db in try Row.fetchOne(db, sql: "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1") }),
+                let id = newest["id"] as Int64?, let hash = newest["hash"] as String?
+            {
+                try writeAnchor(id: id, hash: hash)
+            } else {
+                try database.write { db in try db.execute(sql: "UPDATE audit_state SET anchored = 1 WHERE id = 1") }
+            }
+        }
+        health?.set(.audit, .ok)
+    }
+
+    /// Opens the log at `path` as the agent does: a file that is not a database or fails `PRAGMA quick_check` is moved
+    /// aside (`audit.sqlite.corrupt-<time>`, with its `-wal`, `-shm` and anchor) and a new log started, with one log line.
+    /// Returns nil when no log can be opened (then nothing privileged runs); `health` says why.
+    public static func open(
+        path: String, retention: Duration?, health: StorageHealth?, logger: Logger, journal: Bool = true
+    ) -> AuditLog? {
+        do {
+            return try AuditLog(path: path, journal: journal, retention: retention, health: health)
+        } catch where StorageFiles.isCorruption(error) {
+            do {
+                let moved = try StorageFiles.quarantine(path, component: .audit, extraSuffixes: [anchorSuffix])
+                logger.error(
+                    "the audit log is damaged; moved it aside and started a new one", metadata: ["path": "\(path)", "moved_to": "\(moved)", "error": "\(error)"])
+                let log = try AuditLog(path: path, journal: journal, retention: retention, health: health)
+                health?.set(
+                    .audit, StorageCondition(status: .ok, reason: "the damaged audit log was moved to \(moved) at \(Timestamp.now().rfc3339); a new chain started"))
+                return log
+            } catch {
+                health?.set(.audit, StorageCondition(status: .unavailable, reason: "the audit log \(path) is damaged and could not be replaced: \(error)"))
+                logger.error("the audit log is damaged and could not be replaced: commands and service control are refused", metadata: ["path": "\(path)", "error": "\(error)"])
+                return nil
+            }
+        } catch {
+            health?.set(.audit, StorageCondition(status: .unavailable, reason: "the audit log \(path) cannot be opened: \(error)"))
+            logger.error("the audit log cannot be opened: commands and service control are refused", metadata: ["path": "\(path)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : product &+ attoseconds / 1_000_000_000
+    }
+
+    /// Writes `<id> <hash>` to the anchor file (a new file renamed over the old one).
+    private func writeAnchor(id: Int64, hash: String) throws {
+        let temporary = anchorPath + ".new"
+        try Data("\(id) \(hash)\n".utf8).write(to: URL(fileURLWithPath: temporary))
+        guard rename(temporary, anchorPath) == 0 else {
+            throw StorageUnavailable(.audit, reason: "cannot write \(anchorPath): \(String(cString: strerror(errno)))")
+        }
+        try database.write { db in try db.execute(sql: "UPDATE audit_state SET anchored = 1 WHERE id = 1 AND anchored = 0") }
+    }
+
+    /// The anchor file's id and hash; nil when there is none.
+    func readAnchor() -> (id: Int64, hash: String)? {
+        guard let data = FileManager.default.contents(atPath: anchorPath) else { return nil }
+        let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard parts.count == 2, let id = Int64(parts[0]) else { return (-1, "") }
+        return (id, String(parts[1]))
     }
 
     /// The database file was removed or replaced while the agent ran.
@@ -184,7 +288,21 @@ public final class AuditLog: Sendable {
     @discardableResult
     public func append(_ record: AuditRecord) throws -> AuditRecord {
         guard let identity, FileIdentity(path: path) == identity else { throw Replaced(path: path) }
-        let stored = try database.write { db -> AuditRecord in
+        let stored: AuditRecord
+        do {
+            stored = try appendRow(record)
+            try writeAnchor(id: stored.id, hash: stored.hash)
+        } catch {
+            health?.set(.audit, StorageCondition(status: .degraded, reason: "writes fail, commands are refused: \(error)"))
+            throw error
+        }
+        if health?.condition(.audit).status == .degraded { health?.set(.audit, .ok) }
+        if journal { Self.sendToJournal(stored) }
+        return stored
+    }
+
+    private func appendRow(_ record: AuditRecord) throws -> AuditRecord {
+        try database.write { db -> AuditRecord in
             var record = record
             let last = try Row.fetchOne(db, sql: "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
             record.id = (last?["id"] as Int64? ?? 0) + 1
@@ -203,8 +321,6 @@ public final class AuditLog: Sendable {
                 ])
             return record
         }
-        if journal { Self.sendToJournal(stored) }
-        return stored
     }
 
     /// Records between `from` and `to` (inclusive), optionally of one principal, newest first, at most `limit`.
@@ -232,11 +348,17 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// Recomputes the chain from the oldest record kept.
+    /// Recomputes the chain from the oldest record kept, and checks its ends: the oldest must follow the last record
+    /// retention removed, and the newest must be the one the anchor file names (or newer).
     public func verify() throws -> AuditVerification {
-        try database.read { db in
+        // The anchor first: it is written after each commit, so every record it names is already in the database.
+        let anchor = readAnchor()
+        return try database.read { db in
+            let removedThrough = try Int64.fetchOne(db, sql: "SELECT removed_through FROM audit_state WHERE id = 1") ?? 0
+            let anchored = try Bool.fetchOne(db, sql: "SELECT anchored != 0 FROM audit_state WHERE id = 1") ?? false
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_log ORDER BY id")
             var previous: AuditRecord?
+            var hashes: [Int64: String] = [:]
             var count = 0
             while let row = try cursor.next() {
                 let record = Self.record(row)
@@ -248,27 +370,56 @@ public final class AuditLog: Sendable {
                     guard record.previousHash == previous.hash else {
                         return AuditVerification(records: count, firstBadRecord: record.id, problem: "previous_hash does not match record \(previous.id)")
                     }
+                } else if record.id > removedThrough + 1 {
+                    let missing = record.id - 1 == removedThrough + 1 ? "record \(removedThrough + 1) is" : "records \(removedThrough + 1)…\(record.id - 1) are"
+                    return AuditVerification(
+                        records: count, firstBadRecord: removedThrough + 1, problem: "\(missing) missing (removed from the start, not by retention)")
                 } else if record.id == 1, record.previousHash != Self.genesis {
                     return AuditVerification(records: count, firstBadRecord: record.id, problem: "the first record does not start the chain")
                 }
                 guard AuditRecord.digest(record.canonicalContent) == record.hash else {
                     return AuditVerification(records: count, firstBadRecord: record.id, problem: "its content does not match its hash (edited)")
                 }
+                if let anchor, record.id == anchor.id { hashes[record.id] = record.hash }
                 previous = record
+            }
+            let newest = previous?.id ?? removedThrough
+            guard let anchor else {
+                if anchored {
+                    return AuditVerification(records: count, firstBadRecord: nil, problem: nil, anchorProblem: "the anchor file \(anchorPath) is missing")
+                }
+                return AuditVerification(records: count, firstBadRecord: nil, problem: nil)
+            }
+            guard anchor.id >= 0 else {
+                return AuditVerification(records: count, firstBadRecord: nil, problem: nil, anchorProblem: "the anchor file \(anchorPath) is not `<id> <hash>`")
+            }
+            if anchor.id > newest {
+                let missing = anchor.id == newest + 1 ? "record \(anchor.id) is" : "records \(newest + 1)…\(anchor.id) are"
+                return AuditVerification(
+                    records: count, firstBadRecord: newest + 1, problem: "\(missing) missing (removed from the end; the anchor file names record \(anchor.id))")
+            }
+            if anchor.id > removedThrough, let hash = hashes[anchor.id], hash != anchor.hash {
+                return AuditVerification(records: count, firstBadRecord: anchor.id, problem: "its hash differs from the anchor file's (rewritten)")
             }
             return AuditVerification(records: count, firstBadRecord: nil, problem: nil)
         }
     }
 
-    /// Removes records older than `before`, oldest first (the triggers allow nothing else). Returns how many.
+    /// Removes records older than `before` and older than the stored retention, oldest first (the triggers allow
+    /// nothing else). Returns how many.
     @discardableResult
     public func removeRecords(before: Timestamp) throws -> Int {
         try database.write { db in
+            // A margin of 2 s under the trigger's own cutoff (whole seconds of SQLite's clock), so that it never refuses.
+            let retention = try Int64.fetchOne(db, sql: "SELECT retention_ns FROM audit_state WHERE id = 1") ?? .max
+            let (allowed, overflow) = Timestamp.now().nanosecondsSinceEpoch.subtractingReportingOverflow(retention)
+            let cutoff = min(before.nanosecondsSinceEpoch, overflow ? .min : allowed - 2_000_000_000)
             var removed = 0
-            while let oldest = try Row.fetchOne(db, sql: "SELECT id FROM audit_log WHERE time_ns < ? ORDER BY id LIMIT 1", arguments: [before.nanosecondsSinceEpoch]),
+            while let oldest = try Row.fetchOne(db, sql: "SELECT id FROM audit_log WHERE time_ns < ? ORDER BY id LIMIT 1", arguments: [cutoff]),
                 let id = oldest["id"] as Int64?
             {
                 try db.execute(sql: "DELETE FROM audit_log WHERE id = ?", arguments: [id])
+                try db.execute(sql: "UPDATE audit_state SET removed_through = max(removed_through, ?) WHERE id = 1", arguments: [id])
                 removed += 1
             }
             return removed

@@ -77,7 +77,7 @@ public final class HistoryStore: Sendable {
         guard !flush.isEmpty else { return }
         // Series ids are looked up inside the transaction (never cached across it), so retention removing a series
         // between two flushes cannot leave rows pointing at a deleted id.
-        try await database.pool.write { db in
+        try await database.write { db in
             var created: [SeriesKey: Int64] = [:]
             func id(_ key: SeriesKey, _ kind: MetricKind) throws -> Int64 {
                 if let id = created[key] { return id }
@@ -125,7 +125,7 @@ public final class HistoryStore: Sendable {
 
     /// Every stored series, by name then labels.
     public func series(named name: String? = nil) async throws -> [StoredSeries] {
-        try await database.pool.read { db in
+        try await database.read { db in
             let rows =
                 if let name {
                     try Row.fetchAll(db, sql: "SELECT id, name, labels, kind FROM series WHERE name = ? ORDER BY key", arguments: [name])
@@ -149,7 +149,7 @@ public final class HistoryStore: Sendable {
     /// Raw samples of `series` with `from <= t <= to` (milliseconds), in time order. A block that does not decode
     /// is skipped and counted in `corruptBlocks`.
     public func samples(series: Int64, from: Int64, to: Int64) async throws -> (samples: [HistorySample], corruptBlocks: Int) {
-        let blobs = try await database.pool.read { db in
+        let blobs = try await database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT bytes FROM blocks WHERE series = ? AND start <= ? AND end >= ? ORDER BY start", arguments: [series, to, from]
             ).compactMap { row -> Data? in column(row, 0) }
@@ -174,7 +174,7 @@ public final class HistoryStore: Sendable {
 
     /// Rollup rows of `series` whose bucket starts in `[from, to]` (seconds), in time order.
     public func rollups(_ tier: RollupTier, series: Int64, from: Int64, to: Int64) async throws -> [RollupRow] {
-        try await database.pool.read { db in
+        try await database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT t, vmin, vmax, vsum, n, vlast, last_t FROM \(tier.table) WHERE series = ? AND t >= ? AND t <= ? ORDER BY t",
                 arguments: [series, from, to]
@@ -190,7 +190,7 @@ public final class HistoryStore: Sendable {
 
     /// Oldest and newest stored time (milliseconds) of raw samples, and of each rollup tier (seconds), over all series.
     public func extent() async throws -> (raw: ClosedRange<Int64>?, minute: ClosedRange<Int64>?, hour: ClosedRange<Int64>?) {
-        try await database.pool.read { db in
+        try await database.read { db in
             func range(_ sql: String) throws -> ClosedRange<Int64>? {
                 guard let row = try Row.fetchOne(db, sql: sql), let low: Int64 = column(row, 0), let high: Int64 = column(row, 1), low <= high else {
                     return nil
@@ -206,7 +206,7 @@ public final class HistoryStore: Sendable {
 
     /// Counts for status and benchmarks: blocks, samples in blocks, bytes of block payloads.
     public func blockStatistics() async throws -> (blocks: Int64, samples: Int64, bytes: Int64) {
-        try await database.pool.read { db in
+        try await database.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(count), 0), coalesce(sum(length(bytes)), 0) FROM blocks") else {
                 return (0, 0, 0)
             }
@@ -223,7 +223,7 @@ public final class HistoryStore: Sendable {
         let rawHorizon = now - Self.milliseconds(raw)
         let minuteHorizon = (now - Self.milliseconds(minute)) / 1000
         let hourHorizon = (now - Self.milliseconds(hour)) / 1000
-        return try await database.pool.write { db in
+        return try await database.write { db in
             var result = RetentionResult()
             let ids = try Int64.fetchAll(db, sql: "SELECT id FROM series")
             for id in ids {

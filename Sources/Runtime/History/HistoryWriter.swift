@@ -68,6 +68,17 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
     private let clock: C
     private let wallClock: @Sendable () -> Timestamp
     private let logger: Logger
+    /// Samples of sealed blocks kept for the next flush while flushes fail; beyond it the oldest blocks are dropped.
+    private let retryLimit: Int
+    /// Samples dropped from the retry buffer (``retryLimit``), and rollup buckets dropped with them.
+    private let dropped = Atomic<UInt64>(0)
+    private let droppedBuckets = Atomic<UInt64>(0)
+
+    /// About 4,000 blocks, a few MB: an hour of 280 series at 1 s, or a day of 350 series at 30 s.
+    public static var defaultRetryLimit: Int { 1_000_000 }
+    /// Per series, the rollup buckets kept for the next flush while flushes fail: a day of minutes, a week of hours.
+    static var retryMinuteBuckets: Int { 1440 }
+    static var retryHourBuckets: Int { 168 }
 
     /// - Parameters:
     ///   - bus: the bus to subscribe to; nil when a test or benchmark calls ``record(_:)`` itself.
@@ -75,7 +86,7 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
     ///   - wallClock: "now" of retention.
     public init(
         store: HistoryStore, bus: MetricsBus?, settings: HistorySettings, clock: C, wallClock: @escaping @Sendable () -> Timestamp = { .now() },
-        logger: Logger
+        logger: Logger, retryLimit: Int = HistoryWriter.defaultRetryLimit
     ) {
         self.store = store
         self.bus = bus
@@ -83,6 +94,7 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
         self.clock = clock
         self.wallClock = wallClock
         self.logger = logger
+        self.retryLimit = retryLimit
     }
 
     // MARK: - Buffering
@@ -146,17 +158,22 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
             }
             return flush.blocks.count
         } catch {
-            // Put everything back: sealed blocks, dirty marks and the aggregates (merged with what arrived since).
+            // Put everything back: sealed blocks, dirty marks and the aggregates (merged with what arrived since),
+            // then bound what is kept.
+            var trimmed: (samples: UInt64, buckets: UInt64) = (0, 0)
             state.withLock { state in
                 state.flushFailures += 1
                 state.lastError = "\(error)"
+                var putBack: [HistoryFlush.Block] = []
                 for block in flush.blocks {
                     if state.open[block.series]?.encoder.first == block.encoder.first {
                         state.open[block.series]?.dirty = true
                     } else {
-                        state.sealed.append(block)
+                        putBack.append(block)
                     }
                 }
+                // Older than anything sealed since the flush began: in front, where trimming starts.
+                state.sealed = putBack + state.sealed
                 for (key, aggregate) in flush.minute {
                     if state.open[key.series] == nil { state.open[key.series] = OpenBlock(kind: flush.kinds[key.series] ?? .gauge) }
                     if let newer = state.open[key.series]?.minute[key.start] {
@@ -182,6 +199,42 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
             }
             throw error
         }
+    }
+
+    /// Bounds what failed flushes left buffered: sealed blocks beyond `limit` samples, oldest first, and per series the
+    /// rollup buckets beyond ``retryMinuteBuckets`` and ``retryHourBuckets``, oldest first. Returns what was dropped.
+    static func trimRetryBuffer(_ state: inout State, limit: Int) -> (samples: UInt64, buckets: UInt64) {
+        var samples: UInt64 = 0
+        var buckets: UInt64 = 0
+        var total = state.sealed.reduce(0) { $0 + $1.encoder.count }
+        if total > limit {
+            var drop = 0
+            while drop < state.sealed.count, total > limit {
+                total -= state.sealed[drop].encoder.count
+                samples += UInt64(state.sealed[drop].encoder.count)
+                drop += 1
+            }
+            state.sealed.removeFirst(drop)
+        }
+        for key in state.open.keys {
+            guard let block = state.open[key] else { continue }
+            if block.minute.count > retryMinuteBuckets {
+                for start in block.minute.keys.sorted().prefix(block.minute.count - retryMinuteBuckets) { state.open[key]?.minute[start] = nil }
+                buckets += UInt64(block.minute.count - retryMinuteBuckets)
+            }
+            if block.hour.count > retryHourBuckets {
+                for start in block.hour.keys.sorted().prefix(block.hour.count - retryHourBuckets) { state.open[key]?.hour[start] = nil }
+                buckets += UInt64(block.hour.count - retryHourBuckets)
+            }
+        }
+        return (samples, buckets)
+    }
+
+    /// The retry buffer of failed flushes: samples in sealed blocks waiting, and samples and rollup buckets dropped
+    /// because it was full (`viworks_history_dropped_samples_total`).
+    public var retryBuffer: (pendingSamples: Int, droppedSamples: UInt64, droppedRollupBuckets: UInt64) {
+        let pending = state.withLock { $0.sealed.reduce(0) { $0 + $1.encoder.count } }
+        return (pending, dropped.load(ordering: .relaxed), droppedBuckets.load(ordering: .relaxed))
     }
 
     /// Counters for `/api/v1/history/...` and logs.
@@ -250,6 +303,14 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
                         }
                     }
                 }
+                trimmed = Self.trimRetryBuffer(&state, limit: retryLimit)
+            }
+            if trimmed.samples > 0 || trimmed.buckets > 0 {
+                dropped.add(trimmed.samples, ordering: .relaxed)
+                droppedBuckets.add(trimmed.buckets, ordering: .relaxed)
+                logger.warning(
+                    "history: flushes keep failing; dropped the oldest buffered samples",
+                    metadata: ["samples": "\(trimmed.samples)", "rollup_buckets": "\(trimmed.buckets)", "error": "\(error)"])
             }
             await group.waitForAll()
         }

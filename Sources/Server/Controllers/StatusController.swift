@@ -26,11 +26,11 @@ public struct StatusController: Sendable {
                 try encode(
                     StatusDTO(
                         snapshot: $0, collectors: $1, plugins: dependencies.plugins?.plugins() ?? [],
-                        alerts: dependencies.alerts?.summary() ?? AlertSummary(enabled: false)))
+                        alerts: dependencies.alerts?.summary() ?? AlertSummary(enabled: false), storage: dependencies.storage))
             }
         }
         router.get("/api/v1/status-simple") { request, _ in
-            try await cached(request, route: "status-simple", contentType: .json) { try encode(SimpleStatusDTO(snapshot: $0, collectors: $1)) }
+            try await cached(request, route: "status-simple", contentType: .json) { try encode(SimpleStatusDTO(snapshot: $0, collectors: $1, storage: dependencies.storage)) }
         }
         router.get("/api/v1/system") { request, _ in
             try await cached(request, route: "system", contentType: .json) { snapshot, _ in try encode(SystemInfoDTO(snapshot: snapshot)) }
@@ -115,7 +115,9 @@ public struct StatusController: Sendable {
         let collectors = dependencies.collectorGeneration.map { Int(truncatingIfNeeded: $0()) } ?? Self.fingerprint(dependencies.collectorStates())
         let plugins = dependencies.plugins.map { Int(truncatingIfNeeded: $0.generation()) } ?? 0
         let alerts = dependencies.alerts.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
-        let key = ResponseCache.Key(version: dependencies.snapshots.version, fingerprint: collectors &+ plugins &* 31 &+ alerts &* 131)
+        let storage = dependencies.storage.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
+        let key = ResponseCache.Key(
+            version: dependencies.snapshots.version, fingerprint: collectors &+ plugins &* 31 &+ alerts &* 131 &+ storage &* 1031)
         let entry = try await cache.entry(route, key: key) { try await make(dependencies.snapshots.current, dependencies.collectorStates()) }
         var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "no-cache"]
         if let condition = request.headers[.ifNoneMatch], Self.matches(condition, etag: entry.etag) {

@@ -136,7 +136,7 @@ struct AuditDTO: Encodable {
             try o(.intact, verification.isIntact)
             try o(.records, verification.records)
             try o(.first_bad_record, verification.firstBadRecord)
-            try o(.problem, verification.problem)
+            try o(.problem, verification.problem ?? verification.anchorProblem)
         }
     }
 

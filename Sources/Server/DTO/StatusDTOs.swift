@@ -13,8 +13,10 @@ struct StatusDTO: Encodable {
     var plugins: [PluginState] = []
     /// The alert engine's counts; disabled when there is no engine.
     var alerts = AlertSummary(enabled: false)
+    /// The databases' condition; nil when not wired (both reported ok).
+    var storage: StorageHealth? = nil
 
-    enum Keys: String, CodingKey { case timestamp, system_health, services, containers, system_info, collectors, plugins, alerts }
+    enum Keys: String, CodingKey { case timestamp, system_health, services, containers, system_info, collectors, plugins, alerts, storage }
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
@@ -27,6 +29,32 @@ struct StatusDTO: Encodable {
         try o(.collectors, collectors.map(CollectorDTO.init))
         try o(.plugins, plugins.map(PluginSummaryDTO.init))
         try o(.alerts, AlertSummaryDTO(summary: alerts))
+        try o(.storage, StorageDTO(storage: storage))
+    }
+}
+
+/// The `storage` section of status: `{"history": {"status", "reason"}, "audit": {…}}`.
+struct StorageDTO: Encodable {
+    var storage: StorageHealth?
+
+    struct ConditionDTO: Encodable {
+        var condition: StorageCondition
+
+        enum Keys: String, CodingKey { case status, reason }
+
+        func encode(to encoder: any Encoder) throws {
+            var o = JSONObject(encoder, keyedBy: Keys.self)
+            try o(.status, condition.status.rawValue)
+            try o(.reason, condition.reason)
+        }
+    }
+
+    enum Keys: String, CodingKey { case history, audit }
+
+    func encode(to encoder: any Encoder) throws {
+        var o = JSONObject(encoder, keyedBy: Keys.self)
+        try o(.history, ConditionDTO(condition: storage?.condition(.history) ?? .ok))
+        try o(.audit, ConditionDTO(condition: storage?.condition(.audit) ?? .ok))
     }
 }
 
@@ -64,20 +92,11 @@ struct HealthDTO: Encodable {
     }
 }
 
-/// Thresholds of `status-simple`, from the specification's alert defaults (disk: 85 / 95).
-enum HeadlineThresholds {
-    static let cpu = (warning: 80.0, critical: 95.0)
-    static let memory = (warning: 85.0, critical: 95.0)
-    static let disk = (warning: 85.0, critical: 95.0)
-    static let load = (warning: 2.0, critical: 5.0)
-}
-
-/// `GET /api/v1/status-simple`: `status` is `critical` when a figure is at or above its critical threshold or a
-/// core collector failed, `degraded` when a figure is at or above its warning threshold or a collector is
-/// restarting or failed, `starting` before the first collection, else `healthy`; `reasons` says why.
+/// `GET /api/v1/status-simple`: the figures and ``AgentCondition`` (status and reasons, decided in the runtime).
 struct SimpleStatusDTO: Encodable {
     var snapshot: AgentSnapshot
     var collectors: [ChildState]
+    var storage: StorageHealth? = nil
 
     enum Keys: String, CodingKey {
         case status, timestamp, cpu_usage_percent, memory_usage_percent, disk_usage_percent, load_percent, reasons
@@ -89,43 +108,15 @@ struct SimpleStatusDTO: Encodable {
         return rounded(load.oneMinute / Double(cores) * 100)
     }
 
-    func evaluate() -> (String, [String]) {
-        var critical: [String] = []
-        var warning: [String] = []
-        func check(_ name: String, _ value: Double?, _ limits: (warning: Double, critical: Double)) {
-            guard let value else { return }
-            if value >= limits.critical {
-                critical.append("\(name) \(value) >= \(limits.critical)")
-            } else if value >= limits.warning {
-                warning.append("\(name) \(value) >= \(limits.warning)")
-            }
-        }
-        check("cpu_usage_percent", snapshot.cpu?.usagePercent, HeadlineThresholds.cpu)
-        check("memory_usage_percent", snapshot.memory?.usagePercent, HeadlineThresholds.memory)
-        check("disk_usage_percent", snapshot.disk?.rootUsagePercent, HeadlineThresholds.disk)
-        check("load_average.one_minute", snapshot.load?.oneMinute, HeadlineThresholds.load)
-        for state in collectors {
-            if state.status == .failed {
-                if state.core { critical.append("collector \(state.name) failed") } else { warning.append("collector \(state.name) failed") }
-            } else if state.status == .restarting {
-                warning.append("collector \(state.name) restarting")
-            }
-        }
-        if !critical.isEmpty { return ("critical", critical + warning) }
-        if !warning.isEmpty { return ("degraded", warning) }
-        if snapshot.updatedAt == nil { return ("starting", []) }
-        return ("healthy", [])
-    }
-
     func encode(to encoder: any Encoder) throws {
-        let (status, reasons) = evaluate()
+        let condition = AgentCondition.evaluate(snapshot: snapshot, collectors: collectors, storage: storage)
         var o = JSONObject(encoder, keyedBy: Keys.self)
-        try o(.status, status)
+        try o(.status, condition.status.rawValue)
         try o(.timestamp, (snapshot.updatedAt ?? .now()).rfc3339)
         try o(.cpu_usage_percent, snapshot.cpu?.usagePercent)
         try o(.memory_usage_percent, snapshot.memory?.usagePercent)
         try o(.disk_usage_percent, snapshot.disk?.rootUsagePercent)
         try o(.load_percent, loadPercent)
-        try o(.reasons, reasons)
+        try o(.reasons, condition.reasons)
     }
 }

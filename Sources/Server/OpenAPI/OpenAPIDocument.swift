@@ -1709,7 +1709,7 @@ enum OpenAPIDocument {
                     }
                   },
                   "503": {
-                    "description": "History is disabled or its database could not be opened (`history_unavailable`).",
+                    "description": "History is disabled (`history_unavailable`), or its database fails: damaged (it is moved aside and a new one started), a full disk, or it cannot be opened (`storage_unavailable`, with the reason; retried).",
                     "content": {
                       "application/json; charset=utf-8": {
                         "schema": {
@@ -1857,7 +1857,7 @@ enum OpenAPIDocument {
                     }
                   },
                   "503": {
-                    "description": "History is disabled or its database could not be opened (`history_unavailable`).",
+                    "description": "History is disabled (`history_unavailable`), or its database fails: damaged (it is moved aside and a new one started), a full disk, or it cannot be opened (`storage_unavailable`, with the reason; retried).",
                     "content": {
                       "application/json; charset=utf-8": {
                         "schema": {
@@ -1955,7 +1955,7 @@ enum OpenAPIDocument {
                     }
                   },
                   "503": {
-                    "description": "History is disabled or its database could not be opened (`history_unavailable`).",
+                    "description": "History is disabled (`history_unavailable`), or its database fails: damaged (it is moved aside and a new one started), a full disk, or it cannot be opened (`storage_unavailable`, with the reason; retried).",
                     "content": {
                       "application/json; charset=utf-8": {
                         "schema": {
@@ -2103,6 +2103,16 @@ enum OpenAPIDocument {
                       }
                     }
                   },
+                  "503": {
+                    "description": "The history database fails (`storage_unavailable`, with the reason).",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
                   "400": {
                     "description": "A bad, unknown or repeated query parameter or `from` after `to` (`invalid_parameter`), with the parameter named in the message; also a query that would return more than `[history] max_points` points (`bad_request`).",
                     "content": {
@@ -2208,7 +2218,7 @@ enum OpenAPIDocument {
                     }
                   },
                   "503": {
-                    "description": "History is disabled or its database could not be opened (`history_unavailable`).",
+                    "description": "History is disabled (`history_unavailable`), or its database fails: damaged (it is moved aside and a new one started), a full disk, or it cannot be opened (`storage_unavailable`, with the reason; retried).",
                     "content": {
                       "application/json; charset=utf-8": {
                         "schema": {
@@ -3318,7 +3328,8 @@ enum OpenAPIDocument {
                   "system_info",
                   "collectors",
                   "plugins",
-                  "alerts"
+                  "alerts",
+                  "storage"
                 ],
                 "properties": {
                   "timestamp": {
@@ -3362,6 +3373,54 @@ enum OpenAPIDocument {
                   },
                   "alerts": {
                     "$ref": "#/components/schemas/AlertSummary"
+                  },
+                  "storage": {
+                    "$ref": "#/components/schemas/Storage"
+                  }
+                }
+              },
+              "Storage": {
+                "type": "object",
+                "description": "The condition of the agent's databases. A damaged database (not a database, or failing `PRAGMA quick_check`, or reporting corruption) is moved aside as `<file>.corrupt-<time>` with its `-wal` and `-shm` and a new one started, which `reason` says while `status` is `ok`.",
+                "additionalProperties": false,
+                "required": [
+                  "history",
+                  "audit"
+                ],
+                "properties": {
+                  "history": {
+                    "$ref": "#/components/schemas/StorageCondition"
+                  },
+                  "audit": {
+                    "$ref": "#/components/schemas/StorageCondition"
+                  }
+                }
+              },
+              "StorageCondition": {
+                "type": "object",
+                "description": "One database: `history.db` (samples, rollups, incidents) or `audit.sqlite` (the audit log).",
+                "additionalProperties": false,
+                "required": [
+                  "status",
+                  "reason"
+                ],
+                "properties": {
+                  "status": {
+                    "type": "string",
+                    "description": "`ok`; `degraded` when writes fail (a full disk, an I/O error: history stays buffered, up to a bound; commands are refused); `unavailable` when it cannot be opened (retried; history routes answer 503 `storage_unavailable`, commands are refused); `disabled` when turned off in the configuration.",
+                    "enum": [
+                      "ok",
+                      "degraded",
+                      "unavailable",
+                      "disabled"
+                    ]
+                  },
+                  "reason": {
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "Why, when not ok; with `ok`, a damaged file moved aside and where it went. null otherwise."
                   }
                 }
               },
@@ -3381,7 +3440,7 @@ enum OpenAPIDocument {
                 "properties": {
                   "status": {
                     "type": "string",
-                    "description": "`critical` when a figure is at or above its critical threshold (cpu 95, memory 95, disk 95 percent, 1-minute load 5.0) or a core collector failed; `degraded` when a figure is at or above its warning threshold (cpu 80, memory 85, disk 85 percent, 1-minute load 2.0) or a collector is restarting or failed; `starting` before the first collection; else `healthy`.",
+                    "description": "`critical` when a figure is at or above its critical threshold (cpu 95, memory 95, disk 95 percent, 1-minute load 5.0) or a core collector failed; `degraded` when a figure is at or above its warning threshold (cpu 80, memory 85, disk 85 percent, 1-minute load 2.0) or a collector is restarting or failed, or a database is degraded or unavailable (`reasons` has `history storage degraded: …`); `starting` before the first collection; else `healthy`.",
                     "enum": [
                       "healthy",
                       "degraded",
