@@ -196,6 +196,14 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
                     }
                     state.open[key.series]?.dirty = true
                 }
+                trimmed = Self.trimRetryBuffer(&state, limit: retryLimit)
+            }
+            if trimmed.samples > 0 || trimmed.buckets > 0 {
+                dropped.add(trimmed.samples, ordering: .relaxed)
+                droppedBuckets.add(trimmed.buckets, ordering: .relaxed)
+                logger.warning(
+                    "history: flushes keep failing; dropped the oldest buffered samples",
+                    metadata: ["samples": "\(trimmed.samples)", "rollup_buckets": "\(trimmed.buckets)", "error": "\(error)"])
             }
             throw error
         }
@@ -303,14 +311,6 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
                         }
                     }
                 }
-                trimmed = Self.trimRetryBuffer(&state, limit: retryLimit)
-            }
-            if trimmed.samples > 0 || trimmed.buckets > 0 {
-                dropped.add(trimmed.samples, ordering: .relaxed)
-                droppedBuckets.add(trimmed.buckets, ordering: .relaxed)
-                logger.warning(
-                    "history: flushes keep failing; dropped the oldest buffered samples",
-                    metadata: ["samples": "\(trimmed.samples)", "rollup_buckets": "\(trimmed.buckets)", "error": "\(error)"])
             }
             await group.waitForAll()
         }
