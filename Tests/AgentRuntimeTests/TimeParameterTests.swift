@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-import AgentRuntime
+@testable import AgentRuntime
 import Testing
 
 /// `Timestamp(parameter:)`: the one parser of times given by clients and command-line flags.
@@ -61,5 +61,20 @@ extension TimeParameterTests {
         #expect(Timestamp(seconds: 32_503_680_000, nanoseconds: 0).nanosecondsSinceEpoch == Int64.max)  // the year 3000
         #expect(Timestamp(seconds: -32_503_680_000, nanoseconds: 0).nanosecondsSinceEpoch == Int64.min)
         #expect(Timestamp(seconds: 9_223_372_036, nanoseconds: 999_999_999).nanosecondsSinceEpoch == Int64.max)
+    }
+}
+
+extension TimeParameterTests {
+    @Test func incidentDurationsOfExtremeStoredTimesDoNotTrap() {
+        let incident = Incident(
+            id: 1, rule: "cpu", subject: "", severity: .critical, startedAt: Timestamp(nanosecondsSinceEpoch: Int64.min),
+            endedAt: Timestamp(nanosecondsSinceEpoch: Int64.max), peakValue: 1, peakAt: Timestamp(nanosecondsSinceEpoch: 0), lastValue: 1,
+            threshold: 1, message: "")
+        #expect(incident.durationSeconds(now: .now()) > 1.8e10)
+        let normal = Incident(
+            id: 2, rule: "cpu", subject: "", severity: .critical, startedAt: Timestamp(nanosecondsSinceEpoch: 1_000_000_000),
+            endedAt: Timestamp(nanosecondsSinceEpoch: 3_500_000_000), peakValue: 1, peakAt: Timestamp(nanosecondsSinceEpoch: 0), lastValue: 1,
+            threshold: 1, message: "")
+        #expect(normal.durationSeconds(now: .now()) == 2.5)
     }
 }

@@ -174,8 +174,9 @@ public struct Incident: Sendable, Hashable {
     public var message: String
 
     /// Seconds from start to end (or to `now` while open).
+    /// Computed in floating point: times read back from the incidents database may be anything, and must not trap.
     public func durationSeconds(now: Timestamp) -> Double {
-        Double(((endedAt ?? now).nanosecondsSinceEpoch - startedAt.nanosecondsSinceEpoch)) / 1e9
+        (Double((endedAt ?? now).nanosecondsSinceEpoch) - Double(startedAt.nanosecondsSinceEpoch)) / 1e9
     }
 }
 
