@@ -61,7 +61,7 @@ test-deps:
 ## Install the release binary in $(PREFIX)/bin, the systemd unit in /etc/systemd/system and, only if there is none yet,
 ## the example configuration as /etc/viworks-agent/agent.toml. Then: systemctl enable --now viworks-agent
 install: release
-	install -D -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/viworks-agent
+	install -D -m 0755 --strip $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/viworks-agent
 	sed 's|/usr/local/bin/viworks-agent|$(PREFIX)/bin/viworks-agent|' examples/systemd/viworks-agent.service > viworks-agent.service.tmp
 	install -D -m 0644 viworks-agent.service.tmp $(DESTDIR)/etc/systemd/system/viworks-agent.service
 	rm -f viworks-agent.service.tmp

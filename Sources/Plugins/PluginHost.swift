@@ -47,13 +47,16 @@ public enum PluginRunError: Error, Sendable, Hashable, CustomStringConvertible {
 /// An end that restarting will not fix: the plugin stays `disabled` until enable or reload.
 public struct PluginDisabled: Error, Sendable, Hashable, CustomStringConvertible {
     public var reason: String
+    /// The plugin asked for it (`disable`): an expected outcome on a host without what it watches, logged at notice
+    /// rather than error.
+    public var byPlugin = false
     public var description: String { reason }
 }
 
 extension PluginDisabled {
     /// The plugin's own `disable` message.
     init(ownRequest reason: String) {
-        self.init(reason: "disabled at its own request: \(reason)")
+        self.init(reason: "disabled at its own request: \(reason)", byPlugin: true)
     }
 }
 
@@ -275,7 +278,7 @@ public actor PluginHost {
         }
         if let disabled = failure as? PluginDisabled {
             handle.update { $0.disabledReason = disabled.reason }
-            logger.error("plugin disabled: \(disabled.reason)")
+            logger.log(level: disabled.byPlugin ? .notice : .error, "plugin disabled: \(disabled.reason)")
         } else {
             logger.warning("plugin ended: \(description)", metadata: ["plugin.valid_lines": "\(handle.snapshot.validLines)"])
         }

@@ -97,6 +97,23 @@ struct LoadAndHostTests {
         #expect(!report.hostname.isEmpty)
     }
 
+    /// A replayed tree is another machine: without its own hostname and arch files it must not borrow this host's
+    /// uname(2) (an arm64 capture replayed here was reported as x86_64 with this machine's name).
+    @Test func replayedTreeNeverTakesTheLiveHostsIdentity() async throws {
+        let graviton = try #require(try await HostCollector().collect(Fixtures.context(Fixtures.host("aws-graviton2-arm64"))).host)
+        #expect(graviton.hostname == "unknown")
+        #expect(graviton.architecture == nil)
+        let pi = try #require(try await HostCollector().collect(Fixtures.context(Fixtures.host("raspberry-pi-4-arm64"))).host)
+        #expect(pi.hostname == "unknown")
+        #expect(pi.architecture == nil)
+        // The tree's own files win: proc/sys/kernel/hostname and proc/sys/kernel/arch of the capture.
+        let vm = try #require(try await HostCollector().collect(Fixtures.context(Fixtures.host("debian12-amd-epyc-vm"))).host)
+        #expect(vm.hostname == "vm")
+        #expect(vm.architecture == "x86_64")
+        #expect(HostPaths(fixtureRoot: "/tmp/capture").describesRunningKernel == false)
+        #expect(HostPaths().describesRunningKernel)
+    }
+
     @Test func osReleaseFallsBackToUsrLibAndVersionID() async throws {
         // Amazon Linux 2023 tree: only usr/lib/os-release.
         let amazon = try await HostCollector().collect(Fixtures.context(Fixtures.host("aws-graviton2-arm64")))

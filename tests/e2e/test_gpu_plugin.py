@@ -339,6 +339,9 @@ def test_a_running_agent_shows_the_plugin_disabled_without_nvidia_smi_and_collec
         again = agent.get_json("/api/v1/plugins/nvidia-gpu")
         assert again["status"] == "disabled"
         assert again["restarts"] == 0, again
+        # An expected outcome on a host without GPUs: logged once, at notice, not as an error.
+        logged = [line for line in agent.log_path.read_text().splitlines() if 'msg="plugin disabled: ' in line]
+        assert len(logged) == 1 and "level=notice" in logged[0] and "plugin=nvidia-gpu" in logged[0], logged
     finally:
         agent.stop()
 

@@ -37,20 +37,29 @@ public final class HostCollector: Collector {
             report = Self.readStaticFacts(paths)
             cached.withLock { $0 = (report, context.monotonicSeconds) }
         }
-        report.hostname = HostFile.readLine(paths.proc("sys/kernel/hostname")) ?? Self.uname().nodename ?? "unknown"
+        report.hostname = Self.hostname(paths)
         return CollectorOutput(samples: [Self.infoSample(report)], report: .host(report))
     }
 
+    /// `proc/sys/kernel/hostname`; when it is missing, `uname(2)` only if `paths` describe the running kernel (a replayed
+    /// tree is another machine: its `etc/hostname`, else "unknown").
+    static func hostname(_ paths: HostPaths) -> String {
+        HostFile.readLine(paths.proc("sys/kernel/hostname"))
+            ?? (paths.describesRunningKernel ? Self.uname().nodename : HostFile.readLine(paths.rootfs("etc/hostname"))) ?? "unknown"
+    }
+
     static func readStaticFacts(_ paths: HostPaths) -> HostReport {
-        let system = Self.uname()
+        // uname(2) describes the kernel this process runs on: a replayed tree gets its facts from its own files only.
+        let system: (nodename: String?, machine: String?) = paths.describesRunningKernel ? Self.uname() : (nil, nil)
         let osRelease = (HostFile.readIfPresent(paths.rootfs("etc/os-release")) ?? HostFile.readIfPresent(paths.rootfs("usr/lib/os-release")))
             .map(OSReleaseParser.parse) ?? [:]
         let bootTime = HostFile.readIfPresent(paths.proc("stat")).flatMap(ProcStatParser.bootTime)
         return HostReport(
-            hostname: system.nodename ?? "unknown", osName: osRelease["NAME"], osVersion: osRelease["VERSION"] ?? osRelease["VERSION_ID"],
+            hostname: hostname(paths), osName: osRelease["NAME"], osVersion: osRelease["VERSION"] ?? osRelease["VERSION_ID"],
             osID: osRelease["ID"], kernelVersion: HostFile.readLine(paths.proc("sys/kernel/osrelease")),
             bootTime: bootTime.map { Timestamp(nanosecondsSinceEpoch: $0 &* 1_000_000_000) },
-            machineID: HostFile.readLine(paths.rootfs("etc/machine-id")), architecture: system.machine)
+            machineID: HostFile.readLine(paths.rootfs("etc/machine-id")),
+            architecture: HostFile.readLine(paths.proc("sys/kernel/arch")) ?? system.machine)
     }
 
     static func infoSample(_ report: HostReport) -> MetricSample {

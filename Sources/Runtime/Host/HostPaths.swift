@@ -26,6 +26,10 @@ public struct HostPaths: Sendable, Hashable {
         self.init(procRoot: base + "/proc", sysRoot: base + "/sys", rootfs: base)
     }
 
+    /// Whether `procRoot` is the procfs of the kernel this process runs on, so that system calls such as `uname(2)`
+    /// describe the same machine as the files; false for a replayed or fixture tree.
+    public var describesRunningKernel: Bool { procRoot == "/proc" || procRoot == "/proc/" }
+
     /// `proc("net/dev")` → `/proc/net/dev`.
     public func proc(_ relative: String) -> String { Self.join(procRoot, relative) }
     /// `sys("class/hwmon")` → `/sys/class/hwmon`.

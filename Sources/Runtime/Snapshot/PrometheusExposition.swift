@@ -81,7 +81,49 @@ public enum PrometheusExposition {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(samples.count * 96)
         registry.emit(into: &buffer)
-        return Result(text: buffer, rejected: rejected)
+        return Result(text: inStableOrder(buffer), rejected: rejected)
+    }
+
+    /// The exposition with its families sorted by name and each family's series sorted, so that two scrapes of the
+    /// same figures are byte-identical (the registry emits in hash-table order, which changes from one registry to
+    /// the next). A family is its `# HELP`/`# TYPE` lines and the sample lines that follow them.
+    static func inStableOrder(_ text: [UInt8]) -> [UInt8] {
+        struct Block {
+            var name: ArraySlice<UInt8>
+            var comments: [ArraySlice<UInt8>] = []
+            var series: [ArraySlice<UInt8>] = []
+        }
+        let newline = UInt8(ascii: "\n")
+        var blocks: [Block] = []
+        for line in text.split(separator: newline, omittingEmptySubsequences: true) {
+            if line.first == UInt8(ascii: "#") {
+                // `# HELP name …` or `# TYPE name …`: the third field is the family's name.
+                let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 3, omittingEmptySubsequences: true)
+                let name = fields.count > 2 ? fields[2] : line
+                if blocks.last.map({ $0.name.elementsEqual(name) && $0.series.isEmpty }) != true {
+                    blocks.append(Block(name: name))
+                }
+                blocks[blocks.count - 1].comments.append(line)
+            } else if blocks.isEmpty {
+                blocks.append(Block(name: line, series: [line]))
+            } else {
+                blocks[blocks.count - 1].series.append(line)
+            }
+        }
+        blocks.sort { $0.name.lexicographicallyPrecedes($1.name) }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count)
+        for block in blocks {
+            for line in block.comments {
+                out.append(contentsOf: line)
+                out.append(newline)
+            }
+            for line in block.series.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                out.append(contentsOf: line)
+                out.append(newline)
+            }
+        }
+        return out
     }
 
     static func isValidMetricName(_ name: String) -> Bool {

@@ -28,6 +28,8 @@ public struct RequestIDMiddleware: RouterMiddleware {
         var context = context
         let id = request.headers[.xRequestID].flatMap { Self.isSane($0) ? $0 : nil } ?? Self.generate()
         context.requestID = id
+        // One id per log line: ours (echoed to the client, recorded in audit records) replaces Hummingbird's own.
+        context.logger[metadataKey: "hb.request.id"] = nil
         context.logger[metadataKey: "request.id"] = .string(id)
         var response: Response
         do {
