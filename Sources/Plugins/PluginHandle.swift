@@ -42,6 +42,8 @@ public struct PluginStatistics: Sendable, Hashable {
     public var samplesPerSecond: Double?
     /// The last few stderr lines, newest last (for exit diagnoses).
     public var lastStderr: [String] = []
+    /// Distinct series reported within the series idle timeout (at most the manifest's `max_series`).
+    public var series = 0
 
     public init() {}
 
@@ -55,6 +57,15 @@ public final class PluginHandle: Sendable {
     /// (time, samples) of recent batches for the samples/s figure.
     private let rate = Mutex<[(Double, Int)]>([])
     private let changes = Atomic<UInt64>(0)
+    /// Every series the plugin reported, with when it was last seen (monotonic seconds), for `max_series`.
+    private let seriesSeen = Mutex(SeriesTable())
+    /// The newest `timestamp_ms` accepted: an older one is out of order.
+    private let newestStamp = Mutex<Int64?>(nil)
+
+    struct SeriesTable {
+        var lastSeen: [SeriesKey: Double] = [:]
+        var lastSweep: Double = 0
+    }
 
     /// Increases on every change of the statistics: a cheap "has anything changed" check for response caches.
     public var changeCount: UInt64 { changes.load(ordering: .acquiring) }
@@ -66,7 +77,43 @@ public final class PluginHandle: Sendable {
     public var snapshot: PluginStatistics {
         var value = state.withLock { $0 }
         value.samplesPerSecond = samplesPerSecond()
+        value.series = seriesSeen.withLock { $0.lastSeen.count }
         return value
+    }
+
+    /// Splits `samples` into those whose series is known or still fits under `limit`, and the indices of those
+    /// of new series beyond it. Series not seen for `idle` are forgotten first (checked at most every tenth of `idle`).
+    func admit(_ samples: [MetricSample], limit: Int, idle: Duration, at monotonic: Double) -> (kept: [MetricSample], refused: [Int]) {
+        let idleSeconds = idle.secondsDouble
+        return seriesSeen.withLock { table in
+            if monotonic - table.lastSweep >= idleSeconds / 10 {
+                table.lastSweep = monotonic
+                table.lastSeen = table.lastSeen.filter { monotonic - $0.value < idleSeconds }
+            }
+            var kept: [MetricSample] = []
+            kept.reserveCapacity(samples.count)
+            var refused: [Int] = []
+            for (index, sample) in samples.enumerated() {
+                let key = SeriesKey(name: sample.name, labels: sample.labels)
+                if table.lastSeen[key] != nil || table.lastSeen.count < limit {
+                    table.lastSeen[key] = monotonic
+                    kept.append(sample)
+                } else {
+                    refused.append(index)
+                }
+            }
+            return (kept, refused)
+        }
+    }
+
+    /// Accepts `stamp` (milliseconds) as the plugin's newest unless it is older than the newest accepted so far;
+    /// returns that newest when `stamp` is out of order.
+    func acceptStamp(_ stamp: Int64) -> Int64? {
+        newestStamp.withLock { newest in
+            if let current = newest, stamp < current { return current }
+            newest = stamp
+            return nil
+        }
     }
 
     public func update(_ body: (inout PluginStatistics) -> Void) {

@@ -145,6 +145,12 @@ struct StdoutReader: Sendable {
         var logWindow = ContinuousClock.now
         var logCount = 0
         var started = ContinuousClock.now
+        /// The current one-second window of `max_messages_per_second` and the lines read in it.
+        var lineWindow = ContinuousClock.now
+        var linesInWindow = 0
+        /// Lines dropped by the rate limit and not yet added to the handle's statistics.
+        var rateLimited: UInt64 = 0
+        var firstRateLimitedLine: Int?
     }
 
     func read(_ output: SubprocessOutputSequence) async {
@@ -157,6 +163,11 @@ struct StdoutReader: Sendable {
                     framer.feed(bytes) { frame in process(frame, decoder: decoder, state: &state) }
                 }
                 await publish(&state)
+                // Over the limit: stop reading until the window ends, so that a flooding plugin blocks on its full
+                // pipe instead of costing the agent a core.
+                if state.linesInWindow > manifest.maxMessagesPerSecond {
+                    try? await Task.sleep(until: state.lineWindow.advanced(by: .seconds(1)), clock: .continuous)
+                }
             }
         } catch {
             logger.debug("reading plugin stdout failed", metadata: ["error": "\(error)"])
@@ -166,10 +177,35 @@ struct StdoutReader: Sendable {
     }
 
     private func publish(_ state: inout State) async {
+        if state.rateLimited > 0 {
+            let dropped = state.rateLimited
+            let line = state.firstRateLimitedLine ?? 0
+            state.rateLimited = 0
+            state.firstRateLimitedLine = nil
+            let rejection = LineRejection(
+                .rateLimited, "\(dropped) lines beyond max_messages_per_second (\(manifest.maxMessagesPerSecond)) dropped unread, from line \(line)")
+            handle.update { $0.badLines[LineRejection.Reason.rateLimited.rawValue, default: 0] &+= dropped }
+            handle.noteRejection("line \(line): \(rejection)")
+            observer?(.lineRejected(line: line, rejection))
+            warnOnce(rejection.reason.rawValue, "plugin lines dropped: \(rejection)", state: &state)
+        }
         guard !state.batches.isEmpty else { return }
         let batches = state.batches
         state.batches.removeAll(keepingCapacity: true)
         for batch in batches { await bus.publish(batch) }
+    }
+
+    /// Counts a line against `max_messages_per_second`; false when it is over the limit (once the hello is in:
+    /// the handshake is never dropped).
+    private func withinRate(_ state: inout State) -> Bool {
+        guard live.helloSeen else { return true }
+        let now = ContinuousClock.now
+        if state.lineWindow.duration(to: now) >= .seconds(1) {
+            state.lineWindow = now
+            state.linesInWindow = 0
+        }
+        state.linesInWindow += 1
+        return state.linesInWindow <= manifest.maxMessagesPerSecond
     }
 
     private func process(_ frame: LineFramer.Frame, decoder: WireDecoder, state: inout State) {
@@ -178,6 +214,11 @@ struct StdoutReader: Sendable {
             reject(LineRejection(.lineTooLong, "\(length) bytes, the limit is \(manifest.maxLineBytes)"), line: number, state: &state)
         case .line(let bytes, let number):
             if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+            guard withinRate(&state) else {
+                state.rateLimited &+= 1
+                if state.firstRateLimitedLine == nil { state.firstRateLimitedLine = number }
+                return
+            }
             let decoded: DecodedLine
             do {
                 decoded = try decoder.decode(bytes)
@@ -226,25 +267,42 @@ struct StdoutReader: Sendable {
                 replyID = id
             }
             let now = Timestamp.now()
-            let stamp = message.timestampMilliseconds.map { Timestamp(nanosecondsSinceEpoch: $0 &* 1_000_000) } ?? now
-            state.batches.append(MetricBatch(source: "plugin:\(manifest.name)", timestamp: stamp, samples: message.samples))
-            handle.recordBatch(samples: message.samples.count, at: MonotonicClock.bootTimeSeconds())
+            var stamp = now
+            if let milliseconds = message.timestampMilliseconds {
+                if let problem = timestampProblem(milliseconds, now: now) {
+                    // Refused whole; a poll reply still answers its collect, so the plugin is not restarted for it.
+                    live.markValid()
+                    reject(problem, line: line, state: &state)
+                    if let replyID {
+                        observer?(.reply(id: replyID, line: line, after: .zero, samples: 0))
+                        events.yield(.reply(id: replyID, line: line, samples: 0))
+                    }
+                    return
+                }
+                stamp = Timestamp(nanosecondsSinceEpoch: milliseconds * 1_000_000)
+            }
+            let monotonic = MonotonicClock.bootTimeSeconds()
+            let (samples, refused) = handle.admit(message.samples, limit: manifest.maxSeries, idle: manifest.seriesIdleTimeout, at: monotonic)
+            var rejections = message.rejectedSamples
+            if !refused.isEmpty { rejections += seriesLimitRejections(message, refused: refused) }
+            state.batches.append(MetricBatch(source: "plugin:\(manifest.name)", timestamp: stamp, samples: samples))
+            handle.recordBatch(samples: samples.count, at: monotonic)
             handle.update { value in
-                value.samples &+= UInt64(message.samples.count)
+                value.samples &+= UInt64(samples.count)
                 value.batches &+= 1
                 value.lastSampleAt = now
-                for rejection in message.rejectedSamples { value.rejectedSamples[rejection.reason.rawValue, default: 0] += 1 }
+                for rejection in rejections { value.rejectedSamples[rejection.reason.rawValue, default: 0] &+= 1 }
             }
-            for rejection in message.rejectedSamples {
+            for rejection in rejections {
                 observer?(.sampleRejected(line: line, rejection))
                 handle.noteRejection("line \(line): \(rejection)")
                 warnOnce("sample:" + rejection.reason.rawValue, "plugin sample rejected: \(rejection)", state: &state)
             }
             if let replyID {
-                observer?(.reply(id: replyID, line: line, after: .zero, samples: message.samples.count))
-                events.yield(.reply(id: replyID, line: line, samples: message.samples.count))
+                observer?(.reply(id: replyID, line: line, after: .zero, samples: samples.count))
+                events.yield(.reply(id: replyID, line: line, samples: samples.count))
             } else {
-                observer?(.metrics(line: line, samples: message.samples.count))
+                observer?(.metrics(line: line, samples: samples.count))
                 if cycles != nil { events.yield(.metrics) }
             }
         case .service(let service):
@@ -269,6 +327,56 @@ struct StdoutReader: Sendable {
             handle.update { $0.ignoredMessages &+= 1 }
         }
         countValid(decoded)
+    }
+
+    /// Why a message's `timestamp_ms` is refused: outside [now − history retention, now + 5 minutes] (it would be
+    /// deleted at once, or sit ahead of every other series), or older than the plugin's newest one (it would split
+    /// the open history block of each of its series). Nil when it is accepted.
+    private func timestampProblem(_ milliseconds: Int64, now: Timestamp) -> LineRejection? {
+        let nowMilliseconds = now.nanosecondsSinceEpoch / 1_000_000
+        let lead = Self.milliseconds(PluginManifest.maxTimestampLead)
+        let age = Self.milliseconds(manifest.maxTimestampAge)
+        if milliseconds > nowMilliseconds + lead {
+            return LineRejection(
+                .invalidTimestamp,
+                "timestamp_ms \(milliseconds) is more than \(PluginHost.format(PluginManifest.maxTimestampLead)) ahead of the agent's clock (\(nowMilliseconds), \(now.rfc3339))"
+            )
+        }
+        if milliseconds < nowMilliseconds - age {
+            return LineRejection(
+                .invalidTimestamp,
+                "timestamp_ms \(milliseconds) is older than the history retention (\(PluginHost.format(manifest.maxTimestampAge))) allows; the agent's clock is \(nowMilliseconds) (\(now.rfc3339))"
+            )
+        }
+        if let newest = handle.acceptStamp(milliseconds) {
+            return LineRejection(.outOfOrder, "timestamp_ms \(milliseconds) is older than the plugin's previous timestamp_ms \(newest)")
+        }
+        return nil
+    }
+
+    /// Whole milliseconds of a configured duration (never near overflow: durations are bounded by configuration).
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    /// `series_limit` rejections for the samples at `refused` (indices into the message's valid samples), each
+    /// with its position in the message as the plugin wrote it.
+    private func seriesLimitRejections(_ message: MetricsMessage, refused: [Int]) -> [SampleRejection] {
+        let dropped = Set(message.rejectedSamples.map(\.index))
+        var positions: [Int] = []
+        positions.reserveCapacity(message.samples.count)
+        var position = 0
+        while positions.count < message.samples.count {
+            if !dropped.contains(position) { positions.append(position) }
+            position += 1
+        }
+        return refused.map { index in
+            let sample = message.samples[index]
+            return SampleRejection(
+                index: positions[index], reason: .seriesLimit,
+                detail: "\(SeriesKey(name: sample.name, labels: sample.labels)) is a new series beyond max_series (\(manifest.maxSeries))")
+        }
     }
 
     private func countValid(_ decoded: DecodedLine) {

@@ -45,7 +45,7 @@ public enum PluginRunError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// An end that restarting will not fix: the plugin stays `disabled` until enable or reload.
-public struct PluginDisabled: Error, Sendable, Hashable, CustomStringConvertible {
+public struct PluginDisabled: DeliberateStop, Sendable, Hashable {
     public var reason: String
     /// The plugin asked for it (`disable`): an expected outcome on a host without what it watches, logged at notice
     /// rather than error.
@@ -153,9 +153,16 @@ public actor PluginHost {
         let grace = self.grace
         let startedAt = ContinuousClock.now
         let outcome: ExecutionResult<Ending, SequenceOutput, SequenceOutput>
+        // Checked here because the wrapper of `launch` would otherwise report a missing plugin as its own exit status.
+        if access(manifest.executable, X_OK) != 0 {
+            let problem = String(cString: strerror(errno))
+            continuation.finish()
+            throw cannotStart("\(manifest.executable): \(problem)")
+        }
         do {
+            let (executable, arguments) = Self.launch(manifest)
             outcome = try await Subprocess.run(
-                .path(FilePath(manifest.executable)), arguments: Arguments(manifest.arguments), environment: .custom(Self.environment(for: manifest)),
+                .path(FilePath(executable)), arguments: Arguments(arguments), environment: .custom(Self.environment(for: manifest)),
                 workingDirectory: FilePath(manifest.workingDirectory), platformOptions: options, input: .inputWriter, output: .sequence, error: .sequence
             ) { execution in
                 let pid = execution.processIdentifier.value
@@ -212,13 +219,7 @@ public actor PluginHost {
             }
         } catch let error as SubprocessError {
             continuation.finish()
-            let reason = "\(error)"
-            handle.update {
-                $0.lastExit = "cannot start: \(reason)"
-                $0.lastExitAt = .now()
-            }
-            observer?(.ended("cannot start: \(reason)"))
-            throw PluginRunError.spawnFailed(reason)
+            throw cannotStart("\(error)")
         }
         // A run replaced by a newer one (reload, enable) shares the handle: leave the newer run's pid and exit alone.
         let pid = outcome.processIdentifier.value
@@ -272,6 +273,8 @@ public actor PluginHost {
         }
         observer?(.ended(description))
         if case .finishedCycles = ending { return }
+        // A plugin that is not running has no current values: its last set leaves /metrics (the next run brings a new one).
+        if current { await bus.publish(MetricBatch(source: "plugin:\(manifest.name)", timestamp: .now(), samples: [])) }
         if failure is CancellationError {
             logger.debug("plugin stopped", metadata: ["exit": "\(description)"])
             throw failure
@@ -283,6 +286,16 @@ public actor PluginHost {
             logger.warning("plugin ended: \(description)", metadata: ["plugin.valid_lines": "\(handle.snapshot.validLines)"])
         }
         throw failure
+    }
+
+    /// Records that the plugin could not be started at all and returns the error that ends the run.
+    private func cannotStart(_ reason: String) -> PluginRunError {
+        handle.update {
+            $0.lastExit = "cannot start: \(reason)"
+            $0.lastExitAt = .now()
+        }
+        observer?(.ended("cannot start: \(reason)"))
+        return PluginRunError.spawnFailed(reason)
     }
 
     enum Ending: Sendable {
@@ -308,6 +321,18 @@ public actor PluginHost {
     }
 
     // MARK: - Helpers
+
+    /// `setpriv`, which sets the parent-death signal and then executes the plugin in the same process.
+    static let parentDeathWrapper = "/usr/bin/setpriv"
+
+    /// The executable and arguments that start `manifest`'s plugin: through `setpriv --pdeathsig KILL` when it is
+    /// installed, so that the kernel kills the plugin when the agent dies without stopping it (`kill -9`, a crash)
+    /// instead of leaving an orphan behind for each agent restart. The signal is tied to the thread that spawned
+    /// the plugin, and swift-subprocess spawns from one thread that lives as long as the agent.
+    static func launch(_ manifest: PluginManifest) -> (executable: String, arguments: [String]) {
+        guard access(parentDeathWrapper, X_OK) == 0 else { return (manifest.executable, manifest.arguments) }
+        return (parentDeathWrapper, ["--pdeathsig", "KILL", "--", manifest.executable] + manifest.arguments)
+    }
 
     static func environment(for manifest: PluginManifest) -> [Environment.Key: String] {
         var values: [String: String] = [

@@ -54,6 +54,16 @@ public struct PluginManifest: Sendable, Hashable {
     public var user: String?
     public var group: String?
     public var maxLineBytes: Int
+    /// `max_series`: the most distinct series (name + labels) the plugin may have at once; samples of further
+    /// new series are dropped (`series_limit`) until an old series has been idle for `seriesIdleTimeout`.
+    public var maxSeries: Int
+    /// `max_messages_per_second`: lines read per second after the hello; the excess is dropped unread
+    /// (`rate_limited`) and reading pauses until the next second, which slows a flooding plugin down.
+    public var maxMessagesPerSecond: Int
+    /// A series the plugin has not reported for this long stops counting against `maxSeries` (`[history] series_idle_timeout`).
+    public var seriesIdleTimeout: Duration
+    /// The oldest `timestamp_ms` accepted, as an age (`[history] retention`): older data would be deleted at once.
+    public var maxTimestampAge: Duration
     public var restart: PluginRestartSettings
     public var enabled: Bool
     /// Size and modification time of the executable and the script arguments: a reload restarts a plugin
@@ -62,6 +72,12 @@ public struct PluginManifest: Sendable, Hashable {
 
     public static let defaultMaxLineBytes = 65_536
     public static let maxLineBytesRange = 1024...(16 << 20)
+    public static let defaultMaxSeries = 1000
+    public static let maxSeriesRange = 1...100_000
+    public static let defaultMaxMessagesPerSecond = 1000
+    public static let maxMessagesPerSecondRange = 1...1_000_000
+    /// How far ahead of the agent's clock a `timestamp_ms` may be (clock skew between plugin and agent).
+    public static let maxTimestampLead: Duration = .seconds(300)
 }
 
 /// Defaults a manifest does not set, from the agent's configuration.
@@ -72,15 +88,26 @@ public struct PluginDefaults: Sendable, Hashable {
     public var searchPath: String
     /// Refuse manifests, directories and executables that are group/world-writable or owned by another user.
     public var checkOwnership: Bool
+    /// `[plugins] max_series_per_plugin`: `max_series` of a manifest that does not set it.
+    public var maxSeries: Int
+    /// `[history] series_idle_timeout`.
+    public var seriesIdleTimeout: Duration
+    /// `[history] retention`: the oldest accepted `timestamp_ms`.
+    public var maxTimestampAge: Duration
 
     public init(
         interval: Duration = .seconds(30), restart: PluginRestartSettings = PluginRestartSettings(),
-        searchPath: String = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", checkOwnership: Bool = true
+        searchPath: String = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", checkOwnership: Bool = true,
+        maxSeries: Int = PluginManifest.defaultMaxSeries, seriesIdleTimeout: Duration = HistorySettings().seriesIdleTimeout,
+        maxTimestampAge: Duration = HistorySettings().retention
     ) {
         self.interval = interval
         self.restart = restart
         self.searchPath = searchPath
         self.checkOwnership = checkOwnership
+        self.maxSeries = maxSeries
+        self.seriesIdleTimeout = seriesIdleTimeout
+        self.maxTimestampAge = maxTimestampAge
     }
 }
 
@@ -167,6 +194,8 @@ public struct PluginManifestLoader: Sendable {
         var user: String?
         var group: String?
         var maxLineBytes = PluginManifest.defaultMaxLineBytes
+        var maxSeries = defaults.maxSeries
+        var maxMessagesPerSecond = PluginManifest.defaultMaxMessagesPerSecond
         var restart = defaults.restart
         var enabled = true
 
@@ -218,6 +247,21 @@ public struct PluginManifestLoader: Sendable {
                 } else {
                     issue([key], "expected an integer in \(PluginManifest.maxLineBytesRange.lowerBound)...\(PluginManifest.maxLineBytesRange.upperBound), got \(Self.describe(value))")
                 }
+            case "max_series":
+                if let number = value.int, PluginManifest.maxSeriesRange.contains(number) {
+                    maxSeries = number
+                } else {
+                    issue([key], "expected an integer in \(PluginManifest.maxSeriesRange.lowerBound)...\(PluginManifest.maxSeriesRange.upperBound), got \(Self.describe(value))")
+                }
+            case "max_messages_per_second":
+                if let number = value.int, PluginManifest.maxMessagesPerSecondRange.contains(number) {
+                    maxMessagesPerSecond = number
+                } else {
+                    issue(
+                        [key],
+                        "expected an integer in \(PluginManifest.maxMessagesPerSecondRange.lowerBound)...\(PluginManifest.maxMessagesPerSecondRange.upperBound), got \(Self.describe(value))"
+                    )
+                }
             case "working_directory":
                 if let text = value.string, !text.isEmpty { workingDirectory = Self.resolve(text, in: directory) } else { issue([key], "expected a path") }
             case "user":
@@ -259,7 +303,8 @@ public struct PluginManifestLoader: Sendable {
             default:
                 issue(
                     [key],
-                    "unknown key (known: name, command, mode, interval, timeout, enabled, max_line_bytes, working_directory, user, group, env, restart)")
+                    "unknown key (known: name, command, mode, interval, timeout, enabled, max_line_bytes, max_series, max_messages_per_second, working_directory, user, group, env, restart)"
+                )
             }
         }
         if name == nil, !issues.contains(where: { $0.key == "name" }) { issues.append(ConfigIssue(source: file, line: nil, key: "name", message: "missing")) }
@@ -305,7 +350,9 @@ public struct PluginManifestLoader: Sendable {
             PluginManifest(
                 name: name, file: file, command: command, executable: executable, arguments: arguments, mode: mode, interval: effectiveInterval,
                 timeout: timeout ?? min(.seconds(10), effectiveInterval), environment: environment, workingDirectory: workingDirectory, user: user,
-                group: group, maxLineBytes: maxLineBytes, restart: restart, enabled: enabled, codeFingerprint: fingerprint
+                group: group, maxLineBytes: maxLineBytes, maxSeries: maxSeries, maxMessagesPerSecond: maxMessagesPerSecond,
+                seriesIdleTimeout: defaults.seriesIdleTimeout, maxTimestampAge: defaults.maxTimestampAge, restart: restart, enabled: enabled,
+                codeFingerprint: fingerprint
             ))
     }
 

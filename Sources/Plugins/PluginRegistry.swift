@@ -182,18 +182,19 @@ public final class PluginRegistry: Service, PluginRegistryView, Sendable {
     public func manifestProblems() -> [PluginManifestProblem] { problems.withLock { $0 } }
 
     public func enable(_ name: String) async throws(PluginCommandError) -> PluginState {
-        let entry: Entry? = entries.withLock { entries in
-            guard let existing = entries[name] else { return nil }
+        let outcome: Result<Entry, PluginCommandError> = entries.withLock { entries in
+            guard let existing = entries[name] else { return .failure(.notFound(name)) }
+            guard existing.manifest.enabled else { return .failure(.disabledInManifest(name: name, manifest: existing.manifest.file)) }
+            let status = Self.state(existing).status
+            guard status == "disabled" || status == "stopped" else { return .failure(.alreadyRunning(name: name, status: status)) }
             existing.stop?.finish()
             existing.handle.update { $0.disabledReason = nil }
-            var manifest = existing.manifest
-            manifest.enabled = true
-            let entry = makeEntry(manifest, handle: existing.handle)
+            let entry = makeEntry(existing.manifest, handle: existing.handle)
             entries[name] = entry
-            return entry
+            return .success(entry)
         }
+        let entry = try outcome.get()
         structureChanges.wrappingAdd(1, ordering: .releasing)
-        guard let entry else { throw PluginCommandError.notFound(name) }
         logger.info("plugin enabled through the API", metadata: ["plugin": "\(name)"])
         startTask(name: name, entry: entry)
         return Self.state(entry)
@@ -269,6 +270,8 @@ public final class PluginRegistry: Service, PluginRegistryView, Sendable {
         state.batches = statistics.batches
         state.samplesPerSecond = statistics.samplesPerSecond
         state.lastSampleAt = statistics.lastSampleAt
+        state.series = statistics.series
+        state.maxSeries = manifest.maxSeries
         state.recentRejections = statistics.recentRejections
         state.services = statistics.services.values.sorted { $0.name < $1.name }
         return state

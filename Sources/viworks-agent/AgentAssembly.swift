@@ -70,6 +70,8 @@ struct AgentAssembly {
 
     /// Interval and restart policy of manifests that do not set them: the agent's own.
     static func pluginDefaults(_ configuration: AgentConfiguration) -> PluginDefaults {
-        PluginDefaults(interval: configuration.interval, restart: PluginRestartSettings(configuration.supervisor))
+        PluginDefaults(
+            interval: configuration.interval, restart: PluginRestartSettings(configuration.supervisor), maxSeries: configuration.plugins.maxSeriesPerPlugin,
+            seriesIdleTimeout: configuration.history.seriesIdleTimeout, maxTimestampAge: configuration.history.retention)
     }
 }

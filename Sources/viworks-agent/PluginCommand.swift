@@ -120,7 +120,8 @@ struct PluginTestCommand: AsyncParsableCommand {
         switch result {
         case .success(let manifest): return manifest
         case .failure(let error):
-            for issue in error.issues { printError("error: \(issue)") }
+            // A manifest's problems name its file and line; an executable given directly has no file, so they name the key.
+            for issue in error.issues { printError(target.hasSuffix(".toml") ? "error: \(issue)" : "error: \(target): \(issue.key): \(issue.message)") }
             throw ExitCode(1)
         }
     }

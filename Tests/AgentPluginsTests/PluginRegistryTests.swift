@@ -134,4 +134,45 @@ struct PluginRegistryTests {
         #expect(state.status == "disabled")
         #expect(state.disabledReason == "enabled = false in \(directory.path)/off.toml")
     }
+
+    @Test func enableRefusesARunningPluginAndOneItsManifestDisables() async throws {
+        let directory = TemporaryPluginDirectory()
+        defer { directory.remove() }
+        directory.write("off", manifestText(name: "off", script: "poll.sh", extra: "enabled = false"))
+        directory.write("on", manifestText(name: "on", script: "poll.sh"))
+        let registry = PluginRegistry(directory: directory.path, defaults: PluginDefaults(), bus: MetricsBus(), logger: quietLogger)
+        try await withRunning(registry) {
+            let running = await eventually { registry.plugin(named: "on")?.status == "running" && registry.plugin(named: "on")?.processID != nil }
+            #expect(running)
+            let pid = registry.plugin(named: "on")?.processID
+            // Enabling a running plugin used to restart it; now it is refused and the process is left alone.
+            await #expect(throws: PluginCommandError.alreadyRunning(name: "on", status: "running")) { try await registry.enable("on") }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(registry.plugin(named: "on")?.processID == pid)
+            #expect(registry.plugin(named: "on")?.restarts == 0)
+            // Enabling a plugin that its manifest disables used to start it behind the manifest's back.
+            await #expect(throws: PluginCommandError.disabledInManifest(name: "off", manifest: "\(directory.path)/off.toml")) {
+                try await registry.enable("off")
+            }
+            #expect(registry.plugin(named: "off")?.status == "disabled")
+            #expect(registry.plugin(named: "off")?.processID == nil)
+        }
+    }
+
+    @Test func aRefusedProtocolIsReportedAsTheRefusalNotAsACrashLoop() async throws {
+        let directory = TemporaryPluginDirectory()
+        defer { directory.remove() }
+        directory.write("v2", manifestText(name: "v2", script: "protocol2.sh"))
+        let registry = PluginRegistry(directory: directory.path, defaults: PluginDefaults(), bus: MetricsBus(), logger: quietLogger)
+        try await withRunning(registry) {
+            let disabled = await eventually { registry.plugin(named: "v2")?.status == "disabled" }
+            #expect(disabled)
+            let state = try #require(registry.plugin(named: "v2"))
+            let refusal = "refused: protocol 2 is not supported; this agent speaks protocol 1"
+            #expect(state.disabledReason == refusal)
+            // Was `crash loop: 1 failures in a row; last: refused: …` after a single, deliberate stop.
+            #expect(state.lastError == refusal)
+            #expect(state.restarts == 0)
+        }
+    }
 }

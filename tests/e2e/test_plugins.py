@@ -15,6 +15,7 @@ from conftest import JSON_TYPE, REPO_ROOT, assert_valid, component_validator, ru
 EXAMPLE = REPO_ROOT / "examples/plugins/shell/processes.sh"
 CRASHING = REPO_ROOT / "Tests/AgentPluginsTests/Fixtures/bin/exit_now.sh"
 STREAM = REPO_ROOT / "Tests/AgentPluginsTests/Fixtures/bin/stream.sh"
+GROWTH = REPO_ROOT / "Tests/AgentPluginsTests/Fixtures/bin/series_growth.py"
 
 
 def write_manifest(directory: Path, name: str, command: Path, extra: str = "") -> None:
@@ -96,6 +97,12 @@ def test_enable_and_reload_over_http_and_sighup(plugin_agent, openapi_doc):
     assert enabled.status == 200
     assert_valid(component_validator(openapi_doc, "Plugin"), enabled.json(), "POST enable")
     assert plugin_agent.request("POST", "/api/v1/plugins/nope/enable", plugin_agent.operator).status == 404
+    # A running plugin is not restarted by enable: 409 with the JSON error body.
+    pid = plugin_agent.get_json("/api/v1/plugins/example")["pid"]
+    again = plugin_agent.request("POST", "/api/v1/plugins/example/enable", plugin_agent.operator)
+    assert again.status == 409
+    assert again.json() == {"error": {"code": "already_running", "message": "plugin example is running, not disabled: there is nothing to enable"}}
+    assert plugin_agent.get_json("/api/v1/plugins/example")["pid"] == pid
 
     write_manifest(plugin_agent.plugins_dir, "stream", STREAM, 'mode = "stream"')
     reload = plugin_agent.request("POST", "/api/v1/plugins/reload", plugin_agent.operator)
@@ -122,3 +129,63 @@ def test_plugin_test_command_diagnoses_a_bad_plugin(tmp_path):
     good = run_cli("plugin", "test", str(REPO_ROOT / "plugins.d/shell-example.toml"), "--interval", "200ms", "--cycles", "2", timeout=30)
     assert good.returncode == 0, good.stdout + good.stderr
     assert good.stdout.rstrip().endswith("OK")
+
+
+def test_plugin_test_of_a_missing_executable_names_it(tmp_path):
+    result = run_cli("plugin", "test", "/nonexistent", timeout=30)
+    assert result.returncode == 1
+    # Was "error: <cwd>/(command line): command: /nonexistent does not exist", naming a file that does not exist.
+    assert result.stderr.strip() == "error: /nonexistent: command: /nonexistent does not exist"
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of /proc/<pid>/stat (Z for a zombie), or None when the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def test_plugins_die_with_an_agent_killed_by_sigkill(tmp_path):
+    plugins = tmp_path / "plugins.d"
+    plugins.mkdir(mode=0o755)
+    os.chmod(STREAM, 0o755)
+    write_manifest(plugins, "stream", STREAM, 'mode = "stream"')
+    agent = start_agent(tmp_path, env={"VIWORKS_PLUGINS_DIRECTORY": str(plugins)})
+    pid = 0
+    try:
+        pid = wait_for(lambda: agent.get_json("/api/v1/plugins/stream")["pid"])
+        assert process_state(pid) not in (None, "Z")
+        # The plugin keeps running while the agent does (the parent-death signal is tied to the spawning thread).
+        time.sleep(1.0)
+        assert agent.get_json("/api/v1/plugins/stream")["pid"] == pid
+        assert agent.get_json("/api/v1/plugins/stream")["restarts"] == 0
+        agent.process.kill()
+        agent.process.wait(timeout=5)
+        # Before, the plugin lived on, re-parented to init, one more copy for every agent crash.
+        wait_for(lambda: process_state(pid) in (None, "Z"), timeout=1.0)
+    finally:
+        agent.stop()
+        if pid and process_state(pid) not in (None, "Z"):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_series_limit_bounds_a_plugin_in_the_api_and_metrics(tmp_path, openapi_doc):
+    plugins = tmp_path / "plugins.d"
+    plugins.mkdir(mode=0o755)
+    os.chmod(GROWTH, 0o755)
+    write_manifest(plugins, "growth", GROWTH, 'mode = "stream"\nmax_series = 20\n[env]\nFIXTURE_REPEAT = "1"')
+    agent = start_agent(tmp_path, env={"VIWORKS_PLUGINS_DIRECTORY": str(plugins)})
+    try:
+        # 50 growing messages: 465 samples of new series refused (1 + … + 30), then the last set every 100 ms, 30 more each.
+        state = wait_for(lambda: (lambda s: s if s["rejected_samples"].get("series_limit", 0) > 465 else None)(agent.get_json("/api/v1/plugins/growth")))
+        assert_valid(component_validator(openapi_doc, "Plugin"), state, "GET /api/v1/plugins/growth")
+        assert state["series"] == 20 and state["max_series"] == 20
+        assert (state["rejected_samples"]["series_limit"] - 465) % 30 == 0
+        assert state["status"] == "running" and state["restarts"] == 0
+        lines = [line for line in agent.get("/metrics").body.decode().splitlines() if line.startswith("fixture_series{")]
+        assert len(lines) == 20
+        assert 'reason="series_limit"' in agent.get("/metrics").body.decode()
+    finally:
+        agent.stop()

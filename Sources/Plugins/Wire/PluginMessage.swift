@@ -77,6 +77,14 @@ public struct SampleRejection: Sendable, Hashable, CustomStringConvertible {
         case negativeCounter = "negative_counter"
         case invalidLabel = "invalid_label"
         case invalidTimestamp = "invalid_timestamp"
+        /// A new series beyond the plugin's `max_series`.
+        case seriesLimit = "series_limit"
+    }
+
+    public init(index: Int, reason: SampleRejection.Reason, detail: String) {
+        self.index = index
+        self.reason = reason
+        self.detail = detail
     }
 
     public var description: String { "sample \(index): \(reason.rawValue): \(detail)" }
@@ -129,6 +137,12 @@ public struct LineRejection: Error, Sendable, Hashable, CustomStringConvertible 
         case duplicateHello = "duplicate_hello"
         case unexpectedID = "unexpected_id"
         case missingID = "missing_id"
+        /// `timestamp_ms` outside [now − history retention, now + 5 minutes].
+        case invalidTimestamp = "invalid_timestamp"
+        /// `timestamp_ms` older than the newest one the plugin sent before.
+        case outOfOrder = "out_of_order"
+        /// More lines in one second than the manifest's `max_messages_per_second`: dropped unread.
+        case rateLimited = "rate_limited"
     }
 
     public var description: String { "\(reason.rawValue): \(detail)" }

@@ -132,6 +132,8 @@ public struct PluginSettings: Sendable, Hashable {
     public var enabled: Bool = true
     /// `directory`: where the manifests are; a missing directory means no plugins.
     public var directory: String = PluginSettings.defaultDirectory
+    /// `max_series_per_plugin`: the `max_series` of a manifest that does not set its own.
+    public var maxSeriesPerPlugin = 1000
 
     public init() {}
 }

@@ -17,6 +17,12 @@ extension ConfigLoader {
         "history.hour_retention": { config, raw throws(ValueError) in config.history.hourRetention = try retention(raw) },
         "history.flush_interval": { config, raw throws(ValueError) in config.history.flushInterval = try flushInterval(raw) },
         "history.max_points": { config, raw throws(ValueError) in config.history.maxPoints = try int(raw, in: 10...10_000_000) },
+        "history.max_series": { config, raw throws(ValueError) in config.history.maxSeries = try int(raw, in: 100...10_000_000) },
+        "history.series_idle_timeout": { config, raw throws(ValueError) in
+            let value = try duration(raw, min: .seconds(60))
+            guard value <= .seconds(7 * 86_400) else { throw ValueError(message: "must be at most 7d") }
+            config.history.seriesIdleTimeout = value
+        },
         "alerts.enabled": { config, raw throws(ValueError) in config.alerts.enabled = try bool(raw) },
         "alerts.for": { config, raw throws(ValueError) in config.alerts.holdFor = try holdDuration(raw) },
         "alerts.load.per_core": { config, raw throws(ValueError) in config.alerts.loadPerCore = try bool(raw) },

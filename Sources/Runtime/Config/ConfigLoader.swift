@@ -393,6 +393,7 @@ public struct ConfigLoader: Sendable {
         "supervisor.max_restarts": { config, raw throws(ValueError) in config.supervisor.maxRestarts = try int(raw, in: 0...1000) },
         "plugins.enabled": { config, raw throws(ValueError) in config.plugins.enabled = try bool(raw) },
         "plugins.directory": { config, raw throws(ValueError) in config.plugins.directory = try absolutePath(raw) },
+        "plugins.max_series_per_plugin": { config, raw throws(ValueError) in config.plugins.maxSeriesPerPlugin = try int(raw, in: 1...100_000) },
         "commands.enabled": { config, raw throws(ValueError) in config.commands.enabled = try bool(raw) },
         "commands.max_running": { config, raw throws(ValueError) in config.commands.maxRunning = try int(raw, in: 1...256) },
         "commands.audit_retention": { config, raw throws(ValueError) in config.commands.auditRetention = try duration(raw, min: .seconds(86_400)) },

@@ -19,6 +19,12 @@ public struct HistorySettings: Sendable, Hashable {
     public var flushInterval: Duration = .seconds(30)
     /// `max_points`: the most points one history response may carry (a larger query is a 400).
     public var maxPoints = 100_000
+    /// `max_series`: the most series held open in memory at once; samples of further new series are dropped
+    /// (and counted) until an idle series is let go.
+    public var maxSeries = 20_000
+    /// `series_idle_timeout`: a series without a sample for this long has its open block let go from memory (it is
+    /// already stored) and stops counting against `max_series` and a plugin's `max_series`.
+    public var seriesIdleTimeout: Duration = .seconds(15 * 60)
 
     public init() {}
 

@@ -18,6 +18,10 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
     public static var maxSamplesPerBlock: Int { 240 }
     /// …or when it spans this long, so that the rewritten open block stays small.
     public static var maxBlockSpanMilliseconds: Int64 { 2 * 3_600_000 }
+    /// A sample older than its series' newest by less than this is out of order: dropped and counted, so that a
+    /// source alternating between two times cannot split storage into one-sample blocks. Further back is taken for a
+    /// step of the wall clock and begins a new block.
+    public static var maxReorderMilliseconds: Int64 { 5 * 60_000 }
 
     /// Everything buffered for one series: its open block and the rollup aggregates since the last flush.
     struct OpenBlock {
@@ -59,6 +63,15 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
         var flushFailures: UInt64 = 0
         var lastFlush: Timestamp?
         var lastError: String?
+        /// Samples of new series dropped because `max_series` series were open.
+        var refusedSeriesSamples: UInt64 = 0
+        /// Samples dropped for being older than their series' newest (``maxReorderMilliseconds``).
+        var outOfOrderSamples: UInt64 = 0
+        /// Idle series whose open block was let go (``evictIdle(now:)``).
+        var evictedSeries: UInt64 = 0
+        /// Wall-clock milliseconds of the last idle sweep and of the last warning about `max_series`.
+        var lastSweep: Int64 = 0
+        var lastLimitWarning: Int64?
     }
 
     private let state = Mutex(State())
@@ -102,29 +115,77 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
     /// Buffers every finite sample of `batch` (NaN and ±infinity are dropped and counted: they would poison aggregates).
     public func record(_ batch: MetricBatch) {
         let milliseconds = floorDiv(batch.timestamp.nanosecondsSinceEpoch, 1_000_000)
-        state.withLock { state in
+        let now = floorDiv(wallClock().nanosecondsSinceEpoch, 1_000_000)
+        let maxSeries = settings.maxSeries
+        let warn = state.withLock { state -> Bool in
             state.received += 1
+            if now - state.lastSweep >= Self.sweepPeriod(settings.seriesIdleTimeout) { Self.evictIdle(now: now, idle: settings.seriesIdleTimeout, state: &state) }
+            let refusedBefore = state.refusedSeriesSamples
             for sample in batch.samples {
                 guard sample.value.isFinite else {
                     state.skippedNonFinite += 1
                     continue
                 }
                 let key = SeriesKey(name: sample.name, labels: sample.labels)
-                Self.append(HistorySample(milliseconds: milliseconds, value: sample.value), kind: sample.kind, key: key, to: &state)
+                Self.append(HistorySample(milliseconds: milliseconds, value: sample.value), kind: sample.kind, key: key, to: &state, maxSeries: maxSeries)
             }
+            guard state.refusedSeriesSamples > refusedBefore else { return false }
+            if let last = state.lastLimitWarning, now - last < 60_000 { return false }
+            state.lastLimitWarning = now
+            return true
+        }
+        if warn {
+            logger.warning(
+                "history: \(maxSeries) series are open ([history] max_series); samples of new series are dropped until a series has been idle for series_idle_timeout",
+                metadata: ["source": "\(batch.source)"])
         }
     }
 
     /// Buffers one sample (benchmarks and tests that bypass the bus).
     public func record(_ sample: HistorySample, series key: SeriesKey, kind: MetricKind = .gauge) {
         guard sample.value.isFinite else { return }
-        state.withLock { Self.append(sample, kind: kind, key: key, to: &$0) }
+        let maxSeries = settings.maxSeries
+        state.withLock { Self.append(sample, kind: kind, key: key, to: &$0, maxSeries: maxSeries) }
     }
 
-    private static func append(_ sample: HistorySample, kind: MetricKind, key: SeriesKey, to state: inout State) {
+    private static func append(_ sample: HistorySample, kind: MetricKind, key: SeriesKey, to state: inout State, maxSeries: Int) {
+        if let newest = state.open[key]?.encoder.last?.milliseconds {
+            if sample.milliseconds < newest, newest - sample.milliseconds < maxReorderMilliseconds {
+                state.outOfOrderSamples += 1
+                return
+            }
+        } else if state.open[key] == nil, state.open.count >= maxSeries {
+            state.refusedSeriesSamples += 1
+            return
+        }
         if let sealed = state.open[key, default: OpenBlock(kind: kind)].append(sample, kind: kind) {
             state.sealed.append(HistoryFlush.Block(series: key, kind: kind, encoder: sealed))
         }
+    }
+
+    /// How often ``record(_:)`` looks for idle series: a tenth of the idle timeout, at least once a minute.
+    private static func sweepPeriod(_ idle: Duration) -> Int64 {
+        min(60_000, max(1, Int64(idle.secondsDouble * 100)))
+    }
+
+    /// Lets go of the open block of every series whose newest sample is older than `now − series_idle_timeout` and
+    /// that has nothing left to flush: it is stored already, and a later sample begins a new block. This keeps a
+    /// source that keeps inventing series from holding memory (and `max_series` slots) for the ones it dropped.
+    /// - Returns: the number of series let go.
+    @discardableResult
+    public func evictIdle(now milliseconds: Int64) -> Int {
+        state.withLock { Self.evictIdle(now: milliseconds, idle: settings.seriesIdleTimeout, state: &$0) }
+    }
+
+    @discardableResult
+    private static func evictIdle(now: Int64, idle: Duration, state: inout State) -> Int {
+        state.lastSweep = now
+        let horizon = now - Int64(idle.secondsDouble * 1000)
+        let before = state.open.count
+        state.open = state.open.filter { _, block in block.dirty || (block.encoder.last?.milliseconds ?? .min) >= horizon }
+        let evicted = before - state.open.count
+        state.evictedSeries += UInt64(evicted)
+        return evicted
     }
 
     // MARK: - Flushing
@@ -254,13 +315,20 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
         public var openSeries: Int
         public var lastFlush: Timestamp?
         public var lastError: String?
+        /// Samples of new series dropped at `[history] max_series`.
+        public var refusedSeriesSamples: UInt64
+        /// Samples dropped for arriving out of order.
+        public var outOfOrderSamples: UInt64
+        /// Idle series let go from memory.
+        public var evictedSeries: UInt64
     }
 
     public var statistics: Statistics {
         state.withLock {
             Statistics(
                 batchesReceived: $0.received, skippedNonFinite: $0.skippedNonFinite, flushes: $0.flushes, flushFailures: $0.flushFailures,
-                openSeries: $0.open.count, lastFlush: $0.lastFlush, lastError: $0.lastError)
+                openSeries: $0.open.count, lastFlush: $0.lastFlush, lastError: $0.lastError, refusedSeriesSamples: $0.refusedSeriesSamples,
+                outOfOrderSamples: $0.outOfOrderSamples, evictedSeries: $0.evictedSeries)
         }
     }
 

@@ -55,6 +55,9 @@ public struct PluginState: Sendable, Hashable {
     public var batches: UInt64
     public var samplesPerSecond: Double?
     public var lastSampleAt: Timestamp?
+    /// Distinct series reported within the series idle timeout, and the manifest's `max_series`.
+    public var series: Int
+    public var maxSeries: Int?
     /// Poll mode: the last collect's round trip.
     public var lastCollectionAt: Timestamp?
     public var lastDurationSeconds: Double?
@@ -81,6 +84,7 @@ public struct PluginState: Sendable, Hashable {
         self.logRateLimited = 0
         self.samples = 0
         self.batches = 0
+        self.series = 0
         self.collections = 0
         self.timeouts = 0
         self.recentRejections = []
@@ -117,6 +121,10 @@ public struct PluginReloadResult: Sendable, Hashable {
 /// Why a plugin command of the API failed.
 public enum PluginCommandError: Error, Sendable, Hashable {
     case notFound(String)
+    /// Enable of a plugin that is starting, running or waiting to restart: nothing to do (409 `already_running`).
+    case alreadyRunning(name: String, status: String)
+    /// Enable of a plugin whose manifest says `enabled = false` (409 `disabled_in_manifest`): the manifest decides.
+    case disabledInManifest(name: String, manifest: String)
 }
 
 /// The plugin registry as the API sees it. Declared here so the server does not import the plugins module;
@@ -128,7 +136,8 @@ public protocol PluginRegistryView: Sendable {
     func generation() -> UInt64
     /// Manifests that did not load at the last scan.
     func manifestProblems() -> [PluginManifestProblem]
-    /// Clears `disabled` (crash loop, the plugin's own request, a refusal) and starts the plugin again.
+    /// Clears `disabled` (crash loop, the plugin's own request, a refusal) and starts the plugin again; refuses a
+    /// plugin that is not disabled and one that its manifest disables.
     func enable(_ name: String) async throws(PluginCommandError) -> PluginState
     /// Rescans the plugins directory: added plugins start, removed ones stop, changed ones restart.
     func reload() async -> PluginReloadResult

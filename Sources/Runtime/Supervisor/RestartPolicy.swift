@@ -3,6 +3,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+/// An error that ends a child on purpose (a refusal, its own request), not a failure: the supervisor does not
+/// restart it and reports it as it is, never as a crash loop.
+public protocol DeliberateStop: Error, CustomStringConvertible {}
+
 /// When and how soon the ``Supervisor`` restarts a child that failed.
 public protocol RestartPolicy: Sendable {
     /// Whether to restart after the `attempt`-th consecutive failure (1-based).

@@ -116,6 +116,16 @@ public final class Supervisor<C: Clock<Duration>>: Service, Sendable {
             if ranFor >= child.policy.stableAfter { attempt = 0 }
             attempt += 1
             let reason = failure.map { String(describing: $0) } ?? "exited without an error"
+            if let stop = failure as? any DeliberateStop {
+                handle.update {
+                    $0.status = .failed
+                    $0.consecutiveFailures = attempt
+                    $0.lastError = stop.description
+                    $0.lastErrorAt = .now()
+                }
+                logger.info("\(child.kind) stopped and not restarted: \(stop.description)")
+                return
+            }
             guard child.policy.shouldRestart(attempt: attempt, error: failure) else {
                 handle.update {
                     $0.status = .failed

@@ -32,11 +32,21 @@ public struct PluginsController: Sendable {
             let name = try context.pathParameter("name")
             _ = try QueryParameters(request, allowed: [])
             guard let registry else { throw APIError.notFound("no plugin named \(QueryParameters.shortened(name))") }
-            do {
-                return try json(PluginDTO(state: try await registry.enable(name)))
+            let state: PluginState
+            do throws(PluginCommandError) {
+                state = try await registry.enable(name)
             } catch {
-                throw APIError.notFound("no plugin named \(QueryParameters.shortened(name))")
+                switch error {
+                case .notFound: throw APIError.notFound("no plugin named \(QueryParameters.shortened(name))")
+                case .alreadyRunning(_, let status):
+                    throw APIError(.conflict, code: "already_running", message: "plugin \(name) is \(status), not disabled: there is nothing to enable")
+                case .disabledInManifest(_, let manifest):
+                    throw APIError(
+                        .conflict, code: "disabled_in_manifest",
+                        message: "plugin \(name) is disabled by enabled = false in \(manifest); set enabled = true there and reload")
+                }
             }
+            return try json(PluginDTO(state: state))
         }
         router.post("/api/v1/plugins/reload") { request, _ in
             _ = try QueryParameters(request, allowed: [])

@@ -14,7 +14,7 @@ struct PluginDTO: Encodable {
         case last_error, last_error_at, started_at, next_restart_at, last_exit, protocol_version, plugin_version, pid
         case valid_lines, bad_lines, rejected_samples, ignored_fields, ignored_messages, log_rate_limited
         case samples, batches, samples_per_second, last_sample_at, last_collection_at, last_duration_seconds, collections, timeouts
-        case recent_rejections, services
+        case recent_rejections, services, series, max_series
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -53,6 +53,8 @@ struct PluginDTO: Encodable {
         try o(.timeouts, state.timeouts)
         try o(.recent_rejections, state.recentRejections)
         try o(.services, state.services.map(PluginServiceDTO.init))
+        try o(.series, state.series)
+        try o(.max_series, state.maxSeries)
     }
 }
 

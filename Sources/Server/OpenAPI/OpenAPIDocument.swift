@@ -1567,7 +1567,7 @@ enum OpenAPIDocument {
                     }
                   }
                 ],
-                "description": "Clears `disabled` (whatever the reason, `enabled = false` in the manifest included, until the next reload) and starts the plugin with a fresh restart count. No request body.",
+                "description": "Clears `disabled` (after a crash loop, a refused protocol or the plugin's own `disable` message) and starts the plugin with a fresh restart count. A plugin that is starting, running or waiting to restart is left alone (409 `already_running`); one whose manifest says `enabled = false` is refused (409 `disabled_in_manifest`): change the manifest and reload. No request body.",
                 "responses": {
                   "200": {
                     "description": "The plugin as it is right after the start.",
@@ -1581,6 +1581,16 @@ enum OpenAPIDocument {
                   },
                   "404": {
                     "description": "No plugin of that name (`not_found`).",
+                    "content": {
+                      "application/json; charset=utf-8": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "409": {
+                    "description": "Nothing was started: the plugin is not disabled (`already_running`, e.g. `plugin nginx is running, not disabled: there is nothing to enable`), or its manifest disables it (`disabled_in_manifest`).",
                     "content": {
                       "application/json; charset=utf-8": {
                         "schema": {
@@ -3595,7 +3605,9 @@ enum OpenAPIDocument {
                   "collections",
                   "timeouts",
                   "recent_rejections",
-                  "services"
+                  "services",
+                  "series",
+                  "max_series"
                 ],
                 "properties": {
                   "name": {
@@ -3730,7 +3742,7 @@ enum OpenAPIDocument {
                   },
                   "bad_lines": {
                     "type": "object",
-                    "description": "Rejected lines by reason: `line_too_long`, `invalid_utf8`, `invalid_json`, `not_an_object`, `missing_type`, `invalid_message`, `before_hello`, `duplicate_hello`, `unexpected_id`, `missing_id`.",
+                    "description": "Rejected lines by reason: `line_too_long`, `invalid_utf8`, `invalid_json`, `not_an_object`, `missing_type`, `invalid_message`, `before_hello`, `duplicate_hello`, `unexpected_id`, `missing_id`, `invalid_timestamp` (a `timestamp_ms` older than the history retention or more than 5 minutes ahead of the agent's clock), `out_of_order` (a `timestamp_ms` older than the plugin's previous one), `rate_limited` (lines beyond the manifest's `max_messages_per_second`, dropped unread).",
                     "additionalProperties": {
                       "type": "integer",
                       "minimum": 0
@@ -3738,7 +3750,7 @@ enum OpenAPIDocument {
                   },
                   "rejected_samples": {
                     "type": "object",
-                    "description": "Samples dropped from otherwise valid `metrics` messages, by reason: `invalid_sample`, `invalid_name`, `reserved_name`, `invalid_value`, `non_finite_value`, `invalid_kind`, `negative_counter`, `invalid_label`, `invalid_timestamp`.",
+                    "description": "Samples dropped from otherwise valid `metrics` messages, by reason: `invalid_sample`, `invalid_name`, `reserved_name`, `invalid_value`, `non_finite_value`, `invalid_kind`, `negative_counter`, `invalid_label`, `invalid_timestamp`, `series_limit` (a new series beyond the manifest's `max_series`).",
                     "additionalProperties": {
                       "type": "integer",
                       "minimum": 0
@@ -3826,6 +3838,19 @@ enum OpenAPIDocument {
                     "items": {
                       "$ref": "#/components/schemas/PluginService"
                     }
+                  },
+                  "series": {
+                    "type": "integer",
+                    "description": "Distinct series (name and labels) the plugin reported within `[history] series_idle_timeout`; never more than `max_series`.",
+                    "minimum": 0
+                  },
+                  "max_series": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "The manifest's `max_series` (default `[plugins] max_series_per_plugin`, 1000): samples of further new series are dropped and counted in `rejected_samples.series_limit`.",
+                    "minimum": 1
                   }
                 }
               },

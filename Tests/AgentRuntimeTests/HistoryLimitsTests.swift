@@ -1,0 +1,119 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+@testable import AgentRuntime
+import Logging
+import Synchronization
+import Testing
+
+/// The history writer's bounds: how many series it holds open, how long it holds an idle one, and what it does with a
+/// sample older than its series' newest.
+@Suite("History limits")
+struct HistoryLimitsTests {
+    private let logger = Logger(label: "history-limits") { _ in SwiftLogNoOpLogHandler() }
+    private let start: Int64 = 1_750_000_000_000
+
+    private func writer(_ settings: HistorySettings = HistorySettings(), now: @escaping @Sendable () -> Int64) throws -> (HistoryWriter<ContinuousClock>, HistoryStore) {
+        let store = HistoryStore(database: try temporaryHistoryDatabase())
+        let writer = HistoryWriter(
+            store: store, bus: nil, settings: settings, clock: ContinuousClock(), wallClock: { Timestamp(nanosecondsSinceEpoch: now() * 1_000_000) },
+            logger: logger)
+        return (writer, store)
+    }
+
+    private func batch(_ ids: ClosedRange<Int>, at milliseconds: Int64) -> MetricBatch {
+        MetricBatch(
+            source: "plugin:x", timestamp: Timestamp(nanosecondsSinceEpoch: milliseconds * 1_000_000),
+            samples: ids.map { MetricSample("x_series", .gauge, Double($0), labels: [MetricLabel("id", "\($0)")]) })
+    }
+
+    @Test func newSeriesBeyondMaxSeriesAreDroppedAndCounted() async throws {
+        var settings = HistorySettings()
+        settings.maxSeries = 100
+        let start = self.start
+        let (writer, store) = try writer(settings) { start }
+        writer.record(batch(1...150, at: start))
+        // The 100 open series go on; the 50 beyond are refused again.
+        writer.record(batch(1...150, at: start + 10_000))
+        let statistics = writer.statistics
+        #expect(statistics.openSeries == 100)
+        #expect(statistics.refusedSeriesSamples == 100)
+        try await writer.flush()
+        #expect(try await store.series(named: "x_series").count == 100)
+        #expect(try await store.blockStatistics().samples == 200)
+    }
+
+    @Test func idleSeriesAreLetGoOnceFlushedAndFreeTheirPlace() async throws {
+        var settings = HistorySettings()
+        settings.maxSeries = 10
+        settings.seriesIdleTimeout = .seconds(600)
+        let clock = TestWallClock(start)
+        let (writer, store) = try writer(settings) { clock.now }
+        let start = self.start
+        writer.record(batch(1...10, at: start))
+        // Not flushed yet: nothing is let go however old, or its samples would be lost.
+        #expect(writer.evictIdle(now: start + 3_600_000) == 0)
+        try await writer.flush()
+        // Flushed, but only 600 s old at most: kept.
+        #expect(writer.evictIdle(now: start + 600_000) == 0)
+        // A minute later the ten series are idle for 660 s and go; nine new series then fit, which were refused before.
+        clock.now = start + 660_000
+        writer.record(batch(11...19, at: start + 660_000))
+        #expect(writer.statistics.evictedSeries == 10)
+        #expect(writer.statistics.openSeries == 9)
+        #expect(writer.statistics.refusedSeriesSamples == 0)
+        try await writer.flush()
+        #expect(try await store.series(named: "x_series").count == 19)
+        // A sample of a let-go series takes the tenth place and begins a new block; the stored one is intact.
+        writer.record(batch(1...1, at: start + 700_000))
+        #expect(writer.statistics.openSeries == 10)
+        try await writer.flush()
+        let id = try #require(try await store.series(named: "x_series").first { $0.key.labels.contains(MetricLabel("id", "1")) }?.id)
+        #expect(try await store.samples(series: id, from: start, to: start + 700_000).samples.map(\.milliseconds) == [start, start + 700_000])
+    }
+
+    @Test func outOfOrderSamplesAreDroppedInsteadOfSealingOneSampleBlocks() async throws {
+        let start = self.start
+        let (writer, store) = try writer { start }
+        let key = SeriesKey(name: "x_order", labels: [])
+        // 1000, 2000, 1500 (500 ms back), 3000, 2500, 4000: two samples out of order.
+        for offset: Int64 in [1000, 2000, 1500, 3000, 2500, 4000] {
+            writer.record(HistorySample(milliseconds: start + offset, value: Double(offset)), series: key)
+        }
+        #expect(writer.statistics.outOfOrderSamples == 2)
+        try await writer.flush()
+        let blocks = try await store.blockStatistics()
+        // Before: each step back sealed the open block, leaving [1000, 2000], [1500, 3000], [2500, 4000].
+        #expect(blocks.blocks == 1)
+        #expect(blocks.samples == 4)
+        let id = try #require(try await store.series(named: "x_order").first?.id)
+        #expect(try await store.samples(series: id, from: start, to: start + 5000).samples.map(\.value) == [1000, 2000, 3000, 4000])
+    }
+
+    @Test func aWallClockStepBackBeginsANewBlockInsteadOfDroppingEverything() async throws {
+        let start = self.start
+        let (writer, store) = try writer { start }
+        let key = SeriesKey(name: "x_step", labels: [])
+        // Ten minutes back (beyond the 5-minute reorder window): a clock step; both stretches are kept.
+        for offset: Int64 in [1_000_000, 1_010_000, 400_000, 410_000] {
+            writer.record(HistorySample(milliseconds: start + offset, value: 1), series: key)
+        }
+        #expect(writer.statistics.outOfOrderSamples == 0)
+        try await writer.flush()
+        let blocks = try await store.blockStatistics()
+        #expect(blocks.blocks == 2)
+        #expect(blocks.samples == 4)
+    }
+}
+
+/// A settable wall clock in milliseconds (test utility).
+final class TestWallClock: Sendable {
+    private let value: Mutex<Int64>
+    init(_ now: Int64) { value = Mutex(now) }
+    var now: Int64 {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
