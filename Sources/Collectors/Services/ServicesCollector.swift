@@ -372,12 +372,14 @@ public actor ServicesCollector: Collector {
         return total
     }
 
-    /// When a process started: boot time plus `starttime` ticks, exact to the tick (no floating-point residue).
+    /// When a process started: boot time plus `starttime` ticks, exact to the tick (no floating-point residue). Both
+    /// come from the kernel's files: absurd values saturate at the representable range, they never trap.
     static func startTime(bootTime: Double, startTicks: UInt64, ticksPerSecond: Double) -> Timestamp {
-        let hz = UInt64(max(1, ticksPerSecond))
-        let nanoseconds = Int64(bootTime) * 1_000_000_000 + Int64(truncatingIfNeeded: startTicks / hz) * 1_000_000_000
-            + Int64(truncatingIfNeeded: (startTicks % hz) * (1_000_000_000 / hz))
-        return Timestamp(nanosecondsSinceEpoch: nanoseconds)
+        let hz = ticksPerSecond.isFinite && ticksPerSecond >= 1 ? UInt64(min(ticksPerSecond, 1_000_000_000)) : 1
+        let boot = bootTime.isFinite ? Int64(max(-1e13, min(1e13, bootTime))) : 0
+        let (seconds, overflow) = boot.addingReportingOverflow(Int64(clamping: startTicks / hz))
+        let nanoseconds = Int64(clamping: (startTicks % hz) * (1_000_000_000 / hz))
+        return Timestamp(seconds: overflow ? Int64.max : seconds, nanoseconds: nanoseconds)
     }
 
     static func round2(_ value: Double) -> Double { (value * 100).rounded() / 100 }

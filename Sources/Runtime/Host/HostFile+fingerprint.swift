@@ -24,9 +24,9 @@ extension HostFile {
         var info = stat()
         guard stat(path, &info) == 0 else { return FileFingerprint(path: path, modifiedNanoseconds: 0, size: 0, inode: 0) }
         #if os(Linux)
-        let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        let modified = Timestamp(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int64(info.st_mtim.tv_nsec)).nanosecondsSinceEpoch
         #else
-        let modified = Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
+        let modified = Timestamp(seconds: Int64(info.st_mtimespec.tv_sec), nanoseconds: Int64(info.st_mtimespec.tv_nsec)).nanosecondsSinceEpoch
         #endif
         return FileFingerprint(path: path, modifiedNanoseconds: modified, size: Int64(info.st_size), inode: UInt64(info.st_ino))
     }
