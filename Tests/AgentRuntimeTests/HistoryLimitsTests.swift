@@ -8,6 +8,10 @@ import Logging
 import Synchronization
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The history writer's bounds: how many series it holds open, how long it holds an idle one, and what it does with a
 /// sample older than its series' newest.
 @Suite("History limits")
@@ -105,6 +109,42 @@ struct HistoryLimitsTests {
         let blocks = try await store.blockStatistics()
         #expect(blocks.blocks == 2)
         #expect(blocks.samples == 4)
+    }
+}
+
+/// `[history] max_series`, `[history] series_idle_timeout` and `[plugins] max_series_per_plugin`.
+struct SeriesLimitConfigTests {
+    let helper = ConfigLoaderTests()
+
+    @Test func defaultsFileEnvironmentAndLocatedProblems() throws {
+        let defaults = try helper.loader.load(path: nil, environment: [:])
+        #expect(defaults.history.maxSeries == 20_000)
+        #expect(defaults.history.seriesIdleTimeout == .seconds(900))
+        #expect(defaults.plugins.maxSeriesPerPlugin == 1000)
+
+        let path = helper.file(
+            """
+            [plugins]
+            max_series_per_plugin = 50
+            [history]
+            series_idle_timeout = "2m"
+            """)
+        defer { unlink(path) }
+        let configuration = try helper.loader.load(path: path, environment: ["VIWORKS_HISTORY_MAX_SERIES": "5000"])
+        #expect(configuration.plugins.maxSeriesPerPlugin == 50)
+        #expect(configuration.history.seriesIdleTimeout == .seconds(120))
+        #expect(configuration.history.maxSeries == 5000)
+
+        let issues = helper.issues(
+            """
+            [plugins]
+            max_series_per_plugin = 0
+            [history]
+            max_series = 10
+            series_idle_timeout = "10s"
+            """)
+        let keys = Set(issues.map { "\($0.line.map(String.init) ?? "-") \($0.key)" })
+        #expect(keys == ["2 plugins.max_series_per_plugin", "4 history.max_series", "5 history.series_idle_timeout"])
     }
 }
 
