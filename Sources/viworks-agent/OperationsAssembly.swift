@@ -24,7 +24,7 @@ enum OperationsAssembly {
             return nil
         }
         do {
-            try makeDirectory(configuration.stateDirectory)
+            try HostFile.makeDirectories(configuration.stateDirectory)
         } catch {
             storage.set(.audit, StorageCondition(status: .unavailable, reason: "\(error)"))
             logger.error("the audit log cannot be opened: commands and service control are refused", metadata: ["error": "\(error)"])
@@ -72,16 +72,6 @@ enum OperationsAssembly {
             units += extra.map { $0.contains(".") ? $0 : $0 + ".service" }
             var seen = Set<String>()
             return units.filter { seen.insert($0).inserted }
-        }
-    }
-
-    static func makeDirectory(_ path: String) throws {
-        var current = ""
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o750) != 0, errno != EEXIST {
-                throw ValidationError("cannot create \(current): \(String(cString: strerror(errno)))")
-            }
         }
     }
 }

@@ -353,3 +353,22 @@ def test_logs_without_journal_files_are_503_journal_unavailable_not_an_empty_lis
         assert error["message"] == f"no journal files in {journal} (is systemd-journald running?): No such file or directory"
     finally:
         agent.stop()
+
+
+def test_an_unusable_state_directory_is_told_in_plain_words(tmp_path):
+    """The state directory under a regular file cannot be made: the agent still serves (history and audit
+    unavailable), and what it says about it names the directory and the system's reason, never a Foundation error."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory\n")
+    agent = start_agent(tmp_path / "run", "--log-format", "logfmt", env={"VIWORKS_AGENT_STATE_DIRECTORY": str(blocker / "state")})
+    try:
+        status = agent.get_json("/api/v1/status")
+        reasons = [status["storage"]["history"]["reason"] or "", status["storage"]["audit"]["reason"] or ""]
+        log = agent.log_path.read_text(errors="replace")
+    finally:
+        agent.stop()
+    expected = f"mkdir {blocker}/state: Not a directory"
+    assert any(expected in reason for reason in reasons), reasons
+    assert expected in log, log[-2000:]
+    for text in reasons + [log]:
+        assert_plain(text)

@@ -206,7 +206,7 @@ public final class HistoryDatabase: Sendable {
 
     static func openPool(_ path: String) throws -> DatabasePool {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        if !directory.isEmpty { try HostFile.makeDirectories(directory) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.label = "viworks-history"

@@ -51,6 +51,18 @@ public enum HostFile {
     }
 
     /// The first line of a file with surrounding whitespace removed; nil when missing, unreadable or empty.
+    /// Creates `path` and any missing parents (like `mkdir -p`) with `mode`; an existing directory is fine. The error
+    /// names the component that could not be made and the system's reason, e.g. `mkdir /var/lib/x: Permission denied`.
+    public static func makeDirectories(_ path: String, mode: UInt32 = 0o750) throws(HostFileError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, mode_t(mode)) != 0, errno != EEXIST {
+                throw HostFileError(path: current, errno: errno, operation: "mkdir")
+            }
+        }
+    }
+
     public static func readLine(_ path: String) -> String? {
         guard let text = try? read(path, limit: 64 << 10) else { return nil }
         let trimmed = text.trimmingASCIIWhitespace()
