@@ -456,6 +456,6 @@ enum PluginFileCheck {
     static func fingerprint(_ path: String) -> [Int64] {
         var info = stat()
         guard stat(path, &info) == 0 else { return [] }
-        return [Int64(info.st_size), Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)]
+        return [Int64(info.st_size), Timestamp(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int64(info.st_mtim.tv_nsec)).nanosecondsSinceEpoch]
     }
 }

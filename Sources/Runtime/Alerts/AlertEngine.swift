@@ -232,7 +232,7 @@ public final class AlertEngine: Service, Sendable {
         return result
     }
 
-    static func timestamp(_ milliseconds: Int64) -> Timestamp { Timestamp(nanosecondsSinceEpoch: milliseconds * 1_000_000) }
+    static func timestamp(_ milliseconds: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: milliseconds) }
 
     static func message(rule: String, subject: String, from: AlertSeverity, to: AlertSeverity, value: Double, threshold: Double) -> String {
         let what = subject.isEmpty ? rule : "\(rule) \(subject)"

@@ -116,9 +116,9 @@ public final class IncidentStore: Sendable {
                 else { return nil }
                 let ended: Int64? = column(row, 5)
                 return Incident(
-                    id: id, rule: rule, subject: subject, severity: severity, startedAt: Timestamp(nanosecondsSinceEpoch: started * 1_000_000),
-                    endedAt: ended.map { Timestamp(nanosecondsSinceEpoch: $0 * 1_000_000) }, peakValue: peak,
-                    peakAt: Timestamp(nanosecondsSinceEpoch: peakAt * 1_000_000), lastValue: last, threshold: threshold, message: message)
+                    id: id, rule: rule, subject: subject, severity: severity, startedAt: Timestamp(millisecondsSinceEpoch: started),
+                    endedAt: ended.map { Timestamp(millisecondsSinceEpoch: $0) }, peakValue: peak,
+                    peakAt: Timestamp(millisecondsSinceEpoch: peakAt), lastValue: last, threshold: threshold, message: message)
             }
         }
     }

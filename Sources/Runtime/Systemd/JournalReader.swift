@@ -276,7 +276,7 @@ public struct JournalReader: Sendable {
         let aboutUnit = field(journal, "UNIT").map(text)
         let unit = [ownUnit, aboutUnit].compactMap { $0 }.first { units.contains($0) } ?? ownUnit ?? aboutUnit
         return JournalEntry(
-            time: Timestamp(nanosecondsSinceEpoch: Int64(usec) * 1000), unit: unit, priority: field(journal, "PRIORITY").flatMap { Int(text($0)) },
+            time: Timestamp(seconds: Int64(clamping: usec / 1_000_000), nanoseconds: Int64(clamping: usec % 1_000_000) * 1000), unit: unit, priority: field(journal, "PRIORITY").flatMap { Int(text($0)) },
             pid: field(journal, "_PID").flatMap { Int(text($0)) }, identifier: field(journal, "SYSLOG_IDENTIFIER").map(text),
             message: field(journal, "MESSAGE").map(text) ?? "", cursor: cursor)
     }
