@@ -2916,7 +2916,7 @@ enum OpenAPIDocument {
                       "string",
                       "null"
                     ],
-                    "description": "`/proc/sys/kernel/hostname`; null until the host collector has reported."
+                    "description": "`/proc/sys/kernel/hostname`, else `uname(2)` on the live host or `etc/hostname` of a replayed tree, else `unknown`; null until the host collector has reported."
                   },
                   "os_name": {
                     "type": [
@@ -2951,7 +2951,7 @@ enum OpenAPIDocument {
                       "string",
                       "null"
                     ],
-                    "description": "CPU architecture from `uname(2)` of the running agent, e.g. `x86_64`, `aarch64`."
+                    "description": "CPU architecture, e.g. `x86_64`, `aarch64`: `/proc/sys/kernel/arch`, else `uname(2)` when the agent reads the live `/proc`; null for a replayed tree without that file."
                   },
                   "machine_id": {
                     "type": [
