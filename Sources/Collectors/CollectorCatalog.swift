@@ -7,7 +7,7 @@ public import AgentRuntime
 
 /// The built-in collectors, listed explicitly (no registration by side effect).
 public enum CollectorCatalog {
-    /// All ten built-in collectors, configured from `configuration`. Whether each one runs is
+    /// All eleven built-in collectors, configured from `configuration`. Whether each one runs is
     /// decided by the caller from its ``CollectorDescriptor`` and `[collectors.<id>] enabled`.
     public static func builtins(configuration: AgentConfiguration) -> [any Collector] {
         [
@@ -21,6 +21,7 @@ public enum CollectorCatalog {
             HostCollector(),
             ServicesCollector(settings: configuration.services),
             ProcessesCollector(settings: configuration.processes),
+            PressureCollector(),
         ]
     }
 }

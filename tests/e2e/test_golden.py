@@ -205,5 +205,5 @@ def test_hand_checked_values(fixture_status, host_root):
     ]
     assert fixture_status["containers"] == []
     names = [c["name"] for c in fixture_status["collectors"]]
-    assert names == ["cpu", "memory", "disk", "load", "uptime", "network", "temperature", "host", "services", "processes"]
+    assert names == ["cpu", "memory", "disk", "load", "uptime", "network", "temperature", "host", "services", "processes", "pressure"]
     assert all(c["status"] == "running" and c["last_success"] is True and c["failures"] == 0 for c in fixture_status["collectors"])

@@ -22,6 +22,7 @@ public struct AgentSnapshot: Sendable {
     public var host: HostReport?
     public var services: ServicesReport?
     public var processes: ProcessesReport?
+    public var pressure: PressureReport?
     /// The latest batch of every source (collector or plugin id), for `/metrics`.
     public var batches: [String: MetricBatch] = [:]
 
@@ -42,6 +43,7 @@ public struct AgentSnapshot: Sendable {
         case .host(let report): host = report
         case .services(let report): services = report
         case .processes(let report): processes = report
+        case .pressure(let report): pressure = report
         case nil: break
         }
     }

@@ -3090,7 +3090,7 @@ enum OpenAPIDocument {
               },
               "SystemInfo": {
                 "type": "object",
-                "description": "The specification's \"System Information\" (`cpu`, `memory`, `network`, `system`) plus `disks`, `temperatures` and `load`.",
+                "description": "The specification's \"System Information\" (`cpu`, `memory`, `network`, `system`) plus `disks`, `temperatures`, `load` and `pressure`.",
                 "additionalProperties": false,
                 "required": [
                   "cpu",
@@ -3099,7 +3099,8 @@ enum OpenAPIDocument {
                   "system",
                   "disks",
                   "temperatures",
-                  "load"
+                  "load",
+                  "pressure"
                 ],
                 "properties": {
                   "cpu": {
@@ -3169,6 +3170,131 @@ enum OpenAPIDocument {
                       }
                     ],
                     "description": "Load averages from `/proc/loadavg` (the same object as `system_health.load_average`); null until the load collector has reported."
+                  },
+                  "pressure": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/Pressure"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "description": "Pressure stall information from `/proc/pressure/{cpu,memory,io}`; null until the pressure collector has reported, and on kernels without PSI (before 4.20, `CONFIG_PSI=n` or booted with `psi=0`)."
+                  }
+                }
+              },
+              "Pressure": {
+                "type": "object",
+                "description": "Pressure stall information (PSI) of the host, one object per `/proc/pressure` file; a resource whose file could not be read is null.",
+                "additionalProperties": false,
+                "required": [
+                  "cpu",
+                  "memory",
+                  "io"
+                ],
+                "properties": {
+                  "cpu": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/PressureResource"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "description": "`/proc/pressure/cpu`."
+                  },
+                  "memory": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/PressureResource"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "description": "`/proc/pressure/memory`."
+                  },
+                  "io": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/PressureResource"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "description": "`/proc/pressure/io`."
+                  }
+                }
+              },
+              "PressureResource": {
+                "type": "object",
+                "description": "The `some` and `full` lines of one `/proc/pressure` file.",
+                "additionalProperties": false,
+                "required": [
+                  "some",
+                  "full"
+                ],
+                "properties": {
+                  "some": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/PressureLine"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "description": "Time at least one task was stalled on the resource; null when the line is missing or malformed."
+                  },
+                  "full": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/PressureLine"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ],
+                    "description": "Time all non-idle tasks were stalled on the resource at once; null where the kernel does not report it (`cpu` before Linux 5.13), never 0 in its place."
+                  }
+                }
+              },
+              "PressureLine": {
+                "type": "object",
+                "description": "One PSI line: `some avg10=1.53 avg60=0.87 avg300=0.36 total=1151616499`.",
+                "additionalProperties": false,
+                "required": [
+                  "avg10",
+                  "avg60",
+                  "avg300",
+                  "total_seconds"
+                ],
+                "properties": {
+                  "avg10": {
+                    "type": "number",
+                    "description": "Share of wall time stalled, in percent, averaged by the kernel over 10 seconds.",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "avg60": {
+                    "type": "number",
+                    "description": "The same over 60 seconds.",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "avg300": {
+                    "type": "number",
+                    "description": "The same over 300 seconds.",
+                    "minimum": 0,
+                    "maximum": 100
+                  },
+                  "total_seconds": {
+                    "type": "number",
+                    "description": "Total stall time since boot in seconds (the kernel's `total`, in microseconds, divided by 10^6); a counter.",
+                    "minimum": 0
                   }
                 }
               },
