@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_valid, component_validator, copy_host_tree, fixture_host_args, fixture_host_dir, start_agent
+from conftest import assert_valid, component_validator, copy_host_tree, fixture_host_args, fixture_host_dir, run_cli, start_agent
 
 COUNTERS = {
     ("cpu", "some"): "viworks_pressure_cpu_waiting_seconds_total",
@@ -120,3 +120,16 @@ def test_live_host(live_agent, openapi_doc):
             assert 0 <= values[(name, ())] <= kinds[kind]["total_seconds"]
             assert 0 <= pressure[resource][kind]["total_seconds"] <= kinds[kind]["total_seconds"]
             assert 0 <= values[avg(resource, kind, "10s")] <= 100
+
+
+def test_collectors_pressure_table_is_accepted_and_checked(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text('[collectors.pressure]\nenabled = false\ninterval = "5s"\n')
+    result = run_cli("check-config", "--config", str(good))
+    assert result.returncode == 0, result.stderr
+    assert "configuration OK" in result.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[collectors.pressure]\ninterval = "fast"\n')
+    result = run_cli("check-config", "--config", str(bad))
+    assert result.returncode != 0
+    assert f"{bad}:2: collectors.pressure.interval" in result.stderr, result.stderr
