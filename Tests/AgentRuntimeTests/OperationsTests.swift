@@ -220,6 +220,30 @@ struct AuditLogTests {
         #expect(try log.verify().isIntact)
     }
 
+    /// A request and auto-recovery append at the same moment: every append succeeds, the chain verifies and the anchor
+    /// names the newest record (concurrent appends raced on the anchor's temporary file: "audit log write failed").
+    @Test func concurrentAppendsAllSucceedAndTheAnchorNamesTheNewest() async throws {
+        let path = temporaryDirectory() + "/audit.sqlite"
+        let log = try AuditLog(path: path, journal: false)
+        let failures = await withTaskGroup(of: Int.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    var failed = 0
+                    for index in 0..<25 {
+                        do { try log.append(AuditRecord(time: .now(), event: "command.start", action: "w\(worker)-\(index)")) } catch { failed += 1 }
+                    }
+                    return failed
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(failures == 0)
+        let verification = try log.verify()
+        #expect(verification.isIntact, "\(verification)")
+        #expect(verification.records == 200)
+        #expect(try String(contentsOfFile: path + ".anchor", encoding: .utf8).hasPrefix("200 "))
+    }
+
     @Test func removingTheTailIsDetectedThroughTheAnchorFile() throws {
         let path = temporaryDirectory() + "/audit.sqlite"
         let log = try AuditLog(path: path, journal: false)

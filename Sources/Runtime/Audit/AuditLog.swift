@@ -10,6 +10,7 @@ import Crypto
 import FoundationEssentials
 public import GRDB
 public import Logging
+import Synchronization
 
 /// One record of the audit log.
 ///
@@ -145,6 +146,9 @@ public final class AuditLog: Sendable {
     static let anchorSuffix = ".anchor"
     private let journal: Bool
     private let health: StorageHealth?
+    /// One append at a time, row and anchor together: two concurrent appends (a request and auto-recovery) would
+    /// otherwise race on the anchor's temporary file, and the anchor could name an older record than the newest.
+    private let appending = Mutex<Void>(())
     /// Device and inode of the database file when it was opened: a file removed or replaced under the running agent
     /// would otherwise take records to an unlinked inode.
     private let identity: FileIdentity?
@@ -290,8 +294,11 @@ public final class AuditLog: Sendable {
         guard let identity, FileIdentity(path: path) == identity else { throw Replaced(path: path) }
         let stored: AuditRecord
         do {
-            stored = try appendRow(record)
-            try writeAnchor(id: stored.id, hash: stored.hash)
+            stored = try appending.withLock { _ throws -> AuditRecord in
+                let stored = try appendRow(record)
+                try writeAnchor(id: stored.id, hash: stored.hash)
+                return stored
+            }
         } catch {
             health?.set(.audit, StorageCondition(status: .degraded, reason: "writes fail, commands are refused: \(error)"))
             throw error
