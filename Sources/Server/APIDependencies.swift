@@ -45,6 +45,8 @@ public struct APIDependencies: Sendable {
     public var journal: JournalReader?
     /// Units whose journal `GET /api/v1/logs` may read.
     public var logUnits: @Sendable () -> [String] = { [] }
+    /// The thresholds `status-simple` judges the headline figures by: the configured alert rules'.
+    public var headlineThresholds = AgentCondition.Thresholds()
     /// The condition of the history and audit databases (the `storage` section of status, `status-simple` reasons).
     public var storage: StorageHealth? = nil
     /// The history writer's retry buffer (`viworks_history_buffered_samples`, `viworks_history_dropped_samples_total`).

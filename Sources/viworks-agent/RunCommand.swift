@@ -78,6 +78,7 @@ struct RunCommand: AsyncParsableCommand {
         )
         dependencies.history = history.context
         dependencies.storage = storage
+        dependencies.headlineThresholds = AgentCondition.Thresholds(configuration.alerts)
         if let writer = history.writer { dependencies.historyRetryBuffer = { writer.retryBuffer } }
         dependencies.alerts = history.engine
         dependencies.operations = operations

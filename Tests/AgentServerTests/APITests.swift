@@ -201,6 +201,40 @@ struct StatusTests {
         }
     }
 
+    /// status-simple judges by the configured alert thresholds, not by the specification's defaults: `[alerts.cpu]
+    /// warning = 70` makes 72 % degraded; a rule switched off is not judged; per-core load scales by the CPU count.
+    @Test func statusSimpleFollowsTheConfiguredAlertThresholds() async throws {
+        let agent = FakeAgent()
+        agent.apply("cpu", .cpu(CPUReport(usagePercent: 72, perCore: [], cores: 4, brand: nil, frequencyMHz: nil)))
+        agent.apply("load", .load(LoadReport(oneMinute: 6, fiveMinutes: 0, fifteenMinutes: 0, runnableTasks: 1, totalTasks: 1)))
+        func verdict(_ alerts: AlertSettings) async throws -> (String?, [String]?) {
+            var dependencies = agent.dependencies
+            dependencies.headlineThresholds = AgentCondition.Thresholds(alerts)
+            return try await Application(router: APIServer.buildRouter(dependencies: dependencies)).test(.router) { client in
+                let response = try await client.execute(uri: "/api/v1/status-simple", method: .get)
+                let body = try json(response.body)
+                return (body["status"] as? String, body["reasons"] as? [String])
+            }
+        }
+        var alerts = AlertSettings()
+        alerts.load.enabled = false
+        // The defaults (80 / 95): 72 % is healthy.
+        #expect(try await verdict(alerts) == ("healthy", []))
+        alerts.cpu.warning = 70
+        #expect(try await verdict(alerts) == ("degraded", ["cpu_usage_percent 72.0 >= 70.0"]))
+        alerts.cpu.critical = 72
+        #expect(try await verdict(alerts) == ("critical", ["cpu_usage_percent 72.0 >= 72.0"]))
+        alerts.cpu.enabled = false
+        #expect(try await verdict(alerts) == ("healthy", []))
+        // Load 6: critical against the absolute 5, degraded against 2 / 5 per CPU on 4 CPUs (8 / 20).
+        alerts.load.enabled = true
+        #expect(try await verdict(alerts) == ("critical", ["load_average.one_minute 6.0 >= 5.0"]))
+        alerts.loadPerCore = true
+        #expect(try await verdict(alerts) == ("healthy", []))
+        alerts.load.warning = 1.5
+        #expect(try await verdict(alerts) == ("degraded", ["load_average.one_minute 6.0 >= 6.0"]))
+    }
+
     @Test func statusSimpleIsCriticalWhenACoreCollectorFailed() async throws {
         let agent = FakeAgent()
         agent.apply("cpu", .cpu(cpu50))

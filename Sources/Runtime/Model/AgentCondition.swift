@@ -18,29 +18,45 @@ public struct AgentCondition: Sendable, Hashable {
     public var status: Status
     public var reasons: [String]
 
-    /// Thresholds of the headline figures, from the specification's alert defaults (disk: 85 / 95).
-    public enum HeadlineThresholds {
-        public static let cpu = (warning: 80.0, critical: 95.0)
-        public static let memory = (warning: 85.0, critical: 95.0)
-        public static let disk = (warning: 85.0, critical: 95.0)
-        public static let load = (warning: 2.0, critical: 5.0)
+    /// The headline figures' thresholds: those of the alert rules (`[alerts.cpu]`, `[alerts.memory]`, `[alerts.disk]`,
+    /// `[alerts.load]`, whose defaults are the specification's), so that `status-simple` and the alerts agree. A rule
+    /// that is switched off is not checked here either.
+    public struct Thresholds: Sendable, Hashable {
+        public var cpu: AlertRuleSettings?
+        public var memory: AlertRuleSettings?
+        public var disk: AlertRuleSettings?
+        public var load: AlertRuleSettings?
+        /// `[alerts.load] per_core`: the load thresholds are per CPU.
+        public var loadPerCore: Bool
+
+        public init(_ alerts: AlertSettings = AlertSettings()) {
+            cpu = alerts.cpu.enabled ? alerts.cpu : nil
+            memory = alerts.memory.enabled ? alerts.memory : nil
+            disk = alerts.disk.enabled ? alerts.disk : nil
+            load = alerts.load.enabled ? alerts.load : nil
+            loadPerCore = alerts.loadPerCore
+        }
     }
 
-    public static func evaluate(snapshot: AgentSnapshot, collectors: [ChildState], storage: StorageHealth? = nil) -> AgentCondition {
+    public static func evaluate(
+        snapshot: AgentSnapshot, collectors: [ChildState], storage: StorageHealth? = nil, thresholds: Thresholds = Thresholds()
+    ) -> AgentCondition {
         var critical: [String] = []
         var warning: [String] = []
-        func check(_ name: String, _ value: Double?, _ limits: (warning: Double, critical: Double)) {
-            guard let value else { return }
+        func check(_ name: String, _ value: Double?, _ rule: AlertRuleSettings?, scale: Double = 1) {
+            guard let value, let rule else { return }
+            let limits = (warning: rule.warning * scale, critical: rule.critical * scale)
             if value >= limits.critical {
                 critical.append("\(name) \(value) >= \(limits.critical)")
             } else if value >= limits.warning {
                 warning.append("\(name) \(value) >= \(limits.warning)")
             }
         }
-        check("cpu_usage_percent", snapshot.cpu?.usagePercent, HeadlineThresholds.cpu)
-        check("memory_usage_percent", snapshot.memory?.usagePercent, HeadlineThresholds.memory)
-        check("disk_usage_percent", snapshot.disk?.rootUsagePercent, HeadlineThresholds.disk)
-        check("load_average.one_minute", snapshot.load?.oneMinute, HeadlineThresholds.load)
+        check("cpu_usage_percent", snapshot.cpu?.usagePercent, thresholds.cpu)
+        check("memory_usage_percent", snapshot.memory?.usagePercent, thresholds.memory)
+        check("disk_usage_percent", snapshot.disk?.rootUsagePercent, thresholds.disk)
+        let cores = snapshot.cpu.map { Double(max(1, $0.cores)) } ?? 1
+        check("load_average.one_minute", snapshot.load?.oneMinute, thresholds.load, scale: thresholds.loadPerCore ? cores : 1)
         for state in collectors {
             if state.status == .failed {
                 if state.core { critical.append("collector \(state.name) failed") } else { warning.append("collector \(state.name) failed") }

@@ -30,7 +30,11 @@ public struct StatusController: Sendable {
             }
         }
         router.get("/api/v1/status-simple") { request, _ in
-            try await cached(request, route: "status-simple", contentType: .json) { try encode(SimpleStatusDTO(snapshot: $0, collectors: $1, storage: dependencies.storage)) }
+            try await cached(request, route: "status-simple", contentType: .json) { snapshot, collectors in
+                let condition = AgentCondition.evaluate(
+                    snapshot: snapshot, collectors: collectors, storage: dependencies.storage, thresholds: dependencies.headlineThresholds)
+                return try encode(SimpleStatusDTO(snapshot: snapshot, condition: condition))
+            }
         }
         router.get("/api/v1/system") { request, _ in
             try await cached(request, route: "system", contentType: .json) { snapshot, _ in try encode(SystemInfoDTO(snapshot: snapshot)) }

@@ -95,8 +95,7 @@ struct HealthDTO: Encodable {
 /// `GET /api/v1/status-simple`: the figures and ``AgentCondition`` (status and reasons, decided in the runtime).
 struct SimpleStatusDTO: Encodable {
     var snapshot: AgentSnapshot
-    var collectors: [ChildState]
-    var storage: StorageHealth? = nil
+    var condition: AgentCondition
 
     enum Keys: String, CodingKey {
         case status, timestamp, cpu_usage_percent, memory_usage_percent, disk_usage_percent, load_percent, reasons
@@ -109,7 +108,6 @@ struct SimpleStatusDTO: Encodable {
     }
 
     func encode(to encoder: any Encoder) throws {
-        let condition = AgentCondition.evaluate(snapshot: snapshot, collectors: collectors, storage: storage)
         var o = JSONObject(encoder, keyedBy: Keys.self)
         try o(.status, condition.status.rawValue)
         try o(.timestamp, (snapshot.updatedAt ?? .now()).rfc3339)
