@@ -89,22 +89,31 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         guard index > 0 else { return nil }
         var nanoseconds: Int64 = 0
         if index < bytes.count {
-            guard bytes[index] == 0x2E else { return nil }
-            index += 1
-            var digits = 0
-            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
-                if digits < 9 {
-                    nanoseconds = nanoseconds * 10 + Int64(bytes[index] - 0x30)
-                    digits += 1
-                }
-                index += 1
-            }
-            guard digits > 0, index == bytes.count else { return nil }
-            for _ in digits..<9 { nanoseconds *= 10 }
+            guard let fraction = Self.fraction(bytes, at: &index), index == bytes.count else { return nil }
+            nanoseconds = fraction
         }
         let parsed = Timestamp(nanosecondsSinceEpoch: seconds * 1_000_000_000 + nanoseconds)
         guard Self.acceptedRange.contains(parsed) else { return nil }
         self = parsed
+    }
+
+    /// A decimal fraction of a second at `index` (`.` and at least one digit; digits past the ninth are read and
+    /// ignored) in nanoseconds; `index` moves past it. Nil without the dot or a digit.
+    static func fraction(_ bytes: [UInt8], at index: inout Int) -> Int64? {
+        guard index < bytes.count, bytes[index] == 0x2E else { return nil }
+        index += 1
+        var nanoseconds: Int64 = 0
+        var digits = 0
+        while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+            if digits < 9 {
+                nanoseconds = nanoseconds * 10 + Int64(bytes[index] - 0x30)
+                digits += 1
+            }
+            index += 1
+        }
+        guard digits > 0 else { return nil }
+        for _ in digits..<9 { nanoseconds *= 10 }
+        return nanoseconds
     }
 
     /// Seconds and nanoseconds as a `timespec` (a clock, a file's `st_mtim`) gives them, saturating at the representable
@@ -193,17 +202,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         var index = 19
         var nanos: Int64 = 0
         if index < bytes.count, bytes[index] == 0x2E {
-            index += 1
-            var digits = 0
-            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
-                if digits < 9 {
-                    nanos = nanos * 10 + Int64(bytes[index] - 0x30)
-                    digits += 1
-                }
-                index += 1
-            }
-            guard digits > 0 else { return nil }
-            for _ in digits..<9 { nanos *= 10 }
+            guard let fraction = Self.fraction(bytes, at: &index) else { return nil }
+            nanos = fraction
         }
         guard index < bytes.count else { return nil }
         var offsetSeconds: Int64 = 0
