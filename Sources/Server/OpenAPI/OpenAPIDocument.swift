@@ -3576,7 +3576,7 @@ enum OpenAPIDocument {
                 "properties": {
                   "status": {
                     "type": "string",
-                    "description": "`critical` when a figure is at or above its critical threshold (cpu 95, memory 95, disk 95 percent, 1-minute load 5.0) or a core collector failed; `degraded` when a figure is at or above its warning threshold (cpu 80, memory 85, disk 85 percent, 1-minute load 2.0) or a collector is restarting or failed, or a database is degraded or unavailable (`reasons` has `history storage degraded: …`); `starting` before the first collection; else `healthy`.",
+                    "description": "The thresholds are the alert rules' (`[alerts.cpu]`, `[alerts.memory]`, `[alerts.disk]`, `[alerts.load]`, per CPU with `per_core`; a rule switched off is not judged); the defaults are shown. `critical` when a figure is at or above its critical threshold (cpu 95, memory 95, disk 95 percent, 1-minute load 5.0) or a core collector failed; `degraded` when a figure is at or above its warning threshold (cpu 80, memory 85, disk 85 percent, 1-minute load 2.0) or a collector is restarting or failed, or a database is degraded or unavailable (`reasons` has `history storage degraded: …`); `starting` before the first collection; else `healthy`.",
                     "enum": [
                       "healthy",
                       "degraded",
