@@ -51,6 +51,9 @@ public struct APIDependencies: Sendable {
     public var storage: StorageHealth? = nil
     /// The history writer's retry buffer (`viworks_history_buffered_samples`, `viworks_history_dropped_samples_total`).
     public var historyRetryBuffer: (@Sendable () -> (pendingSamples: Int, droppedSamples: UInt64, droppedRollupBuckets: UInt64))? = nil
+    /// The history writer's counters (`viworks_history_open_series`, `viworks_history_refused_samples_total`,
+    /// `viworks_history_released_series_total`, `viworks_history_flush_failures_total`).
+    public var historyStatistics: (@Sendable () -> HistoryWriterStatistics)? = nil
 
     public init(
         snapshots: SnapshotStore, collectorStates: @escaping @Sendable () -> [ChildState],

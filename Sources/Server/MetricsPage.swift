@@ -129,6 +129,24 @@ enum MetricsPage {
                     "viworks_history_dropped_samples_total", .counter, Double(buffer.droppedSamples),
                     help: "Samples dropped because history flushes kept failing and the retry buffer was full."))
         }
+        if let history = dependencies.historyStatistics?() {
+            samples.append(
+                MetricSample(
+                    "viworks_history_open_series", .gauge, Double(history.openSeries),
+                    help: "Series the history writer holds in memory (at most [history] max_series)."))
+            for (reason, count) in [("out_of_order", history.outOfOrderSamples), ("series_limit", history.refusedSeriesSamples)] {
+                samples.append(
+                    MetricSample(
+                        "viworks_history_refused_samples_total", .counter, Double(count), labels: [MetricLabel("reason", reason)],
+                        help: "Samples history did not store: older than their series' newest, or of a new series beyond [history] max_series."))
+            }
+            samples.append(
+                MetricSample(
+                    "viworks_history_released_series_total", .counter, Double(history.evictedSeries),
+                    help: "Series let go from memory after [history] series_idle_timeout without a sample."))
+            samples.append(
+                MetricSample("viworks_history_flush_failures_total", .counter, Double(history.flushFailures), help: "History flushes that failed."))
+        }
         for (component, condition) in dependencies.storage?.all ?? [] {
             samples.append(
                 MetricSample(

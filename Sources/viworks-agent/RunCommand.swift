@@ -79,7 +79,10 @@ struct RunCommand: AsyncParsableCommand {
         dependencies.history = history.context
         dependencies.storage = storage
         dependencies.headlineThresholds = AgentCondition.Thresholds(configuration.alerts)
-        if let writer = history.writer { dependencies.historyRetryBuffer = { writer.retryBuffer } }
+        if let writer = history.writer {
+            dependencies.historyRetryBuffer = { writer.retryBuffer }
+            dependencies.historyStatistics = { writer.statistics }
+        }
         dependencies.alerts = history.engine
         dependencies.operations = operations
         dependencies.journal = JournalReader(directory: configuration.logs.journalDirectory)

@@ -313,6 +313,28 @@ struct ErrorAndMetricsTests {
         }
     }
 
+    /// The history writer's bounds are visible: series held, samples refused by reason, series let go, failed flushes.
+    @Test func metricsExposesTheHistoryWritersBounds() async throws {
+        let agent = FakeAgent()
+        var dependencies = agent.dependencies
+        dependencies.historyStatistics = {
+            HistoryWriterStatistics(
+                batchesReceived: 12, skippedNonFinite: 0, flushes: 3, flushFailures: 1, openSeries: 20_000, lastFlush: nil, lastError: nil,
+                refusedSeriesSamples: 465, outOfOrderSamples: 2, evictedSeries: 10)
+        }
+        let text = try await Application(router: APIServer.buildRouter(dependencies: dependencies)).test(.router) { client in
+            String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+        }
+        let lines = Set(text.split(separator: "\n").map(String.init))
+        for expected in [
+            "viworks_history_open_series 20000.0", "viworks_history_refused_samples_total{reason=\"series_limit\"} 465.0",
+            "viworks_history_refused_samples_total{reason=\"out_of_order\"} 2.0", "viworks_history_released_series_total 10.0",
+            "viworks_history_flush_failures_total 1.0", "# TYPE viworks_history_refused_samples_total counter",
+        ] {
+            #expect(lines.contains(expected), "missing \(expected)")
+        }
+    }
+
     @Test func ifNoneMatchParsing() {
         #expect(StatusController.matches("\"a\"", etag: "\"a\""))
         #expect(StatusController.matches("W/\"a\"", etag: "\"a\""))

@@ -254,6 +254,8 @@ def test_a_full_disk_shows_in_status_and_clears_when_space_returns(tmp_path):
         metrics = agent.get("/metrics").body.decode()
         assert 'viworks_storage_ok{database="history"} 0' in metrics
         assert "viworks_history_dropped_samples_total 0" in metrics
+        assert 'viworks_history_refused_samples_total{reason="series_limit"} 0' in metrics
+        assert "viworks_history_flush_failures_total" in metrics and "viworks_history_open_series" in metrics
         filler.unlink()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -306,22 +306,7 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
         return (pending, dropped.load(ordering: .relaxed), droppedBuckets.load(ordering: .relaxed))
     }
 
-    /// Counters for `/api/v1/history/...` and logs.
-    public struct Statistics: Sendable, Hashable {
-        public var batchesReceived: UInt64
-        public var skippedNonFinite: UInt64
-        public var flushes: UInt64
-        public var flushFailures: UInt64
-        public var openSeries: Int
-        public var lastFlush: Timestamp?
-        public var lastError: String?
-        /// Samples of new series dropped at `[history] max_series`.
-        public var refusedSeriesSamples: UInt64
-        /// Samples dropped for arriving out of order.
-        public var outOfOrderSamples: UInt64
-        /// Idle series let go from memory.
-        public var evictedSeries: UInt64
-    }
+    public typealias Statistics = HistoryWriterStatistics
 
     public var statistics: Statistics {
         state.withLock {
@@ -399,4 +384,37 @@ func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
 func mod(_ a: Int64, _ b: Int64) -> Int64 {
     let r = a % b
     return r < 0 ? r + b : r
+}
+
+/// The history writer's counters (`/metrics`, logs, tests).
+public struct HistoryWriterStatistics: Sendable, Hashable {
+    public var batchesReceived: UInt64
+    public var skippedNonFinite: UInt64
+    public var flushes: UInt64
+    public var flushFailures: UInt64
+    public var openSeries: Int
+    public var lastFlush: Timestamp?
+    public var lastError: String?
+    /// Samples of new series dropped at `[history] max_series`.
+    public var refusedSeriesSamples: UInt64
+    /// Samples dropped for arriving out of order.
+    public var outOfOrderSamples: UInt64
+    /// Idle series let go from memory.
+    public var evictedSeries: UInt64
+
+    public init(
+        batchesReceived: UInt64, skippedNonFinite: UInt64, flushes: UInt64, flushFailures: UInt64, openSeries: Int, lastFlush: Timestamp?,
+        lastError: String?, refusedSeriesSamples: UInt64, outOfOrderSamples: UInt64, evictedSeries: UInt64
+    ) {
+        self.batchesReceived = batchesReceived
+        self.skippedNonFinite = skippedNonFinite
+        self.flushes = flushes
+        self.flushFailures = flushFailures
+        self.openSeries = openSeries
+        self.lastFlush = lastFlush
+        self.lastError = lastError
+        self.refusedSeriesSamples = refusedSeriesSamples
+        self.outOfOrderSamples = outOfOrderSamples
+        self.evictedSeries = evictedSeries
+    }
 }
