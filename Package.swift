@@ -27,17 +27,17 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         // Without its SubprocessFoundation trait: no Foundation linked for plugin processes.
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2", traits: []),
-        // Access control (issue 6): TLS through swift-nio-ssl, JWT through jwt-kit, hashes through swift-crypto.
+        // Access control: TLS through swift-nio-ssl, JWT through jwt-kit, hashes through swift-crypto.
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
-        // Issue 7: the audit log (SQLite) and its hash chain. Issue 8: history (SQLite), webhook HMAC signatures.
-        // swift-crypto is shared by issues 6, 7 and 8.
+        // The audit log (SQLite) and its hash chain; history (SQLite); webhook HMAC signatures.
+        // swift-crypto is shared by access control, the audit log and webhooks.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
-        // Issue 8: webhooks; property-based tests of the block codec.
+        // Webhooks; property-based tests of the block codec.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import agent_binary, clean_environment, run_cli, start_agent
 
-# Credentials for privileged routes, added in one place (issue 6: commands need the admin role): an admin key made
+# Credentials for privileged routes, added in one place (commands need the admin role): an admin key made
 # by `keys create` (the admin_key fixture) and sent as X-API-Key; its key file is in AUTH_ENV.
 AUTH_HEADERS: dict[str, str] = {}
 AUTH_ENV: dict[str, str] = {}
@@ -132,7 +132,7 @@ def test_injection_attempts_never_reach_a_shell(agent, tmp_path, template) -> No
     ):
         status, answer = post(agent, "/api/v1/command", body)
         assert status in (400, 404, 413), (body, status, answer)
-        # payload_too_large: [limits] max_body_bytes (issue 6) refuses it before the controller's own limit.
+        # payload_too_large: [limits] max_body_bytes refuses it before the controller's own limit.
         assert answer["error"]["code"] in ("invalid_parameter", "unknown_command", "bad_request", "body_too_large", "payload_too_large"), answer
     assert not canary.exists()
 

@@ -23,7 +23,7 @@ interval = "2s"
 [log]
 level = "debug"
 
-# These tests poll the API many times a second from one address (issue 6: 100 requests per minute by default).
+# These tests poll the API many times a second from one address (100 requests per minute by default).
 [rate_limit]
 requests_per_minute = 0
 """

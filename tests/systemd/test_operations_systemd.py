@@ -1,4 +1,4 @@
-"""Remote operations under a real systemd (issue 7): Debian 12 booted in systemd-nspawn (nspawn_machine.py), the agent
+"""Remote operations under a real systemd: Debian 12 booted in systemd-nspawn (nspawn_machine.py), the agent
 running as its systemd unit with `[agent] interval = "2s"`.
 
 In order: `POST /api/v1/services/nginx/restart` gives nginx a new MainPID (systemd's), audited as service.start/end,
@@ -28,7 +28,7 @@ import pytest
 
 from nspawn_machine import CLEAN_ENV, UNIT, Machine, booted_machine, wait_for
 
-# Added to every request made by this module (the API's credentials, issue 6): the only place to change. A fresh admin
+# Added to every request made by this module (the API's credentials): the only place to change. A fresh admin
 # key per run, made the way `viworks-agent keys create` makes one: vwk_<salt>_<secret>, stored as HMAC-SHA256(salt, key).
 _SALT, _SECRET = os.urandom(16), os.urandom(32)
 API_KEY = f"vwk_{_SALT.hex()}_{_SECRET.hex()}"
@@ -68,7 +68,7 @@ name = "systemd-tests"
 role = "admin"
 hash = "%s"
 
-# These tests poll the API many times a second from one address (issue 6: 100 requests per minute by default).
+# These tests poll the API many times a second from one address (100 requests per minute by default).
 [rate_limit]
 requests_per_minute = 0
 """ % API_KEY_HASH

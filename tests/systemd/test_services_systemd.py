@@ -1,4 +1,4 @@
-"""The services collector under a real systemd (issue 5): Debian 12 booted in systemd-nspawn (nspawn_machine.py) with
+"""The services collector under a real systemd: Debian 12 booted in systemd-nspawn (nspawn_machine.py) with
 openssh-server, nginx-light and redis-server installed from Debian's packages and started at boot by their own units,
 and the agent running as its systemd unit with `[agent] interval = "2s"`.
 
@@ -40,7 +40,7 @@ units = ["viworks-broken.service"]
 [services.crashloop]
 units = ["viworks-crashloop.service"]
 
-# These tests poll the API many times a second from one address (issue 6: 100 requests per minute by default).
+# These tests poll the API many times a second from one address (100 requests per minute by default).
 [rate_limit]
 requests_per_minute = 0
 """

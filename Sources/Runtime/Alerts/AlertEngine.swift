@@ -109,7 +109,7 @@ public final class AlertEngine: Service, Sendable {
                 }
             }
         case .services(let report):
-            // The services collector's report (issue 5): configured services only, not discovered units.
+            // The services collector's report: configured services only, not discovered units.
             if settings.servicesEnabled, services == nil {
                 let thresholds = AlertThresholds(warning: 1, critical: 2, warningClear: 1, criticalClear: 2, holdFor: settings.servicesHoldFor ?? hold)
                 // A service that is not installed is not "stopped": with systemd, units that are not found are left out;

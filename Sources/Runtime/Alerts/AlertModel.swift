@@ -180,7 +180,7 @@ public struct Incident: Sendable, Hashable {
     }
 }
 
-/// The state of one service, as issue 5's service collector reports it, for the service rule.
+/// The state of one service, as the services collector reports it, for the service rule.
 public struct ServiceAlertInput: Sendable, Hashable {
     public var name: String
     /// `running`, `stopped`, `error`, `unresponsive` or `unknown`.

@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-// MARK: - The access-control keys (issue 6)
+// MARK: - The access-control keys
 
 extension ConfigLoader {
     static let securityTables: Set<[String]> = [["tls"], ["auth"], ["auth", "jwt"], ["access"], ["rate_limit"], ["limits"]]

@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-// The keys of `[history]`, `[alerts]`, `[alerts.<rule>]` and `[notifications]` (issue 8).
+// The keys of `[history]`, `[alerts]`, `[alerts.<rule>]` and `[notifications]`.
 
 extension ConfigLoader {
     /// Rule tables under `[alerts]`.

@@ -178,7 +178,7 @@ public struct RequestLimitSettings: Sendable, Hashable {
     public init() {}
 }
 
-/// The access-control part of the configuration (issue 6).
+/// The access-control part of the configuration.
 public struct SecuritySettings: Sendable, Hashable {
     /// `server.allow_insecure`: serve plain HTTP off loopback (behind a TLS-terminating proxy); logged as a warning.
     public var allowInsecure = false
