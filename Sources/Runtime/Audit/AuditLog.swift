@@ -267,7 +267,11 @@ public final class AuditLog: Sendable {
     /// Writes `<id> <hash>` to the anchor file (a new file renamed over the old one).
     private func writeAnchor(id: Int64, hash: String) throws {
         let temporary = anchorPath + ".new"
-        try Data("\(id) \(hash)\n".utf8).write(to: URL(fileURLWithPath: temporary))
+        do {
+            try HostFile.replaceContents(temporary, Array("\(id) \(hash)\n".utf8))
+        } catch {
+            throw StorageUnavailable(.audit, reason: "cannot write \(anchorPath): \(error.reason)")
+        }
         guard rename(temporary, anchorPath) == 0 else {
             throw StorageUnavailable(.audit, reason: "cannot write \(anchorPath): \(String(cString: strerror(errno)))")
         }
@@ -276,8 +280,8 @@ public final class AuditLog: Sendable {
 
     /// The anchor file's id and hash; nil when there is none.
     func readAnchor() -> (id: Int64, hash: String)? {
-        guard let data = FileManager.default.contents(atPath: anchorPath) else { return nil }
-        let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard let text = HostFile.readIfPresent(anchorPath) else { return nil }
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard parts.count == 2, let id = Int64(parts[0]) else { return (-1, "") }
         return (id, String(parts[1]))
     }

@@ -50,7 +50,6 @@ public enum HostFile {
         try? read(path, limit: limit)
     }
 
-    /// The first line of a file with surrounding whitespace removed; nil when missing, unreadable or empty.
     /// Creates `path` and any missing parents (like `mkdir -p`) with `mode`; an existing directory is fine. The error
     /// names the component that could not be made and the system's reason, e.g. `mkdir /var/lib/x: Permission denied`.
     public static func makeDirectories(_ path: String, mode: UInt32 = 0o750) throws(HostFileError) {
@@ -63,6 +62,7 @@ public enum HostFile {
         }
     }
 
+    /// The first line of a file with surrounding whitespace removed; nil when missing, unreadable or empty.
     public static func readLine(_ path: String) -> String? {
         guard let text = try? read(path, limit: 64 << 10) else { return nil }
         let trimmed = text.trimmingASCIIWhitespace()
@@ -131,6 +131,28 @@ public enum HostFile {
                 offset += n
             }
         }
+    }
+
+    /// Creates or truncates `path` (mode 0600) and writes `bytes` to it, retrying short writes and EINTR; the error names
+    /// the path and the system's reason.
+    public static func replaceContents(_ path: String, _ bytes: [UInt8]) throws(HostFileError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw HostFileError(path: path, errno: errno, operation: "open") }
+        defer { close(fd) }
+        var failure: Int32 = 0
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                if n < 0, errno == EINTR { continue }
+                if n < 0 {
+                    failure = errno
+                    return
+                }
+                offset += n
+            }
+        }
+        if failure != 0 { throw HostFileError(path: path, errno: failure, operation: "write") }
     }
 
     /// Whether a path exists (following symlinks).

@@ -25,7 +25,7 @@ public struct StorageCondition: Sendable, Hashable {
         case ok
         /// Open, but the last write failed (a full disk, an I/O error): data is held back or refused.
         case degraded
-        /// Not open: it could not be opened or created, or it is turned off.
+        /// Not open: it could not be opened or created.
         case unavailable
         /// Turned off in the configuration.
         case disabled
