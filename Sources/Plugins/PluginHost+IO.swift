@@ -279,7 +279,7 @@ struct StdoutReader: Sendable {
                     }
                     return
                 }
-                stamp = Timestamp(nanosecondsSinceEpoch: milliseconds * 1_000_000)
+                stamp = Timestamp(millisecondsSinceEpoch: milliseconds)
             }
             let monotonic = MonotonicClock.bootTimeSeconds()
             let (samples, refused) = handle.admit(message.samples, limit: manifest.maxSeries, idle: manifest.seriesIdleTimeout, at: monotonic)
@@ -333,9 +333,9 @@ struct StdoutReader: Sendable {
     /// deleted at once, or sit ahead of every other series), or older than the plugin's newest one (it would split
     /// the open history block of each of its series). Nil when it is accepted.
     private func timestampProblem(_ milliseconds: Int64, now: Timestamp) -> LineRejection? {
-        let nowMilliseconds = now.nanosecondsSinceEpoch / 1_000_000
-        let lead = Self.milliseconds(PluginManifest.maxTimestampLead)
-        let age = Self.milliseconds(manifest.maxTimestampAge)
+        let nowMilliseconds = now.millisecondsSinceEpoch
+        let lead = HistoryStore.milliseconds(PluginManifest.maxTimestampLead)
+        let age = HistoryStore.milliseconds(manifest.maxTimestampAge)
         if milliseconds > nowMilliseconds + lead {
             return LineRejection(
                 .invalidTimestamp,
@@ -354,11 +354,6 @@ struct StdoutReader: Sendable {
         return nil
     }
 
-    /// Whole milliseconds of a configured duration (never near overflow: durations are bounded by configuration).
-    private static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 
     /// `series_limit` rejections for the samples at `refused` (indices into the message's valid samples), each
     /// with its position in the message as the plugin wrote it.

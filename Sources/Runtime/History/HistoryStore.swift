@@ -248,7 +248,8 @@ public final class HistoryStore: Sendable {
         }
     }
 
-    static func milliseconds(_ duration: Duration) -> Int64 {
+    /// Whole milliseconds of a configured duration (bounded by configuration, so never near overflow).
+    public static func milliseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
