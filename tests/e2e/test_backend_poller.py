@@ -20,7 +20,7 @@ import pytest
 
 from conftest import REPO_ROOT, copy_host_tree, fixture_host_args, fixture_host_dir, free_port, run_cli, start_agent
 
-psycopg = pytest.importorskip("psycopg", reason="make test-deps installs psycopg")
+import psycopg  # noqa: E402  (make test-deps installs it from PyPI)
 
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 POLLER = REPO_ROOT / "examples/backend/poller.py"
