@@ -8,11 +8,11 @@ RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/viworks-a
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/viworks-agent
 LISTEN ?= 127.0.0.1:9740
 PREFIX ?= /usr/local
-# Debian packages: libsystemd-dev and pkg-config to build (CSystemd); systemd, systemd-container, debootstrap, zstd, curl for
+# Debian packages: libsystemd-dev and pkg-config to build (CSystemd), dpkg-dev for `make deb`; systemd, systemd-container, debootstrap, zstd, curl for
 # the systemd tests; nginx-light, redis-server, postgresql, openssh-server: real daemons for the services tests.
-DEB_PACKAGES := libsystemd-dev pkg-config systemd systemd-container debootstrap zstd curl nginx-light redis-server postgresql openssh-server
+DEB_PACKAGES := libsystemd-dev pkg-config dpkg-dev systemd systemd-container debootstrap zstd curl nginx-light redis-server postgresql openssh-server
 
-.PHONY: run build release test test-swift test-e2e test-systemd deps test-deps install bench clean
+.PHONY: run build release test test-swift test-e2e test-systemd deps test-deps install deb bench clean
 
 ## Build the release binary and run the agent on this host with the built-in defaults (listens on 127.0.0.1:9740) and the repository's plugins.d.
 run: release
@@ -72,6 +72,12 @@ install: release
 	fi
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 	@echo "installed; start it with: systemctl enable --now viworks-agent"
+
+## The Debian package (stripped binary, unit enabled and started on install, agent.toml as a conffile, system user,
+## state kept until purge) in DEB_DIR: `apt-get install ./viworks-agent_*.deb`.
+DEB_DIR ?= $(CURDIR)/.build/deb
+deb: release
+	packaging/deb/build.sh $(RELEASE_BIN) $(DEB_DIR)
 
 ## Benchmarks: parser micro-benchmark and the peer comparison (see docs/benchmarks.md). The agent runs without its
 ## per-client rate limit (100 requests per minute by default), which a load generator would hit at once.

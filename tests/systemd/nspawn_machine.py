@@ -241,10 +241,11 @@ class Machine:
 @contextlib.contextmanager
 def booted_machine(
     release_bin: Path, request: pytest.FixtureRequest, config_text: str, timings: dict[str, float], label: str = "nspawn",
-    extra_files: dict[str, str] | None = None,
+    extra_files: dict[str, str] | None = None, install_agent: bool = True,
 ) -> Iterator[Machine]:
     """A fresh container with the agent's unit installed (not started) and `config_text` as its configuration;
-    `extra_files` (path in the container → text) are written before boot. Reports `timings` at the end."""
+    `extra_files` (path in the container → text) are written before boot. With `install_agent=False` the container
+    has neither the agent nor its unit (the Debian package test installs them). Reports `timings` at the end."""
     require_root_and_tools("systemd-nspawn", "debootstrap", "nsenter", "curl", "zstd")
     libraries = subprocess.run(["ldd", str(release_bin)], capture_output=True, text=True).stdout
     if "libswiftCore" in libraries:
@@ -261,17 +262,21 @@ def booted_machine(
         unpacked = time.monotonic()
         subprocess.run(["tar", "--zstd", "-xf", str(tarball), "-C", str(root)], check=True)
         timings["unpack"] = time.monotonic() - unpacked
-        # The agent, its unit (as shipped) with the test drop-in, and a configuration.
-        shutil.copy2(release_bin, root / "usr/local/bin/viworks-agent")
-        shutil.copy2(REPO_ROOT / "examples/systemd/viworks-agent.service", root / "etc/systemd/system" / UNIT)
-        (root / f"etc/systemd/system/{UNIT}.d").mkdir()
-        (root / f"etc/systemd/system/{UNIT}.d/test.conf").write_text(DROP_IN)
-        (root / "etc/viworks-agent").mkdir()
-        (root / CONFIG.lstrip("/")).write_text(config_text)
         for path, text in (extra_files or {}).items():
             target = root / path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
+        if not install_agent:
+            m.boot()
+            yield m
+            return
+        # The agent, its unit (as shipped) with the test drop-in, and a configuration.
+        shutil.copy2(release_bin, root / "usr/local/bin/viworks-agent")
+        shutil.copy2(REPO_ROOT / "examples/systemd/viworks-agent.service", root / "etc/systemd/system" / UNIT)
+        (root / f"etc/systemd/system/{UNIT}.d").mkdir(parents=True, exist_ok=True)
+        (root / f"etc/systemd/system/{UNIT}.d/test.conf").write_text(DROP_IN)
+        (root / "etc/viworks-agent").mkdir(exist_ok=True)
+        (root / CONFIG.lstrip("/")).write_text(config_text)
         # The static-stdlib binary must run with nothing but the container's libraries.
         # (With /proc mounted: the Swift runtime reads the arguments from /proc/self/cmdline.)
         version = subprocess.run(
