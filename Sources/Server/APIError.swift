@@ -57,13 +57,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let message: String
             switch error.status {
             case .notFound:
-                // A method the router has no handler for (PROPFIND, TRACE…) on a path it serves is a 405 too.
-                if let allowed = RouteTable.allowedMethods(forPath: request.uri.path) {
-                    throw APIError(
-                        .methodNotAllowed, code: "method_not_allowed",
-                        message: "\(request.method) is not allowed on \(Self.shortened(request.uri.path)); allowed: \(allowed)",
-                        headers: [.allow: allowed])
-                }
+                // A known path asked with another method never gets here: MethodNotAllowedMiddleware answers it.
                 code = "not_found"
                 message = "no route for \(request.method) \(Self.shortened(request.uri.path))"
             case .badRequest:

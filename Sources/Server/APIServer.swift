@@ -11,13 +11,26 @@ public import NIOCore
 
 /// Builds the agent's HTTP application.
 public enum APIServer {
-    /// The router with every route of ``RouteTable``, JSON errors, 405 with `Allow` for a known path asked
-    /// with a method it does not serve, and 204 with `Allow` for `OPTIONS` on a known path.
+    /// Every route of the API, as the controllers declare them. The list does not depend on what is wired:
+    /// a route whose part of the agent is missing answers 503 or 404 itself.
+    public static func routes(dependencies: APIDependencies) -> [Route] {
+        StatusController(dependencies: dependencies).routes
+            + OperationsController(operations: dependencies.operations, journal: dependencies.journal, logUnits: dependencies.logUnits).routes
+            + PluginsController(registry: dependencies.plugins).routes
+            + HistoryController(context: dependencies.history, alerts: dependencies.alerts).routes
+            + AlertsController(alerts: dependencies.alerts).routes
+            + OpenAPIController().routes
+    }
+
+    /// The router with every route of ``routes(dependencies:)``, JSON errors, and for a path it serves asked with
+    /// another method, 405 with `Allow` (204 with `Allow` for `OPTIONS`, ``MethodNotAllowedMiddleware``).
     /// - Parameter access: credentials, roles, allowlist, rate and size limits (``AccessMiddleware``); unrestricted by default,
     ///   the agent always passes the configured one.
     public static func buildRouter(
         dependencies: APIDependencies, access: AccessControlState = AccessControlState(.unrestricted)
     ) -> Router<AgentRequestContext> {
+        let routes = Self.routes(dependencies: dependencies)
+        let table = RouteTable(routes.map(\.description))
         let router = Router(context: AgentRequestContext.self, options: [.autoGenerateHeadEndpoints])
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: APIErrorMiddleware())
@@ -25,30 +38,10 @@ public enum APIServer {
         if let operations = dependencies.operations {
             recordFailure = { record in _ = try? operations.record(record) }
         }
-        router.add(middleware: AccessMiddleware(state: access, recordFailure: recordFailure))
-        StatusController(dependencies: dependencies).addRoutes(to: router)
-        PluginsController(registry: dependencies.plugins).addRoutes(to: router)
-        OpenAPIController().addRoutes(to: router)
-        HistoryController(context: dependencies.history, alerts: dependencies.alerts).addRoutes(to: router)
-        AlertsController(alerts: dependencies.alerts).addRoutes(to: router)
-        OperationsController(
-            operations: dependencies.operations, journal: dependencies.journal, logUnits: dependencies.logUnits,
-            principal: { request in AccessMiddleware.requester ?? OperationsController.anonymous(request) }
-        ).addRoutes(to: router)
-        var byPath: [String: [HTTPRequest.Method]] = [:]
-        for route in RouteTable.routes { byPath[route.path, default: []].append(route.method) }
-        for (path, methods) in byPath {
-            let allowed = (methods + (methods.contains(.get) ? [.head] : []) + [.options]).map(\.rawValue).joined(separator: ", ")
-            router.on(RouterPath(path), method: .options) { _, _ -> Response in
-                Response(status: .noContent, headers: [.allow: allowed])
-            }
-            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !methods.contains(method) {
-                router.on(RouterPath(path), method: method) { request, _ -> Response in
-                    throw APIError(
-                        .methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(path); allowed: \(allowed)",
-                        headers: [.allow: allowed])
-                }
-            }
+        router.add(middleware: AccessMiddleware(state: access, routes: table, recordFailure: recordFailure))
+        router.add(middleware: MethodNotAllowedMiddleware(routes: table))
+        for route in routes {
+            router.on(RouterPath(route.description.path), method: route.description.method, use: route.handler)
         }
         return router
     }

@@ -5,6 +5,7 @@
 
 public import AgentRuntime
 public import HTTPTypes
+public import Hummingbird
 
 /// Who may call a route: anyone the address allowlist lets in, or a credential with at least a role.
 public enum RouteAccess: Sendable, Hashable, Comparable {
@@ -24,13 +25,15 @@ public enum RouteAccess: Sendable, Hashable, Comparable {
     }
 }
 
-/// Every route of the API in one table: the router, the OpenAPI document test and the README are
-/// checked against it, so a route cannot be added without being documented.
+/// What a route is, without its handler: the router, the access control, the OpenAPI document test and the
+/// README role table all read these.
 public struct RouteDescription: Sendable, Hashable {
     public var method: HTTPRequest.Method
+    /// A Hummingbird path template: `/api/v1/services/{name}`.
     public var path: String
+    /// The OpenAPI operation's `summary`.
     public var summary: String
-    /// The least role needed (README "Security" and the OpenAPI `security` of the operation follow it).
+    /// The least role needed (README "Security" and the OpenAPI `security`/`x-viworks-role` of the operation follow it).
     public var access: RouteAccess
 
     /// - Parameter access: nil means `viewer` for GET and `admin` for any other method.
@@ -42,52 +45,79 @@ public struct RouteDescription: Sendable, Hashable {
     }
 }
 
-public enum RouteTable {
-    public static let routes: [RouteDescription] = [
-        RouteDescription(.get, "/api/v1/health", "Agent health for load balancers and systemd-style checks", access: .public),
-        RouteDescription(.get, "/api/v1/status", "Full status: system_health, services, containers, system_info, collectors"),
-        RouteDescription(.get, "/api/v1/status-simple", "Overall status and the headline percentages, for cheap polls"),
-        RouteDescription(.get, "/api/v1/system", "System information alone (cpu, memory, network, system, disks, temperatures)"),
-        RouteDescription(.get, "/api/v1/services", "Every tracked service: state, main PID, unit, CPU, memory, probe"),
-        RouteDescription(.get, "/api/v1/services/{name}", "One tracked service"),
-        RouteDescription(.post, "/api/v1/services/{name}/start", "Start a tracked service's unit through systemd (audited)",
-            access: .operator),
-        RouteDescription(.post, "/api/v1/services/{name}/stop", "Stop a tracked service's unit through systemd (audited)",
-            access: .operator),
-        RouteDescription(.post, "/api/v1/services/{name}/restart", "Restart a tracked service's unit through systemd (audited)",
-            access: .operator),
-        RouteDescription(.post, "/api/v1/command", "Run an allowlisted command by id with validated parameters (audited before it runs)",
-            access: .admin),
-        RouteDescription(.get, "/api/v1/command/{id}", "The result of a command job (202 while it runs)", access: .admin),
-        RouteDescription(.get, "/api/v1/commands", "The command allowlist: ids, argv templates, parameter types",
-            access: .operator),
-        RouteDescription(.get, "/api/v1/audit", "The audit log: every command and service action, hash-chained", access: .admin),
-        RouteDescription(.get, "/api/v1/logs", "Journal entries of allowlisted units; follow=true streams Server-Sent Events",
-            access: .operator),
-        RouteDescription(.get, "/api/v1/processes", "Process counts by state and the top processes by CPU and by memory"),
-        RouteDescription(.get, "/api/v1/collectors", "Supervisor view of every collector"),
-        RouteDescription(.get, "/api/v1/plugins", "Every plugin of plugins.d: state, restarts, bad lines by reason, samples; manifests that did not load"),
-        RouteDescription(.get, "/api/v1/plugins/{name}", "One plugin in detail"),
-        RouteDescription(.post, "/api/v1/plugins/{name}/enable", "Start a disabled plugin again (after a crash loop, a refusal or its own request)",
-            access: .operator),
-        RouteDescription(.post, "/api/v1/plugins/reload", "Rescan plugins.d: start added plugins, stop removed ones, restart changed ones",
-            access: .operator),
-        RouteDescription(.get, "/api/v1/metrics", "Every stored history series with its labels"),
-        RouteDescription(.get, "/api/v1/metrics/{name}/history", "History of one metric: raw points or buckets (from, to, step, agg), tier chosen automatically"),
-        RouteDescription(.get, "/api/v1/history/status", "The status headline fields (cpu, memory, disk, load, temperature) over time"),
-        RouteDescription(.get, "/api/v1/alerts", "Active alerts (not ok) and the alert summary"),
-        RouteDescription(.get, "/api/v1/incidents", "Alert incidents (start, peak, end, duration) overlapping from..to"),
-        RouteDescription(.get, "/api/v1/reports/{period}", "Daily, weekly or monthly report: headline min/avg/p95/max, incidents, service availability"),
-        RouteDescription(.get, "/api/v1/openapi.json", "This API's OpenAPI 3.1 document"),
-        RouteDescription(.get, "/metrics", "Prometheus text exposition 0.0.4 of everything collected and of the agent itself"),
-    ]
+/// One route of the API, declared once by its controller: method, path, least role, summary and handler.
+/// ``APIServer`` registers every controller's routes; nothing else lists them.
+public struct Route: Sendable {
+    public typealias Handler = @Sendable (Request, AgentRequestContext) async throws -> Response
+
+    public var description: RouteDescription
+    let handler: Handler
+
+    /// - Parameters:
+    ///   - path: a Hummingbird path template, `{name}` for a path parameter.
+    ///   - access: the least role a caller needs; ``RouteAccess/public`` skips credentials.
+    ///   - summary: one line, the OpenAPI operation's `summary`.
+    public init(
+        _ method: HTTPRequest.Method, _ path: String, _ access: RouteAccess, _ summary: String, handler: @escaping Handler
+    ) {
+        self.description = RouteDescription(method, path, summary, access: access)
+        self.handler = handler
+    }
 }
 
-extension RouteTable {
-    /// The `Allow` value of a path the API serves without parameters (`GET, HEAD, OPTIONS`), or nil for other paths.
-    public static func allowedMethods(forPath path: String) -> String? {
-        let methods = routes.filter { $0.path == path }.map(\.method)
-        guard !methods.isEmpty else { return nil }
-        return (methods + (methods.contains(.get) ? [.head] : []) + [.options]).map(\.rawValue).joined(separator: ", ")
+/// The declared routes by path template, for what the router itself does not know: the access of a request
+/// before or without a matching handler, and the `Allow` header of 405 and OPTIONS answers.
+public struct RouteTable: Sendable {
+    public let routes: [RouteDescription]
+    private var byPath: [String: [HTTPRequest.Method: RouteAccess]] = [:]
+    /// The `Allow` value of each template.
+    private var allowed: [String: String] = [:]
+    /// Templates split into components, in declaration order of their first route.
+    private var templates: [(path: String, components: [RouterPath.Element])] = []
+
+    public init(_ routes: [RouteDescription]) {
+        self.routes = routes
+        var methods: [String: [HTTPRequest.Method]] = [:]
+        for route in routes {
+            if byPath[route.path] == nil { templates.append((route.path, RouterPath(route.path).components)) }
+            byPath[route.path, default: [:]][route.method] = route.access
+            methods[route.path, default: []].append(route.method)
+        }
+        for (path, declared) in methods {
+            allowed[path] = (declared + (declared.contains(.get) ? [.head] : []) + [.options]).map(\.rawValue).joined(separator: ", ")
+        }
+    }
+
+    /// The template a request path falls under, as the router resolves it: a literal component wins over a
+    /// parameter, and a template that fails further on gives way to the next one; nil for an unknown path.
+    public func template(matching path: String) -> String? {
+        let components = path.split(separator: "/", omittingEmptySubsequences: true)
+        var best: (path: String, literals: [Bool])?
+        for template in templates where template.components.count == components.count {
+            guard zip(template.components, components).allSatisfy({ $0 ~= $1 }) else { continue }
+            let literals = zip(template.components, components).map { $0 == $1 }
+            // Lexicographic: the first component where one is literal and the other a parameter decides.
+            if let current = best, !literals.lexicographicallyPrecedes(current.literals, by: { $0 && !$1 }) { continue }
+            best = (template.path, literals)
+        }
+        return best?.path
+    }
+
+    /// The `Allow` value of a template: its methods, HEAD when it has GET, and OPTIONS (`GET, HEAD, OPTIONS`).
+    public func allowedMethods(template: String) -> String? {
+        allowed[template]
+    }
+
+    /// Whether the route exists with this very method (not a 405 or OPTIONS answer).
+    func serves(_ method: HTTPRequest.Method, _ template: String?) -> Bool {
+        template.flatMap { byPath[$0]?[method] } != nil
+    }
+
+    /// HEAD is its GET; another method on a known path (405, OPTIONS) needs the least access of the path;
+    /// an unknown path (404) needs `viewer`, so that an anonymous scan learns nothing.
+    func access(_ method: HTTPRequest.Method, _ template: String?) -> RouteAccess {
+        guard let template, let methods = byPath[template] else { return .viewer }
+        if let access = methods[method] ?? (method == .head ? methods[.get] : nil) { return access }
+        return methods.values.min() ?? .viewer
     }
 }

@@ -347,7 +347,7 @@ struct ErrorAndMetricsTests {
     @Test func everyRouteOfTheTableIsServed() async throws {
         let agent = FakeAgent(required: [])
         try await agent.application().test(.router) { client in
-            for route in RouteTable.routes {
+            for route in declaredRoutes {
                 // Routes with a parameter: the fake agent has no such plugin, service, job or report, so they answer 404
                 // (their own tests cover them); service control without operations wired (commands disabled) and history
                 // without a database answer 503.

@@ -80,7 +80,7 @@ struct AccessMatrixTests {
 
         let baseline = try await Application(router: APIServer.buildRouter(dependencies: agent.dependencies)).test(.router) { client in
             var statuses: [RouteDescription: HTTPResponse.Status] = [:]
-            for route in RouteTable.routes {
+            for route in declaredRoutes {
                 statuses[route] = try await client.execute(uri: Self.uri(route), method: route.method).status
             }
             return statuses
@@ -98,7 +98,7 @@ struct AccessMatrixTests {
             let app = Application(router: APIServer.buildRouter(dependencies: agent.dependencies, access: AccessControlState(control)))
             cells += try await app.test(.live) { client in
                 var cells = 0
-                for route in RouteTable.routes {
+                for route in declaredRoutes {
                     for credential in fixture.credentials {
                         let response = try await client.execute(uri: Self.uri(route), method: route.method, headers: credential.headers)
                         let expected: HTTPResponse.Status
@@ -130,7 +130,7 @@ struct AccessMatrixTests {
                 return cells
             }
         }
-        #expect(cells == RouteTable.routes.count * 7 * 2)
+        #expect(cells == declaredRoutes.count * 7 * 2)
     }
 
     @Test func loopbackWithoutCredentialsReadsAnonymouslyButCannotChange() async throws {
@@ -140,7 +140,7 @@ struct AccessMatrixTests {
         let agent = Self.readyAgent()
         let app = Application(router: APIServer.buildRouter(dependencies: agent.dependencies, access: AccessControlState(control)))
         try await app.test(.router) { client in
-            for route in RouteTable.routes {
+            for route in declaredRoutes {
                 let status = try await client.execute(uri: Self.uri(route), method: route.method).status
                 if route.access <= .viewer {
                     #expect(status != .unauthorized && status != .forbidden, "\(route.path)")
@@ -152,15 +152,15 @@ struct AccessMatrixTests {
     }
 
     @Test func everyRouteDeclaresItsAccessAndChangesNeedMoreThanViewer() {
-        for route in RouteTable.routes where route.method != .get {
+        for route in declaredRoutes where route.method != .get {
             #expect(route.access >= .operator, "\(route.method) \(route.path)")
         }
-        let access = Dictionary(uniqueKeysWithValues: RouteTable.routes.map { ("\($0.method) \($0.path)", $0.access) })
+        let access = Dictionary(uniqueKeysWithValues: declaredRoutes.map { ("\($0.method) \($0.path)", $0.access) })
         #expect(access["POST /api/v1/command"] == .admin)
         #expect(access["GET /api/v1/audit"] == .admin)
         #expect(access["POST /api/v1/services/{name}/restart"] == .operator)
         #expect(access["GET /api/v1/status"] == .viewer)
-        #expect(RouteTable.routes.first { $0.path == "/api/v1/health" }?.access == .public)
+        #expect(declaredRoutes.first { $0.path == "/api/v1/health" }?.access == .public)
         #expect(RouteDescription(.post, "/api/v1/command", "x").access == .admin, "a new POST route defaults to admin")
     }
 }
@@ -250,12 +250,12 @@ struct RequestLimitTests {
 
 struct OpenAPISecurityTests {
     @Test func everyOperationDeclaresTheSecurityOfItsRoute() throws {
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+        let document = try #require(try JSONSerialization.jsonObject(with: try openAPIResource()) as? [String: Any])
         let paths = try #require(document["paths"] as? [String: [String: [String: Any]]])
         let components = try #require(document["components"] as? [String: Any])
         let schemes = try #require(components["securitySchemes"] as? [String: Any])
         #expect(Set(schemes.keys) == ["apiKeyBearer", "jwtBearer", "apiKeyHeader"])
-        for route in RouteTable.routes {
+        for route in declaredRoutes {
             let operation = try #require(paths[route.path]?[route.method.rawValue.lowercased()], "\(route.path)")
             let security = try #require(operation["security"] as? [[String: [String]]], "\(route.path)")
             if let role = route.access.role {

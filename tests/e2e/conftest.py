@@ -16,7 +16,6 @@ import copy
 import http.client
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -33,8 +32,8 @@ from referencing.jsonschema import DRAFT202012
 REPO_ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
 GOLDEN_DIR = E2E_DIR / "golden"
-ROUTE_TABLE = REPO_ROOT / "Sources/Server/RouteTable.swift"
-OPENAPI_SWIFT = REPO_ROOT / "Sources/Server/OpenAPI/OpenAPIDocument.swift"
+# The OpenAPI document, embedded in the binary as it is (SwiftPM resource) and served byte for byte.
+OPENAPI_FILE = REPO_ROOT / "Sources/Server/Resources/openapi.json"
 FIXTURE_HOSTS = REPO_ROOT / "Tests/AgentCollectorsTests/Fixtures/hosts"
 # The collectors engineer's capture of the development VM: a full proc/sys/etc tree.
 FIXTURE_HOST = os.environ.get("VIWORKS_E2E_FIXTURE_HOST", "debian12-amd-epyc-vm")
@@ -321,31 +320,32 @@ def response_schema(doc: dict, path: str, status: str = "200") -> tuple[str, dic
 
 
 # MARK: - Routes and the document source
+#
+# The routes are declared once, in the controllers; the Swift tests (RouteDeclarationTests) prove that the document's
+# operations are exactly those routes with their roles, so the document file stands for the route list here, and
+# test_openapi.py checks the live router's `Allow` answers against it.
 
 
-def router_routes() -> set[tuple[str, str]]:
-    """(method, path) of every `RouteDescription(.get, "/path", ...)` in RouteTable.swift."""
-    text = ROUTE_TABLE.read_text()
-    routes = set(re.findall(r'RouteDescription\(\s*\.(\w+)\s*,\s*"([^"]+)"', text))
-    assert routes, f"no RouteDescription entries found in {ROUTE_TABLE}"
-    return {(method.lower(), path) for method, path in routes}
-
-
-def router_access() -> dict[tuple[str, str], str]:
-    """(method, path) → the route's access (`public`, `viewer`, `operator`, `admin`) as RouteTable.swift declares it;
-    without `access:`, GET routes are `viewer` and others `admin` (RouteDescription's default)."""
-    text = ROUTE_TABLE.read_text()
-    found = re.findall(r'RouteDescription\(\s*\.(\w+)\s*,\s*"([^"]+)"\s*,\s*"(?:[^"\\]|\\.)*"\s*(?:,\s*access:\s*\.(\w+))?\s*\)', text)
-    assert found, f"no RouteDescription entries found in {ROUTE_TABLE}"
-    return {(m.lower(), path): access or ("viewer" if m == "get" else "admin") for m, path, access in found}
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def openapi_source_json() -> dict:
-    """The JSON inside `OpenAPIDocument.json`'s raw string literal, as the source has it."""
-    text = OPENAPI_SWIFT.read_text()
-    match = re.search(r'#"""\n(.*?)\n\s*"""#', text, re.S)
-    assert match, f"no #\"\"\"...\"\"\"# literal in {OPENAPI_SWIFT}"
-    return json.loads(match.group(1))
+    """The OpenAPI document as the repository has it (`Sources/Server/Resources/openapi.json`)."""
+    return json.loads(OPENAPI_FILE.read_bytes())
+
+
+def router_routes() -> set[tuple[str, str]]:
+    """(method, path) of every route: every operation of the document."""
+    paths = openapi_source_json()["paths"]
+    routes = {(method, path) for path, item in paths.items() for method in item if method in HTTP_METHODS}
+    assert routes, f"no operations in {OPENAPI_FILE}"
+    return routes
+
+
+def router_access() -> dict[tuple[str, str], str]:
+    """(method, path) → the route's access (`public`, `viewer`, `operator`, `admin`): the operation's `x-viworks-role`."""
+    paths = openapi_source_json()["paths"]
+    return {(method, path): operation["x-viworks-role"] for path, item in paths.items() for method, operation in item.items() if method in HTTP_METHODS}
 
 
 # MARK: - Host files

@@ -10,6 +10,7 @@ from openapi_spec_validator import validate
 from conftest import (
     CACHED_ROUTES,
     JSON_TYPE,
+    OPENAPI_FILE,
     PROMETHEUS_TYPE,
     assert_valid,
     component_validator,
@@ -30,13 +31,29 @@ def test_document_is_valid_openapi_3_1(openapi_doc):
 
 
 def test_served_document_is_the_source(openapi_doc):
-    # Catches a stale binary as much as a served document that differs from OpenAPIDocument.swift.
+    # Catches a stale binary as much as a served document that differs from Sources/Server/Resources/openapi.json.
     assert openapi_doc == openapi_source_json()
+
+
+def test_served_document_is_the_file_byte_for_byte(live_agent):
+    response = live_agent.get("/api/v1/openapi.json")
+    assert response.status == 200 and response.header("content-type") == JSON_TYPE
+    assert response.body == OPENAPI_FILE.read_bytes()
 
 
 def test_paths_are_exactly_the_router_routes(openapi_doc):
     documented = {(method, path) for path, item in openapi_doc["paths"].items() for method in item if method in ("get", "post", "put", "patch", "delete")}
     assert documented == router_routes()
+
+
+def test_the_live_router_allows_exactly_the_documented_methods_of_each_path(live_agent, openapi_doc):
+    """OPTIONS on every documented path (a parameter filled in) answers 204 with the documented methods, HEAD for GET."""
+    for path, item in openapi_doc["paths"].items():
+        methods = [method.upper() for method in item if method in ("get", "post", "put", "patch", "delete")]
+        expected = set(methods) | ({"HEAD"} if "GET" in methods else set()) | {"OPTIONS"}
+        response = live_agent.request("OPTIONS", re.sub(r"\{[a-z]+\}", "x", path), live_agent.admin)
+        assert response.status == 204, (path, response.status, response.body[:200])
+        assert {m.strip() for m in response.header("allow").split(",")} == expected, (path, response.header("allow"))
 
 
 SECURITY_SCHEMES = {"apiKeyBearer", "jwtBearer", "apiKeyHeader"}

@@ -5,7 +5,7 @@
 
 public import AgentRuntime
 import FoundationEssentials
-public import Hummingbird
+import Hummingbird
 
 /// `GET /api/v1/metrics`, `GET /api/v1/metrics/{name}/history`, `GET /api/v1/history/status` and
 /// `GET /api/v1/reports/{period}`. Not cached: they depend on their query.
@@ -18,81 +18,84 @@ public struct HistoryController: Sendable {
         self.alerts = alerts
     }
 
-    public func addRoutes(to router: Router<some RequestContext>) {
-        router.get("/api/v1/metrics") { request, _ in
-            let query = try QueryParameters(request, allowed: ["name"])
-            let store = try available()
-            return try jsonResponse(SeriesListDTO(series: try await store.series(named: query.text("name"))))
-        }
-        router.get("/api/v1/metrics/{name}/history") { request, requestContext in
-            let name = try requestContext.pathParameter("name")
-            let parameters = try QueryParameters(request, allowed: ["from", "to", "step", "agg", "label"], repeatable: ["label"])
-            let (store, settings) = try availableWithSettings()
-            let now = context?.now() ?? .now()
-            let (from, to) = try parameters.range(now: now, defaultSpan: 3600)
-            let step = try parameters.step()
-            let function = try parameters.aggregate()
-            let filters = try parameters.labels()
-            let query = HistoryQuery(from: from, to: to, step: step, function: function)
-            let plan = HistoryPlanner.plan(query, now: now.millisecondsSinceEpoch, settings: settings)
-            if let points = plan.maximumPoints, points > Int64(settings.maxPoints) {
-                throw APIError.badRequest(
-                    "the query asks for \(points) points per series, more than the limit of \(settings.maxPoints): use a step of at least "
-                        + "\((to - from) / 1000 / Int64(settings.maxPoints) + 1) s or a shorter range")
-            }
-            let series = try await store.series(named: name).filter { stored in
-                filters.allSatisfy { filter in stored.key.labels.contains { $0.name == filter.name && $0.value == filter.value } }
-            }
-            guard !series.isEmpty else { throw APIError.notFound("no stored series named \(QueryParameters.shortened(name))\(filters.isEmpty ? "" : " with these labels")") }
-            let reader = HistoryReader(store: store, settings: settings)
-            var result: [(key: SeriesKey, points: [HistoryPoint])] = []
-            var total = 0
-            for item in series {
-                let points = try await reader.points(series: item.id, query: query, plan: plan)
-                total += points.count
-                if total > settings.maxPoints {
+    /// The routes this controller declares; ``APIServer`` registers them.
+    public var routes: [Route] {
+        [
+            Route(.get, "/api/v1/metrics", .viewer, "Every stored history series with its labels") { request, _ in
+                let query = try QueryParameters(request, allowed: ["name"])
+                let store = try available()
+                return try jsonResponse(SeriesListDTO(series: try await store.series(named: query.text("name"))))
+            },
+            Route(.get, "/api/v1/metrics/{name}/history", .viewer, "History of one metric: raw points or buckets (from, to, step, agg), tier chosen automatically") { request, requestContext in
+                let name = try requestContext.pathParameter("name")
+                let parameters = try QueryParameters(request, allowed: ["from", "to", "step", "agg", "label"], repeatable: ["label"])
+                let (store, settings) = try availableWithSettings()
+                let now = context?.now() ?? .now()
+                let (from, to) = try parameters.range(now: now, defaultSpan: 3600)
+                let step = try parameters.step()
+                let function = try parameters.aggregate()
+                let filters = try parameters.labels()
+                let query = HistoryQuery(from: from, to: to, step: step, function: function)
+                let plan = HistoryPlanner.plan(query, now: now.millisecondsSinceEpoch, settings: settings)
+                if let points = plan.maximumPoints, points > Int64(settings.maxPoints) {
                     throw APIError.badRequest(
-                        "the query returns more than \(settings.maxPoints) points: give a step (e.g. step=60), a shorter range or a label filter")
+                        "the query asks for \(points) points per series, more than the limit of \(settings.maxPoints): use a step of at least "
+                            + "\((to - from) / 1000 / Int64(settings.maxPoints) + 1) s or a shorter range")
                 }
-                result.append((item.key, points))
-            }
-            return try jsonResponse(MetricHistoryDTO(name: name, query: query, plan: plan, series: result))
-        }
-        router.get("/api/v1/history/status") { request, _ in
-            let parameters = try QueryParameters(request, allowed: ["from", "to", "step"])
-            let (store, settings) = try availableWithSettings()
-            let now = context?.now() ?? .now()
-            let (from, to) = try parameters.range(now: now, defaultSpan: 86_400)
-            // Default step: about 720 points, a multiple of a minute.
-            let step = try parameters.step() ?? max(60, ((to - from) / 1000 / 720 + 59) / 60 * 60)
-            let query = HistoryQuery(from: from, to: to, step: step, function: .avg)
-            let plan = HistoryPlanner.plan(query, now: now.millisecondsSinceEpoch, settings: settings)
-            if let points = plan.maximumPoints, points > Int64(settings.maxPoints) {
-                throw APIError.badRequest("the query asks for \(points) points, more than the limit of \(settings.maxPoints): use a larger step")
-            }
-            let reader = HistoryReader(store: store, settings: settings)
-            var byTime: [Int64: [String: Double]] = [:]
-            for name in StatusPointDTO.metricNames {
-                guard let series = try await store.series(named: name).first(where: { $0.key.labels.isEmpty }) else { continue }
-                for point in try await reader.points(series: series.id, query: query, plan: plan) { byTime[point.milliseconds, default: [:]][name] = point.value }
-            }
-            let points = byTime.keys.sorted().map { StatusPointDTO(milliseconds: $0, values: byTime[$0] ?? [:]) }
-            return try jsonResponse(StatusHistoryDTO(from: from, to: to, plan: plan, points: points))
-        }
-        router.get("/api/v1/reports/{period}") { request, requestContext in
-            let period = try requestContext.pathParameter("period")
-            let spans: [String: Int64] = ["daily": 86_400, "weekly": 7 * 86_400, "monthly": 30 * 86_400]
-            let parameters = try QueryParameters(request, allowed: ["to"])
-            guard let span = spans[period] else { throw APIError.notFound("no report \(QueryParameters.shortened(period)): use daily, weekly or monthly") }
-            let (store, settings) = try availableWithSettings()
-            let now = context?.now() ?? .now()
-            // `to` is within Timestamp.acceptedRange, so neither this nor the report's conversions can overflow.
-            let to = try parameters.time("to")?.millisecondsSinceEpoch ?? now.millisecondsSinceEpoch
-            let from = to - span * 1000
-            let report = try await ReportBuilder(store: store, settings: settings, incidents: alerts?.incidentStore).build(
-                period: period, from: from, to: to)
-            return try jsonResponse(report)
-        }
+                let series = try await store.series(named: name).filter { stored in
+                    filters.allSatisfy { filter in stored.key.labels.contains { $0.name == filter.name && $0.value == filter.value } }
+                }
+                guard !series.isEmpty else { throw APIError.notFound("no stored series named \(QueryParameters.shortened(name))\(filters.isEmpty ? "" : " with these labels")") }
+                let reader = HistoryReader(store: store, settings: settings)
+                var result: [(key: SeriesKey, points: [HistoryPoint])] = []
+                var total = 0
+                for item in series {
+                    let points = try await reader.points(series: item.id, query: query, plan: plan)
+                    total += points.count
+                    if total > settings.maxPoints {
+                        throw APIError.badRequest(
+                            "the query returns more than \(settings.maxPoints) points: give a step (e.g. step=60), a shorter range or a label filter")
+                    }
+                    result.append((item.key, points))
+                }
+                return try jsonResponse(MetricHistoryDTO(name: name, query: query, plan: plan, series: result))
+            },
+            Route(.get, "/api/v1/history/status", .viewer, "The status headline fields (cpu, memory, disk, load, temperature) over time") { request, _ in
+                let parameters = try QueryParameters(request, allowed: ["from", "to", "step"])
+                let (store, settings) = try availableWithSettings()
+                let now = context?.now() ?? .now()
+                let (from, to) = try parameters.range(now: now, defaultSpan: 86_400)
+                // Default step: about 720 points, a multiple of a minute.
+                let step = try parameters.step() ?? max(60, ((to - from) / 1000 / 720 + 59) / 60 * 60)
+                let query = HistoryQuery(from: from, to: to, step: step, function: .avg)
+                let plan = HistoryPlanner.plan(query, now: now.millisecondsSinceEpoch, settings: settings)
+                if let points = plan.maximumPoints, points > Int64(settings.maxPoints) {
+                    throw APIError.badRequest("the query asks for \(points) points, more than the limit of \(settings.maxPoints): use a larger step")
+                }
+                let reader = HistoryReader(store: store, settings: settings)
+                var byTime: [Int64: [String: Double]] = [:]
+                for name in StatusPointDTO.metricNames {
+                    guard let series = try await store.series(named: name).first(where: { $0.key.labels.isEmpty }) else { continue }
+                    for point in try await reader.points(series: series.id, query: query, plan: plan) { byTime[point.milliseconds, default: [:]][name] = point.value }
+                }
+                let points = byTime.keys.sorted().map { StatusPointDTO(milliseconds: $0, values: byTime[$0] ?? [:]) }
+                return try jsonResponse(StatusHistoryDTO(from: from, to: to, plan: plan, points: points))
+            },
+            Route(.get, "/api/v1/reports/{period}", .viewer, "Daily, weekly or monthly report: headline min/avg/p95/max, incidents, service availability") { request, requestContext in
+                let period = try requestContext.pathParameter("period")
+                let spans: [String: Int64] = ["daily": 86_400, "weekly": 7 * 86_400, "monthly": 30 * 86_400]
+                let parameters = try QueryParameters(request, allowed: ["to"])
+                guard let span = spans[period] else { throw APIError.notFound("no report \(QueryParameters.shortened(period)): use daily, weekly or monthly") }
+                let (store, settings) = try availableWithSettings()
+                let now = context?.now() ?? .now()
+                // `to` is within Timestamp.acceptedRange, so neither this nor the report's conversions can overflow.
+                let to = try parameters.time("to")?.millisecondsSinceEpoch ?? now.millisecondsSinceEpoch
+                let from = to - span * 1000
+                let report = try await ReportBuilder(store: store, settings: settings, incidents: alerts?.incidentStore).build(
+                    period: period, from: from, to: to)
+                return try jsonResponse(report)
+            },
+        ]
     }
 
     private func available() throws -> HistoryStore {
@@ -117,21 +120,24 @@ public struct AlertsController: Sendable {
         self.now = now
     }
 
-    public func addRoutes(to router: Router<some RequestContext>) {
-        router.get("/api/v1/alerts") { request, _ in
-            _ = try QueryParameters(request, allowed: [])
-            return try jsonResponse(AlertsDTO(summary: alerts?.summary() ?? AlertSummary(enabled: false), alerts: alerts?.active() ?? []))
-        }
-        router.get("/api/v1/incidents") { request, _ in
-            let parameters = try QueryParameters(request, allowed: ["from", "to", "limit"])
-            let current = now()
-            let (from, to) = try parameters.range(now: current, defaultSpan: 7 * 86_400)
-            let limit = try parameters.integer("limit", in: 1...10_000) ?? 1000
-            let fromTime = Timestamp(millisecondsSinceEpoch: from)
-            let toTime = Timestamp(millisecondsSinceEpoch: to)
-            let incidents = try await alerts?.incidentStore.incidents(from: fromTime, to: toTime, limit: limit) ?? []
-            return try jsonResponse(IncidentsDTO(from: fromTime, to: toTime, incidents: incidents, now: current))
-        }
+    /// The routes this controller declares; ``APIServer`` registers them.
+    public var routes: [Route] {
+        [
+            Route(.get, "/api/v1/alerts", .viewer, "Active alerts (not ok) and the alert summary") { request, _ in
+                _ = try QueryParameters(request, allowed: [])
+                return try jsonResponse(AlertsDTO(summary: alerts?.summary() ?? AlertSummary(enabled: false), alerts: alerts?.active() ?? []))
+            },
+            Route(.get, "/api/v1/incidents", .viewer, "Alert incidents (start, peak, end, duration) overlapping from..to") { request, _ in
+                let parameters = try QueryParameters(request, allowed: ["from", "to", "limit"])
+                let current = now()
+                let (from, to) = try parameters.range(now: current, defaultSpan: 7 * 86_400)
+                let limit = try parameters.integer("limit", in: 1...10_000) ?? 1000
+                let fromTime = Timestamp(millisecondsSinceEpoch: from)
+                let toTime = Timestamp(millisecondsSinceEpoch: to)
+                let incidents = try await alerts?.incidentStore.incidents(from: fromTime, to: toTime, limit: limit) ?? []
+                return try jsonResponse(IncidentsDTO(from: fromTime, to: toTime, incidents: incidents, now: current))
+            },
+        ]
     }
 }
 

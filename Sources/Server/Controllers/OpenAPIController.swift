@@ -6,13 +6,19 @@
 import Hummingbird
 import NIOCore
 
-/// `GET /api/v1/openapi.json`.
+/// `GET /api/v1/openapi.json`: the OpenAPI 3.1 document `Resources/openapi.json`, embedded in the binary and
+/// served byte for byte.
 struct OpenAPIController: Sendable {
-    func addRoutes(to router: Router<some RequestContext>) {
-        let body = ByteBuffer(string: OpenAPIDocument.json)
-        router.get("/api/v1/openapi.json") { request, _ in
-            _ = try QueryParameters(request, allowed: [])
-            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: body))
-        }
+    /// The document's bytes, encoded once.
+    static let document = ByteBuffer(bytes: PackageResources.openapi_json)
+
+    /// The routes this controller declares; ``APIServer`` registers them.
+    var routes: [Route] {
+        [
+            Route(.get, "/api/v1/openapi.json", .viewer, "This API's OpenAPI 3.1 document") { request, _ in
+                _ = try QueryParameters(request, allowed: [])
+                return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: Self.document))
+            },
+        ]
     }
 }

@@ -20,48 +20,48 @@ public struct OperationsController: Sendable {
     let journal: JournalReader?
     /// Units whose journal may be read: the tracked services' and the agent's own.
     let logUnits: @Sendable () -> [String]
-    /// How a request is attributed in the audit log.
-    let principal: @Sendable (Request) -> Requester
 
-    public init(
-        operations: Operations?, journal: JournalReader?, logUnits: @escaping @Sendable () -> [String],
-        principal: @escaping @Sendable (Request) -> Requester = OperationsController.anonymous
-    ) {
+    public init(operations: Operations?, journal: JournalReader?, logUnits: @escaping @Sendable () -> [String]) {
         self.operations = operations
         self.journal = journal
         self.logUnits = logUnits
-        self.principal = principal
     }
 
-    /// A caller known only by its request id.
-    public static func anonymous(_ request: Request) -> Requester {
-        Requester(requestID: request.headers[.xRequestID].map { String($0.prefix(128)) })
+    /// How a request is attributed in the audit log: as ``AccessMiddleware`` authenticated it, else by its request id alone.
+    static func principal(_ request: Request, _ context: AgentRequestContext) -> Requester {
+        context.requester ?? Requester(requestID: request.headers[.xRequestID].map { String($0.prefix(128)) })
     }
 
-    public func addRoutes(to router: Router<some RequestContext>) {
-        router.post("/api/v1/command") { request, _ in
-            _ = try QueryParameters(request, allowed: [])
-            return try await command(request)
-        }
-        router.get("/api/v1/command/{id}") { request, context in
-            let id = try context.pathParameter("id")
-            _ = try QueryParameters(request, allowed: [])
-            guard let operations, let run = operations.job(id) else { throw APIError.notFound("no command job \(CommandCatalog.shortened(id))") }
-            return try json(CommandRunDTO(run: run), status: run.result == nil ? .accepted : .ok)
-        }
-        router.get("/api/v1/commands") { request, _ in
-            _ = try QueryParameters(request, allowed: [])
-            return try json(CommandsDTO(definitions: operations?.commandCatalog.definitions.values.sorted { $0.id < $1.id } ?? []))
-        }
-        for action in ServiceAction.allCases {
-            router.post(RouterPath("/api/v1/services/{name}/\(action.rawValue)")) { request, context in
-                let name = try context.pathParameter("name")
+    /// The routes this controller declares; ``APIServer`` registers them.
+    public var routes: [Route] {
+        [
+            Route(.post, "/api/v1/command", .admin, "Run an allowlisted command by id with validated parameters (audited before it runs)") { request, context in
                 _ = try QueryParameters(request, allowed: [])
-                return try await service(action, name: name, request: request)
+                return try await command(request, context: context)
+            },
+            Route(.get, "/api/v1/command/{id}", .admin, "The result of a command job (202 while it runs)") { request, context in
+                let id = try context.pathParameter("id")
+                _ = try QueryParameters(request, allowed: [])
+                guard let operations, let run = operations.job(id) else { throw APIError.notFound("no command job \(CommandCatalog.shortened(id))") }
+                return try json(CommandRunDTO(run: run), status: run.result == nil ? .accepted : .ok)
+            },
+            Route(.get, "/api/v1/commands", .operator, "The command allowlist: ids, argv templates, parameter types") { request, _ in
+                _ = try QueryParameters(request, allowed: [])
+                return try json(CommandsDTO(definitions: operations?.commandCatalog.definitions.values.sorted { $0.id < $1.id } ?? []))
+            },
+            Route(.get, "/api/v1/audit", .admin, "The audit log: every command and service action, hash-chained") { request, _ in try audit(request) },
+            Route(.get, "/api/v1/logs", .operator, "Journal entries of allowlisted units; follow=true streams Server-Sent Events") { request, _ in try await logs(request) },
+        ]
+            + ServiceAction.allCases.map { action in
+                Route(
+                    .post, "/api/v1/services/{name}/\(action.rawValue)", .operator,
+                    "\(action.rawValue.prefix(1).uppercased() + action.rawValue.dropFirst()) a tracked service's unit through systemd (audited)"
+                ) { request, context in
+                    let name = try context.pathParameter("name")
+                    _ = try QueryParameters(request, allowed: [])
+                    return try await service(action, name: name, request: request, context: context)
+                }
             }
-        }
-        router.get("/api/v1/audit") { request, _ in try audit(request) }
-        router.get("/api/v1/logs") { request, _ in try await logs(request) }
     }
 
     // MARK: - Commands
@@ -90,7 +90,7 @@ public struct OperationsController: Sendable {
         }
     }
 
-    private func command(_ request: Request) async throws -> Response {
+    private func command(_ request: Request, context: AgentRequestContext) async throws -> Response {
         guard let operations else { throw APIError(.serviceUnavailable, code: "commands_disabled", message: "commands are disabled ([commands] enabled = false)") }
         // JSON only: a browser's cross-site "simple" POST (text/plain, form encodings) cannot carry it without a preflight.
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
@@ -107,7 +107,7 @@ public struct OperationsController: Sendable {
         }
         let parameters = (parsed.parameters ?? [:]).mapValues(\.text)
         do {
-            let run = try await operations.runCommand(parsed.command, parameters: parameters, principal: principal(request), background: parsed.async ?? false)
+            let run = try await operations.runCommand(parsed.command, parameters: parameters, principal: Self.principal(request, context), background: parsed.async ?? false)
             if run.result == nil {
                 var response = try json(CommandRunDTO(run: run), status: .accepted)
                 response.headers[.location] = "/api/v1/command/\(run.jobID)"
@@ -128,10 +128,10 @@ public struct OperationsController: Sendable {
 
     // MARK: - Services
 
-    private func service(_ action: ServiceAction, name: String, request: Request) async throws -> Response {
+    private func service(_ action: ServiceAction, name: String, request: Request, context: AgentRequestContext) async throws -> Response {
         guard let operations else { throw APIError(.serviceUnavailable, code: "commands_disabled", message: "service control is disabled ([commands] enabled = false)") }
         do {
-            let result = try await operations.serviceAction(action, service: name, principal: principal(request))
+            let result = try await operations.serviceAction(action, service: name, principal: Self.principal(request, context))
             return try json(ServiceActionDTO(result: result))
         } catch let error as ServiceActionError {
             switch error.kind {

@@ -19,60 +19,63 @@ public struct StatusController: Sendable {
         self.cache = ResponseCache(generation: UInt64(bitPattern: dependencies.startTimestamp.nanosecondsSinceEpoch))
     }
 
-    public func addRoutes(to router: Router<some RequestContext>) {
-        router.get("/api/v1/health") { request, _ in try health(request) }
-        router.get("/api/v1/status") { request, _ in
-            try await cached(request, route: "status", contentType: .json) {
-                try encode(
-                    StatusDTO(
-                        snapshot: $0, collectors: $1, plugins: dependencies.plugins?.plugins() ?? [],
-                        alerts: dependencies.alerts?.summary() ?? AlertSummary(enabled: false), storage: dependencies.storage))
-            }
-        }
-        router.get("/api/v1/status-simple") { request, _ in
-            try await cached(request, route: "status-simple", contentType: .json) { snapshot, collectors in
-                let condition = AgentCondition.evaluate(
-                    snapshot: snapshot, collectors: collectors, storage: dependencies.storage, thresholds: dependencies.headlineThresholds)
-                return try encode(SimpleStatusDTO(snapshot: snapshot, condition: condition))
-            }
-        }
-        router.get("/api/v1/system") { request, _ in
-            try await cached(request, route: "system", contentType: .json) { snapshot, _ in try encode(SystemInfoDTO(snapshot: snapshot)) }
-        }
-        router.get("/api/v1/collectors") { request, _ in
-            try await cached(request, route: "collectors", contentType: .json) { _, states in try encode(CollectorsDTO(states: states)) }
-        }
-        router.get("/api/v1/services") { request, _ in
-            try await cached(request, route: "services", contentType: .json) { snapshot, _ in try encode(ServicesDTO(snapshot: snapshot)) }
-        }
-        router.get("/api/v1/services/{name}") { request, context in
-            let name = try context.pathParameter("name")
-            _ = try QueryParameters(request, allowed: [])
-            guard let service = dependencies.snapshots.current.services?.services.first(where: { $0.name == name }) else {
-                let known = dependencies.snapshots.current.services?.services.map(\.name) ?? []
-                throw APIError.notFound("no service named \(APIErrorMiddleware<BasicRequestContext>.shortened(name))" + (known.isEmpty ? "" : "; known: \(known.joined(separator: ", "))"))
-            }
-            return Response(
-                status: .ok, headers: [.contentType: ContentType.json.rawValue, .cacheControl: "no-cache"],
-                body: ResponseBody(byteBuffer: try encode(ServiceDTO(service: service))))
-        }
-        router.get("/api/v1/processes") { request, _ in
-            _ = try QueryParameters(request, allowed: [])
-            guard dependencies.snapshots.current.processes != nil else {
-                throw APIError(
-                    .serviceUnavailable, code: "not_collected",
-                    message: "the processes collector has not reported yet (it may be disabled: [collectors.processes] enabled)")
-            }
-            return try await cached(request, route: "processes", contentType: .json) { snapshot, _ in
-                try encode(ProcessesDTO(timestamp: snapshot.batches["processes"]?.timestamp ?? .now(), report: snapshot.processes ?? ProcessesReport(total: 0, threads: 0, byState: [:], topByCPU: [], topByMemory: [])))
-            }
-        }
-        router.get("/metrics") { request, _ in
-            try await cached(request, route: "metrics", contentType: .prometheus) { snapshot, states in
-                let statistics = await dependencies.busStatistics()
-                return ByteBuffer(bytes: MetricsPage.render(snapshot: snapshot, states: states, bus: statistics, dependencies: dependencies))
-            }
-        }
+    /// The routes this controller declares; ``APIServer`` registers them.
+    public var routes: [Route] {
+        [
+            Route(.get, "/api/v1/health", .public, "Agent health for load balancers and systemd-style checks") { request, _ in try health(request) },
+            Route(.get, "/api/v1/status", .viewer, "Full status: system_health, services, containers, system_info, collectors") { request, _ in
+                try await cached(request, route: "status", contentType: .json) {
+                    try encode(
+                        StatusDTO(
+                            snapshot: $0, collectors: $1, plugins: dependencies.plugins?.plugins() ?? [],
+                            alerts: dependencies.alerts?.summary() ?? AlertSummary(enabled: false), storage: dependencies.storage))
+                }
+            },
+            Route(.get, "/api/v1/status-simple", .viewer, "Overall status and the headline percentages, for cheap polls") { request, _ in
+                try await cached(request, route: "status-simple", contentType: .json) { snapshot, collectors in
+                    let condition = AgentCondition.evaluate(
+                        snapshot: snapshot, collectors: collectors, storage: dependencies.storage, thresholds: dependencies.headlineThresholds)
+                    return try encode(SimpleStatusDTO(snapshot: snapshot, condition: condition))
+                }
+            },
+            Route(.get, "/api/v1/system", .viewer, "System information alone (cpu, memory, network, system, disks, temperatures)") { request, _ in
+                try await cached(request, route: "system", contentType: .json) { snapshot, _ in try encode(SystemInfoDTO(snapshot: snapshot)) }
+            },
+            Route(.get, "/api/v1/collectors", .viewer, "Supervisor view of every collector") { request, _ in
+                try await cached(request, route: "collectors", contentType: .json) { _, states in try encode(CollectorsDTO(states: states)) }
+            },
+            Route(.get, "/api/v1/services", .viewer, "Every tracked service: state, main PID, unit, CPU, memory, probe") { request, _ in
+                try await cached(request, route: "services", contentType: .json) { snapshot, _ in try encode(ServicesDTO(snapshot: snapshot)) }
+            },
+            Route(.get, "/api/v1/services/{name}", .viewer, "One tracked service") { request, context in
+                let name = try context.pathParameter("name")
+                _ = try QueryParameters(request, allowed: [])
+                guard let service = dependencies.snapshots.current.services?.services.first(where: { $0.name == name }) else {
+                    let known = dependencies.snapshots.current.services?.services.map(\.name) ?? []
+                    throw APIError.notFound("no service named \(APIErrorMiddleware<BasicRequestContext>.shortened(name))" + (known.isEmpty ? "" : "; known: \(known.joined(separator: ", "))"))
+                }
+                return Response(
+                    status: .ok, headers: [.contentType: ContentType.json.rawValue, .cacheControl: "no-cache"],
+                    body: ResponseBody(byteBuffer: try encode(ServiceDTO(service: service))))
+            },
+            Route(.get, "/api/v1/processes", .viewer, "Process counts by state and the top processes by CPU and by memory") { request, _ in
+                _ = try QueryParameters(request, allowed: [])
+                guard dependencies.snapshots.current.processes != nil else {
+                    throw APIError(
+                        .serviceUnavailable, code: "not_collected",
+                        message: "the processes collector has not reported yet (it may be disabled: [collectors.processes] enabled)")
+                }
+                return try await cached(request, route: "processes", contentType: .json) { snapshot, _ in
+                    try encode(ProcessesDTO(timestamp: snapshot.batches["processes"]?.timestamp ?? .now(), report: snapshot.processes ?? ProcessesReport(total: 0, threads: 0, byState: [:], topByCPU: [], topByMemory: [])))
+                }
+            },
+            Route(.get, "/metrics", .viewer, "Prometheus text exposition 0.0.4 of everything collected and of the agent itself") { request, _ in
+                try await cached(request, route: "metrics", contentType: .prometheus) { snapshot, states in
+                    let statistics = await dependencies.busStatistics()
+                    return ByteBuffer(bytes: MetricsPage.render(snapshot: snapshot, states: states, bus: statistics, dependencies: dependencies))
+                }
+            },
+        ]
     }
 
     // MARK: - Health

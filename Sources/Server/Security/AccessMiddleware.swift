@@ -39,26 +39,24 @@ public struct AccessMiddleware: RouterMiddleware {
     public typealias Context = AgentRequestContext
 
     let state: AccessControlState
-    let routes: RouteAccessTable
-
-    /// Who the request being handled comes from, as authenticated here: what the operations routes write to the
-    /// audit log (`OperationsController`'s `principal`). Set for the handler's task only.
-    @TaskLocal public static var requester: Requester?
+    let routes: RouteTable
 
     /// Writes refused requests on privileged routes (operator and admin) to the audit log (`auth.failure`).
     let recordFailure: (@Sendable (AuditRecord) -> Void)?
 
-    public init(state: AccessControlState, routes: [RouteDescription] = RouteTable.routes, recordFailure: (@Sendable (AuditRecord) -> Void)? = nil) {
+    /// - Parameter routes: the declared routes; a request's access is its route's, found by the router's endpoint
+    ///   or, for a method the path does not serve (405, OPTIONS), by the path's template.
+    public init(state: AccessControlState, routes: RouteTable, recordFailure: (@Sendable (AuditRecord) -> Void)? = nil) {
         self.state = state
-        self.routes = RouteAccessTable(routes)
+        self.routes = routes
         self.recordFailure = recordFailure
     }
 
     /// An `auth.failure` audit record for a refused request on a route that needs more than the viewer role.
     private func audit(
-        _ access: RouteAccess, _ request: Request, _ context: Context, principal: Principal?, client: String, outcome: String
+        _ access: RouteAccess, _ request: Request, _ context: Context, endpoint: String?, principal: Principal?, client: String, outcome: String
     ) {
-        guard let recordFailure, let role = access.role, role > .viewer, routes.serves(request.method, context.endpointPath) else { return }
+        guard let recordFailure, let role = access.role, role > .viewer, routes.serves(request.method, endpoint) else { return }
         recordFailure(
             AuditRecord(
                 time: .now(), event: "auth.failure", principal: principal.flatMap { $0.method == .anonymous ? nil : $0.id },
@@ -86,7 +84,9 @@ public struct AccessMiddleware: RouterMiddleware {
         }
         let addressID = client.map { "ip:\($0)" } ?? "ip:unknown"
 
-        let access = routes.access(request.method, context.endpointPath)
+        // The router's endpoint when a handler matched; else the template of the path (405, OPTIONS) or nil (404).
+        let endpoint = context.endpointPath ?? routes.template(matching: request.uri.path)
+        let access = routes.access(request.method, endpoint)
         var principal: Principal?
         if access != .public {
             do {
@@ -94,7 +94,7 @@ public struct AccessMiddleware: RouterMiddleware {
             } catch {
                 _ = limit(addressID, role: nil, control)
                 context.logger.info("authentication failed", metadata: ["client.address": "\(addressID)", "reason": "\(error.message)"])
-                audit(access, request, context, principal: nil, client: addressID, outcome: "401 \(error.message)")
+                audit(access, request, context, endpoint: endpoint, principal: nil, client: addressID, outcome: "401 \(error.message)")
                 throw APIError(
                     .unauthorized, code: "unauthorized", message: error.message,
                     headers: [.wwwAuthenticate: "Bearer realm=\"viworks-agent\", error=\"invalid_token\", error_description=\"\(error.message)\""])
@@ -113,30 +113,29 @@ public struct AccessMiddleware: RouterMiddleware {
         if let required = access.role {
             // Anonymous requests that need more than the anonymous role are asked for credentials (401), not refused (403).
             guard let principal, principal.method != .anonymous || (principal.role.map { $0 >= required } ?? false) else {
-                audit(access, request, context, principal: principal, client: addressID, outcome: "401 credentials required")
+                audit(access, request, context, endpoint: endpoint, principal: principal, client: addressID, outcome: "401 credentials required")
                 throw APIError(
                     .unauthorized, code: "unauthorized", message: "credentials required: Authorization: Bearer <API key or JWT>, or X-API-Key",
                     headers: [.wwwAuthenticate: "Bearer realm=\"viworks-agent\""])
             }
             guard let role = principal.role, role >= required else {
-                audit(access, request, context, principal: principal, client: addressID, outcome: "403 needs the \(required) role")
+                audit(access, request, context, endpoint: endpoint, principal: principal, client: addressID, outcome: "403 needs the \(required) role")
                 context.logger.info("forbidden", metadata: ["client": "\(principal.id)", "role": "\(principal.role.map { "\($0)" } ?? "none")"])
                 throw APIError(
                     .forbidden, code: "forbidden",
                     message: "\(request.method) \(APIErrorMiddleware<Context>.shortened(request.uri.path)) needs the \(required) role; this credential has \(principal.role.map { "\($0)" } ?? "no role")")
             }
-            if required > .viewer, routes.serves(request.method, context.endpointPath) {
+            if required > .viewer, routes.serves(request.method, endpoint) {
                 // Audit: who changed what, before it runs.
                 context.logger.notice(
                     "privileged request", metadata: ["client": "\(principal.id)", "role": "\(role)", "http.method": "\(request.method)", "http.path": "\(request.uri.path)"])
             }
         }
         context.principal = principal
-        let requester = Requester(
+        context.requester = Requester(
             name: principal.flatMap { $0.method == .anonymous ? nil : $0.id }, role: principal?.role.map { "\($0)" },
             clientAddress: client.map { "\($0)" }, requestID: context.requestID)
-        let handled = context
-        var response = try await Self.$requester.withValue(requester) { try await next(request, handled) }
+        var response = try await next(request, context)
         if let decision { response.headers.append(contentsOf: Self.rateLimitHeaders(decision)) }
         return response
     }
@@ -216,27 +215,5 @@ public struct AccessMiddleware: RouterMiddleware {
         } catch {
             throw Failure(message: error.message)
         }
-    }
-}
-
-/// The access of every route of ``RouteTable``, by the router's endpoint path.
-struct RouteAccessTable: Sendable {
-    private var byPath: [String: [HTTPRequest.Method: RouteAccess]] = [:]
-
-    init(_ routes: [RouteDescription]) {
-        for route in routes { byPath[route.path, default: [:]][route.method] = route.access }
-    }
-
-    /// Whether the route exists with this very method (not a 405 or OPTIONS answer).
-    func serves(_ method: HTTPRequest.Method, _ endpoint: String?) -> Bool {
-        endpoint.flatMap { byPath[$0]?[method] } != nil
-    }
-
-    /// HEAD is its GET; another method on a known path (405, OPTIONS) needs the least access of the path;
-    /// an unknown path (404) needs `viewer`, so that an anonymous scan learns nothing.
-    func access(_ method: HTTPRequest.Method, _ endpoint: String?) -> RouteAccess {
-        guard let endpoint, let methods = byPath[endpoint] else { return .viewer }
-        if let access = methods[method] ?? (method == .head ? methods[.get] : nil) { return access }
-        return methods.values.min() ?? .viewer
     }
 }

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+public import AgentRuntime
 public import Hummingbird
 public import NIOCore
 
@@ -13,6 +14,9 @@ public struct AgentRequestContext: RequestContext {
     public var remoteAddress: SocketAddress?
     /// Set by ``AccessMiddleware`` once the request is authenticated.
     public var principal: Principal?
+    /// Who the request comes from, as the audit log records it (credential, role, client address, request id);
+    /// set by ``AccessMiddleware`` with ``principal``.
+    public var requester: Requester?
     /// The `X-Request-Id` of this request.
     public var requestID: String = ""
 
