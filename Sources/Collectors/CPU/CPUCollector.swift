@@ -112,33 +112,33 @@ public actor CPUCollector: Collector {
         var samples: [MetricSample] = []
         samples.reserveCapacity(6 + report.perCore.count + stat.cpus.count * CPUTimes.modes.count)
         if let usage = report.usagePercent {
-            samples.append(MetricSample("viworks_cpu_usage_percent", .gauge, usage, help: "Percent of all CPUs busy over the last interval."))
+            samples.append(MetricSample(MetricName.cpuUsagePercent, .gauge, usage, help: "Percent of all CPUs busy over the last interval."))
         }
         for core in report.perCore {
             guard let usage = core.usagePercent else { continue }
             samples.append(
                 MetricSample(
-                    "viworks_cpu_core_usage_percent", .gauge, usage, labels: [MetricLabel("cpu", core.cpu)],
+                    MetricName.cpuCoreUsagePercent, .gauge, usage, labels: [MetricLabel("cpu", core.cpu)],
                     help: "Percent of one CPU busy over the last interval."))
         }
         for cpu in stat.cpus {
             for (mode, jiffies) in zip(CPUTimes.modes, cpu.times.modeValues) {
                 samples.append(
                     MetricSample(
-                        "viworks_cpu_seconds_total", .counter, Double(jiffies) / ticksPerSecond,
+                        MetricName.cpuSecondsTotal, .counter, Double(jiffies) / ticksPerSecond,
                         labels: [MetricLabel("cpu", cpu.name), MetricLabel("mode", mode)],
                         help: "Seconds each CPU spent in each mode since boot."))
             }
         }
-        samples.append(MetricSample("viworks_cpu_cores", .gauge, Double(report.cores), help: "Online logical CPUs."))
+        samples.append(MetricSample(MetricName.cpuCores, .gauge, Double(report.cores), help: "Online logical CPUs."))
         if let mhz = report.frequencyMHz {
-            samples.append(MetricSample("viworks_cpu_frequency_hertz", .gauge, mhz * 1_000_000, help: "Current frequency of cpu0 in hertz."))
+            samples.append(MetricSample(MetricName.cpuFrequencyHertz, .gauge, mhz * 1_000_000, help: "Current frequency of cpu0 in hertz."))
         }
         if let iowait = report.iowaitPercent {
-            samples.append(MetricSample("viworks_cpu_iowait_percent", .gauge, iowait, help: "Percent of the last interval spent waiting for I/O."))
+            samples.append(MetricSample(MetricName.cpuIowaitPercent, .gauge, iowait, help: "Percent of the last interval spent waiting for I/O."))
         }
         if let steal = report.stealPercent {
-            samples.append(MetricSample("viworks_cpu_steal_percent", .gauge, steal, help: "Percent of the last interval stolen by the hypervisor."))
+            samples.append(MetricSample(MetricName.cpuStealPercent, .gauge, steal, help: "Percent of the last interval stolen by the hypervisor."))
         }
         return samples
     }

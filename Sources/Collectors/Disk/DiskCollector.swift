@@ -81,18 +81,18 @@ public struct DiskCollector: Collector {
                 samples.append(MetricSample(name, .gauge, value, labels: labels, help: help))
             }
             if !fs.stale {
-                gauge("viworks_filesystem_size_bytes", Double(fs.totalBytes), "Filesystem size in bytes.")
-                gauge("viworks_filesystem_used_bytes", Double(fs.usedBytes), "Filesystem space in use, reserved blocks excluded.")
-                gauge("viworks_filesystem_avail_bytes", Double(fs.availableBytes), "Filesystem space available to unprivileged users.")
-                gauge("viworks_filesystem_usage_percent", fs.usagePercent, "Percent of the filesystem in use, as df computes it.")
-                gauge("viworks_filesystem_files", Double(fs.inodesTotal), "Inodes of the filesystem.")
-                gauge("viworks_filesystem_files_free", Double(fs.inodesFree), "Free inodes of the filesystem.")
+                gauge(MetricName.filesystemSizeBytes, Double(fs.totalBytes), "Filesystem size in bytes.")
+                gauge(MetricName.filesystemUsedBytes, Double(fs.usedBytes), "Filesystem space in use, reserved blocks excluded.")
+                gauge(MetricName.filesystemAvailBytes, Double(fs.availableBytes), "Filesystem space available to unprivileged users.")
+                gauge(MetricName.filesystemUsagePercent, fs.usagePercent, "Percent of the filesystem in use, as df computes it.")
+                gauge(MetricName.filesystemFiles, Double(fs.inodesTotal), "Inodes of the filesystem.")
+                gauge(MetricName.filesystemFilesFree, Double(fs.inodesFree), "Free inodes of the filesystem.")
             }
-            gauge("viworks_filesystem_readonly", fs.readOnly ? 1 : 0, "1 when the filesystem is mounted read-only.")
-            gauge("viworks_filesystem_stale", fs.stale ? 1 : 0, "1 when statvfs did not answer within the timeout.")
+            gauge(MetricName.filesystemReadonly, fs.readOnly ? 1 : 0, "1 when the filesystem is mounted read-only.")
+            gauge(MetricName.filesystemStale, fs.stale ? 1 : 0, "1 when statvfs did not answer within the timeout.")
         }
         if let root = report.rootUsagePercent {
-            samples.append(MetricSample("viworks_disk_usage_percent", .gauge, root, help: "Percent of the root filesystem in use."))
+            samples.append(MetricSample(MetricName.diskUsagePercent, .gauge, root, help: "Percent of the root filesystem in use."))
         }
         return samples
     }

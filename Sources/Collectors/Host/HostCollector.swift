@@ -64,7 +64,7 @@ public final class HostCollector: Collector {
 
     static func infoSample(_ report: HostReport) -> MetricSample {
         MetricSample(
-            "viworks_host_info", .gauge, 1,
+            MetricName.hostInfo, .gauge, 1,
             labels: [
                 MetricLabel("hostname", report.hostname), MetricLabel("os_name", report.osName ?? ""),
                 MetricLabel("os_version", report.osVersion ?? ""), MetricLabel("kernel_version", report.kernelVersion ?? ""),

@@ -16,11 +16,11 @@ public struct LoadCollector: Collector {
         let path = context.paths.proc("loadavg")
         let report = try LoadavgParser.parse(try HostFile.read(path, limit: 4096), file: path)
         let samples = [
-            MetricSample("viworks_load1", .gauge, report.oneMinute, help: "1-minute load average."),
-            MetricSample("viworks_load5", .gauge, report.fiveMinutes, help: "5-minute load average."),
-            MetricSample("viworks_load15", .gauge, report.fifteenMinutes, help: "15-minute load average."),
-            MetricSample("viworks_load_runnable_tasks", .gauge, Double(report.runnableTasks), help: "Currently runnable scheduling entities."),
-            MetricSample("viworks_load_tasks", .gauge, Double(report.totalTasks), help: "Scheduling entities (tasks) on the system."),
+            MetricSample(MetricName.load1, .gauge, report.oneMinute, help: "1-minute load average."),
+            MetricSample(MetricName.load5, .gauge, report.fiveMinutes, help: "5-minute load average."),
+            MetricSample(MetricName.load15, .gauge, report.fifteenMinutes, help: "15-minute load average."),
+            MetricSample(MetricName.loadRunnableTasks, .gauge, Double(report.runnableTasks), help: "Currently runnable scheduling entities."),
+            MetricSample(MetricName.loadTasks, .gauge, Double(report.totalTasks), help: "Scheduling entities (tasks) on the system."),
         ]
         return CollectorOutput(samples: samples, report: .load(report))
     }
@@ -38,14 +38,14 @@ public final class UptimeCollector: Collector {
     public func collect(_ context: CollectorContext) async throws -> CollectorOutput {
         let path = context.paths.proc("uptime")
         let report = try UptimeParser.parse(try HostFile.read(path, limit: 4096), file: path)
-        var samples = [MetricSample("viworks_uptime_seconds", .gauge, report.uptimeSeconds, help: "Seconds since boot.")]
+        var samples = [MetricSample(MetricName.uptimeSeconds, .gauge, report.uptimeSeconds, help: "Seconds since boot.")]
         var btime = bootTime.withLock { $0 }
         if btime == nil {
             btime = HostFile.readIfPresent(context.paths.proc("stat")).flatMap(ProcStatParser.bootTime)
             bootTime.withLock { $0 = btime }
         }
         if let btime {
-            samples.append(MetricSample("viworks_boot_time_seconds", .gauge, Double(btime), help: "Boot time in seconds since the Unix epoch."))
+            samples.append(MetricSample(MetricName.bootTimeSeconds, .gauge, Double(btime), help: "Boot time in seconds since the Unix epoch."))
         }
         return CollectorOutput(samples: samples, report: .uptime(report))
     }

@@ -19,14 +19,14 @@ public struct MemoryCollector: Collector {
 
     static func samples(_ report: MemoryReport) -> [MetricSample] {
         [
-            MetricSample("viworks_memory_total_bytes", .gauge, Double(report.totalBytes), help: "Usable RAM (MemTotal)."),
-            MetricSample("viworks_memory_used_bytes", .gauge, Double(report.usedBytes), help: "MemTotal minus MemAvailable."),
+            MetricSample(MetricName.memoryTotalBytes, .gauge, Double(report.totalBytes), help: "Usable RAM (MemTotal)."),
+            MetricSample(MetricName.memoryUsedBytes, .gauge, Double(report.usedBytes), help: "MemTotal minus MemAvailable."),
             MetricSample(
-                "viworks_memory_available_bytes", .gauge, Double(report.availableBytes),
+                MetricName.memoryAvailableBytes, .gauge, Double(report.availableBytes),
                 help: "Memory available for new work without swapping (MemAvailable, or its estimate)."),
-            MetricSample("viworks_memory_usage_percent", .gauge, report.usagePercent, help: "Percent of RAM in use: (total - available) / total."),
-            MetricSample("viworks_memory_swap_total_bytes", .gauge, Double(report.swapTotalBytes), help: "Total swap space."),
-            MetricSample("viworks_memory_swap_free_bytes", .gauge, Double(report.swapFreeBytes), help: "Unused swap space."),
+            MetricSample(MetricName.memoryUsagePercent, .gauge, report.usagePercent, help: "Percent of RAM in use: (total - available) / total."),
+            MetricSample(MetricName.memorySwapTotalBytes, .gauge, Double(report.swapTotalBytes), help: "Total swap space."),
+            MetricSample(MetricName.memorySwapFreeBytes, .gauge, Double(report.swapFreeBytes), help: "Unused swap space."),
         ]
     }
 }

@@ -103,14 +103,14 @@ public actor NetworkCollector: Collector {
             func counter(_ name: String, _ value: UInt64, _ help: String) {
                 samples.append(MetricSample(name, .counter, Double(value), labels: labels, help: help))
             }
-            counter("viworks_network_receive_bytes_total", interface.receiveBytes, "Bytes received by the interface.")
-            counter("viworks_network_receive_packets_total", interface.receivePackets, "Packets received by the interface.")
-            counter("viworks_network_receive_errs_total", interface.receiveErrors, "Receive errors of the interface.")
-            counter("viworks_network_receive_drop_total", interface.receiveDrops, "Received packets dropped by the interface.")
-            counter("viworks_network_transmit_bytes_total", interface.transmitBytes, "Bytes transmitted by the interface.")
-            counter("viworks_network_transmit_packets_total", interface.transmitPackets, "Packets transmitted by the interface.")
-            counter("viworks_network_transmit_errs_total", interface.transmitErrors, "Transmit errors of the interface.")
-            counter("viworks_network_transmit_drop_total", interface.transmitDrops, "Transmitted packets dropped by the interface.")
+            counter(MetricName.networkReceiveBytesTotal, interface.receiveBytes, "Bytes received by the interface.")
+            counter(MetricName.networkReceivePacketsTotal, interface.receivePackets, "Packets received by the interface.")
+            counter(MetricName.networkReceiveErrsTotal, interface.receiveErrors, "Receive errors of the interface.")
+            counter(MetricName.networkReceiveDropTotal, interface.receiveDrops, "Received packets dropped by the interface.")
+            counter(MetricName.networkTransmitBytesTotal, interface.transmitBytes, "Bytes transmitted by the interface.")
+            counter(MetricName.networkTransmitPacketsTotal, interface.transmitPackets, "Packets transmitted by the interface.")
+            counter(MetricName.networkTransmitErrsTotal, interface.transmitErrors, "Transmit errors of the interface.")
+            counter(MetricName.networkTransmitDropTotal, interface.transmitDrops, "Transmitted packets dropped by the interface.")
         }
         return samples
     }

@@ -55,13 +55,13 @@ public final class PressureCollector: Collector {
             if let some = resource.some {
                 samples.append(
                     MetricSample(
-                        "viworks_pressure_\(name)_waiting_seconds_total", .counter, some.totalSeconds,
+                        MetricName.pressureWaitingSecondsTotal(name), .counter, some.totalSeconds,
                         help: "Total time in seconds that at least one task waited for \(name) (PSI some)."))
             }
             if let full = resource.full {
                 samples.append(
                     MetricSample(
-                        "viworks_pressure_\(name)_stalled_seconds_total", .counter, full.totalSeconds,
+                        MetricName.pressureStalledSecondsTotal(name), .counter, full.totalSeconds,
                         help: "Total time in seconds that all non-idle tasks were stalled on \(name) at once (PSI full)."))
             }
         }
@@ -72,7 +72,7 @@ public final class PressureCollector: Collector {
                 for (window, value) in [("10s", line.avg10), ("60s", line.avg60), ("300s", line.avg300)] {
                     samples.append(
                         MetricSample(
-                            "viworks_pressure_avg_percent", .gauge, value,
+                            MetricName.pressureAvgPercent, .gauge, value,
                             labels: [MetricLabel("resource", name), MetricLabel("kind", kind), MetricLabel("window", window)],
                             help: "Share of wall time in percent that tasks were stalled on the resource (kind some: at least one task; full: all non-idle tasks), averaged by the kernel over the window."))
                 }

@@ -69,12 +69,12 @@ public actor ProcessesCollector: Collector {
             table, cpuPercents: percents, top: settings.top, pageSize: pageSize, ticksPerSecond: ticksPerSecond, bootTime: bootTime,
             reader: try ProcFileReader(root: context.paths.procRoot))
         var samples = [
-            MetricSample("viworks_processes", .gauge, Double(report.total), help: "Processes listed in /proc"),
-            MetricSample("viworks_processes_threads", .gauge, Double(report.threads), help: "Threads of all processes (num_threads)"),
+            MetricSample(MetricName.processes, .gauge, Double(report.total), help: "Processes listed in /proc"),
+            MetricSample(MetricName.processesThreads, .gauge, Double(report.threads), help: "Threads of all processes (num_threads)"),
         ]
         for (state, count) in report.byState.sorted(by: { $0.key < $1.key }) {
             samples.append(
-                MetricSample("viworks_processes_state", .gauge, Double(count), labels: [MetricLabel("state", state)], help: "Processes by state letter of /proc/PID/stat"))
+                MetricSample(MetricName.processesState, .gauge, Double(count), labels: [MetricLabel("state", state)], help: "Processes by state letter of /proc/PID/stat"))
         }
         return CollectorOutput(samples: samples, report: .processes(report))
     }

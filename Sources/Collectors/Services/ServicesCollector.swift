@@ -390,31 +390,31 @@ public actor ServicesCollector: Collector {
         var samples: [MetricSample] = []
         for service in report.services {
             let label = [MetricLabel("service", service.name)]
-            samples.append(MetricSample("viworks_service_up", .gauge, service.status == .running ? 1 : 0, labels: label, help: "1 when the service is running and answers its probe"))
+            samples.append(MetricSample(MetricName.serviceUp, .gauge, service.status == .running ? 1 : 0, labels: label, help: "1 when the service is running and answers its probe"))
             for status in ServiceStatus.allCases {
                 samples.append(
                     MetricSample(
-                        "viworks_service_state", .gauge, service.status == status ? 1 : 0, labels: label + [MetricLabel("state", status.rawValue)],
+                        MetricName.serviceState, .gauge, service.status == status ? 1 : 0, labels: label + [MetricLabel("state", status.rawValue)],
                         help: "1 for the service's current state (running, stopped, error, unresponsive, unknown)"))
             }
-            samples.append(MetricSample("viworks_service_processes", .gauge, Double(service.processCount), labels: label, help: "Processes of the service"))
+            samples.append(MetricSample(MetricName.serviceProcesses, .gauge, Double(service.processCount), labels: label, help: "Processes of the service"))
             if let cpu = service.cpuPercent {
-                samples.append(MetricSample("viworks_service_cpu_percent", .gauge, cpu, labels: label, help: "Percent of one CPU used by the service over the last interval"))
+                samples.append(MetricSample(MetricName.serviceCpuPercent, .gauge, cpu, labels: label, help: "Percent of one CPU used by the service over the last interval"))
             }
             if let memory = service.memoryBytes {
-                samples.append(MetricSample("viworks_service_memory_bytes", .gauge, Double(memory), labels: label, help: "Resident memory of the service"))
+                samples.append(MetricSample(MetricName.serviceMemoryBytes, .gauge, Double(memory), labels: label, help: "Resident memory of the service"))
             }
             if let restarts = service.restarts {
-                samples.append(MetricSample("viworks_service_restarts_total", .counter, Double(restarts), labels: label, help: "systemd NRestarts of the service's unit"))
+                samples.append(MetricSample(MetricName.serviceRestartsTotal, .counter, Double(restarts), labels: label, help: "systemd NRestarts of the service's unit"))
             }
             if let since = service.since {
                 samples.append(
-                    MetricSample("viworks_service_state_change_time_seconds", .gauge, since.secondsSinceEpoch, labels: label, help: "When the service entered its state"))
+                    MetricSample(MetricName.serviceStateChangeTimeSeconds, .gauge, since.secondsSinceEpoch, labels: label, help: "When the service entered its state"))
             }
             if let probe = service.probe {
-                samples.append(MetricSample("viworks_service_probe_success", .gauge, probe.ok ? 1 : 0, labels: label, help: "1 when the last probe of the service succeeded"))
+                samples.append(MetricSample(MetricName.serviceProbeSuccess, .gauge, probe.ok ? 1 : 0, labels: label, help: "1 when the last probe of the service succeeded"))
                 if let duration = probe.durationSeconds {
-                    samples.append(MetricSample("viworks_service_probe_duration_seconds", .gauge, duration, labels: label, help: "Duration of the last probe"))
+                    samples.append(MetricSample(MetricName.serviceProbeDurationSeconds, .gauge, duration, labels: label, help: "Duration of the last probe"))
                 }
             }
         }

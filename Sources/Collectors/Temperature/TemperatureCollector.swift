@@ -91,19 +91,19 @@ public struct TemperatureCollector: Collector {
                 }
                 samples.append(
                     MetricSample(
-                        "viworks_hwmon_temp_celsius", .gauge, sensor.celsius, labels: [MetricLabel("chip", chip), MetricLabel("sensor", sensor.label)],
+                        MetricName.hwmonTempCelsius, .gauge, sensor.celsius, labels: [MetricLabel("chip", chip), MetricLabel("sensor", sensor.label)],
                         help: "Temperature of an hwmon sensor in degrees Celsius."))
             } else {
                 samples.append(
                     MetricSample(
-                        "viworks_thermal_zone_temp_celsius", .gauge, sensor.celsius,
+                        MetricName.thermalZoneTempCelsius, .gauge, sensor.celsius,
                         labels: [MetricLabel("zone", sensor.label), MetricLabel("type", sensor.chip)],
                         help: "Temperature of a thermal zone in degrees Celsius."))
             }
         }
         if let cpuCelsius {
             samples.append(
-                MetricSample("viworks_cpu_temperature_celsius", .gauge, cpuCelsius, help: "Hottest CPU sensor in degrees Celsius."))
+                MetricSample(MetricName.cpuTemperatureCelsius, .gauge, cpuCelsius, help: "Hottest CPU sensor in degrees Celsius."))
         }
         return samples
     }

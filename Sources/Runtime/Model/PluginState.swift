@@ -46,6 +46,8 @@ public struct PluginState: Sendable, Hashable {
     public var validLines: UInt64
     /// Rejected lines by reason.
     public var badLines: [String: UInt64]
+    /// Every malformed line, whatever the reason.
+    public var badLinesTotal: UInt64 { badLines.values.reduce(0, +) }
     /// Samples dropped from valid messages, by reason.
     public var rejectedSamples: [String: UInt64]
     public var ignoredFields: UInt64

@@ -113,27 +113,27 @@ struct StatusPointDTO: Encodable {
 
         func encode(to encoder: any Encoder) throws {
             var o = JSONObject(encoder, keyedBy: Keys.self)
-            try o(.one_minute, values["viworks_load1"].map { rounded($0) })
-            try o(.five_minutes, values["viworks_load5"].map { rounded($0) })
-            try o(.fifteen_minutes, values["viworks_load15"].map { rounded($0) })
+            try o(.one_minute, values[MetricName.load1].map { rounded($0) })
+            try o(.five_minutes, values[MetricName.load5].map { rounded($0) })
+            try o(.fifteen_minutes, values[MetricName.load15].map { rounded($0) })
         }
     }
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
         try o(.timestamp, Timestamp(millisecondsSinceEpoch: milliseconds).rfc3339)
-        try o(.cpu_usage_percent, values["viworks_cpu_usage_percent"].map { rounded($0) })
-        try o(.memory_usage_percent, values["viworks_memory_usage_percent"].map { rounded($0) })
-        try o(.disk_usage_percent, values["viworks_disk_usage_percent"].map { rounded($0) })
+        try o(.cpu_usage_percent, values[MetricName.cpuUsagePercent].map { rounded($0) })
+        try o(.memory_usage_percent, values[MetricName.memoryUsagePercent].map { rounded($0) })
+        try o(.disk_usage_percent, values[MetricName.diskUsagePercent].map { rounded($0) })
         try o(.load_average, LoadPointDTO(values: values))
-        try o(.temperature, values["viworks_cpu_temperature_celsius"].map { rounded($0) })
-        try o(.uptime_seconds, values["viworks_uptime_seconds"].map { rounded($0, 0) })
+        try o(.temperature, values[MetricName.cpuTemperatureCelsius].map { rounded($0) })
+        try o(.uptime_seconds, values[MetricName.uptimeSeconds].map { rounded($0, 0) })
     }
 
     /// The series of each field (host-wide series carry no labels).
     static let metricNames = [
-        "viworks_cpu_usage_percent", "viworks_memory_usage_percent", "viworks_disk_usage_percent", "viworks_load1", "viworks_load5", "viworks_load15",
-        "viworks_cpu_temperature_celsius", "viworks_uptime_seconds",
+        MetricName.cpuUsagePercent, MetricName.memoryUsagePercent, MetricName.diskUsagePercent, MetricName.load1, MetricName.load5, MetricName.load15,
+        MetricName.cpuTemperatureCelsius, MetricName.uptimeSeconds,
     ]
 }
 
@@ -250,49 +250,37 @@ struct IncidentsDTO: Encodable {
 // MARK: - Reports
 
 struct MetricSummaryDTO: Encodable {
-    var minimum: Double?
-    var average: Double?
-    var p95: Double?
-    var maximum: Double?
-    var samples: Int64
+    var summary: PeriodReport.MetricSummary
 
     enum Keys: String, CodingKey { case min, avg, p95, max, samples }
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
-        try o(.min, minimum.map { rounded($0) })
-        try o(.avg, average.map { rounded($0) })
-        try o(.p95, p95.map { rounded($0) })
-        try o(.max, maximum.map { rounded($0) })
-        try o(.samples, samples)
+        try o(.min, summary.minimum.map { rounded($0) })
+        try o(.avg, summary.average.map { rounded($0) })
+        try o(.p95, summary.p95.map { rounded($0) })
+        try o(.max, summary.maximum.map { rounded($0) })
+        try o(.samples, summary.samples)
     }
 }
 
 struct ServiceAvailabilityDTO: Encodable {
-    var name: String
-    var availabilityPercent: Double
-    var downtimeSeconds: Double
-    var incidents: Int
+    var service: PeriodReport.ServiceAvailability
 
     enum Keys: String, CodingKey { case name, availability_percent, downtime_seconds, incidents }
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
-        try o(.name, name)
-        try o(.availability_percent, rounded(availabilityPercent, 3))
-        try o(.downtime_seconds, rounded(downtimeSeconds, 3))
-        try o(.incidents, incidents)
+        try o(.name, service.name)
+        try o(.availability_percent, rounded(service.availabilityPercent, 3))
+        try o(.downtime_seconds, rounded(service.downtimeSeconds, 3))
+        try o(.incidents, service.incidents)
     }
 }
 
-/// `GET /api/v1/reports/{period}`.
+/// `GET /api/v1/reports/{period}`: ``PeriodReport`` (computed in the runtime).
 struct ReportDTO: Encodable {
-    var period: String
-    var from: Timestamp
-    var to: Timestamp
-    var metrics: [(String, MetricSummaryDTO)]
-    var incidents: [Incident]
-    var services: [ServiceAvailabilityDTO]
+    var report: PeriodReport
 
     enum Keys: String, CodingKey { case period, from, to, metrics, incidents, services }
     enum MetricKeys: String, CodingKey { case cpu_usage_percent, memory_usage_percent, disk_usage_percent, load_one_minute }
@@ -300,21 +288,20 @@ struct ReportDTO: Encodable {
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
-        try o(.period, period)
-        try o(.from, from.rfc3339)
-        try o(.to, to.rfc3339)
-        var metricsContainer = o.container.nestedContainer(keyedBy: MetricKeys.self, forKey: .metrics)
-        for (name, summary) in metrics {
-            if let key = MetricKeys(rawValue: name) { try metricsContainer.encode(summary, forKey: key) }
-        }
-        var incidentsContainer = o.container.nestedContainer(keyedBy: IncidentKeys.self, forKey: .incidents)
-        try incidentsContainer.encode(incidents.count, forKey: .total)
-        try incidentsContainer.encode(incidents.filter { $0.severity == .warning }.count, forKey: .warning)
-        try incidentsContainer.encode(incidents.filter { $0.severity == .critical }.count, forKey: .critical)
-        var byRule: [String: Int] = [:]
-        for incident in incidents { byRule[incident.rule, default: 0] += 1 }
-        try incidentsContainer.encode(byRule, forKey: .by_rule)
-        try incidentsContainer.encode(incidents.map { IncidentDTO(incident: $0, now: to) }, forKey: .items)
-        try o(.services, services)
+        try o(.period, report.period.rawValue)
+        try o(.from, report.from.rfc3339)
+        try o(.to, report.to.rfc3339)
+        var metrics = o.container.nestedContainer(keyedBy: MetricKeys.self, forKey: .metrics)
+        try metrics.encode(MetricSummaryDTO(summary: report.cpuUsagePercent), forKey: .cpu_usage_percent)
+        try metrics.encode(MetricSummaryDTO(summary: report.memoryUsagePercent), forKey: .memory_usage_percent)
+        try metrics.encode(MetricSummaryDTO(summary: report.diskUsagePercent), forKey: .disk_usage_percent)
+        try metrics.encode(MetricSummaryDTO(summary: report.loadOneMinute), forKey: .load_one_minute)
+        var incidents = o.container.nestedContainer(keyedBy: IncidentKeys.self, forKey: .incidents)
+        try incidents.encode(report.incidents.count, forKey: .total)
+        try incidents.encode(report.warningIncidents, forKey: .warning)
+        try incidents.encode(report.criticalIncidents, forKey: .critical)
+        try incidents.encode(report.incidentsByRule, forKey: .by_rule)
+        try incidents.encode(report.incidents.map { IncidentDTO(incident: $0, now: report.to) }, forKey: .items)
+        try o(.services, report.services.map(ServiceAvailabilityDTO.init))
     }
 }

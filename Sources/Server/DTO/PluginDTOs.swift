@@ -86,7 +86,7 @@ struct PluginSummaryDTO: Encodable {
         try o(.restarts, state.restarts)
         try o(.last_error, state.lastError)
         try o(.samples, state.samples)
-        try o(.bad_lines, state.badLines.values.reduce(0, +))
+        try o(.bad_lines, state.badLinesTotal)
         try o(.last_sample_at, state.lastSampleAt?.rfc3339)
     }
 }

@@ -70,51 +70,43 @@ struct CollectorsDTO: Encodable {
     }
 }
 
-/// `GET /api/v1/health`.
+/// `GET /api/v1/health`: ``AgentHealth`` (decided in the runtime) and the agent's identity.
 struct HealthDTO: Encodable {
-    var status: String
+    var health: AgentHealth
     var timestamp: Timestamp
     var version: String
     var uptime: Int?
     var agentUptimeSeconds: Double
-    var failedCollectors: [String]
 
     enum Keys: String, CodingKey { case status, timestamp, version, uptime, agent_uptime_seconds, failed_collectors }
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
-        try o(.status, status)
+        try o(.status, health.status.rawValue)
         try o(.timestamp, timestamp.rfc3339)
         try o(.version, version)
         try o(.uptime, uptime)
         try o(.agent_uptime_seconds, agentUptimeSeconds)
-        try o(.failed_collectors, failedCollectors)
+        try o(.failed_collectors, health.failedCollectors)
     }
 }
 
-/// `GET /api/v1/status-simple`: the figures and ``AgentCondition`` (status and reasons, decided in the runtime).
+/// `GET /api/v1/status-simple`: ``SimpleStatus`` (figures, status and reasons, decided in the runtime).
 struct SimpleStatusDTO: Encodable {
-    var snapshot: AgentSnapshot
-    var condition: AgentCondition
+    var status: SimpleStatus
 
     enum Keys: String, CodingKey {
         case status, timestamp, cpu_usage_percent, memory_usage_percent, disk_usage_percent, load_percent, reasons
     }
 
-    /// 1-minute load per CPU, in percent (100 = every CPU busy on average).
-    var loadPercent: Double? {
-        guard let load = snapshot.load, let cores = snapshot.cpu?.cores, cores > 0 else { return nil }
-        return rounded(load.oneMinute / Double(cores) * 100)
-    }
-
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
-        try o(.status, condition.status.rawValue)
-        try o(.timestamp, (snapshot.updatedAt ?? .now()).rfc3339)
-        try o(.cpu_usage_percent, snapshot.cpu?.usagePercent)
-        try o(.memory_usage_percent, snapshot.memory?.usagePercent)
-        try o(.disk_usage_percent, snapshot.disk?.rootUsagePercent)
-        try o(.load_percent, loadPercent)
-        try o(.reasons, condition.reasons)
+        try o(.status, status.condition.status.rawValue)
+        try o(.timestamp, (status.updatedAt ?? .now()).rfc3339)
+        try o(.cpu_usage_percent, status.cpuUsagePercent)
+        try o(.memory_usage_percent, status.memoryUsagePercent)
+        try o(.disk_usage_percent, status.diskUsagePercent)
+        try o(.load_percent, status.loadPercent.map { rounded($0) })
+        try o(.reasons, status.condition.reasons)
     }
 }
