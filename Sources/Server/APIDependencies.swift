@@ -49,11 +49,8 @@ public struct APIDependencies: Sendable {
     public var headlineThresholds = AgentCondition.Thresholds()
     /// The condition of the history and audit databases (the `storage` section of status, `status-simple` reasons).
     public var storage: StorageHealth? = nil
-    /// The history writer's retry buffer (`viworks_history_buffered_samples`, `viworks_history_dropped_samples_total`).
-    public var historyRetryBuffer: (@Sendable () -> (pendingSamples: Int, droppedSamples: UInt64, droppedRollupBuckets: UInt64))? = nil
-    /// The history writer's counters (`viworks_history_open_series`, `viworks_history_refused_samples_total`,
-    /// `viworks_history_released_series_total`, `viworks_history_flush_failures_total`).
-    public var historyStatistics: (@Sendable () -> HistoryWriterStatistics)? = nil
+    /// The history writer's counters and retry buffer for `/metrics` (`viworks_history_*`); nil without history.
+    public var historyWriter: (any HistoryWriterView)? = nil
 
     public init(
         snapshots: SnapshotStore, collectorStates: @escaping @Sendable () -> [ChildState],
@@ -73,3 +70,13 @@ public struct APIDependencies: Sendable {
         self.collectorGeneration = collectorGeneration
     }
 }
+
+/// What `/metrics` reads from the history writer: its counters and its retry buffer.
+public protocol HistoryWriterView: Sendable {
+    /// Series held, samples refused by reason, series let go, flushes and their failures.
+    var statistics: HistoryWriterStatistics { get }
+    /// Samples waiting in the retry buffer after failed flushes, and samples and rollup buckets dropped because it was full.
+    var retryBuffer: (pendingSamples: Int, droppedSamples: UInt64, droppedRollupBuckets: UInt64) { get }
+}
+
+extension HistoryWriter: HistoryWriterView {}

@@ -119,7 +119,7 @@ enum MetricsPage {
                     "viworks_bus_dropped_batches_total", .counter, Double(dropped), labels: [MetricLabel("subscriber", subscriber)],
                     help: "Batches a slow bus subscriber lost (its buffer was full)."))
         }
-        if let buffer = dependencies.historyRetryBuffer?() {
+        if let buffer = dependencies.historyWriter?.retryBuffer {
             samples.append(
                 MetricSample(
                     "viworks_history_buffered_samples", .gauge, Double(buffer.pendingSamples),
@@ -129,7 +129,7 @@ enum MetricsPage {
                     "viworks_history_dropped_samples_total", .counter, Double(buffer.droppedSamples),
                     help: "Samples dropped because history flushes kept failing and the retry buffer was full."))
         }
-        if let history = dependencies.historyStatistics?() {
+        if let history = dependencies.historyWriter?.statistics {
             samples.append(
                 MetricSample(
                     "viworks_history_open_series", .gauge, Double(history.openSeries),

@@ -51,8 +51,7 @@ struct CollectCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "viworks-agent.collect") { label in LineLogHandler(label: label, format: .logfmt, level: .warning) }
         logger.logLevel = .warning
-        let assembly = AgentAssembly(configuration: configuration, logger: logger)
-        let collectors = assembly.enabled.map(\.collector)
+        let collectors = Agent.enabledCollectors(configuration).map(\.collector)
         if root.isEmpty {
             var snapshot = AgentSnapshot()
             _ = await Self.collect(collectors, paths: configuration.paths, monotonic: MonotonicClock.bootTimeSeconds(), logger: logger)

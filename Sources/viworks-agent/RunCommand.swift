@@ -60,106 +60,32 @@ struct RunCommand: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode(78)  // EX_CONFIG
         }
-        let assembly = AgentAssembly(configuration: configuration, logger: logger)
-        let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: configuration.server.eventLoopThreads)
-        let bus = assembly.bus
-        let supervisor = assembly.supervisor
-        let snapshots = assembly.snapshots
-        let plugins = assembly.plugins
-        let serverListening = StartupGate()
-        let storage = StorageHealth()
-        let history = HistoryAssembly(configuration: configuration, bus: bus, logger: logger, storage: storage)
-        let operations = OperationsAssembly.make(configuration: configuration, snapshots: snapshots, storage: storage, logger: logger)
-        var dependencies = APIDependencies(
-            snapshots: assembly.snapshots,
-            collectorStates: { supervisor.states },
-            busStatistics: { BusStatistics(published: await bus.publishedCount(), dropped: await bus.dropCounts()) },
-            version: AgentCommand.version, plugins: assembly.plugins, collectorGeneration: { supervisor.generation }
-        )
-        dependencies.history = history.context
-        dependencies.storage = storage
-        dependencies.headlineThresholds = AgentCondition.Thresholds(configuration.alerts)
-        if let writer = history.writer {
-            dependencies.historyRetryBuffer = { writer.retryBuffer }
-            dependencies.historyStatistics = { writer.statistics }
-        }
-        dependencies.alerts = history.engine
-        dependencies.operations = operations
-        dependencies.journal = JournalReader(directory: configuration.logs.journalDirectory)
-        dependencies.logUnits = OperationsAssembly.logUnits(configuration: configuration, snapshots: snapshots)
-        var extraServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let audit = operations?.audit {
-            extraServices.append(.init(service: AuditRetention(audit: audit, retention: configuration.commands.auditRetention, logger: logger)))
-        }
-        var recoveryPolicies: [String: RecoveryPolicy] = [:]
-        for definition in configuration.services.enabledDefinitions { recoveryPolicies[definition.name] = definition.recovery }
-        if let operations, !recoveryPolicies.isEmpty {
-            extraServices.append(.init(service: AutoRecovery(bus: bus, operations: operations, policies: recoveryPolicies, logger: logger)))
-        }
-        let application = APIServer.buildApplication(
-            dependencies: dependencies, settings: configuration.server, eventLoopGroup: eventLoopGroup, logger: logger,
-            access: security.access, tls: security.tls, requestTimeout: configuration.security.limits.requestTimeout,
-            onServerRunning: { channel in
-                serverListening.open()
-                logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
-            }
-        )
+        let command = self
+        let agent = Agent.build(
+            configuration: configuration, security: security, load: { () throws(ConfigError) in try command.loadConfiguration().configuration },
+            logLevel: levelControl, logger: logger)
         logger.info(
             "starting viworks-agent \(AgentCommand.version)",
             metadata: [
-                "collectors": "\(assembly.enabled.map(\.collector.descriptor.id).joined(separator: ","))",
+                "collectors": "\(agent.collectors.map(\.descriptor.id).joined(separator: ","))",
                 "proc": "\(configuration.paths.procRoot)", "sys": "\(configuration.paths.sysRoot)", "rootfs": "\(configuration.paths.rootfs)",
             ]
         )
-        let systemd = SystemdService(
-            probes: AgentHealthProbes(
-                serverListening: { serverListening.isOpen }, firstCollectionDone: { snapshots.isReady },
-                heartbeatAge: { supervisor.heartbeatAge() }, heartbeatInterval: supervisor.heartbeatInterval,
-                publishedCount: { await bus.publishedCount() }, children: { supervisor.states + AgentAssembly.pluginStates(plugins) },
-                shortestCollectorInterval: assembly.enabled.map(\.interval).min()
-            ),
-            clock: ContinuousClock(), logger: logger
-        )
-        let command = self
-        let reloader = ReloadCoordinator(
-            configuration: configuration, load: { () throws(ConfigError) in try command.loadConfiguration().configuration }, logLevel: levelControl,
-            willReload: { systemd.reloadStarted() }, didReload: { systemd.reloadFinished() }, logger: logger
-        )
-        reloader.register("plugins") { configuration in await AgentAssembly.reloadPlugins(plugins, configuration) }
-        reloader.register("access") { configuration in try await security.reload(configuration, logger: logger) }
-        let tlsWatcher: [ServiceGroupConfiguration.ServiceConfiguration] = security.tls.map { provider in
-            [.init(service: TLSReloadService(provider: provider, interval: configuration.security.tls.reloadCheckInterval, logger: logger))]
-        } ?? []
         let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: assembly.snapshots)] + history.services + [
-                    .init(service: supervisor), .init(service: assembly.plugins), .init(service: application),
-                    .init(service: reloader),
-                ] + extraServices + tlsWatcher + [
-                    .init(
-                        service: StartupMemoryRelease(
-                            enabled: configuration.releaseStartupMemory, isReady: { snapshots.isReady && serverListening.isOpen }, logger: logger)),
-                    // Last, so that it stops first: STOPPING=1 goes out as soon as shutdown begins.
-                    .init(service: systemd),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
+            configuration: ServiceGroupConfiguration(services: agent.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {
             // Typically the listen address: a host that does not resolve, a port in use, no permission.
             let host = configuration.server.host
             let listen = host.contains(":") ? "[\(host)]:\(configuration.server.port)" : "\(host):\(configuration.server.port)"
-            let message = Self.describe(error, listen: listen, listening: serverListening.isOpen)
+            let message = Self.describe(error, listen: listen, listening: agent.serverListening.isOpen)
             logger.critical("the agent stopped on an error", metadata: ["error": "\(message)", "listen": "\(listen)"])
             printError("error: \(message)")
-            try? await eventLoopGroup.shutdownGracefully()
+            await agent.shutdown()
             throw ExitCode(1)
         }
-        await bus.finish()
-        try await eventLoopGroup.shutdownGracefully()
+        await agent.shutdown()
         logger.info("stopped")
     }
 

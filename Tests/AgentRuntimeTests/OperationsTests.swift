@@ -7,6 +7,7 @@ import AgentRuntime
 import Foundation
 import GRDB
 import Logging
+import ServiceLifecycleTestKit
 import Testing
 
 #if canImport(Glibc)
@@ -309,5 +310,49 @@ struct RecoveryPlannerTests {
         #expect(planner.decide(.stopped, now: 1) == .restart(attempt: 1))
         #expect(planner.decide(.running, now: 2) == .nothing)
         #expect(planner.decide(.stopped, now: 3) == .restart(attempt: 1), "a run resets the count")
+    }
+}
+
+@Suite("operations: background jobs")
+struct CommandJobsTests {
+    /// Shutdown cancels a running background job: its process group is killed at once, the run reports `timed_out`
+    /// (killed before it ended) and the audit log records its end as `cancelled`.
+    @Test func shutdownKillsARunningJob() async throws {
+        let log = try AuditLog(path: temporaryDirectory() + "/audit.sqlite", journal: false)
+        let sleeper = CommandCatalog(
+            definitions: [
+                CommandDefinition(
+                    id: "sleep", summary: "sleep", executable: "/bin/sleep", arguments: ["{seconds}"], parameters: ["seconds": .integer(0...600)],
+                    timeout: .seconds(60))
+            ], serviceUnits: [:])
+        let operations = Operations(audit: log, catalog: { sleeper }, unitOfService: { _ in nil }, systemd: nil, logger: Logger(label: "test"))
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await operations.jobs.run() }
+                let run = try await operations.runCommand("sleep", parameters: ["seconds": "30"], principal: .agent, background: true)
+                #expect(run.status == .running)
+                // Give the process time to start, so that it is killed rather than never started.
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(operations.job(run.jobID)?.status == .running)
+                let shutdown = ContinuousClock.now
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+                #expect(ContinuousClock.now - shutdown < .seconds(5), "the job ended promptly, not after its 30 s")
+                let finished = try #require(operations.job(run.jobID))
+                #expect(finished.status == .timedOut)
+                #expect(finished.result?.cancelled == true)
+                #expect(finished.result?.signal == 9)
+                #expect(finished.result?.outcome == "cancelled")
+                let end = try #require(try log.records().last)
+                #expect(end.event == "command.end")
+                #expect(end.outcome == "cancelled")
+                #expect(finished.endAuditID == end.id)
+            }
+        }
+        // Once shut down, a new job is not started: it is recorded as cancelled at once.
+        let late = try await operations.runCommand("sleep", parameters: ["seconds": "30"], principal: .agent, background: true)
+        #expect(late.status == .timedOut)
+        #expect(late.result?.cancelled == true)
+        #expect(late.result?.signal == nil)
     }
 }

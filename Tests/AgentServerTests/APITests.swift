@@ -317,11 +317,10 @@ struct ErrorAndMetricsTests {
     @Test func metricsExposesTheHistoryWritersBounds() async throws {
         let agent = FakeAgent()
         var dependencies = agent.dependencies
-        dependencies.historyStatistics = {
-            HistoryWriterStatistics(
+        dependencies.historyWriter = FixedHistoryWriter(
+            statistics: HistoryWriterStatistics(
                 batchesReceived: 12, skippedNonFinite: 0, flushes: 3, flushFailures: 1, openSeries: 20_000, lastFlush: nil, lastError: nil,
-                refusedSeriesSamples: 465, outOfOrderSamples: 2, evictedSeries: 10)
-        }
+                refusedSeriesSamples: 465, outOfOrderSamples: 2, evictedSeries: 10))
         let text = try await Application(router: APIServer.buildRouter(dependencies: dependencies)).test(.router) { client in
             String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
         }
@@ -367,4 +366,10 @@ struct ErrorAndMetricsTests {
             }
         }
     }
+}
+
+/// A history writer's view with fixed figures.
+private struct FixedHistoryWriter: HistoryWriterView {
+    var statistics: HistoryWriterStatistics
+    var retryBuffer: (pendingSamples: Int, droppedSamples: UInt64, droppedRollupBuckets: UInt64) = (0, 0, 0)
 }

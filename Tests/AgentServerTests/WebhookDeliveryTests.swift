@@ -74,13 +74,15 @@ struct WebhookDeliveryTests {
             settings.webhookSecret = "s3cret"
             settings.webhookBackoff = .milliseconds(20)
             settings.webhookMaxAttempts = 4
-            let sender = WebhookSender(settings: settings, clock: ContinuousClock(), logger: logger, transport: AsyncHTTPClientTransport())
+            let transport = AsyncHTTPClientTransport()
+            let sender = WebhookSender(settings: settings, clock: ContinuousClock(), logger: logger, transport: transport)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await sender.run() }
                 sender.enqueue(Self.transition)
                 sender.finish()
                 try await group.waitForAll()
             }
+            try await transport.shutdown()
             let requests = received.requests.withLock { $0 }
             #expect(requests.count == 3)
             #expect(sender.statistics[url] == WebhookSender<ContinuousClock>.Statistics(delivered: 1, failed: 0, rateLimited: 0, attempts: 3))
@@ -106,13 +108,15 @@ struct WebhookDeliveryTests {
             settings.webhookMaxAttempts = 3
             // async-http-client keeps retrying a refused connection until the request's deadline.
             settings.webhookTimeout = .milliseconds(300)
-            let sender = WebhookSender(settings: settings, clock: ContinuousClock(), logger: logger, transport: AsyncHTTPClientTransport())
+            let transport = AsyncHTTPClientTransport()
+            let sender = WebhookSender(settings: settings, clock: ContinuousClock(), logger: logger, transport: transport)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await sender.run() }
                 sender.enqueue(Self.transition)
                 sender.finish()
                 try await group.waitForAll()
             }
+            try await transport.shutdown()
             #expect(received.requests.withLock { $0.count } == 1)
             #expect(sender.statistics[url]?.failed == 1)
             #expect(sender.statistics[url]?.attempts == 1)

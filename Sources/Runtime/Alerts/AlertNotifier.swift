@@ -7,7 +7,7 @@ import AsyncHTTPClient
 import CSystemd
 import Crypto
 public import Logging
-import NIOCore
+public import NIOCore
 import NIOHTTP1
 public import ServiceLifecycle
 import Synchronization
@@ -30,13 +30,14 @@ public final class AlertNotifier<C: Clock>: Service, Sendable where C.Duration =
     public let webhooks: WebhookSender<C>
     private let logger: Logger
 
+    /// - Parameter transport: how webhooks are posted; the agent injects one ``AsyncHTTPClientTransport`` and shuts it down
+    ///   after the services stopped.
     public init(
-        transitions: AsyncStream<AlertTransition>, settings: NotificationSettings, clock: C, logger: Logger,
-        transport: (any WebhookTransport)? = nil
+        transitions: AsyncStream<AlertTransition>, settings: NotificationSettings, clock: C, logger: Logger, transport: any WebhookTransport
     ) {
         self.transitions = transitions
         self.settings = settings
-        self.webhooks = WebhookSender(settings: settings, clock: clock, logger: logger, transport: transport ?? AsyncHTTPClientTransport())
+        self.webhooks = WebhookSender(settings: settings, clock: clock, logger: logger, transport: transport)
         self.logger = logger
     }
 
@@ -84,9 +85,21 @@ public protocol WebhookTransport: Sendable {
     func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> Int
 }
 
-/// The async-http-client transport (its shared client).
+/// The async-http-client transport, over a client of its own: create it once, inject it, and ``shutdown()`` it after
+/// everything that posts through it stopped (async-http-client requires a client to be shut down before it goes).
 public struct AsyncHTTPClientTransport: WebhookTransport {
-    public init() {}
+    private let client: HTTPClient
+
+    /// - Parameter eventLoopGroup: the loops the client runs on; nil for async-http-client's default group.
+    public init(eventLoopGroup: (any EventLoopGroup)? = nil) {
+        client = HTTPClient(eventLoopGroup: eventLoopGroup ?? HTTPClient.defaultEventLoopGroup)
+    }
+
+    /// Closes the client's connections; nothing may be posted afterwards.
+    /// - Throws: async-http-client's error when the client was shut down already.
+    public func shutdown() async throws {
+        try await client.shutdown()
+    }
 
     public func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> Int {
         var request = HTTPClientRequest(url: url)
@@ -94,7 +107,7 @@ public struct AsyncHTTPClientTransport: WebhookTransport {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(body)
         let milliseconds = HistoryStore.milliseconds(timeout)
-        let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(milliseconds))
+        let response = try await client.execute(request, timeout: .milliseconds(milliseconds))
         // Drain (at most 64 KiB) so the connection can be reused.
         _ = try? await response.body.collect(upTo: 64 * 1024)
         return Int(response.status.code)

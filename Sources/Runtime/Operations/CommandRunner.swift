@@ -33,11 +33,14 @@ public struct CommandResult: Sendable, Hashable {
     public var stderrTruncated: Bool
     /// Set when it could not be started (missing executable, unknown user).
     public var launchError: String?
+    /// True when it was cancelled (the agent shut down): its process group was killed, or it never started.
+    public var cancelled: Bool
 
     public init(
         argv: [String], exitCode: Int?, signal: Int?, timedOut: Bool, durationSeconds: Double, stdout: [UInt8], stderr: [UInt8], stdoutTruncated: Bool,
-        stderrTruncated: Bool, launchError: String? = nil
+        stderrTruncated: Bool, launchError: String? = nil, cancelled: Bool = false
     ) {
+        self.cancelled = cancelled
         self.argv = argv
         self.exitCode = exitCode
         self.signal = signal
@@ -50,10 +53,18 @@ public struct CommandResult: Sendable, Hashable {
         self.launchError = launchError
     }
 
-    /// `ok`, `exit 3`, `signal 9`, `timeout`, `failed: …` for the audit log.
+    /// The result of a run cancelled before it started: no process, no output.
+    public static func cancelled(argv: [String]) -> CommandResult {
+        CommandResult(
+            argv: argv, exitCode: nil, signal: nil, timedOut: false, durationSeconds: 0, stdout: [], stderr: [], stdoutTruncated: false, stderrTruncated: false,
+            cancelled: true)
+    }
+
+    /// `ok`, `exit 3`, `signal 9`, `timeout`, `cancelled`, `failed: …` for the audit log.
     public var outcome: String {
         if let launchError { return "failed: \(launchError)" }
         if timedOut { return "timeout" }
+        if cancelled { return "cancelled" }
         if let signal { return "signal \(signal)" }
         if let exitCode { return exitCode == 0 ? "ok" : "exit \(exitCode)" }
         return "unknown"
@@ -72,15 +83,20 @@ public struct CommandRunner: Sendable {
 
     public init() {}
 
+    /// Runs `argv` to its end or its deadline. Cancelling the calling task kills the process group at once; the result
+    /// then has ``CommandResult/cancelled`` set (and nothing is started when the task is cancelled already).
     public func run(_ definition: CommandDefinition, argv: [String]) async -> CommandResult {
         let started = ContinuousClock.now
         func elapsed() -> Double { (ContinuousClock.now - started).secondsDouble }
+        guard !Task.isCancelled else { return .cancelled(argv: argv) }
         guard let executable = argv.first, executable.hasPrefix("/") else {
             return CommandResult(argv: argv, exitCode: nil, signal: nil, timedOut: false, durationSeconds: 0, stdout: [], stderr: [], stdoutTruncated: false,
                 stderrTruncated: false, launchError: "the executable must be an absolute path")
         }
         var options = PlatformOptions()
         options.createSession = true
+        // On cancellation the whole group goes, as at the deadline.
+        options.teardownSequence = [.send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500))]
         do {
             if let user = definition.user { options.userID = try UserAccounts.userID(user) }
             if let group = definition.group { options.groupID = try UserAccounts.groupID(group) }
@@ -120,7 +136,10 @@ public struct CommandRunner: Sendable {
             _ = kill(-outcome.processIdentifier.value, SIGKILL)
             return CommandResult(
                 argv: argv, exitCode: exitCode, signal: signal, timedOut: timedOut.fired.load(ordering: .relaxed), durationSeconds: elapsed(), stdout: out.bytes,
-                stderr: err.bytes, stdoutTruncated: out.truncated, stderrTruncated: err.truncated)
+                stderr: err.bytes, stdoutTruncated: out.truncated, stderrTruncated: err.truncated, cancelled: Task.isCancelled)
+        } catch where Task.isCancelled {
+            return CommandResult(argv: argv, exitCode: nil, signal: nil, timedOut: false, durationSeconds: elapsed(), stdout: [], stderr: [], stdoutTruncated: false,
+                stderrTruncated: false, cancelled: true)
         } catch {
             return CommandResult(argv: argv, exitCode: nil, signal: nil, timedOut: false, durationSeconds: elapsed(), stdout: [], stderr: [], stdoutTruncated: false,
                 stderrTruncated: false, launchError: "\(error)")

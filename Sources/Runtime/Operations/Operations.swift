@@ -39,6 +39,25 @@ public struct CommandRun: Sendable, Hashable {
     public var startedAt: Timestamp
     public var result: CommandResult?
     public var endAuditID: Int64?
+
+    /// Where a run stands, as `GET /api/v1/command/{id}` reports it.
+    public enum Status: String, Sendable, Hashable {
+        /// No result yet.
+        case running
+        /// It ended by itself, whatever its exit status.
+        case completed
+        /// It was killed before it ended: at its timeout, or because the agent shut down.
+        case timedOut = "timed_out"
+        /// It could not be started.
+        case failed
+    }
+
+    public var status: Status {
+        guard let result else { return .running }
+        if result.launchError != nil { return .failed }
+        if result.timedOut || result.cancelled { return .timedOut }
+        return .completed
+    }
 }
 
 /// Service actions through systemd.
@@ -103,7 +122,9 @@ public final class Operations: Sendable {
     private let unitOfService: @Sendable (String) -> String?
     private let systemd: (any SystemdUnitSource & SystemdUnitControl)?
     private let logger: Logger
-    private let jobs = Mutex<[String: CommandRun]>([:])
+    /// Where background runs go: a service that shutdown cancels (wire it among the agent's services).
+    public let jobs: CommandJobs
+    private let runs = Mutex<[String: CommandRun]>([:])
     private let jobOrder = Mutex<[String]>([])
     /// Finished jobs kept for `GET /api/v1/command/{id}` (running ones are always kept).
     public static let keptJobs = 200
@@ -119,8 +140,10 @@ public final class Operations: Sendable {
 
     public init(
         audit: AuditLog?, catalog: @escaping @Sendable () -> CommandCatalog, unitOfService: @escaping @Sendable (String) -> String?,
-        systemd: (any SystemdUnitSource & SystemdUnitControl)?, runner: CommandRunner = CommandRunner(), maximumRunning: Int = 16, logger: Logger
+        systemd: (any SystemdUnitSource & SystemdUnitControl)?, runner: CommandRunner = CommandRunner(), jobs: CommandJobs = CommandJobs(),
+        maximumRunning: Int = 16, logger: Logger
     ) {
+        self.jobs = jobs
         self.maximumRunning = maximumRunning
         self.audit = audit
         self.catalog = catalog
@@ -161,9 +184,10 @@ public final class Operations: Sendable {
         var run = CommandRun(jobID: jobID, command: id, argv: argv, auditID: start?.id, startedAt: .now(), result: nil, endAuditID: nil)
         remember(run)
         logger.notice("command started", metadata: ["command": "\(id)", "argv": "\(argv)", "audit.id": "\(start?.id ?? 0)", "principal": "\(principal.name ?? "-")"])
-        let work: @Sendable () async -> CommandRun = { [self, run] in
+        // `started: false` records the run as cancelled without starting it (shutdown began).
+        let work: @Sendable (_ started: Bool) async -> CommandRun = { [self, run] started in
             var run = run
-            let result = await runner.run(definition, argv: argv)
+            let result = started ? await runner.run(definition, argv: argv) : CommandResult.cancelled(argv: argv)
             counter.value.subtract(1, ordering: .relaxed)
             run.result = result
             let end = try? record(
@@ -177,18 +201,19 @@ public final class Operations: Sendable {
             return run
         }
         if background {
-            Task.detached { _ = await work() }
-            return run
+            if jobs.submit({ _ = await work(true) }) { return run }
+            // Shutdown began: the job is not started, and recorded (result and audit end) as cancelled.
+            return await work(false)
         }
-        run = await work()
+        run = await work(true)
         return run
     }
 
     /// A command run by its job id (running or finished), or nil.
-    public func job(_ id: String) -> CommandRun? { jobs.withLock { $0[id] } }
+    public func job(_ id: String) -> CommandRun? { runs.withLock { $0[id] } }
 
     private func remember(_ run: CommandRun) {
-        jobs.withLock { jobs in
+        runs.withLock { jobs in
             jobs[run.jobID] = run
             jobOrder.withLock { order in
                 if !order.contains(run.jobID) { order.append(run.jobID) }

@@ -17,16 +17,9 @@ struct CommandRunDTO: Encodable {
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
         let result = run.result
-        let status: String
-        switch result {
-        case nil: status = "running"
-        case let result? where result.launchError != nil: status = "failed"
-        case let result? where result.timedOut: status = "timed_out"
-        default: status = "completed"
-        }
         try o(.job_id, run.jobID)
         try o(.command, run.command)
-        try o(.status, status)
+        try o(.status, run.status.rawValue)
         try o(.argv, run.argv)
         try o(.started_at, run.startedAt.rfc3339)
         try o(.exit_code, result?.exitCode)
