@@ -82,17 +82,16 @@ public struct HistoryController: Sendable {
                 return try jsonResponse(StatusHistoryDTO(from: from, to: to, plan: plan, points: points))
             },
             Route(.get, "/api/v1/reports/{period}", .viewer, "Daily, weekly or monthly report: headline min/avg/p95/max, incidents, service availability") { request, requestContext in
-                let period = try requestContext.pathParameter("period")
-                let spans: [String: Int64] = ["daily": 86_400, "weekly": 7 * 86_400, "monthly": 30 * 86_400]
+                let name = try requestContext.pathParameter("period")
                 let parameters = try QueryParameters(request, allowed: ["to"])
-                guard let span = spans[period] else { throw APIError.notFound("no report \(QueryParameters.shortened(period)): use daily, weekly or monthly") }
-                let (store, settings) = try availableWithSettings()
+                guard let period = PeriodReport.Period(rawValue: name) else {
+                    throw APIError.notFound("no report \(QueryParameters.shortened(name)): use daily, weekly or monthly")
+                }
+                let (store, _) = try availableWithSettings()
                 let now = context?.now() ?? .now()
                 // `to` is within Timestamp.acceptedRange, so neither this nor the report's conversions can overflow.
                 let to = try parameters.time("to")?.millisecondsSinceEpoch ?? now.millisecondsSinceEpoch
-                let from = to - span * 1000
-                let report = try await ReportBuilder(store: store, settings: settings, incidents: alerts?.incidentStore).build(
-                    period: period, from: from, to: to)
+                let report = ReportDTO(report: try await PeriodReport.build(period: period, to: to, store: store, incidents: alerts?.incidentStore))
                 return try jsonResponse(report)
             },
         ]

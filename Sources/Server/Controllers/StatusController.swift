@@ -33,9 +33,10 @@ public struct StatusController: Sendable {
             },
             Route(.get, "/api/v1/status-simple", .viewer, "Overall status and the headline percentages, for cheap polls") { request, _ in
                 try await cached(request, route: "status-simple", contentType: .json) { snapshot, collectors in
-                    let condition = AgentCondition.evaluate(
-                        snapshot: snapshot, collectors: collectors, storage: dependencies.storage, thresholds: dependencies.headlineThresholds)
-                    return try encode(SimpleStatusDTO(snapshot: snapshot, condition: condition))
+                    try encode(
+                        SimpleStatusDTO(
+                            status: SimpleStatus.evaluate(
+                                snapshot: snapshot, collectors: collectors, storage: dependencies.storage, thresholds: dependencies.headlineThresholds)))
                 }
             },
             Route(.get, "/api/v1/system", .viewer, "System information alone (cpu, memory, network, system, disks, temperatures)") { request, _ in
@@ -83,22 +84,12 @@ public struct StatusController: Sendable {
     private func health(_ request: Request) throws -> Response {
         _ = try QueryParameters(request, allowed: [])
         let snapshots = dependencies.snapshots
-        let states = dependencies.collectorStates()
-        let failed = states.filter { $0.core && $0.status == .failed }.map(\.name)
-        let status: String
-        let code: HTTPResponse.Status
-        if !failed.isEmpty {
-            (status, code) = ("unhealthy", .serviceUnavailable)
-        } else if !snapshots.isReady {
-            (status, code) = ("starting", .serviceUnavailable)
-        } else {
-            (status, code) = ("healthy", .ok)
-        }
+        let health = AgentHealth.evaluate(collectors: dependencies.collectorStates(), firstCollectionDone: snapshots.isReady)
+        let code: HTTPResponse.Status = health.isHealthy ? .ok : .serviceUnavailable
         let dto = HealthDTO(
-            status: status, timestamp: .now(), version: dependencies.version,
+            health: health, timestamp: .now(), version: dependencies.version,
             uptime: snapshots.current.uptime.flatMap { wholeSeconds($0.uptimeSeconds) },
-            agentUptimeSeconds: rounded(dependencies.monotonicSeconds() - dependencies.startedAt, 3),
-            failedCollectors: failed
+            agentUptimeSeconds: rounded(dependencies.monotonicSeconds() - dependencies.startedAt, 3)
         )
         return Response(
             status: code, headers: [.contentType: ContentType.json.rawValue, .cacheControl: "no-store"],
