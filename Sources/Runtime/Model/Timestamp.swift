@@ -34,12 +34,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         }
     }
 
-    /// A time given by a client as Unix seconds: nil unless finite and within ``acceptedRange``.
-    public init?(validSecondsSinceEpoch seconds: Double) {
-        guard seconds.isFinite, seconds >= 0, seconds <= Double(Self.latestAcceptedSeconds) else { return nil }
-        self.init(secondsSinceEpoch: seconds)
-    }
-
     /// Milliseconds since the epoch, saturating at the representable range (about 1677–2262): it never traps.
     public init(millisecondsSinceEpoch milliseconds: Int64) {
         let (nanoseconds, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
