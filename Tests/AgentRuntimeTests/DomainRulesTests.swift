@@ -65,8 +65,14 @@ struct DomainRulesTests {
         #expect(status.diskUsagePercent == nil)
         // Load 3 on 4 CPUs: 75 % of the machine.
         #expect(status.loadPercent == 75)
-        // With the default thresholds (80 / 95) the same figures are healthy; a failed core collector makes it critical.
-        #expect(SimpleStatus.evaluate(snapshot: snapshot, collectors: [], thresholds: AgentCondition.Thresholds(AlertSettings())).condition.status == .healthy)
+        // With the default CPU thresholds (80 / 95) the same figures are healthy; a failed core collector makes it critical.
+        var defaults = AlertSettings()
+        defaults.load.enabled = false
+        #expect(SimpleStatus.evaluate(snapshot: snapshot, collectors: [], thresholds: AgentCondition.Thresholds(defaults)).condition.status == .healthy)
+        // The default load rule (absolute, warning 2) finds load 3 degraded.
+        #expect(
+            SimpleStatus.evaluate(snapshot: snapshot, collectors: [], thresholds: AgentCondition.Thresholds(AlertSettings())).condition
+                == AgentCondition(status: .degraded, reasons: ["load_average.one_minute 3.0 >= 2.0"]))
         let critical = SimpleStatus.evaluate(
             snapshot: snapshot, collectors: [Self.state("disk", core: true, .failed), Self.state("temperature", core: false, .restarting)],
             thresholds: AgentCondition.Thresholds(alerts))

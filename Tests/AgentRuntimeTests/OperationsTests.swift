@@ -343,9 +343,9 @@ struct CommandJobsTests {
                 #expect(finished.result?.cancelled == true)
                 #expect(finished.result?.signal == 9)
                 #expect(finished.result?.outcome == "cancelled")
-                let end = try #require(try log.records().last)
-                #expect(end.event == "command.end")
+                let end = try #require(try log.records().first { $0.event == "command.end" })
                 #expect(end.outcome == "cancelled")
+                #expect(end.startID == run.auditID)
                 #expect(finished.endAuditID == end.id)
             }
         }
