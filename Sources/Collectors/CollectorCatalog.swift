@@ -13,15 +13,25 @@ public enum CollectorCatalog {
         [
             CPUCollector(),
             MemoryCollector(),
-            DiskCollector(settings: configuration.disk),
+            DiskCollector(settings: configuration.options(DiskSettings.self, for: "disk")),
             LoadCollector(),
             UptimeCollector(),
-            NetworkCollector(settings: configuration.network),
+            NetworkCollector(settings: configuration.options(NetworkSettings.self, for: "network")),
             TemperatureCollector(),
             HostCollector(),
             ServicesCollector(settings: configuration.services),
-            ProcessesCollector(settings: configuration.processes),
+            ProcessesCollector(settings: configuration.options(ProcessesSettings.self, for: "processes")),
             PressureCollector(),
         ]
+    }
+
+    /// The options of the collectors that have any, by collector id.
+    static var options: [String: any CollectorOptions.Type] {
+        ["disk": DiskSettings.self, "network": NetworkSettings.self, "processes": ProcessesSettings.self]
+    }
+
+    /// The `[collectors.<id>]` tables a configuration may have: every built-in collector with its options.
+    public static var configSchemas: [CollectorConfigSchema] {
+        builtins(configuration: AgentConfiguration()).map { CollectorConfigSchema(id: $0.descriptor.id, options: options[$0.descriptor.id]) }
     }
 }

@@ -4,7 +4,6 @@
 //
 
 public import AgentRuntime
-import TOMLKit
 
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +12,7 @@ import Darwin
 #endif
 
 /// How a plugin delivers samples.
-public enum PluginMode: String, Sendable, Hashable {
+public enum PluginMode: String, Sendable, Hashable, CaseIterable {
     /// The agent writes `collect` each interval and waits for the reply.
     case poll
     /// The plugin pushes `metrics` on its own, at least once per interval.
@@ -169,144 +168,15 @@ public struct PluginManifestLoader: Sendable {
 
     /// Parses and validates manifest text; `file` names it in issues and its directory anchors relative paths.
     public func parse(text: String, file: String) -> Result<PluginManifest, ConfigError> {
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            return .failure(ConfigError(issues: [ConfigIssue(source: file, line: error.source.begin.line, key: "", message: "TOML syntax: \(error.description)")]))
-        } catch {
-            return .failure(ConfigError(issues: [ConfigIssue(source: file, line: nil, key: "", message: "TOML syntax: \(error)")]))
-        }
+        var fields = ManifestFields(maxSeries: defaults.maxSeries, restart: defaults.restart)
+        var issues = ManifestFields.pass.apply(toml: text, file: file, to: &fields)
+        if let syntax = issues.first(where: { $0.key.isEmpty }) { return .failure(ConfigError(issues: [syntax])) }
         let locator = TOMLKeyLocator(text: text)
-        var issues: [ConfigIssue] = []
         func issue(_ path: [String], _ message: String) {
             issues.append(ConfigIssue(source: file, line: locator.line(of: path), key: path.joined(separator: "."), message: message))
         }
         let directory = Self.directory(of: file)
-
-        var name: String?
-        var command: [String]?
-        var mode = PluginMode.poll
-        var interval: Duration?
-        var timeout: Duration?
-        var environment: [String: String] = [:]
-        var workingDirectory = directory
-        var user: String?
-        var group: String?
-        var maxLineBytes = PluginManifest.defaultMaxLineBytes
-        var maxSeries = defaults.maxSeries
-        var maxMessagesPerSecond = PluginManifest.defaultMaxMessagesPerSecond
-        var restart = defaults.restart
-        var enabled = true
-
-        for key in table.keys.sorted() {
-            guard let value = table[key] else { continue }
-            switch key {
-            case "name":
-                guard let text = value.string else {
-                    issue([key], "expected a string")
-                    continue
-                }
-                if text == "reload" {
-                    issue([key], "\"reload\" is reserved (POST /api/v1/plugins/reload)")
-                } else if Self.isValidName(text) {
-                    name = text
-                } else {
-                    issue([key], "expected 1 to 64 of [a-zA-Z0-9_.-] starting with a letter or digit, got \"\(text)\"")
-                }
-            case "command":
-                guard let array = value.array, !array.isEmpty else {
-                    issue([key], "expected a non-empty list of strings (argv), e.g. [\"./plugin.sh\", \"--flag\"]; a shell string is not accepted")
-                    continue
-                }
-                var argv: [String] = []
-                for item in array {
-                    guard let text = item.string else { break }
-                    argv.append(text)
-                }
-                if argv.count == array.count, let first = argv.first, !first.isEmpty {
-                    command = argv
-                } else {
-                    issue([key], "expected a non-empty list of strings (argv)")
-                }
-            case "mode":
-                if let text = value.string, let parsed = PluginMode(rawValue: text) { mode = parsed } else { issue([key], "expected one of poll, stream, got \(Self.describe(value))") }
-            case "interval":
-                if let parsed = Self.duration(value), parsed >= .milliseconds(100), parsed <= .seconds(86_400) {
-                    interval = parsed
-                } else {
-                    issue([key], "expected a duration from 100ms to 24h such as \"30s\", got \(Self.describe(value))")
-                }
-            case "timeout":
-                if let parsed = Self.duration(value), parsed >= .milliseconds(10) { timeout = parsed } else { issue([key], "expected a duration of at least 10ms such as \"10s\", got \(Self.describe(value))") }
-            case "enabled":
-                if let flag = value.bool { enabled = flag } else { issue([key], "expected true or false, got \(Self.describe(value))") }
-            case "max_line_bytes":
-                if let number = value.int, PluginManifest.maxLineBytesRange.contains(number) {
-                    maxLineBytes = number
-                } else {
-                    issue([key], "expected an integer in \(PluginManifest.maxLineBytesRange.lowerBound)...\(PluginManifest.maxLineBytesRange.upperBound), got \(Self.describe(value))")
-                }
-            case "max_series":
-                if let number = value.int, PluginManifest.maxSeriesRange.contains(number) {
-                    maxSeries = number
-                } else {
-                    issue([key], "expected an integer in \(PluginManifest.maxSeriesRange.lowerBound)...\(PluginManifest.maxSeriesRange.upperBound), got \(Self.describe(value))")
-                }
-            case "max_messages_per_second":
-                if let number = value.int, PluginManifest.maxMessagesPerSecondRange.contains(number) {
-                    maxMessagesPerSecond = number
-                } else {
-                    issue(
-                        [key],
-                        "expected an integer in \(PluginManifest.maxMessagesPerSecondRange.lowerBound)...\(PluginManifest.maxMessagesPerSecondRange.upperBound), got \(Self.describe(value))"
-                    )
-                }
-            case "working_directory":
-                if let text = value.string, !text.isEmpty { workingDirectory = Self.resolve(text, in: directory) } else { issue([key], "expected a path") }
-            case "user":
-                if let text = value.string, !text.isEmpty { user = text } else { issue([key], "expected a user name or uid") }
-            case "group":
-                if let text = value.string, !text.isEmpty { group = text } else { issue([key], "expected a group name or gid") }
-            case "env":
-                guard let env = value.table else {
-                    issue([key], "expected a table of strings, e.g. [env] NAME = \"value\"")
-                    continue
-                }
-                for variable in env.keys.sorted() {
-                    if let text = env[variable]?.string, !variable.isEmpty, !variable.contains("=") {
-                        environment[variable] = text
-                    } else {
-                        issue([key, variable], "expected a string value and a name without '='")
-                    }
-                }
-            case "restart":
-                guard let settings = value.table else {
-                    issue([key], "expected a table [restart]")
-                    continue
-                }
-                for option in settings.keys.sorted() {
-                    guard let item = settings[option] else { continue }
-                    switch option {
-                    case "backoff_initial", "backoff_max", "stable_after":
-                        guard let parsed = Self.duration(item), parsed >= .milliseconds(10) else {
-                            issue([key, option], "expected a duration of at least 10ms, got \(Self.describe(item))")
-                            continue
-                        }
-                        if option == "backoff_initial" { restart.backoffInitial = parsed } else if option == "backoff_max" { restart.backoffMax = parsed } else { restart.stableAfter = parsed }
-                    case "max_restarts":
-                        if let number = item.int, (0...1000).contains(number) { restart.maxRestarts = number } else { issue([key, option], "expected an integer in 0...1000") }
-                    default:
-                        issue([key, option], "unknown key (known: backoff_initial, backoff_max, max_restarts, stable_after)")
-                    }
-                }
-            default:
-                issue(
-                    [key],
-                    "unknown key (known: name, command, mode, interval, timeout, enabled, max_line_bytes, max_series, max_messages_per_second, working_directory, user, group, env, restart)"
-                )
-            }
-        }
+        let (name, command, enabled, restart) = (fields.name, fields.command, fields.enabled, fields.restart)
         if name == nil, !issues.contains(where: { $0.key == "name" }) { issues.append(ConfigIssue(source: file, line: nil, key: "name", message: "missing")) }
         if command == nil, !issues.contains(where: { $0.key == "command" }) { issues.append(ConfigIssue(source: file, line: nil, key: "command", message: "missing")) }
         if restart.backoffMax < restart.backoffInitial { issue(["restart", "backoff_max"], "must not be smaller than backoff_initial") }
@@ -345,12 +215,13 @@ public struct PluginManifestLoader: Sendable {
         guard issues.isEmpty, let name, let command else {
             return .failure(ConfigError(issues: issues.sorted { ($0.line ?? Int.max, $0.key) < ($1.line ?? Int.max, $1.key) }))
         }
-        let effectiveInterval = interval ?? defaults.interval
+        let interval = fields.interval ?? defaults.interval
         return .success(
             PluginManifest(
-                name: name, file: file, command: command, executable: executable, arguments: arguments, mode: mode, interval: effectiveInterval,
-                timeout: timeout ?? min(.seconds(10), effectiveInterval), environment: environment, workingDirectory: workingDirectory, user: user,
-                group: group, maxLineBytes: maxLineBytes, maxSeries: maxSeries, maxMessagesPerSecond: maxMessagesPerSecond,
+                name: name, file: file, command: command, executable: executable, arguments: arguments, mode: fields.mode, interval: interval,
+                timeout: fields.timeout ?? min(.seconds(10), interval), environment: fields.environment,
+                workingDirectory: fields.workingDirectory.map { Self.resolve($0, in: directory) } ?? directory, user: fields.user, group: fields.group,
+                maxLineBytes: fields.maxLineBytes, maxSeries: fields.maxSeries, maxMessagesPerSecond: fields.maxMessagesPerSecond,
                 seriesIdleTimeout: defaults.seriesIdleTimeout, maxTimestampAge: defaults.maxTimestampAge, restart: restart, enabled: enabled,
                 codeFingerprint: fingerprint
             ))
@@ -417,20 +288,99 @@ public struct PluginManifestLoader: Sendable {
         }
         return nil
     }
+}
 
-    static func duration(_ value: any TOMLValueConvertible) -> Duration? {
-        if let seconds = value.int { return ConfigLoader.duration(seconds: Double(seconds)) }
-        if let seconds = value.double { return ConfigLoader.duration(seconds: seconds) }
-        if let text = value.string { return ConfigLoader.parseDuration(text) }
-        return nil
+/// A manifest's keys as written, each checked by the configuration's value kinds in the shared generic pass; paths are
+/// resolved and the command is looked up afterwards.
+struct ManifestFields: Sendable {
+    var name: String?
+    var command: [String]?
+    var mode = PluginMode.poll
+    var interval: Duration?
+    var timeout: Duration?
+    var enabled = true
+    var maxLineBytes = PluginManifest.defaultMaxLineBytes
+    var maxSeries: Int
+    var maxMessagesPerSecond = PluginManifest.defaultMaxMessagesPerSecond
+    var workingDirectory: String?
+    var user: String?
+    var group: String?
+    var environment: [String: String] = [:]
+    var restart: PluginRestartSettings
+
+    static let keys: [ConfigKey<Self>] = [
+        .custom("name") { fields, raw throws(ConfigValueError) in
+            let text = try raw.string()
+            guard text != "reload" else { throw ConfigValueError(message: "\"reload\" is reserved (POST /api/v1/plugins/reload)") }
+            guard PluginManifestLoader.isValidName(text) else {
+                throw ConfigValueError(message: "expected 1 to 64 of [a-zA-Z0-9_.-] starting with a letter or digit, got \"\(text)\"")
+            }
+            fields.name = text
+        },
+        .custom("command") { fields, raw throws(ConfigValueError) in
+            guard case .array(let items) = raw, !items.isEmpty else {
+                throw ConfigValueError(
+                    message: "expected a non-empty list of strings (argv), e.g. [\"./plugin.sh\", \"--flag\"]; a shell string is not accepted")
+            }
+            let argv = items.compactMap { item -> String? in if case .string(let text) = item { text } else { nil } }
+            guard argv.count == items.count, let first = argv.first, !first.isEmpty else {
+                throw ConfigValueError(message: "expected a non-empty list of strings (argv)")
+            }
+            fields.command = argv
+        },
+        .oneOf("mode", \.mode),
+        .duration("interval", \.interval, min: .milliseconds(100), max: "24h"),
+        .duration("timeout", \.timeout, min: .milliseconds(10)),
+        .bool("enabled", \.enabled),
+        .int("max_line_bytes", \.maxLineBytes, in: PluginManifest.maxLineBytesRange),
+        .int("max_series", \.maxSeries, in: PluginManifest.maxSeriesRange),
+        .int("max_messages_per_second", \.maxMessagesPerSecond, in: PluginManifest.maxMessagesPerSecondRange),
+        .value("working_directory", \.workingDirectory, nonEmpty("expected a path")),
+        .value("user", \.user, nonEmpty("expected a user name or uid")),
+        .value("group", \.group, nonEmpty("expected a group name or gid")),
+        .custom("env") { _, _ throws(ConfigValueError) in throw ConfigValueError(message: "expected a table of strings, e.g. [env] NAME = \"value\"") },
+        .custom("restart") { _, _ throws(ConfigValueError) in throw ConfigValueError(message: "expected a table [restart]") },
+    ]
+
+    /// `[restart]`.
+    static let restartKeys: [ConfigKey<PluginRestartSettings>] = [
+        .duration("backoff_initial", \.backoffInitial, min: .milliseconds(10)),
+        .duration("backoff_max", \.backoffMax, min: .milliseconds(10)),
+        .int("max_restarts", \.maxRestarts, in: 0...1000),
+        .duration("stable_after", \.stableAfter, min: .milliseconds(10)),
+    ]
+
+    /// The top level with its keys, `[restart]` with its keys, and `[env]` with any variable name.
+    static var pass: ConfigPass<Self> {
+        let top = Dictionary(keys.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let restart = Dictionary(restartKeys.map { ($0.name, $0.lifted(\ManifestFields.restart)) }, uniquingKeysWith: { first, _ in first })
+        func unknown(_ path: [String]) -> ConfigValueError {
+            let known = (path.count == 2 ? restartKeys.map(\.name) : keys.map(\.name)).joined(separator: ", ")
+            return ConfigValueError(message: path.count == 2 && path[0] == "env" ? environmentMessage : "unknown key (known: \(known))")
+        }
+        return ConfigPass(
+            isTable: { $0 == ["env"] || $0 == ["restart"] }, misplacedTable: { unknown($0).message },
+            resolve: { path throws(ConfigValueError) in
+                if path.count == 2, path[0] == "env" {
+                    let variable = path[1]
+                    return .custom(variable) { fields, raw throws(ConfigValueError) in
+                        guard case .string(let text) = raw, !variable.isEmpty, !variable.contains("=") else { throw ConfigValueError(message: environmentMessage) }
+                        fields.environment[variable] = text
+                    }
+                }
+                guard let key = path.count == 2 ? restart[path[1]] : top[path[0]] else { throw unknown(path) }
+                return key
+            })
     }
 
-    static func describe(_ value: any TOMLValueConvertible) -> String {
-        if let text = value.string { return "\"\(text)\"" }
-        if let number = value.int { return "\(number)" }
-        if let number = value.double { return "\(number)" }
-        if let flag = value.bool { return "\(flag)" }
-        return "a \(value.type)"
+    static let environmentMessage = "expected a string value and a name without '='"
+
+    /// A non-empty string, else `message`.
+    static func nonEmpty(_ message: String) -> @Sendable (ConfigValue) throws(ConfigValueError) -> String {
+        { raw throws(ConfigValueError) in
+            guard case .string(let text) = raw, !text.isEmpty else { throw ConfigValueError(message: message) }
+            return text
+        }
     }
 }
 

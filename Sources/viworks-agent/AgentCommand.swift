@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+import AgentCollectors
 import AgentRuntime
 import ArgumentParser
 
@@ -48,7 +49,7 @@ struct ConfigOptions: ParsableArguments {
     /// Loads the file, the environment, then `overrides` (flags of the command, blamed by name when wrong) and the
     /// root paths; the caller reports the warnings.
     func loadWithWarnings(environment: [String: String], overrides: [ConfigLoader.Override] = []) throws(ConfigError) -> ConfigLoader.Loaded {
-        let loader = ConfigLoader(knownCollectors: Agent.collectorIDs)
+        let loader = ConfigLoader(collectors: CollectorCatalog.configSchemas)
         var loaded = try loader.loadWithWarnings(path: config, environment: environment, overrides: overrides)
         if let procRoot { loaded.configuration.paths.procRoot = procRoot }
         if let sysRoot { loaded.configuration.paths.sysRoot = sysRoot }

@@ -59,11 +59,11 @@ struct PluginTestCommand: AsyncParsableCommand {
             manifest.mode = parsed
         }
         if let interval {
-            guard let parsed = ConfigLoader.parseDuration(interval), parsed >= .milliseconds(100) else { throw ValidationError("--interval: expected a duration such as 1s") }
+            guard let parsed = Duration(parsing: interval), parsed >= .milliseconds(100) else { throw ValidationError("--interval: expected a duration such as 1s") }
             manifest.interval = parsed
         }
         if let timeout {
-            guard let parsed = ConfigLoader.parseDuration(timeout), parsed >= .milliseconds(10) else { throw ValidationError("--timeout: expected a duration such as 5s") }
+            guard let parsed = Duration(parsing: timeout), parsed >= .milliseconds(10) else { throw ValidationError("--timeout: expected a duration such as 5s") }
             manifest.timeout = parsed
         }
         print("plugin \(manifest.name): \(([manifest.executable] + manifest.arguments).joined(separator: " "))")

@@ -96,6 +96,44 @@ struct PluginManifestTests {
         #expect(found.first { $0.key == "command" }?.message.contains("a shell string is not accepted") == true)
     }
 
+    /// Several problems in one manifest come back together, each with its line and key, in the words of the
+    /// configuration's value kinds (the same checks as `agent.toml`).
+    @Test func aManifestWithSeveralErrorsReportsThemAll() {
+        let found = issues(
+            """
+            name = 7
+            command = ["./plugin.sh", 3]
+            interval = "2d"
+            timeout = "1ms"
+            enabled = "yes"
+            max_series = 0
+            user = ""
+
+            [env]
+            "A=B" = "x"
+            PORT = 80
+
+            [restart]
+            backoff_initial = "5s"
+            backoff_max = "1s"
+            wait = 1
+            """)
+        #expect(
+            found.map { "\($0.line ?? 0) \($0.key): \($0.message)" } == [
+                "1 name: expected a string, got 7",
+                "2 command: expected a non-empty list of strings (argv)",
+                "3 interval: must be at most 24h",
+                "4 timeout: must be at least 10ms",
+                "5 enabled: expected true or false, got \"yes\"",
+                "6 max_series: 0 is out of range 1...100000",
+                "7 user: expected a user name or uid",
+                "10 env.A=B: expected a string value and a name without '='",
+                "11 env.PORT: expected a string value and a name without '='",
+                "15 restart.backoff_max: must not be smaller than backoff_initial",
+                "16 restart.wait: unknown key (known: backoff_initial, backoff_max, max_restarts, stable_after)",
+            ], "\(found)")
+    }
+
     @Test func missingKeysAndBadCommands() {
         #expect(issues("").map(\.key) == ["command", "name"])
         #expect(issues("name = \"a\"\ncommand = [\"./missing.sh\"]\n").first?.message == "/etc/viworks-agent/plugins.d/missing.sh does not exist")

@@ -100,40 +100,6 @@ struct ConfigLoaderTests {
         #expect(configuration.paths == HostPaths())
     }
 
-    @Test func aValidFileIsApplied() throws {
-        let path = file(
-            """
-            # comment
-            [agent]
-            interval = "10s"
-
-            [server]
-            listen = "[::1]:9999"
-
-            [collectors.cpu]
-            interval = "1s"
-            timeout = 0.5
-
-            [collectors.disk]
-            exclude_fs_types = ["tmpfs"]
-            statfs_timeout = "750ms"
-
-            [collectors.network]
-            enabled = false
-            """)
-        defer { unlink(path) }
-        let configuration = try loader.load(path: path, environment: [:])
-        #expect(configuration.interval == .seconds(10))
-        #expect(configuration.server.host == "::1")
-        #expect(configuration.server.port == 9999)
-        #expect(configuration.settings(for: "cpu").interval == .seconds(1))
-        #expect(configuration.settings(for: "cpu").timeout == .milliseconds(500))
-        #expect(configuration.disk.excludeFSTypes == ["tmpfs"])
-        #expect(configuration.disk.statfsTimeout == .milliseconds(750))
-        #expect(configuration.settings(for: "network").enabled == false)
-        #expect(configuration.settings(for: "memory") == CollectorSettings())
-    }
-
     @Test func errorsNameFileLineAndKeyAndAreAllReported() {
         let found = issues(
             """
@@ -190,24 +156,6 @@ struct ConfigLoaderTests {
         #expect(found.map(\.key).sorted() == ["agent.interval", "server.event_loop_threads", "server.listen", "supervisor.max_restarts"])
         #expect(found.first { $0.key == "agent.interval" }?.message == "must be at least 100ms")
         #expect(found.first { $0.key == "server.event_loop_threads" }?.line == 4)
-    }
-
-    @Test func environmentOverridesTheFile() throws {
-        let path = file("[server]\nlisten = \"127.0.0.1:1\"\n")
-        defer { unlink(path) }
-        let configuration = try loader.load(
-            path: path,
-            environment: [
-                "VIWORKS_SERVER_LISTEN": "0.0.0.0:8080", "VIWORKS_COLLECTORS_CPU_INTERVAL": "1s", "VIWORKS_COLLECTORS_DISK_EXCLUDE_FS_TYPES": "tmpfs, nfs",
-                "VIWORKS_COLLECTORS_NETWORK_ENABLED": "false", "PATH": "/usr/bin",
-                // Off loopback: plain HTTP only when said so, and a credential.
-                "VIWORKS_SERVER_ALLOW_INSECURE": "true", "VIWORKS_AUTH_API_KEYS": "backend:viewer:hmac-sha256:\(String(repeating: "ab", count: 16)):\(String(repeating: "cd", count: 32))",
-            ])
-        #expect(configuration.server.host == "0.0.0.0")
-        #expect(configuration.server.port == 8080)
-        #expect(configuration.settings(for: "cpu").interval == .seconds(1))
-        #expect(configuration.disk.excludeFSTypes == ["tmpfs", "nfs"])
-        #expect(configuration.settings(for: "network").enabled == false)
     }
 
     @Test func badEnvironmentValuesAreReportedByName() {
@@ -325,38 +273,13 @@ struct ConfigLoaderTests {
     }
 
     @Test func durations() {
-        #expect(ConfigLoader.parseDuration("1m30s") == .seconds(90))
-        #expect(ConfigLoader.parseDuration("250ms") == .milliseconds(250))
-        #expect(ConfigLoader.parseDuration("2h") == .seconds(7200))
-        #expect(ConfigLoader.parseDuration("1.5") == .milliseconds(1500))
-        #expect(ConfigLoader.parseDuration("") == nil)
-        #expect(ConfigLoader.parseDuration("5 parsecs") == nil)
-        #expect(ConfigLoader.parseDuration("-1s") == nil)
-    }
-
-    /// Values that once trapped converting seconds to Int64 nanoseconds (found by a hostile test): now plain errors.
-    @Test func hugeNegativeAndNonFiniteDurationsAreErrorsNotCrashes() {
-        let found = issues(
-            """
-            [agent]
-            interval = 1e10
-            [supervisor]
-            backoff_max = -1e300
-            backoff_initial = "1e10"
-            stable_after = 99999999999999
-            [collectors.disk]
-            statfs_timeout = "1e400"
-            """, environment: ["VIWORKS_COLLECTORS_CPU_TIMEOUT": "1e300"])
-        #expect(
-            found.map(\.key).sorted() == [
-                "VIWORKS_COLLECTORS_CPU_TIMEOUT", "agent.interval", "collectors.disk.statfs_timeout", "supervisor.backoff_initial",
-                "supervisor.backoff_max", "supervisor.stable_after",
-            ])
-        #expect(ConfigLoader.duration(seconds: 9.3e9) == nil)
-        #expect(ConfigLoader.duration(seconds: -1) == nil)
-        #expect(ConfigLoader.duration(seconds: .nan) == nil)
-        #expect(ConfigLoader.duration(seconds: 999_999_999) == .seconds(999_999_999))
-        #expect(ConfigLoader.parseDuration("1e10") == nil)
+        #expect(Duration(parsing: "1m30s") == .seconds(90))
+        #expect(Duration(parsing: "250ms") == .milliseconds(250))
+        #expect(Duration(parsing: "2h") == .seconds(7200))
+        #expect(Duration(parsing: "1.5") == .milliseconds(1500))
+        #expect(Duration(parsing: "") == nil)
+        #expect(Duration(parsing: "5 parsecs") == nil)
+        #expect(Duration(parsing: "-1s") == nil)
     }
 
     @Test func missingFileIsAnError() {

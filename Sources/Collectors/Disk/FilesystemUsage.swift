@@ -8,7 +8,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-public import AgentRuntime
+import AgentRuntime
 
 /// The fields of `struct statvfs` the agent uses, as plain integers so usage can be computed in tests.
 public struct FilesystemStats: Sendable, Hashable {

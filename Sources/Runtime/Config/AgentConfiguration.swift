@@ -22,10 +22,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var supervisor = SupervisorSettings()
     /// `[collectors.<id>]`: per-collector enable, interval and timeout overrides, by collector id.
     public var collectors: [String: CollectorSettings] = [:]
-    /// `[collectors.disk]` options.
-    public var disk = DiskSettings()
-    /// `[collectors.network]` options.
-    public var network = NetworkSettings()
+    /// `[collectors.<id>]` options of the collectors that have any (``options(_:for:)``).
+    public var collectorOptions = CollectorOptionsStore()
     /// `[plugins]`.
     public var plugins = PluginSettings()
     /// `server.allow_insecure`, `[tls]`, `[auth]`, `[access]`, `[rate_limit]`, `[limits]` (see `SecuritySettings`).
@@ -38,8 +36,6 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var notifications = NotificationSettings()
     /// `[services]` and `[services.<name>]`.
     public var services = ServicesSettings()
-    /// `[collectors.processes]` options.
-    public var processes = ProcessesSettings()
     /// `[commands]` and `[commands.<id>]`.
     public var commands = CommandSettings()
     /// `[logs]`.
@@ -51,6 +47,48 @@ public struct AgentConfiguration: Sendable, Hashable {
     public func settings(for id: String) -> CollectorSettings {
         collectors[id] ?? CollectorSettings()
     }
+
+    /// The options of collector `id` (`[collectors.<id>]`), defaults for the keys not set.
+    public func options<Options: CollectorOptions>(_ type: Options.Type, for id: String) -> Options {
+        collectorOptions.values[id] as? Options ?? Options()
+    }
+
+    /// Every fixed table of the file and its keys. `[services.<name>]`, `[commands.<id>]`, `[collectors.<id>]` and
+    /// `[[auth.api_keys]]` are tables of sections, resolved by ``ConfigLoader`` with the keys of ``ServiceDefinition``,
+    /// ``CommandDefinition``, ``CollectorSettings`` (plus the collector's options) and ``APIKeyEntry``.
+    static let tables: [ConfigTable] = [
+        ConfigTable(
+            "agent",
+            keys: [
+                .duration("interval", \.interval, min: .milliseconds(100), max: "24h"),
+                .absolutePath("state_directory", \.stateDirectory),
+                .bool("release_startup_memory", \.releaseStartupMemory),
+            ]),
+        ConfigTable("paths", \.paths, HostPaths.keys),
+        ConfigTable("server", \.server, ServerSettings.keys, extra: [.bool("allow_insecure", \.security.allowInsecure)]),
+        ConfigTable("log", \.log, LogSettings.keys),
+        ConfigTable("supervisor", \.supervisor, SupervisorSettings.keys),
+        ConfigTable("collectors", keys: []),
+        ConfigTable("plugins", \.plugins, PluginSettings.keys),
+        ConfigTable("services", \.services, ServicesSettings.keys),
+        ConfigTable("commands", \.commands, CommandSettings.keys),
+        ConfigTable("logs", \.logs, LogSettingsForAPI.keys),
+        ConfigTable("history", \.history, HistorySettings.keys),
+        ConfigTable("alerts", \.alerts, AlertSettings.keys),
+        ConfigTable("alerts.cpu", \.alerts.cpu, AlertRuleSettings.percentKeys),
+        ConfigTable("alerts.memory", \.alerts.memory, AlertRuleSettings.percentKeys),
+        ConfigTable("alerts.load", \.alerts.load, AlertRuleSettings.loadKeys, extra: [.bool("per_core", \.alerts.loadPerCore)]),
+        ConfigTable("alerts.disk", \.alerts.disk, AlertRuleSettings.percentKeys),
+        ConfigTable(
+            "alerts.services", keys: [.bool("enabled", \.alerts.servicesEnabled), .duration("for", \.alerts.servicesHoldFor, min: .zero, max: "24h")]),
+        ConfigTable("notifications", \.notifications, NotificationSettings.keys),
+        ConfigTable("tls", \.security.tls, TLSSettings.keys),
+        ConfigTable("auth", \.security.auth, AuthSettings.keys),
+        ConfigTable("auth.jwt", \.security.auth.jwt, JWTSettings.keys),
+        ConfigTable("access", \.security.access, AccessListSettings.keys),
+        ConfigTable("rate_limit", \.security.rateLimit, RateLimitSettings.keys),
+        ConfigTable("limits", \.security.limits, RequestLimitSettings.keys),
+    ]
 }
 
 /// `[server]`.
@@ -104,26 +142,6 @@ public struct CollectorSettings: Sendable, Hashable {
     }
 }
 
-/// `[collectors.disk]`.
-public struct DiskSettings: Sendable, Hashable {
-    /// `exclude_fs_types`: pseudo and virtual filesystems, never reported unless listed in `include_fs_types`.
-    public var excludeFSTypes: [String] = DiskSettings.defaultExcludedFSTypes
-    /// `include_fs_types`: when not empty, only these types are reported.
-    public var includeFSTypes: [String] = []
-    /// `exclude_mount_points`: mount points to skip; an entry ending in `/*` skips everything below it.
-    public var excludeMountPoints: [String] = ["/proc/*", "/sys/*", "/dev/*", "/run/credentials/*"]
-    /// `statfs_timeout`: a `statvfs` that takes longer (dead NFS server) marks the mount `stale`.
-    public var statfsTimeout: Duration = .seconds(2)
-
-    public init() {}
-
-    public static let defaultExcludedFSTypes = [
-        "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts", "devtmpfs", "efivarfs",
-        "fuse.lxcfs", "fuse.portal", "fusectl", "hugetlbfs", "mqueue", "nsfs", "overlay", "proc", "procfs", "pstore",
-        "ramfs", "rpc_pipefs", "securityfs", "selinuxfs", "squashfs", "sysfs", "tmpfs", "tracefs", "nfsd", "rootfs",
-    ]
-}
-
 /// `[plugins]`: external collectors declared in `plugins.d/*.toml` (docs/plugin-protocol.md).
 public struct PluginSettings: Sendable, Hashable {
     /// The default plugins directory.
@@ -138,10 +156,73 @@ public struct PluginSettings: Sendable, Hashable {
     public init() {}
 }
 
-/// `[collectors.network]`.
-public struct NetworkSettings: Sendable, Hashable {
-    /// `exclude_interfaces`: interface names not reported at all (exact names; a trailing `*` matches a prefix).
-    public var excludeInterfaces: [String] = []
+extension ServerSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .custom("listen") { server, raw throws(ConfigValueError) in (server.host, server.port) = try listenAddress(raw.string()) },
+        .int("event_loop_threads", \.eventLoopThreads, in: 1...64),
+    ]
 
-    public init() {}
+    /// `host:port` or `[v6]:port`, port 0...65535.
+    static func listenAddress(_ text: String) throws(ConfigValueError) -> (String, Int) {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                throw ConfigValueError(message: "expected host:port such as \"127.0.0.1:9740\" or \"[::1]:9740\", got \"\(text)\"")
+            }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon else {
+                throw ConfigValueError(message: "expected host:port such as \"127.0.0.1:9740\" or \"[::1]:9740\", got \"\(text)\"")
+            }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else {
+            throw ConfigValueError(message: "expected host:port with a port in 0...65535, got \"\(text)\"")
+        }
+        return (String(host), port)
+    }
+}
+
+extension LogSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .oneOf("level", \.level, ["trace", "debug", "info", "notice", "warning", "error", "critical"]),
+        .oneOf("format", \.format, ["auto", "journald", "logfmt", "json"]),
+    ]
+}
+
+extension SupervisorSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .duration("backoff_initial", \.backoffInitial, min: .milliseconds(10)),
+        .duration("backoff_max", \.backoffMax, min: .milliseconds(10)),
+        .duration("stable_after", \.stableAfter, min: .seconds(1)),
+        .int("max_restarts", \.maxRestarts, in: 0...1000),
+    ]
+}
+
+extension CollectorSettings: ConfigSection {
+    /// The keys every `[collectors.<id>]` table has, besides the collector's own options.
+    public static let keys: [ConfigKey<Self>] = [
+        .bool("enabled", \.enabled),
+        .duration("interval", \.interval, min: .milliseconds(100), max: "24h"),
+        .duration("timeout", \.timeout, min: .milliseconds(10)),
+    ]
+}
+
+extension PluginSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .bool("enabled", \.enabled),
+        .absolutePath("directory", \.directory),
+        .int("max_series_per_plugin", \.maxSeriesPerPlugin, in: 1...100_000),
+    ]
+}
+
+extension HostPaths: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .absolutePath("proc", \.procRoot),
+        .absolutePath("sys", \.sysRoot),
+        .absolutePath("rootfs", \.rootfs),
+    ]
 }

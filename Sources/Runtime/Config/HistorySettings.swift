@@ -106,3 +106,55 @@ public struct NotificationSettings: Sendable, Hashable {
 
     public init() {}
 }
+
+extension HistorySettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .bool("enabled", \.enabled),
+        .absolutePath("path", \.path),
+        .duration("retention", \.retention, min: .seconds(3600)),
+        .duration("minute_retention", \.minuteRetention, min: .seconds(3600)),
+        .duration("hour_retention", \.hourRetention, min: .seconds(3600)),
+        .duration("flush_interval", \.flushInterval, min: .milliseconds(100), max: "1h"),
+        .int("max_points", \.maxPoints, in: 10...10_000_000),
+        .int("max_series", \.maxSeries, in: 100...10_000_000),
+        .duration("series_idle_timeout", \.seriesIdleTimeout, min: .seconds(60), max: "7d"),
+    ]
+}
+
+extension AlertRuleSettings {
+    /// The keys of every `[alerts.<rule>]` table; `threshold` checks `warning`, `critical` and their clear levels.
+    static func keys(threshold: @escaping @Sendable (ConfigValue) throws(ConfigValueError) -> Double) -> [ConfigKey<Self>] {
+        [
+            .bool("enabled", \.enabled),
+            .value("warning", \.warning, threshold),
+            .value("critical", \.critical, threshold),
+            .value("warning_clear", \.warningClear, threshold),
+            .value("critical_clear", \.criticalClear, threshold),
+            .duration("for", \.holdFor, min: .zero, max: "24h"),
+        ]
+    }
+
+    /// `[alerts.cpu]`, `[alerts.memory]`, `[alerts.disk]`: percentages.
+    static let percentKeys = keys { raw throws(ConfigValueError) in try raw.percent() }
+    /// `[alerts.load]`: a load average, 0 or more.
+    static let loadKeys = keys { raw throws(ConfigValueError) in try raw.nonNegative() }
+}
+
+extension AlertSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .bool("enabled", \.enabled),
+        .duration("for", \.holdFor, min: .zero, max: "24h"),
+    ]
+}
+
+extension NotificationSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .bool("journald", \.journald),
+        .strings("webhook_urls", \.webhookURLs) { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? nil : "expected http:// or https:// URLs, got \"\($0)\"" },
+        .string("webhook_secret", \.webhookSecret),
+        .duration("webhook_timeout", \.webhookTimeout, min: .milliseconds(10)),
+        .int("webhook_max_attempts", \.webhookMaxAttempts, in: 1...20),
+        .duration("webhook_backoff", \.webhookBackoff, min: .milliseconds(1)),
+        .int("webhook_rate_limit", \.webhookRateLimit, in: 1...10_000),
+    ]
+}

@@ -146,7 +146,7 @@ public final class ReloadCoordinator: Service, Sendable {
         if old.log.level != new.log.level { keys.append("log.level") }
         if old.log.format != new.log.format { keys.append("log.format") }
         if old.supervisor != new.supervisor { keys.append("supervisor") }
-        if old.collectors != new.collectors || old.disk != new.disk || old.network != new.network { keys.append("collectors") }
+        if old.collectors != new.collectors || old.collectorOptions != new.collectorOptions { keys.append("collectors") }
         if old.security != new.security { keys.append("security") }
         // Anything added to the configuration later and not compared above still shows up.
         if keys.isEmpty, old != new { keys.append("other") }

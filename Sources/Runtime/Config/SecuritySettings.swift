@@ -207,3 +207,93 @@ public struct SecuritySettings: Sendable, Hashable {
         }
     }
 }
+
+extension TLSSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .optionalPath("cert_file", \.certFile),
+        .optionalPath("key_file", \.keyFile),
+        .optionalPath("client_ca_file", \.clientCAFile),
+        .duration("reload_check_interval", \.reloadCheckInterval, min: .milliseconds(100)),
+    ]
+}
+
+extension AuthSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .oneOf("anonymous_role", \.anonymousRole, ["auto", "none", "viewer", "operator", "admin"]),
+        .optionalPath("api_key_file", \.apiKeyFile),
+        // From the environment or as a TOML list of strings: `name:role:hash` entries, comma-separated.
+        .custom("api_keys") { auth, raw throws(ConfigValueError) in
+            var entries: [APIKeyEntry] = []
+            var problems: [ConfigValueError.Element] = []
+            for (index, text) in try raw.strings().enumerated() {
+                do throws(ConfigValueError) {
+                    let parts = text.split(separator: ":", maxSplits: 2).map(String.init)
+                    guard parts.count == 3 else { throw ConfigValueError(message: "expected name:role:hash entries, got \"\(text)\"") }
+                    entries.append(try ConfigLoader.apiKeyEntry(name: parts[0], role: parts[1], hash: parts[2]))
+                } catch {
+                    problems.append(.init(index: index, message: error.message))
+                }
+            }
+            if !problems.isEmpty { throw ConfigValueError(elements: problems) }
+            auth.apiKeys = entries
+        },
+    ]
+}
+
+extension APIKeyEntry: ConfigSection {
+    /// The keys of a `[[auth.api_keys]]` entry.
+    public static let keys: [ConfigKey<Self>] = [
+        .string("name", \.name),
+        .custom("role") { entry, raw throws(ConfigValueError) in
+            let text = try raw.string()
+            guard let role = AccessRole(name: text) else { throw ConfigValueError(message: "expected one of viewer, operator, admin, got \"\(text)\"") }
+            entry.role = role
+        },
+        .custom("hash") { entry, raw throws(ConfigValueError) in
+            let hash = try raw.string()
+            // A malformed hash is reported here; the entry is not also reported as having no hash.
+            entry.hash = APIKeyEntry.isWellFormedHash(hash) ? hash : "invalid"
+            if entry.hash == "invalid" { throw ConfigValueError(message: ConfigLoader.hashShapeMessage) }
+        },
+    ]
+}
+
+extension JWTSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .optionalPath("hs256_secret_file", \.hs256SecretFile),
+        .strings("public_key_files", \.publicKeyFiles) { $0.hasPrefix("/") ? nil : "expected absolute paths, got \"\($0)\"" },
+        .custom("issuer") { jwt, raw throws(ConfigValueError) in jwt.issuer = try raw.nonEmpty() },
+        .custom("audience") { jwt, raw throws(ConfigValueError) in jwt.audience = try raw.nonEmpty() },
+        .value("role_claim", \.roleClaim) { raw throws(ConfigValueError) in
+            guard let claim = try raw.nonEmpty() else { throw ConfigValueError(message: "must not be empty") }
+            return claim
+        },
+        .duration("leeway", \.leeway, min: .zero, max: "10m"),
+    ]
+}
+
+extension AccessListSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .strings("allow", \.allow, check: CIDRSyntax.problem),
+        .strings("trusted_proxies", \.trustedProxies, check: CIDRSyntax.problem),
+    ]
+}
+
+extension RateLimitSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .int("requests_per_minute", \.requestsPerMinute, in: 0...1_000_000),
+        .int("viewer_per_minute", \.perRole[.viewer], in: 0...1_000_000),
+        .int("operator_per_minute", \.perRole[.operator], in: 0...1_000_000),
+        .int("admin_per_minute", \.perRole[.admin], in: 0...1_000_000),
+        .int("max_clients", \.maxClients, in: 16...10_000_000),
+    ]
+}
+
+extension RequestLimitSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .int("max_body_bytes", \.maxBodyBytes, in: 1...(1 << 30)),
+        .int("max_header_bytes", \.maxHeaderBytes, in: 1024...(80 * 1024)),
+        .int("max_url_bytes", \.maxURLBytes, in: 256...(64 * 1024)),
+        .duration("request_timeout", \.requestTimeout, min: .milliseconds(100), max: "1h"),
+    ]
+}

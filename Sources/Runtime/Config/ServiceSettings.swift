@@ -135,7 +135,7 @@ public struct DiscoveryRule: Sendable, Hashable {
 
 /// `[services]`: the services collector.
 public struct ServicesSettings: Sendable, Hashable {
-    public enum SystemdMode: String, Sendable, Hashable {
+    public enum SystemdMode: String, Sendable, Hashable, CaseIterable {
         /// Use D-Bus when the host was booted with systemd (`/run/systemd/system` exists under the rootfs).
         case auto
         /// Always try D-Bus (and fall back to `/proc` when it fails).
@@ -213,14 +213,6 @@ public struct ServicesSettings: Sendable, Hashable {
     ]
 }
 
-/// `[collectors.processes]`.
-public struct ProcessesSettings: Sendable, Hashable {
-    /// `top`: how many processes `GET /api/v1/processes` lists by CPU and by memory.
-    public var top: Int = 10
-
-    public init() {}
-}
-
 /// Matches `name` against a glob with `*` (any run of characters) and `?` (one character).
 public func globMatches(_ pattern: String, _ name: String) -> Bool {
     let p = Array(pattern.utf8)
@@ -271,4 +263,82 @@ public struct LogSettingsForAPI: Sendable, Hashable {
     public var journalDirectory: String?
 
     public init() {}
+}
+
+extension ServicesSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .oneOf("systemd", \.systemd),
+        .bool("discover", \.discover),
+        .bool("probes", \.probes),
+        .duration("bus_timeout", \.busTimeout, min: .milliseconds(10), max: "60s"),
+        .duration("probe_timeout", \.probeTimeout, min: .milliseconds(10), max: "60s"),
+    ]
+}
+
+extension ServiceDefinition: ConfigSection {
+    /// The keys of a `[services.<name>]` table.
+    public static let keys: [ConfigKey<Self>] = [
+        .bool("enabled", \.enabled),
+        .bool("critical", \.critical),
+        .strings("units", \.units) {
+            $0.isEmpty || $0.contains("/") || $0.contains(" ") || !$0.contains(".")
+                ? "\"\($0)\" is not a unit name such as \"nginx.service\" or \"postgresql@*.service\"" : nil
+        },
+        .strings("process_names", \.processNames) { $0.isEmpty || $0.contains("/") ? "\"\($0)\" is not a process name (comm)" : nil },
+        .strings("command_patterns", \.commandPatterns) { $0.count < 2 ? "a command pattern must have at least 2 characters, got \"\($0)\"" : nil },
+        .bool("recovery", \.recoveryEnabled),
+        .int("recovery_attempts", \.recoveryPolicy.maxAttempts, in: 1...100),
+        .duration("recovery_window", \.recoveryPolicy.window, min: .seconds(1)),
+        .duration("recovery_backoff", \.recoveryPolicy.backoff, min: .milliseconds(100)),
+        .custom("probe") { definition, raw throws(ConfigValueError) in
+            let text = try raw.string()
+            if text.lowercased() == "none" || text.isEmpty {
+                definition.probe = nil
+                return
+            }
+            switch ServiceProbeSpec.parse(text) {
+            case .success(let spec): definition.probe = spec
+            case .failure(let error):
+                throw ConfigValueError(
+                    message: "\(error.reason), e.g. \"tcp://127.0.0.1:22\", \"http://127.0.0.1:80/health\", \"redis://127.0.0.1:6379\", \"postgres://127.0.0.1:5432\" or \"none\"; got \"\(text)\"")
+            }
+        },
+    ]
+}
+
+extension CommandSettings: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .bool("enabled", \.enabled),
+        .int("max_running", \.maxRunning, in: 1...256),
+        .duration("audit_retention", \.auditRetention, min: .seconds(86_400)),
+    ]
+}
+
+extension CommandDefinition: ConfigSection {
+    /// The keys of a `[commands.<id>]` table; `[commands.<id>.parameters]` names a type per parameter.
+    public static let keys: [ConfigKey<Self>] = [
+        .absolutePath("executable", \.executable),
+        .strings("arguments", \.arguments) { CommandDefinition.pieces($0) == nil ? "unbalanced braces in \"\($0)\"; a parameter is written {name}" : nil },
+        .custom("optional") { definition, raw throws(ConfigValueError) in definition.optional = Set(try raw.strings()) },
+        .string("summary", \.summary),
+        .duration("timeout", \.timeout, min: .milliseconds(100)),
+        .int("max_output_bytes", \.maxOutputBytes, in: 1...(16 << 20)),
+        .string("user", \.user),
+        .string("group", \.group),
+    ]
+
+    /// A `[commands.<id>.parameters]` entry: its type.
+    static func parameterType(_ raw: ConfigValue) throws(ConfigValueError) -> CommandParameterType {
+        guard let type = CommandParameterType.parse(try raw.string()) else {
+            throw ConfigValueError(message: "expected \"enum:a|b\", \"integer:1..100\", \"service\" or \"text:64\"")
+        }
+        return type
+    }
+}
+
+extension LogSettingsForAPI: ConfigSection {
+    public static let keys: [ConfigKey<Self>] = [
+        .strings("units", \.units),
+        .absolutePath("journal_directory", \.journalDirectory),
+    ]
 }

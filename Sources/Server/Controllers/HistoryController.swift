@@ -152,7 +152,7 @@ extension QueryParameters {
     func step() throws -> Int64? {
         guard let text = text("step") else { return nil }
         if let seconds = Int64(text), seconds >= 1, seconds <= 366 * 86_400 { return seconds }
-        if Int64(text) == nil, let duration = ConfigLoader.parseDuration(text) {
+        if Int64(text) == nil, let duration = Duration(parsing: text) {
             let seconds = duration.components.seconds
             if seconds >= 1, seconds <= 366 * 86_400, duration.components.attoseconds == 0 { return seconds }
         }

@@ -1,0 +1,169 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+// The checks that span keys, run after the generic pass, and the API key helpers they share with `keys` commands.
+
+extension ConfigLoader {
+    /// Checks that span keys. Each problem is placed on the line of its key, else of `near` (the key it is compared
+    /// with), else of the nearest table.
+    func validate(_ configuration: AgentConfiguration, file: String, locator: TOMLKeyLocator?) -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        func issue(_ key: String, near: String? = nil, _ message: String) {
+            let paths = ([key] + (near.map { [$0] } ?? [])).map { $0.split(separator: ".").map(String.init) }
+            let line = paths.lazy.compactMap { locator?.exactLine(of: $0) }.first ?? locator?.line(of: paths[0])
+            issues.append(ConfigIssue(source: file, line: line, key: key, message: message))
+        }
+        let (supervisor, history, alerts) = (configuration.supervisor, configuration.history, configuration.alerts)
+        if supervisor.backoffMax < supervisor.backoffInitial {
+            issue("supervisor.backoff_max", near: "supervisor.backoff_initial", "must not be smaller than supervisor.backoff_initial")
+        }
+        if history.minuteRetention < history.retention {
+            issue("history.minute_retention", near: "history.retention", "must not be shorter than history.retention")
+        }
+        if history.hourRetention < history.minuteRetention {
+            issue("history.hour_retention", near: "history.minute_retention", "must not be shorter than history.minute_retention")
+        }
+        for (name, rule) in [("cpu", alerts.cpu), ("memory", alerts.memory), ("load", alerts.load), ("disk", alerts.disk)] {
+            let key = "alerts.\(name)"
+            if rule.critical < rule.warning { issue(key + ".critical", near: key + ".warning", "must not be below \(key).warning") }
+            if rule.effectiveWarningClear > rule.warning { issue(key + ".warning_clear", near: key + ".warning", "must not be above \(key).warning") }
+            if rule.effectiveCriticalClear > rule.critical { issue(key + ".critical_clear", near: key + ".critical", "must not be above \(key).critical") }
+        }
+        if configuration.plugins.enabled {
+            let directory = configuration.plugins.directory
+            do {
+                _ = try HostFile.list(directory)
+            } catch where error.errno != ENOENT {
+                issue("plugins.directory", error.errno == ENOTDIR ? "\(directory) is not a directory" : "cannot read \(directory): \(error.reason)")
+            } catch {}
+        }
+        for definition in configuration.commands.definitions {
+            let key = "commands.\(definition.id)"
+            if definition.executable.isEmpty { issue(key, "a command needs an absolute executable") }
+            let used = definition.arguments.flatMap { CommandDefinition.pieces($0) ?? [] }.compactMap { piece -> String? in
+                if case .parameter(let name) = piece { return name }
+                return nil
+            }
+            for name in Set(used).subtracting(definition.parameters.keys).sorted() { issue(key + ".arguments", "{\(name)} has no [\(key).parameters] entry") }
+        }
+        for definition in configuration.services.definitions where definition.enabled && !definition.isLocatable {
+            issue("services.\(definition.name)", "a service needs units, process_names or command_patterns to be found")
+        }
+        return issues
+    }
+
+    /// Safe defaults and files: off loopback the agent needs TLS (or `server.allow_insecure`) and at least one
+    /// credential; TLS needs both files; the API key file is read here so its problems carry its own lines.
+    func validateSecurity(_ configuration: inout AgentConfiguration, file: String, locator: TOMLKeyLocator?) -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        func issue(_ key: String, _ message: String) {
+            issues.append(ConfigIssue(source: file, line: locator?.line(of: key.split(separator: ".").map(String.init)), key: key, message: message))
+        }
+        let security = configuration.security
+        for (index, key) in security.auth.apiKeys.enumerated() {
+            let entry = "auth.api_keys.\(index + 1)"
+            if key.name.isEmpty { issue(entry, "an API key needs a name") } else if !Self.isValidKeyName(key.name) {
+                issue(entry + ".name", "must be 1-64 letters, digits, '-', '_' or '.'")
+            }
+            if key.hash.isEmpty { issue(entry, "an API key needs a hash") }
+        }
+        // Where each key name is defined, to report a name used twice at the second place, naming the first.
+        var defined: [String: String] = [:]
+        func define(_ name: String, source: String, line: Int?, key: String) {
+            guard !name.isEmpty else { return }
+            let place = line.map { "\(source):\($0)" } ?? source
+            if let first = defined[name] {
+                issues.append(
+                    ConfigIssue(
+                        source: source, line: line, key: key,
+                        message: "API key name \"\(name)\" is already used at \(first); names must be unique (they are the client id in logs, audit records and rate limits)"))
+            } else {
+                defined[name] = place
+            }
+        }
+        for (index, key) in security.auth.apiKeys.enumerated() {
+            let path = ["auth", "api_keys", "\(index + 1)", "name"]
+            define(key.name, source: file, line: locator?.line(of: path), key: path.joined(separator: "."))
+        }
+        if let keyFile = security.auth.apiKeyFile {
+            do {
+                let text = try HostFile.read(keyFile, limit: 1 << 20)
+                for (number, content) in Self.keyFileLines(text) {
+                    do throws(ValueError) {
+                        guard content.count == 3 else { throw ValueError(message: "expected `name role hash`") }
+                        configuration.security.auth.apiKeys.append(try Self.apiKeyEntry(name: content[0], role: content[1], hash: content[2]))
+                        define(content[0], source: keyFile, line: number, key: "auth.api_key_file")
+                    } catch {
+                        issues.append(ConfigIssue(source: keyFile, line: number, key: "auth.api_key_file", message: error.message))
+                    }
+                }
+            } catch {
+                issue("auth.api_key_file", "cannot read \(keyFile): \(error.reason)")
+            }
+        }
+        let tls = security.tls
+        if tls.certFile != nil, tls.keyFile == nil { issue("tls.cert_file", "tls.key_file must be set too") }
+        if tls.keyFile != nil, tls.certFile == nil { issue("tls.key_file", "tls.cert_file must be set too") }
+        if tls.clientCAFile != nil, !tls.isEnabled { issue("tls.client_ca_file", "mutual TLS needs tls.cert_file and tls.key_file") }
+        for (key, path) in [("tls.cert_file", tls.certFile), ("tls.key_file", tls.keyFile), ("tls.client_ca_file", tls.clientCAFile)] {
+            if let path, !HostFile.exists(path) { issue(key, "\(path) does not exist") }
+        }
+        let jwt = security.auth.jwt
+        if let secretFile = jwt.hs256SecretFile {
+            do {
+                _ = try JWTSettings.readHS256Secret(file: secretFile)
+            } catch {
+                issue("auth.jwt.hs256_secret_file", error.description)
+            }
+        }
+        for path in jwt.publicKeyFiles where !HostFile.exists(path) { issue("auth.jwt.public_key_files", "\(path) does not exist") }
+        let host = configuration.server.host
+        if !SecuritySettings.isLoopback(host: host) {
+            let listen = "\(host):\(configuration.server.port)"
+            if !tls.isEnabled && !security.allowInsecure {
+                issue(
+                    "server.listen",
+                    "listening on \(listen), which is not loopback, needs TLS: set tls.cert_file and tls.key_file, or server.allow_insecure = true behind a TLS-terminating proxy"
+                )
+            }
+            if !configuration.security.auth.hasCredentials {
+                issue("server.listen", "listening on \(listen), which is not loopback, needs at least one credential: [[auth.api_keys]], auth.api_key_file or [auth.jwt]")
+            }
+        }
+        return issues
+    }
+
+    /// The entries of an API key file (`name role hash` per line, `#` comments, blank lines skipped): each line's
+    /// 1-based number and its whitespace-separated fields.
+    public static func keyFileLines(_ text: String) -> [(line: Int, fields: [String])] {
+        var result: [(line: Int, fields: [String])] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let fields = line.prefix { $0 != "#" }.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            if !fields.isEmpty { result.append((number + 1, fields)) }
+        }
+        return result
+    }
+
+    static let hashShapeMessage = "expected a hash printed by `viworks-agent keys create` (hmac-sha256:<32 hex>:<64 hex>); never the key itself"
+
+    static func apiKeyEntry(name: String, role: String, hash: String) throws(ValueError) -> APIKeyEntry {
+        guard isValidKeyName(name) else { throw ValueError(message: "API key name \"\(name)\" must be 1-64 letters, digits, '-', '_' or '.'") }
+        guard let parsedRole = AccessRole(name: role) else { throw ValueError(message: "expected a role viewer, operator or admin, got \"\(role)\"") }
+        guard APIKeyEntry.isWellFormedHash(hash) else { throw ValueError(message: hashShapeMessage) }
+        return APIKeyEntry(name: name, role: parsedRole, hash: hash)
+    }
+
+    /// An API key name: 1-64 letters, digits, `-`, `_` or `.`.
+    public static func isValidKeyName(_ name: String) -> Bool {
+        (1...64).contains(name.utf8.count)
+            && name.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45 || $0 == 95 || $0 == 46 }
+    }
+}
