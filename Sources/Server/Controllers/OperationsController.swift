@@ -9,7 +9,7 @@ import Glibc
 public import AgentRuntime
 import HTTPTypes
 import FoundationEssentials
-public import Hummingbird
+import Hummingbird
 import NIOCore
 
 /// The privileged routes: allowlisted commands (`POST /api/v1/command`, `GET /api/v1/command/{id}`,

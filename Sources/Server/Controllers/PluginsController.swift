@@ -4,7 +4,7 @@
 //
 
 public import AgentRuntime
-public import Hummingbird
+import Hummingbird
 
 /// `GET /api/v1/plugins`, `GET /api/v1/plugins/{name}`, `POST /api/v1/plugins/{name}/enable`, `POST /api/v1/plugins/reload`.
 /// Not cached: the figures move with every line a plugin writes.

@@ -5,7 +5,7 @@
 
 import AgentRuntime
 import FoundationEssentials
-public import Hummingbird
+import Hummingbird
 import NIOCore
 
 /// The read-only monitoring routes: health, status, status-simple, system, collectors, metrics.
