@@ -87,7 +87,7 @@ public struct PeriodReport: Sendable, Hashable {
         let from = to - period.seconds * 1000
         func summary(_ name: String) async throws -> MetricSummary {
             guard let series = try await store.series(named: name).first(where: { $0.key.labels.isEmpty }) else { return MetricSummary() }
-            return summarize(try await store.rollups(.minute, series: series.id, from: floorDivision(from, 1000), to: floorDivision(to, 1000)))
+            return summarize(try await store.rollups(.minute, series: series.id, from: floorDiv(from, 1000), to: floorDiv(to, 1000)))
         }
         let fromTime = Timestamp(millisecondsSinceEpoch: from)
         let toTime = Timestamp(millisecondsSinceEpoch: to)
@@ -125,11 +125,5 @@ public struct PeriodReport: Sendable, Hashable {
                 name: name, availabilityPercent: span > 0 ? max(0, 100 * (1 - entry.down / span)) : 100, downtimeSeconds: entry.down,
                 incidents: entry.count)
         }
-    }
-
-    /// Division rounded towards minus infinity (milliseconds to whole seconds of a bucket start).
-    static func floorDivision(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
     }
 }

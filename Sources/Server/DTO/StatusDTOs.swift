@@ -70,6 +70,38 @@ struct CollectorsDTO: Encodable {
     }
 }
 
+/// One supervised child in `/api/v1/collectors` and `/api/v1/status`'s `collectors`.
+struct CollectorDTO: Encodable {
+    var state: ChildState
+
+    enum Keys: String, CodingKey {
+        case name, kind, core, status, restarts, consecutive_failures, last_error, last_error_at, started_at, next_restart_at
+        case interval_seconds, timeout_seconds, last_collection_at, last_duration_seconds, last_success, collections, failures, timeouts
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var o = JSONObject(encoder, keyedBy: Keys.self)
+        try o(.name, state.name)
+        try o(.kind, state.kind)
+        try o(.core, state.core)
+        try o(.status, state.status.rawValue)
+        try o(.restarts, state.restarts)
+        try o(.consecutive_failures, state.consecutiveFailures)
+        try o(.last_error, state.lastError)
+        try o(.last_error_at, state.lastErrorAt?.rfc3339)
+        try o(.started_at, state.startedAt?.rfc3339)
+        try o(.next_restart_at, state.nextRestartAt?.rfc3339)
+        try o(.interval_seconds, state.intervalSeconds)
+        try o(.timeout_seconds, state.timeoutSeconds)
+        try o(.last_collection_at, state.lastCollectionAt?.rfc3339)
+        try o(.last_duration_seconds, state.lastDurationSeconds.map { rounded($0, 6) })
+        try o(.last_success, state.lastSuccess)
+        try o(.collections, state.collections)
+        try o(.failures, state.failures)
+        try o(.timeouts, state.timeouts)
+    }
+}
+
 /// `GET /api/v1/health`: ``AgentHealth`` (decided in the runtime) and the agent's identity.
 struct HealthDTO: Encodable {
     var health: AgentHealth
