@@ -31,9 +31,6 @@ struct AgentHistory {
 extension Agent {
     // MARK: - Collection
 
-    /// The ids of every built-in collector (the `[collectors.X]` tables the configuration knows).
-    static var collectorIDs: [String] { CollectorCatalog.builtins(configuration: AgentConfiguration()).map(\.descriptor.id) }
-
     /// The built-in collectors the configuration enables, with their interval (`[collectors.X] interval`, else the
     /// agent's) and timeout (`[collectors.X] timeout`, else the collector's default capped at the interval).
     static func enabledCollectors(_ configuration: AgentConfiguration) -> [EnabledCollector] {

@@ -237,6 +237,29 @@ def test_an_agent_killed_mid_command_leaves_the_start_record(state, tmp_path) ->
     assert verify.returncode == 1 and "BROKEN at record 1" in verify.stdout, verify.stdout
 
 
+def test_shutdown_cancels_a_running_background_command(state, tmp_path) -> None:
+    """SIGTERM while an async command runs: the agent kills it, records its end as cancelled and exits at once."""
+    config = tmp_path / "agent.toml"
+    config.write_text('[commands.sleep]\nexecutable = "/bin/sleep"\narguments = ["{seconds}"]\nparameters.seconds = "integer:0..600"\ntimeout = "60s"\n')
+    own_state = tmp_path / "state"
+    agent = start_agent(tmp_path / "agent", "--config", str(config), env={"VIWORKS_AGENT_STATE_DIRECTORY": str(own_state), "VIWORKS_SERVICES_SYSTEMD": "off", **AUTH_ENV})
+    try:
+        status, body = post(agent, "/api/v1/command", {"command": "sleep", "parameters": {"seconds": 37}, "async": True})
+        assert status == 202 and body["status"] == "running"
+        time.sleep(0.3)
+        started = time.monotonic()
+        agent.process.send_signal(signal.SIGTERM)
+        assert agent.process.wait(timeout=10) == 0, agent.log()
+        assert time.monotonic() - started < 5, "the agent waited for the 37 s command"
+    finally:
+        agent.stop()
+    still_running = subprocess.run(["pgrep", "-x", "-f", "/bin/sleep 37"], capture_output=True, text=True)
+    assert still_running.stdout == "", f"the command outlived the agent: {still_running.stdout}"
+    with sqlite3.connect(own_state / "audit.sqlite") as connection:
+        rows = connection.execute("SELECT id, event, action, outcome, start_id FROM audit_log ORDER BY id").fetchall()
+    assert rows == [(1, "command.start", "sleep", None, None), (2, "command.end", "sleep", "cancelled", 1)]
+
+
 def test_the_deadline_holds_when_a_command_closes_its_output(agent) -> None:
     started = time.monotonic()
     status, body = post(agent, "/api/v1/command", {"command": "closer"})
