@@ -158,6 +158,10 @@ public final class Operations: Sendable {
     // MARK: - Commands
 
     /// Validates and audits a command, then runs it (to the end, or in the background when `background`).
+    ///
+    /// A background run is a job of ``jobs``: it starts once that service runs and is cancelled (process group killed,
+    /// ``CommandRun/status`` `timedOut`, audit outcome `cancelled`) when the agent shuts down; the returned run has no
+    /// result yet, ``job(_:)`` has it later.
     /// - Throws: ``CommandRejection`` before anything runs; ``AuditUnavailable`` when the start record cannot be written
     ///   (nothing runs without its audit record).
     public func runCommand(_ id: String, parameters: [String: String], principal: Requester, background: Bool) async throws -> CommandRun {
