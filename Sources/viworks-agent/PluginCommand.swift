@@ -33,6 +33,9 @@ struct PluginTestCommand: AsyncParsableCommand {
               viworks-agent plugin test ./my-plugin.py --mode stream --interval 1s -- --verbose
             """)
 
+    /// The interval of a poll plugin's test cycles unless `--interval` is given: the shortest a manifest may set.
+    static let backToBack: Duration = .milliseconds(100)
+
     @Argument(help: "A manifest (*.toml) or an executable.")
     var target: String
 
@@ -42,7 +45,7 @@ struct PluginTestCommand: AsyncParsableCommand {
     @Option(help: "Override the mode: poll or stream (default: the manifest's, else poll).")
     var mode: String?
 
-    @Option(help: "Override the interval, e.g. 1s (default: the manifest's, else 1s for an executable).")
+    @Option(help: "Wait this long between cycles, e.g. 30s (default: a poll plugin's cycles run back to back; a stream plugin keeps the manifest's interval).")
     var interval: String?
 
     @Option(help: "Override the timeout, e.g. 5s.")
@@ -58,16 +61,21 @@ struct PluginTestCommand: AsyncParsableCommand {
             guard let parsed = PluginMode(rawValue: mode) else { throw ValidationError("--mode must be poll or stream") }
             manifest.mode = parsed
         }
+        var pace = ""
         if let interval {
             guard let parsed = Duration(parsing: interval), parsed >= .milliseconds(100) else { throw ValidationError("--interval: expected a duration such as 1s") }
             manifest.interval = parsed
+        } else if manifest.mode == .poll && manifest.interval > Self.backToBack {
+            // The cycles run back to back: a test of a 30 s plugin takes seconds, not minutes.
+            pace = " (the agent collects every \(format(manifest.interval)); --interval to wait that long here)"
+            manifest.interval = Self.backToBack
         }
         if let timeout {
             guard let parsed = Duration(parsing: timeout), parsed >= .milliseconds(10) else { throw ValidationError("--timeout: expected a duration such as 5s") }
             manifest.timeout = parsed
         }
-        print("plugin \(manifest.name): \(([manifest.executable] + manifest.arguments).joined(separator: " "))")
-        print("  mode \(manifest.mode.rawValue), interval \(format(manifest.interval)), timeout \(format(manifest.timeout)), max line \(manifest.maxLineBytes) bytes, \(cycles) cycles")
+        say("plugin \(manifest.name): \(([manifest.executable] + manifest.arguments).joined(separator: " "))")
+        say("  mode \(manifest.mode.rawValue), interval \(format(manifest.interval))\(pace), timeout \(format(manifest.timeout)), max line \(manifest.maxLineBytes) bytes, \(cycles) cycles")
         let report = Report(timeout: manifest.timeout)
         PluginHost.ignoreSIGPIPE()
         let bus = MetricsBus()
@@ -93,14 +101,14 @@ struct PluginTestCommand: AsyncParsableCommand {
         for await batch in batches { tail.append(batch) }
         let problems = report.finish(failure: failure, disabled: disabled, batches: tail)
         if problems > 0 {
-            print("FAIL: \(problems) problem\(problems == 1 ? "" : "s")")
+            say("FAIL: \(problems) problem\(problems == 1 ? "" : "s")")
             throw ExitCode(1)
         }
         if disabled != nil {
-            print("DISABLED: the agent would show this plugin disabled with that reason and not restart it")
+            say("DISABLED: the agent would show this plugin disabled with that reason and not restart it")
             throw ExitCode(2)
         }
-        print("OK")
+        say("OK")
     }
 
     private func loadManifest() throws -> PluginManifest {
@@ -152,18 +160,18 @@ private final class Report: Sendable {
             switch observation {
             case .started(let pid):
                 s.started = now
-                print("  started, pid \(pid)")
+                say("  started, pid \(pid)")
             case .hello(let hello, let line, let after):
                 s.hello = hello
                 let ok = hello.protocolVersion == pluginProtocolVersion
                 if !ok { s.problems += 1 }
-                print("\(ok ? "ok  " : "FAIL") line \(line): hello after \(format(after)): protocol \(hello.protocolVersion)\(hello.version.map { ", version \($0)" } ?? "")")
+                say("\(ok ? "ok  " : "FAIL") line \(line): hello after \(format(after)): protocol \(hello.protocolVersion)\(hello.version.map { ", version \($0)" } ?? "")")
             case .lineRejected(let line, let rejection):
                 s.problems += 1
-                print("FAIL line \(line): \(rejection.reason.rawValue): \(rejection.detail)")
+                say("FAIL line \(line): \(rejection.reason.rawValue): \(rejection.detail)")
             case .sampleRejected(let line, let rejection):
                 s.problems += 1
-                print("FAIL line \(line): sample \(rejection.index) rejected: \(rejection.reason.rawValue): \(rejection.detail)")
+                say("FAIL line \(line): sample \(rejection.index) rejected: \(rejection.reason.rawValue): \(rejection.detail)")
             case .collectSent(let id):
                 s.collectSentAt[id] = now
             case .reply(let id, let line, _, let samples):
@@ -172,20 +180,20 @@ private final class Report: Sendable {
                 s.samples += samples
                 s.replies += 1
                 let share = Int((took.secondsDouble / max(timeout.secondsDouble, 1e-9) * 100).rounded())
-                print("ok   line \(line): reply to collect \(id) in \(format(took)) (\(share)% of the \(format(timeout)) timeout), \(samples) samples")
+                say("ok   line \(line): reply to collect \(id) in \(format(took)) (\(share)% of the \(format(timeout)) timeout), \(samples) samples")
             case .metrics(let line, let samples):
                 s.samples += samples
                 s.replies += 1
-                print("ok   line \(line): metrics, \(samples) samples")
+                say("ok   line \(line): metrics, \(samples) samples")
             case .log(let level, let message):
-                print("     log \(level): \(message)")
+                say("     log \(level): \(message)")
             case .stderr(let text):
-                print("     stderr: \(text)")
+                say("     stderr: \(text)")
             case .ignored(let line, let what):
-                print("note line \(line): ignored \(what) (unknown to protocol \(pluginProtocolVersion))")
+                say("note line \(line): ignored \(what) (unknown to protocol \(pluginProtocolVersion))")
             case .ended(let how):
                 s.endedAt = .now()
-                print("  ended: \(how)")
+                say("  ended: \(how)")
             }
         }
     }
@@ -197,25 +205,25 @@ private final class Report: Sendable {
         state.withLock { s in
             if s.hello == nil {
                 s.problems += 1
-                print("FAIL no hello: the first line must be {\"type\":\"hello\",\"protocol\":\(pluginProtocolVersion)}")
+                say("FAIL no hello: the first line must be {\"type\":\"hello\",\"protocol\":\(pluginProtocolVersion)}")
             }
             if let failure {
                 s.problems += 1
-                print("FAIL \(failure)")
+                say("FAIL \(failure)")
             }
-            if let disabled { print("note \(disabled)") }
+            if let disabled { say("note \(disabled)") }
             var batches = batches
             if let final = batches.last, final.samples.isEmpty, let ended = s.endedAt, final.timestamp >= ended { batches.removeLast() }
             if s.replies > 0, let last = batches.last?.samples {
-                print("samples of the last \(s.collectSentAt.isEmpty ? "metrics message" : "reply"), as the agent stores them (\(last.count)):")
-                for sample in last { print("  " + sampleLine(sample)) }
+                say("samples of the last \(s.collectSentAt.isEmpty ? "metrics message" : "reply"), as the agent stores them (\(last.count)):")
+                for sample in last { say("  " + sampleLine(sample)) }
                 // Samples the exposition would leave out of /metrics (a duplicate series, a kind or label-name conflict).
                 for rejected in PrometheusExposition.render(last).rejected {
                     s.problems += 1
-                    print("FAIL left out of /metrics: \(rejected)")
+                    say("FAIL left out of /metrics: \(rejected)")
                 }
             }
-            print("summary: \(s.replies) replies, \(s.samples) samples, slowest reply \(format(s.slowest)) of \(format(timeout))")
+            say("summary: \(s.replies) replies, \(s.samples) samples, slowest reply \(format(s.slowest)) of \(format(timeout))")
             return s.problems
         }
     }
@@ -238,6 +246,22 @@ private func sampleLine(_ sample: MetricSample) -> String {
     line += "  # \(sample.kind.rawValue)"
     if !sample.help.isEmpty { line += "; \(sample.help)" }
     return line
+}
+
+/// Writes `line` and a newline to standard output at once, unbuffered: a pipe or a file sees each line as it is said, not
+/// when a buffer fills or the command ends.
+private func say(_ line: String) {
+    var text = line + "\n"
+    text.withUTF8 { bytes in
+        guard let base = bytes.baseAddress else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(STDOUT_FILENO, base + offset, bytes.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
 }
 
 private func format(_ duration: Duration) -> String {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import JSON_TYPE, REPO_ROOT, assert_valid, component_validator, run_cli, start_agent
+from conftest import JSON_TYPE, REPO_ROOT, agent_binary, assert_valid, clean_environment, component_validator, run_cli, start_agent
 
 EXAMPLE = REPO_ROOT / "examples/plugins/shell/processes.sh"
 CRASHING = REPO_ROOT / "Tests/AgentPluginsTests/Fixtures/bin/exit_now.sh"
@@ -189,3 +189,28 @@ def test_series_limit_bounds_a_plugin_in_the_api_and_metrics(tmp_path, openapi_d
         assert 'reason="series_limit"' in agent.get("/metrics").body.decode()
     finally:
         agent.stop()
+
+
+def test_plugin_test_runs_a_shipped_manifests_cycles_back_to_back_and_prints_each_line_at_once(tmp_path):
+    manifest = REPO_ROOT / "plugins.d/shell-example.toml"
+    assert 'interval = "30s"' in manifest.read_text()
+    # Three cycles of a 30 s plugin used to take a minute; back to back they take well under the 20 s allowed here.
+    result = run_cli("plugin", "test", str(manifest), "--cycles", "3", timeout=20)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "interval 100ms (the agent collects every 30s; --interval to wait that long here)" in result.stdout, result.stdout
+    assert "reply to collect 3" in result.stdout and result.stdout.rstrip().endswith("OK")
+
+    # With --interval the cycles keep that pace, and stdout (a pipe here) gets each line as it is printed:
+    # the header arrives while the plugin still runs, not when the command exits.
+    process = subprocess.Popen(
+        [str(agent_binary()), "plugin", "test", str(manifest), "--interval", "1s", "--cycles", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_environment())
+    try:
+        first = process.stdout.readline()
+        assert first.startswith("plugin shell-example: "), first
+        assert process.poll() is None, "the first line came only when the command ended"
+        rest = process.stdout.read()  # until the command ends and closes stdout
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    assert "interval 1s, timeout" in rest and rest.rstrip().endswith("OK"), rest
