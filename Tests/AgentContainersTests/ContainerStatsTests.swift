@@ -78,6 +78,7 @@ import Testing
         #expect(ContainerStatsMath.memoryLimitBytes(stats.memoryStats) == 268_435_456)
         // rx 2048 + tx 1024.
         #expect(stats.networkBytes == 3072)
+        #expect(stats.sentBytes == 1024)
     }
 
     @Test func cgroupV2WithoutOnlineCPUsOrPerCPUIsUnknown() throws {

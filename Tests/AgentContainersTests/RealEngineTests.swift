@@ -177,7 +177,7 @@ struct RealEngineTests {
         let session = try await manager.create(SessionRequest(username: "bob", template: "hog"))
         let took = await Self.eventually(within: .seconds(5)) { await manager.session(session.sessionID)?.status == .oomKilled }
         let record = await manager.session(session.sessionID)
-        #expect(took != nil, "status stayed \(record?.status.rawValue ?? "?")")
+        #expect(took.map { $0 < .seconds(1) } == true, "status \(record?.status.rawValue ?? "?") after \(String(describing: took))")
         #expect(record?.exitCode == 137)
         #expect(record?.stoppedAt != nil)
         #expect(try await fixture.engine.inspectContainer(try #require(session.containerID)).state.oomKilled)
@@ -238,6 +238,45 @@ struct RealEngineTests {
             "memory_limit_bytes", "cpu_shares", "oom_killed", "exit_code",
         ])
         #expect(object["cpu_percent"] is NSNull)
+    }
+
+    @Test func idleSessionsAreReapedAndTrafficKeepsThemAlive() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "idle", firstPort: 23600) { $0.templates["web"]?.idleTimeout = .seconds(1) }
+        defer { Task { await fixture.finish() } }
+        let manager = fixture.manager
+        let running = Task { await manager.run() }
+        defer { running.cancel() }
+        let quiet = try await manager.create(SessionRequest(username: "quinn", template: "web"))
+        let busy = try await manager.create(SessionRequest(username: "quinn", template: "web"))
+        let busyPort = try #require(busy.port)
+        // Traffic to one of them every 150 ms for 3.5 s.
+        let clock = ContinuousClock()
+        let until = clock.now + .milliseconds(3500)
+        while clock.now < until {
+            _ = try? await HTTP.get(port: busyPort)
+            try await Task.sleep(for: .milliseconds(150))
+        }
+        let quietRecord = await manager.session(quiet.sessionID)
+        let quietStats = try? await fixture.engine.stats(try #require(quiet.containerID))
+        #expect(quietRecord?.status == .removed, "\(String(describing: quietRecord)) \(String(describing: quietStats?.networks))")
+        #expect(quietRecord?.reason == "idle for 1s")
+        #expect(await manager.session(busy.sessionID)?.status == .running)
+        #expect(try await fixture.labelled().map(\.id) == [busy.containerID].compactMap { $0 })
+    }
+
+    @Test func removedRecordsAreForgottenAfterKeepRecords() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "forget", firstPort: 23640) { $0.keepRecords = .zero }
+        defer { Task { await fixture.finish() } }
+        let kept = try await fixture.manager.create(SessionRequest(username: "sam", template: "web"))
+        let gone = try await fixture.manager.create(SessionRequest(username: "sam", template: "web"))
+        _ = try await fixture.manager.delete(gone.sessionID)
+        await fixture.manager.reap()
+        #expect(await fixture.manager.session(gone.sessionID) == nil)
+        #expect(try await fixture.store.session(gone.sessionID) == nil)
+        #expect(await fixture.manager.session(kept.sessionID)?.status == .running)
+        #expect(try await fixture.store.all().map(\.sessionID) == [kept.sessionID])
     }
 
     // MARK: - Ports and limits
@@ -440,6 +479,10 @@ struct RealEngineTests {
         let again = try await manager.create(SessionRequest(username: "kim", template: "web"))
         #expect(again.status == .running)
         #expect(try await HTTP.get(port: try #require(again.port)) == "hello\n")
+        // The event stream is back: a container removed behind the manager's back is noticed within a second.
+        try await fixture.engine.removeContainer(try #require(again.containerID), force: true)
+        let took = await Self.eventually(within: .seconds(3)) { await manager.session(again.sessionID)?.status == .removed }
+        #expect(took.map { $0 < .seconds(1) } == true, "took \(String(describing: took))")
     }
 
     // MARK: - Latency

@@ -269,6 +269,8 @@ public final class DockerEngine: Sendable {
                 let bytes = try await response.body.collect(upTo: Self.maximumBodyBytes)
                 return (Int(response.status.code), Array(bytes.readableBytesView))
             }
+        } catch is NIOTooManyBytesError {
+            throw ContainerEngineError.invalidResponse("\(path): the answer is longer than \(Self.maximumBodyBytes) bytes")
         } catch {
             throw ContainerEngineError.classify(error, socketPath: socketPath, timeout: limit)
         }

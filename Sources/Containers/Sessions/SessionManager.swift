@@ -78,7 +78,7 @@ public actor SessionManager {
     /// Where the next port search starts, so that a freed port is not reused at once.
     private var portCursor: Int
     private var engineState = ContainerEngineStatus(status: .unavailable, reason: "not connected yet")
-    /// Network bytes last seen per session, for the idle limit.
+    /// Bytes sent by each session's container when last sampled, for the idle limit.
     private var networkBytes: [String: UInt64] = [:]
     /// Unix seconds of the last event seen, to re-open the stream without a gap.
     private var lastEventSeconds: Int64?
@@ -623,34 +623,61 @@ public actor SessionManager {
     // MARK: - Reaper
 
     /// One pass of the reaper: removes sessions past their TTL or idle limit, and containers that exited on their own
-    /// longer than ``ContainerSettings/keepExited`` ago. Does nothing while the engine is unavailable.
+    /// longer than ``ContainerSettings/keepExited`` ago (several at once: a grace period each does not add up), then
+    /// forgets removed records older than ``ContainerSettings/keepRecords``. Does nothing while the engine is
+    /// unavailable.
     public func reap() async {
         guard engineState.status == .available else { return }
         let current = now()
+        var removals: [(id: String, reason: String)] = []
+        var sampled: [(id: String, containerID: String)] = []
         for session in list() where session.status.holdsContainer && session.status != .creating && !busy.contains(session.sessionID) {
             let id = session.sessionID
             if let expires = session.expiresAt, expires <= current {
-                _ = try? await delete(id, reason: "ttl expired")
-                continue
+                removals.append((id, "ttl expired"))
+            } else if session.status == .exited || session.status == .oomKilled, let stopped = session.stoppedAt,
+                stopped.adding(settings.keepExited) <= current
+            {
+                let code = session.exitCode.map(String.init) ?? "unknown"
+                removals.append((id, "\(session.status.rawValue) (exit code \(code)); removed after keep_exited"))
+            } else if session.status == .running, session.idleTimeout != nil, let containerID = session.containerID {
+                sampled.append((id, containerID))
             }
-            if session.status == .exited || session.status == .oomKilled, let stopped = session.stoppedAt, stopped.adding(settings.keepExited) <= current {
-                let was = session.status.rawValue
-                _ = try? await delete(id, reason: "\(was) (exit code \(session.exitCode.map(String.init) ?? "unknown")); removed after keep_exited")
-                continue
+        }
+        // Idle limits: bytes sent by the container are activity (it answered someone); received bytes are not, since
+        // broadcasts on the shared bridge reach every container. A one-shot sample can take up to a second (the
+        // engine's collection tick), so the containers are sampled together.
+        let engine = self.engine
+        let samples = await withTaskGroup(of: (String, UInt64?).self) { group in
+            for (id, containerID) in sampled {
+                group.addTask { (id, try? await engine.stats(containerID).sentBytes) }
             }
-            if session.status == .running, let idle = session.idleTimeout, let containerID = session.containerID {
-                if let bytes = try? await engine.stats(containerID).networkBytes, networkBytes[id] != bytes {
-                    let first = networkBytes[id] == nil
-                    networkBytes[id] = bytes
-                    if !first, var updated = sessions[id] {
-                        updated.lastActivityAt = current
-                        sessions[id] = updated
-                    }
-                }
-                if let last = sessions[id]?.lastActivityAt, last.adding(idle) <= current, sessions[id]?.status == .running {
-                    _ = try? await delete(id, reason: "idle for \(SessionRules.format(idle))")
-                }
+            return await group.reduce(into: [String: UInt64]()) { result, sample in
+                if let bytes = sample.1 { result[sample.0] = bytes }
             }
+        }
+        let sampledAt = now()
+        for (id, _) in sampled {
+            guard var session = sessions[id], session.status == .running, !busy.contains(id), let idle = session.idleTimeout else { continue }
+            if let bytes = samples[id], networkBytes[id] != bytes {
+                // A change is activity; so is a first sample with bytes already sent (when is unknown: now, to be safe).
+                if networkBytes[id] != nil || bytes > 0 { session.lastActivityAt = sampledAt }
+                networkBytes[id] = bytes
+                sessions[id] = session
+            }
+            if let last = session.lastActivityAt, last.adding(idle) <= sampledAt {
+                removals.append((id, "idle for \(SessionRules.format(idle))"))
+            }
+        }
+        await withDiscardingTaskGroup { group in
+            for removal in removals {
+                group.addTask { _ = try? await self.delete(removal.id, reason: removal.reason) }
+            }
+        }
+        let forgetBefore = current.adding(.zero - settings.keepRecords)
+        let forgotten = sessions.values.filter { !$0.status.holdsContainer && ($0.removedAt ?? current) < forgetBefore }.map(\.sessionID)
+        if !forgotten.isEmpty, (try? await store.purge(removedBefore: forgetBefore)) != nil {
+            for id in forgotten { sessions[id] = nil }
         }
     }
 

@@ -71,6 +71,8 @@ public struct ContainerSettings: Sendable, Hashable {
     public var stopGracePeriod: Duration = .seconds(10)
     /// `engine_timeout`: deadline of one call to the engine.
     public var engineTimeout: Duration = .seconds(10)
+    /// `keep_records`: how long the record of a removed session is kept (history) before it is forgotten.
+    public var keepRecords: Duration = .seconds(30 * 86_400)
     /// `reap_interval`: how often TTLs, idle limits and exited containers are checked.
     public var reapInterval: Duration = .seconds(5)
     /// The value of the `io.viworks.agent` label on this agent's containers (the host's name by default): several
@@ -106,6 +108,7 @@ public struct ContainerSettings: Sendable, Hashable {
             errors.append(FieldError(field: "max_sessions_per_user", message: "must be between 1 and max_sessions (\(maxSessions))"))
         }
         if keepExited < .zero { errors.append(FieldError(field: "keep_exited", message: "must not be negative")) }
+        if keepRecords < .zero { errors.append(FieldError(field: "keep_records", message: "must not be negative")) }
         if stopGracePeriod < .zero || stopGracePeriod > .seconds(300) {
             errors.append(FieldError(field: "stop_grace_period", message: "must be between 0s and 5m"))
         }

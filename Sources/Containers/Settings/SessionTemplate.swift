@@ -32,7 +32,8 @@ public struct SessionTemplate: Sendable, Hashable {
     public var pidsLimit: Int = 256
     /// `ttl`: the default and longest lifetime of a session; nil for no limit.
     public var ttl: Duration?
-    /// `idle_timeout`: a running session without network traffic for this long is stopped and removed; nil for never.
+    /// `idle_timeout`: a running session whose container sent no network traffic for this long is stopped and
+    /// removed; nil for never.
     public var idleTimeout: Duration?
     /// `read_only`: a read-only root filesystem.
     public var readOnly: Bool = false

@@ -106,14 +106,26 @@ public actor ContainerReporter {
     ///   sample is reported without those values.
     public func reports(labels: [String]) async throws -> [ContainerReport] {
         let summaries = try await engine.listContainers(labels: labels, all: true)
+        let engine = self.engine
+        // A one-shot stats sample can take up to a second (the engine's collection tick): all containers at once.
+        let details = await withTaskGroup(of: (String, ContainerInspect?, ContainerStats?).self) { group in
+            for summary in summaries {
+                group.addTask {
+                    async let inspect = try? engine.inspectContainer(summary.id)
+                    async let stats = summary.state == "running" ? try? engine.stats(summary.id) : nil
+                    return (summary.id, await inspect, await stats)
+                }
+            }
+            return await group.reduce(into: [String: (ContainerInspect?, ContainerStats?)]()) { $0[$1.0] = ($1.1, $1.2) }
+        }
         var reports: [ContainerReport] = []
         var seen: [String: ContainerStats.CPUStats] = [:]
         for summary in summaries {
-            let inspect = try? await engine.inspectContainer(summary.id)
-            let stats = summary.state == "running" ? try? await engine.stats(summary.id) : nil
+            let (inspect, stats) = details[summary.id] ?? (nil, nil)
             reports.append(ContainerReport(summary: summary, inspect: inspect, stats: stats, previousCPU: previous[summary.id]))
             if let stats { seen[summary.id] = stats.cpuStats }
         }
+        // Containers that are gone drop out: the memory does not grow with session churn.
         previous = seen
         return reports
     }

@@ -125,6 +125,13 @@ public struct ContainerStats: Decodable, Sendable, Hashable {
         guard let networks, !networks.isEmpty else { return nil }
         return networks.values.reduce(0) { $0 &+ $1.rxBytes &+ $1.txBytes }
     }
+
+    /// Bytes the container sent on every interface; nil without network counters. Unlike received bytes, these do not
+    /// move with broadcasts (ARP) on the bridge the container shares with others.
+    public var sentBytes: UInt64? {
+        guard let networks, !networks.isEmpty else { return nil }
+        return networks.values.reduce(0) { $0 &+ $1.txBytes }
+    }
 }
 
 /// The arithmetic of container statistics, as pure functions of stats documents.
