@@ -443,6 +443,51 @@ struct RealEngineTests {
         #expect(await manager.session(session.sessionID)?.port == nil)
     }
 
+    @Test func stopsAndStartsOutsideTheAgentReachTheRecordWithinASecond() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "outside", firstPort: 23680)
+        defer { Task { await fixture.finish() } }
+        let manager = fixture.manager
+        let running = Task { await manager.run() }
+        defer { running.cancel() }
+        try await Task.sleep(for: .milliseconds(300))  // the event stream is open
+        let session = try await manager.create(SessionRequest(username: "tina", template: "web"))
+        let containerID = try #require(session.containerID)
+        try await fixture.engine.stopContainer(containerID, gracePeriod: .seconds(2))
+        let died = await Self.eventually(within: .seconds(3)) { await manager.session(session.sessionID)?.status == .exited }
+        #expect(died.map { $0 < .seconds(1) } == true, "took \(String(describing: died))")
+        let exited = await manager.session(session.sessionID)
+        #expect(exited?.exitCode == 143)  // SIGTERM, through docker-init
+        #expect(exited?.stoppedAt != nil)
+        #expect(exited?.port == session.port)
+        try await fixture.engine.startContainer(containerID)
+        let started = await Self.eventually(within: .seconds(3)) { await manager.session(session.sessionID)?.status == .running }
+        #expect(started.map { $0 < .seconds(1) } == true, "took \(String(describing: started))")
+        #expect(await manager.session(session.sessionID)?.stoppedAt == nil)
+    }
+
+    @Test func aCreateCutShortByARestartIsClosedAndItsContainerRemoved() async throws {
+        guard let docker = TestDocker.current else { return }
+        let first = try await Self.fixture(docker, name: "cut", firstPort: 23720)
+        defer { Task { await first.finish() } }
+        // What an agent killed between creating the container and recording it running leaves behind.
+        let id = "0123456789abcdef0123456789abcdef"
+        var labels = [SessionLabels.agent: first.settings.agentID, SessionLabels.sessionID: id]
+        labels[SessionLabels.username] = "uma"
+        let containerID = try await Self.createBare(first.engine, labels: labels, hostPort: 23759)
+        try await first.store.save(
+            Session(
+                sessionID: id, username: "uma", template: "web", containerID: containerID, port: 23759, status: .creating, createdAt: .now(),
+                memoryLimitBytes: 64 << 20, cpuShares: 256))
+        let second = try await Self.fixture(docker, settings: first.settings, storePath: first.storePath)
+        defer { Task { try? await second.engine.shutdown() } }
+        let record = await second.manager.session(id)
+        #expect(record?.status == .removed)
+        #expect(record?.reason == "the agent stopped while the session was being created")
+        #expect(record?.port == nil)
+        #expect(try await first.labelled().isEmpty)
+    }
+
     @Test func engineStoppedIsUnavailableAndRecovers() async throws {
         guard let docker = TestDocker.current else { return }
         let fixture = try await Self.fixture(docker, name: "down", firstPort: 23440)
