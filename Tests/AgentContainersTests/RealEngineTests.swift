@@ -296,6 +296,16 @@ struct RealEngineTests {
         #expect(Set(sessions.compactMap(\.port)).count == 20)
         #expect(sessions.allSatisfy { $0.status == .running })
         #expect(try await fixture.labelled().count == 20)
+        // Status reports of 20 containers: sampled together, so about one collection tick of the engine, not 20.
+        let reporter = ContainerReporter(engine: fixture.engine)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let reports = try await reporter.reports(labels: [manager.agentLabel])
+        let took = clock.now - started
+        print("status reports of 20 running containers took \(took)")
+        #expect(reports.count == 20)
+        #expect(reports.allSatisfy { $0.memoryLimitBytes == 64 << 20 && $0.sessionID != nil })
+        #expect(took < .seconds(4))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for session in sessions { group.addTask { _ = try await manager.delete(session.sessionID) } }
             try await group.waitForAll()

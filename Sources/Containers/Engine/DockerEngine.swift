@@ -59,7 +59,8 @@ public final class DockerEngine: Sendable {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// Closes the connections; the engine cannot be used afterwards.
+    /// Closes the connections; the engine cannot be used afterwards. Call it before the last reference goes away
+    /// (async-http-client checks that its client was shut down).
     public func shutdown() async throws {
         try await client.shutdown()
     }
