@@ -41,7 +41,8 @@ struct RealEngineTests {
             }
             try? await engine.shutdown()
             try? store.close()
-            try? FileManager.default.removeItem(atPath: storePath)
+            // The store's directory, with its WAL and shared-memory files.
+            try? FileManager.default.removeItem(atPath: String(storePath[..<(storePath.lastIndex(of: "/") ?? storePath.endIndex)]))
         }
     }
 
