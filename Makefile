@@ -9,8 +9,9 @@ DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/viworks-agent
 LISTEN ?= 127.0.0.1:9740
 PREFIX ?= /usr/local
 # Debian packages: libsystemd-dev and pkg-config to build (CSystemd), dpkg-dev for `make deb`; systemd, systemd-container, debootstrap, zstd, curl for
-# the systemd tests; nginx-light, redis-server, postgresql, openssh-server: real daemons for the services tests.
-DEB_PACKAGES := libsystemd-dev pkg-config dpkg-dev systemd systemd-container debootstrap zstd curl nginx-light redis-server postgresql openssh-server
+# the systemd tests; nginx-light, redis-server, postgresql, openssh-server: real daemons for the services tests; docker.io and
+# busybox-static: a real container engine and the test image for the container session tests.
+DEB_PACKAGES := libsystemd-dev pkg-config dpkg-dev systemd systemd-container debootstrap zstd curl nginx-light redis-server postgresql openssh-server docker.io busybox-static
 
 .PHONY: run build release test test-swift test-e2e test-systemd deps test-deps install deb bench clean
 

@@ -112,6 +112,20 @@ let package = Package(
             resources: [.embedInCode("Resources/openapi.json")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "AgentContainers",
+            dependencies: [
+                "AgentRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Containers",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "viworks-agent",
             dependencies: [
@@ -163,6 +177,19 @@ let package = Package(
             name: "AgentPluginsTests",
             dependencies: ["AgentPlugins", "AgentRuntime", .product(name: "Logging", package: "swift-log")],
             path: "Tests/AgentPluginsTests",
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentContainersTests",
+            dependencies: [
+                "AgentContainers", "AgentRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/AgentContainersTests",
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,681 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+import AgentContainers
+import AgentRuntime
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sessions on a real Docker engine (``TestDocker``). The tests run one at a time: one of them stops and restarts
+/// the engine. Each uses its own agent id (so it sees only its own containers) and its own slice of ports.
+@Suite(.serialized, .enabled(if: TestDocker.shouldRun, "needs root, dockerd and busybox"), .realEngine)
+struct RealEngineTests {
+    // MARK: - Set-up
+
+    /// A manager on the test engine with its own store, agent id and 40 ports from `firstPort`.
+    struct Fixture {
+        var manager: SessionManager
+        var store: SessionStore
+        var engine: DockerEngine
+        var settings: ContainerSettings
+        var storePath: String
+        var docker: TestDocker
+
+        /// The containers carrying this fixture's agent label, as the engine lists them.
+        func labelled() async throws -> [ContainerSummary] {
+            try await engine.listContainers(labels: [manager.agentLabel], all: true)
+        }
+
+        /// Removes what the test left behind and closes the clients.
+        func finish() async {
+            if let containers = try? await labelled() {
+                for container in containers { try? await engine.removeContainer(container.id, force: true) }
+            }
+            try? await engine.shutdown()
+            try? store.close()
+            // The store's directory, with its WAL and shared-memory files.
+            try? FileManager.default.removeItem(atPath: String(storePath[..<(storePath.lastIndex(of: "/") ?? storePath.endIndex)]))
+        }
+    }
+
+    static func webTemplate() -> SessionTemplate {
+        var web = SessionTemplate(image: TestDocker.image, port: 8080)
+        web.memory = 64 << 20
+        web.memoryMax = 128 << 20
+        web.cpuShares = 256
+        web.cpuSharesMax = 1024
+        web.cpus = 0.5
+        web.pidsLimit = 64
+        web.readOnly = true
+        web.tmpfs = ["/tmp"]
+        return web
+    }
+
+    static func settings(name: String, firstPort: Int) -> ContainerSettings {
+        var settings = ContainerSettings()
+        settings.enabled = .on
+        settings.portRange = firstPort...(firstPort + 39)
+        settings.agentID = "test-\(name)-\(UInt32.random(in: 0...UInt32.max))"
+        settings.maxSessions = 30
+        settings.maxSessionsPerUser = 30
+        settings.stopGracePeriod = .seconds(2)
+        settings.reapInterval = .milliseconds(200)
+        settings.keepExited = .seconds(3600)
+        var hog = SessionTemplate(image: TestDocker.image, port: 8080)
+        hog.command = ["/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]
+        hog.memory = 32 << 20
+        hog.memoryMax = 32 << 20
+        settings.templates = ["web": webTemplate(), "hog": hog]
+        return settings
+    }
+
+    static func fixture(
+        _ docker: TestDocker, name: String, firstPort: Int, storePath: String? = nil, configure: (inout ContainerSettings) -> Void = { _ in },
+        portIsFree: (@Sendable (String, Int) -> Bool)? = nil
+    ) async throws -> Fixture {
+        var settings = settings(name: name, firstPort: firstPort)
+        configure(&settings)
+        settings.socket = docker.socket
+        return try await fixture(docker, settings: settings, storePath: storePath, portIsFree: portIsFree)
+    }
+
+    static func fixture(_ docker: TestDocker, settings: ContainerSettings, storePath: String?, portIsFree: (@Sendable (String, Int) -> Bool)? = nil) async throws
+        -> Fixture
+    {
+        let path = storePath ?? "/tmp/vwsessions-\(settings.agentID)/sessions.sqlite"
+        let store = try SessionStore(path: path)
+        let engine = DockerEngine(socketPath: docker.socket, timeout: .seconds(20))
+        let logger = Logger(label: "test.containers")
+        let probe: @Sendable (String, Int) -> Bool = portIsFree ?? { PortProbe.isFree(address: $0, port: $1) }
+        let manager = try await SessionManager(settings: settings, engine: engine, store: store, logger: logger, portIsFree: probe)
+        try await manager.connect()
+        return Fixture(manager: manager, store: store, engine: engine, settings: settings, storePath: path, docker: docker)
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `limit` passes; returns the time it took, nil on timeout.
+    static func eventually(within limit: Duration, _ condition: () async -> Bool) async -> Duration? {
+        let clock = ContinuousClock()
+        let started = clock.now
+        while clock.now - started < limit {
+            if await condition() { return clock.now - started }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
+    // MARK: - Lifecycle
+
+    @Test func createStopStartDeleteWithLimitsInTheCgroup() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "lifecycle", firstPort: 23000)
+        defer { Task { await fixture.finish() } }
+        let manager = fixture.manager
+
+        let session = try await manager.create(SessionRequest(username: "alice", template: "web", memory: 96 << 20, cpuShares: 512))
+        #expect(session.status == .running)
+        let port = try #require(session.port)
+        #expect(fixture.settings.portRange.contains(port))
+        let containerID = try #require(session.containerID)
+        #expect(try await HTTP.get(port: port) == "hello\n")
+
+        let inspect = try await fixture.engine.inspectContainer(containerID)
+        #expect(inspect.state.running)
+        #expect(inspect.labels[SessionLabels.sessionID] == session.sessionID)
+        #expect(inspect.labels[SessionLabels.username] == "alice")
+        #expect(inspect.labels[SessionLabels.template] == "web")
+        #expect(inspect.labels[SessionLabels.agent] == fixture.settings.agentID)
+        #expect(inspect.hostConfig?.nanoCPUs == 500_000_000)
+        // The limits as the kernel holds them.
+        let cgroup = try #require(Cgroup(pid: inspect.state.pid))
+        #expect(cgroup.memoryLimit == 96 << 20)
+        #expect(cgroup.cpuShares == 512)
+        #expect(cgroup.pidsMax == 64)
+        let status = try String(contentsOfFile: "/proc/\(inspect.state.pid)/status", encoding: .utf8)
+        #expect(status.contains("NoNewPrivs:\t1"))
+        #expect(status.contains("CapEff:\t0000000000000000"))
+
+        let stopped = try await manager.stop(session.sessionID)
+        #expect(stopped.status == .stopped)
+        #expect(stopped.stoppedAt != nil)
+        #expect(try await fixture.engine.inspectContainer(containerID).state.running == false)
+        #expect(await manager.session(session.sessionID)?.port == port)
+
+        let restarted = try await manager.start(session.sessionID)
+        #expect(restarted.status == .running)
+        #expect(restarted.stoppedAt == nil)
+        let answered = await Self.eventually(within: .seconds(3)) { (try? await HTTP.get(port: port)) == "hello\n" }
+        #expect(answered != nil)
+
+        let removed = try await manager.delete(session.sessionID)
+        #expect(removed.status == .removed)
+        #expect(removed.port == nil)
+        let gone = await #expect(throws: ContainerEngineError.self) { _ = try await fixture.engine.inspectContainer(containerID) }
+        #expect(gone?.hasStatus(404) == true)
+        #expect(PortProbe.isFree(address: "127.0.0.1", port: port))
+        #expect(try await fixture.labelled().isEmpty)
+        // The record stays, removed.
+        #expect(try await fixture.store.session(session.sessionID)?.status == .removed)
+        let again = await #expect(throws: SessionError.self) { try await manager.stop(session.sessionID) }
+        #expect(again?.httpStatus == 409)
+    }
+
+    @Test func overTheMemoryLimitIsOOMKilledThroughTheEventStream() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "oom", firstPort: 23040)
+        defer { Task { await fixture.finish() } }
+        let manager = fixture.manager
+        let running = Task { await manager.run() }
+        defer { running.cancel() }
+
+        let session = try await manager.create(SessionRequest(username: "bob", template: "hog"))
+        let took = await Self.eventually(within: .seconds(5)) { await manager.session(session.sessionID)?.status == .oomKilled }
+        let record = await manager.session(session.sessionID)
+        #expect(took.map { $0 < .seconds(1) } == true, "status \(record?.status.rawValue ?? "?") after \(String(describing: took))")
+        #expect(record?.exitCode == 137)
+        #expect(record?.stoppedAt != nil)
+        #expect(try await fixture.engine.inspectContainer(try #require(session.containerID)).state.oomKilled)
+        // Kept for inspection (keep_exited = 1 h), holding its port.
+        #expect(record?.port == session.port)
+    }
+
+    @Test func ttlAndKeepExitedReaper() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "ttl", firstPort: 23080) { $0.keepExited = .milliseconds(500) }
+        defer { Task { await fixture.finish() } }
+        let manager = fixture.manager
+        let running = Task { await manager.run() }
+        defer { running.cancel() }
+
+        let short = try await manager.create(SessionRequest(username: "carol", template: "web", ttl: .seconds(1)))
+        let long = try await manager.create(SessionRequest(username: "carol", template: "web", ttl: .seconds(600)))
+        let hog = try await manager.create(SessionRequest(username: "carol", template: "hog"))
+        let reaped = await Self.eventually(within: .seconds(6)) { await manager.session(short.sessionID)?.status == .removed }
+        #expect(reaped != nil)
+        #expect(await manager.session(short.sessionID)?.reason == "ttl expired")
+        let exitedReaped = await Self.eventually(within: .seconds(6)) { await manager.session(hog.sessionID)?.status == .removed }
+        #expect(exitedReaped != nil)
+        #expect(await manager.session(hog.sessionID)?.reason?.hasPrefix("oom_killed (exit code 137)") == true)
+        #expect(await manager.session(long.sessionID)?.status == .running)
+        #expect(try await fixture.labelled().map(\.id) == [long.containerID].compactMap { $0 })
+    }
+
+    @Test func statusReportsOfManagedContainers() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "report", firstPort: 23520)
+        defer { Task { await fixture.finish() } }
+        let session = try await fixture.manager.create(SessionRequest(username: "rita", template: "web"))
+        let reporter = ContainerReporter(engine: fixture.engine)
+        let first = try await reporter.reports(labels: [fixture.manager.agentLabel])
+        #expect(first.count == 1)
+        let report = try #require(first.first)
+        #expect(report.id == session.containerID)
+        #expect(report.sessionID == session.sessionID)
+        #expect(report.username == "rita")
+        #expect(report.port == session.port)
+        #expect(report.state == "running")
+        #expect(report.cpuPercent == nil)  // the first sample has no previous one
+        #expect(report.memoryLimitBytes == 64 << 20)
+        #expect(report.cpuShares == 256)
+        #expect(report.oomKilled == false)
+        #expect(report.exitCode == nil)
+        #expect((report.memoryBytes ?? 0) > 0)
+        #expect((report.memoryBytes ?? .max) < 64 << 20)
+        try await Task.sleep(for: .milliseconds(300))
+        let second = try await reporter.reports(labels: [fixture.manager.agentLabel])
+        let percent = try #require(second.first?.cpuPercent)
+        #expect(percent >= 0 && percent <= 50.5)  // capped at 0.5 CPU
+        let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any])
+        #expect(Set(object.keys) == Set(ContainerReport.jsonFields))
+        #expect(ContainerReport.jsonFields == [
+            "id", "name", "image", "state", "status", "created_at", "ports", "session_id", "username", "port", "cpu_percent", "memory_bytes",
+            "memory_limit_bytes", "cpu_shares", "oom_killed", "exit_code",
+        ])
+        #expect(object["cpu_percent"] is NSNull)
+    }
+
+    @Test func idleSessionsAreReapedAndTrafficKeepsThemAlive() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "idle", firstPort: 23600) { $0.templates["web"]?.idleTimeout = .seconds(1) }
+        defer { Task { await fixture.finish() } }
+        let manager = fixture.manager
+        let running = Task { await manager.run() }
+        defer { running.cancel() }
+        let quiet = try await manager.create(SessionRequest(username: "quinn", template: "web"))
+        let busy = try await manager.create(SessionRequest(username: "quinn", template: "web"))
+        let busyPort = try #require(busy.port)
+        // Traffic to one of them every 150 ms for 3.5 s.
+        let clock = ContinuousClock()
+        let until = clock.now + .milliseconds(3500)
+        while clock.now < until {
+            _ = try? await HTTP.get(port: busyPort)
+            try await Task.sleep(for: .milliseconds(150))
+        }
+        let quietRecord = await manager.session(quiet.sessionID)
+        let quietStats = try? await fixture.engine.stats(try #require(quiet.containerID))
+        #expect(quietRecord?.status == .removed, "\(String(describing: quietRecord)) \(String(describing: quietStats?.networks))")
+        #expect(quietRecord?.reason == "idle for 1s")
+        #expect(await manager.session(busy.sessionID)?.status == .running)
+        #expect(try await fixture.labelled().map(\.id) == [busy.containerID].compactMap { $0 })
+    }
+
+    @Test func removedRecordsAreForgottenAfterKeepRecords() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "forget", firstPort: 23640) { $0.keepRecords = .zero }
+        defer { Task { await fixture.finish() } }
+        let kept = try await fixture.manager.create(SessionRequest(username: "sam", template: "web"))
+        let gone = try await fixture.manager.create(SessionRequest(username: "sam", template: "web"))
+        _ = try await fixture.manager.delete(gone.sessionID)
+        await fixture.manager.reap()
+        #expect(await fixture.manager.session(gone.sessionID) == nil)
+        #expect(try await fixture.store.session(gone.sessionID) == nil)
+        #expect(await fixture.manager.session(kept.sessionID)?.status == .running)
+        #expect(try await fixture.store.all().map(\.sessionID) == [kept.sessionID])
+    }
+
+    // MARK: - Ports and limits
+
+    @Test func twentyConcurrentCreatesGetDistinctPortsAndLeaveNothing() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "concurrent", firstPort: 23120)
+        defer { Task { await fixture.finish() } }
+        let manager = fixture.manager
+        let sessions = try await withThrowingTaskGroup(of: Session.self) { group in
+            for index in 0..<20 {
+                group.addTask { try await manager.create(SessionRequest(username: "user\(index % 4)", template: "web")) }
+            }
+            return try await group.reduce(into: [Session]()) { $0.append($1) }
+        }
+        #expect(sessions.count == 20)
+        #expect(Set(sessions.compactMap(\.port)).count == 20)
+        #expect(sessions.allSatisfy { $0.status == .running })
+        #expect(try await fixture.labelled().count == 20)
+        // Status reports of 20 containers: sampled together, so about one collection tick of the engine, not 20.
+        let reporter = ContainerReporter(engine: fixture.engine)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let reports = try await reporter.reports(labels: [manager.agentLabel])
+        let took = clock.now - started
+        print("status reports of 20 running containers took \(took)")
+        #expect(reports.count == 20)
+        #expect(reports.allSatisfy { $0.memoryLimitBytes == 64 << 20 && $0.sessionID != nil })
+        #expect(took < .seconds(4))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for session in sessions { group.addTask { _ = try await manager.delete(session.sessionID) } }
+            try await group.waitForAll()
+        }
+        #expect(try await fixture.labelled().isEmpty)
+        #expect(await manager.list().allSatisfy { $0.status == .removed && $0.port == nil })
+    }
+
+    @Test func aPortHeldByAnotherListenerIsSkipped() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "held", firstPort: 23160)
+        defer { Task { await fixture.finish() } }
+        let listener = try TCPListener(port: 23160)
+        defer { listener.close() }
+        let session = try await fixture.manager.create(SessionRequest(username: "dave", template: "web"))
+        #expect(session.port == 23161)
+    }
+
+    @Test func aPortTheEngineReportsTakenIsRetriedOnTheNext() async throws {
+        guard let docker = TestDocker.current else { return }
+        // The probe says every port is free, so the engine is the one that finds 23200 taken.
+        let fixture = try await Self.fixture(docker, name: "taken", firstPort: 23200, portIsFree: { _, _ in true })
+        defer { Task { await fixture.finish() } }
+        let listener = try TCPListener(port: 23200)
+        defer { listener.close() }
+        let session = try await fixture.manager.create(SessionRequest(username: "erin", template: "web"))
+        #expect(session.port == 23201)
+        #expect(try await HTTP.get(port: 23201) == "hello\n")
+        #expect(try await fixture.labelled().count == 1)
+    }
+
+    @Test func invalidRequestsAndThePerUserLimit() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "limits", firstPort: 23240) {
+            $0.maxSessionsPerUser = 2
+            $0.maxSessions = 3
+        }
+        defer { Task { await fixture.finish() } }
+        let manager = fixture.manager
+        for (request, field) in [
+            (SessionRequest(username: "frank", template: "nope"), "template"), (SessionRequest(username: "-frank", template: "web"), "username"),
+            (SessionRequest(username: "frank", template: "web", ttl: .seconds(0)), "ttl"),
+        ] {
+            let error = await #expect(throws: SessionError.self) { try await manager.create(request) }
+            #expect(error?.field == field)
+            #expect(error?.httpStatus == 400)
+        }
+        _ = try await manager.create(SessionRequest(username: "frank", template: "web"))
+        _ = try await manager.create(SessionRequest(username: "frank", template: "web"))
+        let third = await #expect(throws: SessionError.self) { try await manager.create(SessionRequest(username: "frank", template: "web")) }
+        #expect(third?.httpStatus == 429)
+        #expect(third?.code == "user_session_limit")
+        _ = try await manager.create(SessionRequest(username: "grace", template: "web"))
+        let global = await #expect(throws: SessionError.self) { try await manager.create(SessionRequest(username: "heidi", template: "web")) }
+        #expect(global?.code == "session_limit")
+        #expect(try await fixture.labelled().count == 3)
+    }
+
+    @Test func aMissingImageIsNamed() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "image", firstPort: 23280) {
+            $0.templates["ghost"] = SessionTemplate(image: "agent-test/not-here:1", port: 80)
+        }
+        defer { Task { await fixture.finish() } }
+        let error = await #expect(throws: SessionError.self) { try await fixture.manager.create(SessionRequest(username: "ivan", template: "ghost")) }
+        #expect(error?.httpStatus == 409)
+        #expect(error?.description.contains("agent-test/not-here:1") == true)
+        // Refused before holding anything.
+        #expect(await fixture.manager.list().allSatisfy { $0.status == .removed })
+    }
+
+    // MARK: - Restarts and the engine going away
+
+    @Test func aRestartedManagerReconcilesFiveRunningSessions() async throws {
+        guard let docker = TestDocker.current else { return }
+        let first = try await Self.fixture(docker, name: "restart", firstPort: 23320)
+        defer { Task { await first.finish() } }
+        var created: [Session] = []
+        for index in 0..<6 { created.append(try await first.manager.create(SessionRequest(username: "u\(index)", template: "web"))) }
+        // One container removed behind the manager's back while "it is down".
+        let vanished = created[5]
+        try await first.engine.removeContainer(try #require(vanished.containerID), force: true)
+        // A labelled container with no record (an agent killed between create and its record).
+        var orphanLabels = [SessionLabels.agent: first.settings.agentID, SessionLabels.sessionID: "feedfacefeedfacefeedfacefeedface"]
+        orphanLabels[SessionLabels.username] = "mallory"
+        orphanLabels[SessionLabels.template] = "web"
+        let orphanID = try await Self.createBare(first.engine, labels: orphanLabels, hostPort: 23359)
+
+        // A new manager on the same store and agent id: as after `kill -9` of the agent.
+        let second = try await Self.fixture(docker, settings: first.settings, storePath: first.storePath)
+        defer { Task { try? await second.engine.shutdown() } }
+        let sessions = await second.manager.list()
+        for session in created.prefix(5) {
+            let record = sessions.first { $0.sessionID == session.sessionID }
+            #expect(record?.status == .running)
+            #expect(record?.containerID == session.containerID)
+            #expect(record?.port == session.port)
+        }
+        let closed = sessions.first { $0.sessionID == vanished.sessionID }
+        #expect(closed?.status == .removed)
+        #expect(closed?.reason == "the container vanished while the agent was not watching")
+        let adopted = sessions.first { $0.containerID == orphanID }
+        #expect(adopted?.status == .running)
+        #expect(adopted?.username == "mallory")
+        #expect(adopted?.port == 23359)
+        #expect(adopted?.reason?.hasPrefix("adopted") == true)
+        // No duplicates: one record per container, and the engine holds exactly the 5 + 1.
+        let holding = sessions.filter { $0.status.holdsContainer }
+        #expect(holding.count == 6)
+        #expect(Set(holding.compactMap(\.containerID)).count == 6)
+        #expect(try await first.labelled().count == 6)
+        // The adopted container's port is not handed out again.
+        let next = try await second.manager.create(SessionRequest(username: "u9", template: "web"))
+        #expect(!holding.compactMap(\.port).contains(next.port ?? -1))
+    }
+
+    @Test func orphansAreRemovedWhenConfiguredSo() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "orphans", firstPort: 23360) { $0.orphans = .remove }
+        defer { Task { await fixture.finish() } }
+        var labels = [SessionLabels.agent: fixture.settings.agentID, SessionLabels.sessionID: "0000000000000000000000000000beef"]
+        labels[SessionLabels.username] = "oscar"
+        _ = try await Self.createBare(fixture.engine, labels: labels, hostPort: 23399)
+        try await fixture.manager.reconcile()
+        #expect(try await fixture.labelled().isEmpty)
+        let record = await fixture.manager.session("0000000000000000000000000000beef")
+        #expect(record?.status == .orphaned)
+        #expect(record?.reason == "removed at start: a labelled container without a record")
+    }
+
+    @Test func aContainerRemovedBehindTheManagersBackClosesItsSession() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "vanish", firstPort: 23400)
+        defer { Task { await fixture.finish() } }
+        let manager = fixture.manager
+        let running = Task { await manager.run() }
+        defer { running.cancel() }
+        try await Task.sleep(for: .milliseconds(300))  // the event stream is open
+        let session = try await manager.create(SessionRequest(username: "judy", template: "web"))
+        try await fixture.engine.removeContainer(try #require(session.containerID), force: true)
+        let took = await Self.eventually(within: .seconds(3)) { await manager.session(session.sessionID)?.status == .removed }
+        #expect(took != nil)
+        #expect(took.map { $0 < .seconds(1) } == true, "took \(String(describing: took))")
+        #expect(await manager.session(session.sessionID)?.reason == "the container was removed outside the agent")
+        #expect(await manager.session(session.sessionID)?.port == nil)
+    }
+
+    @Test func stopsAndStartsOutsideTheAgentReachTheRecordWithinASecond() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "outside", firstPort: 23680)
+        defer { Task { await fixture.finish() } }
+        let manager = fixture.manager
+        let running = Task { await manager.run() }
+        defer { running.cancel() }
+        try await Task.sleep(for: .milliseconds(300))  // the event stream is open
+        let session = try await manager.create(SessionRequest(username: "tina", template: "web"))
+        let containerID = try #require(session.containerID)
+        try await fixture.engine.stopContainer(containerID, gracePeriod: .seconds(2))
+        let died = await Self.eventually(within: .seconds(3)) { await manager.session(session.sessionID)?.status == .exited }
+        #expect(died.map { $0 < .seconds(1) } == true, "took \(String(describing: died))")
+        let exited = await manager.session(session.sessionID)
+        #expect(exited?.exitCode == 143)  // SIGTERM, through docker-init
+        #expect(exited?.stoppedAt != nil)
+        #expect(exited?.port == session.port)
+        try await fixture.engine.startContainer(containerID)
+        let started = await Self.eventually(within: .seconds(3)) { await manager.session(session.sessionID)?.status == .running }
+        #expect(started.map { $0 < .seconds(1) } == true, "took \(String(describing: started))")
+        #expect(await manager.session(session.sessionID)?.stoppedAt == nil)
+    }
+
+    @Test func aCreateCutShortByARestartIsClosedAndItsContainerRemoved() async throws {
+        guard let docker = TestDocker.current else { return }
+        let first = try await Self.fixture(docker, name: "cut", firstPort: 23720)
+        defer { Task { await first.finish() } }
+        // What an agent killed between creating the container and recording it running leaves behind.
+        let id = "0123456789abcdef0123456789abcdef"
+        var labels = [SessionLabels.agent: first.settings.agentID, SessionLabels.sessionID: id]
+        labels[SessionLabels.username] = "uma"
+        let containerID = try await Self.createBare(first.engine, labels: labels, hostPort: 23759)
+        try await first.store.save(
+            Session(
+                sessionID: id, username: "uma", template: "web", containerID: containerID, port: 23759, status: .creating, createdAt: .now(),
+                memoryLimitBytes: 64 << 20, cpuShares: 256))
+        let second = try await Self.fixture(docker, settings: first.settings, storePath: first.storePath)
+        defer { Task { try? await second.engine.shutdown() } }
+        let record = await second.manager.session(id)
+        #expect(record?.status == .removed)
+        #expect(record?.reason == "the agent stopped while the session was being created")
+        #expect(record?.port == nil)
+        #expect(try await first.labelled().isEmpty)
+    }
+
+    @Test func engineStoppedIsUnavailableAndRecovers() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "down", firstPort: 23440)
+        defer { Task { await fixture.finish() } }
+        let manager = fixture.manager
+        let running = Task { await manager.run() }
+        defer { running.cancel() }
+        let before = try await manager.create(SessionRequest(username: "kim", template: "web"))
+        #expect(await manager.engineStatus.status == .available)
+        #expect(await manager.engineStatus.apiVersion == "1.41")
+
+        await docker.stopDaemon()
+        let noticed = await Self.eventually(within: .seconds(5)) {
+            let status = await manager.engineStatus
+            return status.status == .unavailable && (status.reason?.hasPrefix("ENOENT") == true || status.reason?.hasPrefix("ECONNREFUSED") == true)
+        }
+        let down = await manager.engineStatus
+        #expect(noticed != nil, "engine status: \(down)")
+        let refused = await #expect(throws: SessionError.self) { try await manager.create(SessionRequest(username: "kim", template: "web")) }
+        #expect(refused?.httpStatus == 503)
+        #expect(refused?.code == "engine_unavailable")
+        // Reads keep working from the records. The daemon killed the container as it shut down (no live-restore):
+        // either its die event arrived before the stream ended, or reconciliation finds it exited below.
+        let during = await manager.session(before.sessionID)
+        #expect(during?.containerID == before.containerID)
+        #expect(during?.status == .running || during?.status == .exited)
+
+        try await docker.startDaemon()
+        let recovered = await Self.eventually(within: .seconds(15)) { await manager.engineStatus.status == .available }
+        let up = await manager.engineStatus
+        #expect(recovered != nil, "engine status: \(up)")
+        let after = await manager.session(before.sessionID)
+        #expect(after?.status == .exited)
+        let again = try await manager.create(SessionRequest(username: "kim", template: "web"))
+        #expect(again.status == .running)
+        #expect(try await HTTP.get(port: try #require(again.port)) == "hello\n")
+        // The event stream is back: a container removed behind the manager's back is noticed within a second.
+        try await fixture.engine.removeContainer(try #require(again.containerID), force: true)
+        let took = await Self.eventually(within: .seconds(3)) { await manager.session(again.sessionID)?.status == .removed }
+        #expect(took.map { $0 < .seconds(1) } == true, "took \(String(describing: took))")
+    }
+
+    // MARK: - Latency
+
+    @Test func createToRunningLatencyAgainstAPlainRun() async throws {
+        guard let docker = TestDocker.current else { return }
+        let fixture = try await Self.fixture(docker, name: "latency", firstPort: 23560)
+        defer { Task { await fixture.finish() } }
+        let clock = ContinuousClock()
+        var managed: [Duration] = []
+        var plain: [Duration] = []
+        for index in 0..<8 {
+            let started = clock.now
+            let session = try await fixture.manager.create(SessionRequest(username: "lat", template: "web"))
+            managed.append(clock.now - started)
+            _ = try await fixture.manager.delete(session.sessionID)
+            // `docker run -d` of the same image with the same limits and port publishing.
+            let plainStarted = clock.now
+            let id = try await Self.createBare(fixture.engine, labels: [SessionLabels.agent: fixture.settings.agentID], hostPort: 23599 - index)
+            plain.append(clock.now - plainStarted)
+            try await fixture.engine.removeContainer(id, force: true)
+        }
+        let managedMedian = managed.sorted()[managed.count / 2]
+        let plainMedian = plain.sorted()[plain.count / 2]
+        print(
+            "create-to-running p50: manager \(managedMedian), plain create+start \(plainMedian), ratio \(managedMedian / plainMedian); max \(managed.max() ?? .zero) vs \(plain.max() ?? .zero)"
+        )
+        #expect(managedMedian / plainMedian < 1.5)
+    }
+
+    /// Creates and starts a container of the test image directly (as `docker run -d` would), publishing 8080 on
+    /// `hostPort`, with the web template's limits.
+    static func createBare(_ engine: DockerEngine, labels: [String: String], hostPort: Int) async throws -> String {
+        let web = webTemplate()
+        let request = ContainerCreateRequest(
+            image: TestDocker.image, cmd: nil, env: [], labels: labels, exposedPorts: ["8080/tcp": EmptyObject()],
+            hostConfig: .init(
+                memory: web.memory, memorySwap: web.memory, cpuShares: web.cpuShares, nanoCPUs: 500_000_000, pidsLimit: Int64(web.pidsLimit),
+                initProcess: true, readonlyRootfs: true, tmpfs: ["/tmp": ""], securityOpt: ["no-new-privileges"], capDrop: ["ALL"], capAdd: [],
+                portBindings: ["8080/tcp": [PortBinding(hostIP: "127.0.0.1", hostPort: "\(hostPort)")]], privileged: false))
+        let id = try await engine.createContainer(name: nil, request)
+        try await engine.startContainer(id)
+        return id
+    }
+}
+
+// MARK: - Helpers
+
+/// The limits of a process's cgroup as the kernel holds them (cgroup v1 or v2).
+struct Cgroup {
+    var memoryLimit: Int64?
+    var cpuShares: Int?
+    var pidsMax: Int?
+
+    init?(pid: Int) {
+        guard pid > 0, let text = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8) else { return nil }
+        func read(_ path: String) -> String? {
+            (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var paths: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            for controller in fields[1].split(separator: ",") { paths[String(controller)] = String(fields[2]) }
+            if fields[1].isEmpty { paths[""] = String(fields[2]) }
+        }
+        if let memory = paths["memory"] {
+            // cgroup v1: one hierarchy per controller.
+            memoryLimit = read("/sys/fs/cgroup/memory\(memory)/memory.limit_in_bytes").flatMap { Int64($0) }
+            cpuShares = paths["cpu"].flatMap { read("/sys/fs/cgroup/cpu\($0)/cpu.shares") }.flatMap { Int($0) }
+            pidsMax = paths["pids"].flatMap { read("/sys/fs/cgroup/pids\($0)/pids.max") }.flatMap { Int($0) }
+        } else if let unified = paths[""] {
+            // cgroup v2: cpu.weight = 1 + (shares - 2) × 9999 / 262142 (runc's conversion).
+            memoryLimit = read("/sys/fs/cgroup\(unified)/memory.max").flatMap { Int64($0) }
+            cpuShares = read("/sys/fs/cgroup\(unified)/cpu.weight").flatMap { Int($0) }.map { ($0 - 1) * 262_142 / 9999 + 2 }
+            pidsMax = read("/sys/fs/cgroup\(unified)/pids.max").flatMap { Int($0) }
+        }
+    }
+}
+
+/// A TCP listener on 127.0.0.1 that never accepts: holds a port.
+final class TCPListener {
+    let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 4) == 0 else { throw TestDockerError("cannot listen on 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
+    }
+
+    func close() { _ = Glibc.close(descriptor) }
+}
+
+/// A plain HTTP/1.0 GET of `/` on 127.0.0.1.
+enum HTTP {
+    /// The body, retried for up to 2 s while the server is not listening yet.
+    static func get(port: Int) async throws -> String {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(2)
+        while true {
+            if let body = once(port: port) { return body }
+            guard clock.now < deadline else { throw TestDockerError("no HTTP answer on 127.0.0.1:\(port)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    private static func once(port: Int) -> String? {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        defer { _ = Glibc.close(descriptor) }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return nil }
+        let request = Array("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
+        guard send(descriptor, request, request.count, 0) == request.count else { return nil }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            response += buffer[..<count]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard text.hasPrefix("HTTP/1."), let split = text.range(of: "\r\n\r\n") else { return nil }
+        return String(text[split.upperBound...])
+    }
+}
