@@ -30,6 +30,11 @@ public enum CollectorCatalog {
         ["disk": DiskSettings.self, "network": NetworkSettings.self, "processes": ProcessesSettings.self]
     }
 
+    /// The keys of the built-in collectors' own `system_info` sections, in catalog order: ``AgentSnapshot/sectionKeys``.
+    public static var systemInfoSectionKeys: [String] {
+        builtins(configuration: AgentConfiguration()).compactMap(\.descriptor.sectionKey)
+    }
+
     /// The `[collectors.<id>]` tables a configuration may have: every built-in collector with its options.
     public static var configSchemas: [CollectorConfigSchema] {
         builtins(configuration: AgentConfiguration()).map { CollectorConfigSchema(id: $0.descriptor.id, options: options[$0.descriptor.id]) }

@@ -47,7 +47,9 @@ struct Agent {
         // Collection: collectors under the supervisor, plugins, the bus between them and the snapshot the API reads.
         let bus = MetricsBus()
         let collectors = enabledCollectors(configuration)
-        let snapshots = SnapshotStore(bus: bus, requiredSources: Set(collectors.filter(\.descriptor.isCore).map(\.descriptor.id)))
+        let snapshots = SnapshotStore(
+            bus: bus, requiredSources: Set(collectors.filter(\.descriptor.isCore).map(\.descriptor.id)),
+            sectionKeys: CollectorCatalog.systemInfoSectionKeys)
         let supervisor = makeSupervisor(collectors, configuration: configuration, bus: bus, logger: logger)
         let plugins = PluginRegistry(
             directory: configuration.plugins.enabled ? configuration.plugins.directory : nil, defaults: pluginDefaults(configuration), bus: bus,

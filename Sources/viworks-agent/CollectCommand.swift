@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+import AgentCollectors
 import AgentRuntime
 import AgentServer
 import ArgumentParser
@@ -53,7 +54,7 @@ struct CollectCommand: AsyncParsableCommand {
         logger.logLevel = .warning
         let collectors = Agent.enabledCollectors(configuration).map(\.collector)
         if root.isEmpty {
-            var snapshot = AgentSnapshot()
+            var snapshot = AgentSnapshot(sectionKeys: CollectorCatalog.systemInfoSectionKeys)
             _ = await Self.collect(collectors, paths: configuration.paths, monotonic: MonotonicClock.bootTimeSeconds(), logger: logger)
             try await Task.sleep(for: .milliseconds(Int64(window * 1000)))
             for batch in await Self.collect(collectors, paths: configuration.paths, monotonic: MonotonicClock.bootTimeSeconds(), logger: logger) {
@@ -62,7 +63,7 @@ struct CollectCommand: AsyncParsableCommand {
             Self.emit(try APIDocuments.collectDocument(snapshot))
             return
         }
-        var snapshot = AgentSnapshot()
+        var snapshot = AgentSnapshot(sectionKeys: CollectorCatalog.systemInfoSectionKeys)
         for directory in root {
             let paths = HostPaths(fixtureRoot: directory)
             guard let uptime = HostFile.readLine(paths.proc("uptime")).flatMap({ $0.split(separator: " ").first }).flatMap({ Double($0) }) else {

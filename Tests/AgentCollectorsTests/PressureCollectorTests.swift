@@ -8,7 +8,7 @@ import AgentRuntime
 import Testing
 
 extension CollectorOutput {
-    var pressure: PressureReport? { if case .pressure(let r)? = report { r } else { nil } }
+    var pressure: PressureReport? { if case .section(let r as PressureReport)? = report { r } else { nil } }
 }
 
 private func line(_ avg10: Double, _ avg60: Double, _ avg300: Double, _ total: UInt64) -> PressureLine {
@@ -17,6 +17,12 @@ private func line(_ avg10: Double, _ avg60: Double, _ avg300: Double, _ total: U
 
 @Suite("pressure: /proc/pressure (PSI)")
 struct PressureCollectorTests {
+    /// The collector declares its `system_info` section; the catalog hands its key to the snapshot.
+    @Test func declaresItsSystemInfoSection() {
+        #expect(PressureCollector().descriptor.sectionKey == "pressure")
+        #expect(CollectorCatalog.systemInfoSectionKeys == ["pressure"])
+    }
+
     @Test func parsesSomeAndFull() {
         let resource = PressureParser.parse(
             "some avg10=55.27 avg60=40.26 avg300=21.34 total=1151616499\nfull avg10=0.50 avg60=0.25 avg300=0.10 total=1500000\n")

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+import AgentCollectors
 import AgentRuntime
 import Foundation
 import HTTPTypes
@@ -21,7 +22,7 @@ final class FakeAgent: Sendable {
     let states = Mutex<[ChildState]>([])
 
     init(required: Set<String> = ["cpu", "memory"]) {
-        store = SnapshotStore(bus: bus, requiredSources: required)
+        store = SnapshotStore(bus: bus, requiredSources: required, sectionKeys: CollectorCatalog.systemInfoSectionKeys)
     }
 
     var dependencies: APIDependencies {

@@ -17,7 +17,7 @@ import Synchronization
 /// sample. A kernel without PSI (before 4.20, `CONFIG_PSI=n`, or booted with `psi=0`, where reading
 /// gives EOPNOTSUPP) has nothing to report: ``CollectorError/noData``, logged once, never a failure.
 public final class PressureCollector: Collector {
-    public let descriptor = CollectorDescriptor(id: "pressure", isCore: false)
+    public let descriptor = CollectorDescriptor(id: "pressure", isCore: false, section: PressureReport.self)
     /// The resources, in the order of their samples and of the API.
     public static let resources = ["cpu", "memory", "io"]
     private let toldUnsupported = Mutex(false)
@@ -44,7 +44,7 @@ public final class PressureCollector: Collector {
             throw CollectorError.noData(reason)
         }
         let report = PressureReport(cpu: parsed["cpu"], memory: parsed["memory"], io: parsed["io"])
-        return CollectorOutput(samples: Self.samples(report), report: .pressure(report))
+        return CollectorOutput(samples: Self.samples(report), report: .section(report))
     }
 
     static func samples(_ report: PressureReport) -> [MetricSample] {

@@ -14,12 +14,20 @@ public struct CollectorDescriptor: Sendable, Hashable {
     public var isCore: Bool
     /// Default deadline of one collection.
     public var defaultTimeout: Duration
+    /// The key of the collector's own `system_info` section (``SystemInfoSection/key``), nil when it has none:
+    /// the API then always carries `system_info.<key>`, `null` until the collector reports it.
+    public var sectionKey: String?
 
-    public init(id: String, enabledByDefault: Bool = true, isCore: Bool = true, defaultTimeout: Duration = .seconds(10)) {
+    /// - Parameter section: the type of the ``CollectorReport/section(_:)`` the collector publishes, if any.
+    public init(
+        id: String, enabledByDefault: Bool = true, isCore: Bool = true, defaultTimeout: Duration = .seconds(10),
+        section: (any SystemInfoSection.Type)? = nil
+    ) {
         self.id = id
         self.enabledByDefault = enabledByDefault
         self.isCore = isCore
         self.defaultTimeout = defaultTimeout
+        self.sectionKey = section?.key
     }
 }
 

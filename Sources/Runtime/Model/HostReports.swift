@@ -148,52 +148,6 @@ public struct LoadReport: Sendable, Hashable {
     }
 }
 
-/// One line of a `/proc/pressure/<resource>` file (Linux PSI): `some avg10=1.53 avg60=0.87 avg300=0.36 total=1151616499`.
-public struct PressureLine: Sendable, Hashable {
-    /// Share of wall time, in percent, that tasks were stalled on the resource, averaged over 10 s, 60 s and 300 s.
-    public var avg10: Double
-    public var avg60: Double
-    public var avg300: Double
-    /// Total stall time since boot in microseconds (a counter).
-    public var totalMicroseconds: UInt64
-
-    public init(avg10: Double, avg60: Double, avg300: Double, totalMicroseconds: UInt64) {
-        self.avg10 = avg10
-        self.avg60 = avg60
-        self.avg300 = avg300
-        self.totalMicroseconds = totalMicroseconds
-    }
-
-    /// The total stall time in seconds.
-    public var totalSeconds: Double { Double(totalMicroseconds) / 1e6 }
-}
-
-/// One `/proc/pressure/<resource>` file: `some` (at least one task stalled) and `full` (all non-idle tasks
-/// stalled at once). `full` is nil where the kernel does not report it (`cpu` before Linux 5.13).
-public struct PressureResource: Sendable, Hashable {
-    public var some: PressureLine?
-    public var full: PressureLine?
-
-    public init(some: PressureLine?, full: PressureLine?) {
-        self.some = some
-        self.full = full
-    }
-}
-
-/// Pressure stall information from `/proc/pressure/{cpu,memory,io}`; a resource is nil when its file
-/// could not be read.
-public struct PressureReport: Sendable, Hashable {
-    public var cpu: PressureResource?
-    public var memory: PressureResource?
-    public var io: PressureResource?
-
-    public init(cpu: PressureResource?, memory: PressureResource?, io: PressureResource?) {
-        self.cpu = cpu
-        self.memory = memory
-        self.io = io
-    }
-}
-
 /// `/proc/uptime` and the boot time derived from it (or from `btime` in `/proc/stat`).
 public struct UptimeReport: Sendable, Hashable {
     /// Seconds since boot (first field of `/proc/uptime`).
@@ -330,7 +284,7 @@ public struct HostReport: Sendable, Hashable {
 }
 
 /// What a built-in collector reports beside its samples; the snapshot store keeps the latest of each.
-public enum CollectorReport: Sendable, Hashable {
+public enum CollectorReport: Sendable {
     case cpu(CPUReport)
     case memory(MemoryReport)
     case disk(DiskReport)
@@ -341,5 +295,6 @@ public enum CollectorReport: Sendable, Hashable {
     case host(HostReport)
     case services(ServicesReport)
     case processes(ProcessesReport)
-    case pressure(PressureReport)
+    /// A collector's own `system_info` section, kept under its ``SystemInfoSection/key``.
+    case section(any SystemInfoSection)
 }

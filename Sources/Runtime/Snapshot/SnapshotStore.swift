@@ -22,11 +22,17 @@ public struct AgentSnapshot: Sendable {
     public var host: HostReport?
     public var services: ServicesReport?
     public var processes: ProcessesReport?
-    public var pressure: PressureReport?
+    /// The keys of the collectors' own `system_info` sections (``CollectorDescriptor/sectionKey`` of every
+    /// registered collector), in registration order: each is in every response, `null` until reported.
+    public var sectionKeys: [String]
+    /// The latest ``CollectorReport/section(_:)`` of each collector, by ``SystemInfoSection/key``.
+    public var sections: [String: any SystemInfoSection] = [:]
     /// The latest batch of every source (collector or plugin id), for `/metrics`.
     public var batches: [String: MetricBatch] = [:]
 
-    public init() {}
+    public init(sectionKeys: [String] = []) {
+        self.sectionKeys = sectionKeys
+    }
 
     public mutating func apply(_ batch: MetricBatch) {
         version &+= 1
@@ -43,7 +49,7 @@ public struct AgentSnapshot: Sendable {
         case .host(let report): host = report
         case .services(let report): services = report
         case .processes(let report): processes = report
-        case .pressure(let report): pressure = report
+        case .section(let section): sections[type(of: section).key] = section
         case nil: break
         }
     }
@@ -52,13 +58,15 @@ public struct AgentSnapshot: Sendable {
 /// Keeps the latest ``AgentSnapshot`` from the bus. Reads take a lock, never an actor hop, so a
 /// poll costs no more than copying a few references.
 public final class SnapshotStore: Service, Sendable {
-    private let state = Mutex(AgentSnapshot())
+    private let state: Mutex<AgentSnapshot>
     private let bus: MetricsBus
     /// Sources whose first batch must arrive before ``isReady`` (the enabled core collectors).
     private let requiredSources: Set<String>
     private let ready = Mutex(false)
 
-    public init(bus: MetricsBus, requiredSources: Set<String>) {
+    /// - Parameter sectionKeys: ``AgentSnapshot/sectionKeys``, the `system_info` sections of the registered collectors.
+    public init(bus: MetricsBus, requiredSources: Set<String>, sectionKeys: [String]) {
+        self.state = Mutex(AgentSnapshot(sectionKeys: sectionKeys))
         self.bus = bus
         self.requiredSources = requiredSources
         self.ready.withLock { $0 = requiredSources.isEmpty }

@@ -22,17 +22,3 @@ func wholeSeconds(_ seconds: Double) -> Int? {
 func gibibytes(_ bytes: UInt64) -> Double {
     rounded(Double(bytes) / 1_073_741_824.0)
 }
-
-/// A keyed container that always writes optionals, as `null` when absent: the API's keys are a contract and
-/// are present in every response.
-struct JSONObject<Key: CodingKey> {
-    var container: KeyedEncodingContainer<Key>
-
-    init(_ encoder: any Encoder, keyedBy: Key.Type) {
-        container = encoder.container(keyedBy: Key.self)
-    }
-
-    mutating func callAsFunction<T: Encodable>(_ key: Key, _ value: T?) throws {
-        if let value { try container.encode(value, forKey: key) } else { try container.encodeNil(forKey: key) }
-    }
-}

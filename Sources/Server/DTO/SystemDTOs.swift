@@ -44,14 +44,24 @@ struct LoadAverageDTO: Encodable {
 }
 
 /// `system_info`: the spec's "System Information" (`cpu`, `memory`, `network`, `system`) plus `disks`,
-/// `temperatures`, `load` and `pressure`.
+/// `temperatures`, `load` and the collectors' own sections (``AgentSnapshot/sectionKeys``),
+/// each encoded as the collector's ``SystemInfoSection`` or null.
 struct SystemInfoDTO: Encodable {
     var snapshot: AgentSnapshot
 
-    enum Keys: String, CodingKey { case cpu, memory, network, system, disks, temperatures, load, pressure }
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init(stringValue: String) { self.init(stringValue) }
+        init?(intValue: Int) { nil }
+
+        static let cpu = Key("cpu"), memory = Key("memory"), network = Key("network"), system = Key("system")
+        static let disks = Key("disks"), temperatures = Key("temperatures"), load = Key("load")
+    }
 
     func encode(to encoder: any Encoder) throws {
-        var o = JSONObject(encoder, keyedBy: Keys.self)
+        var o = JSONObject(encoder, keyedBy: Key.self)
         try o(.cpu, snapshot.cpu.map(CPUDTO.init))
         try o(.memory, snapshot.memory.map(MemoryDTO.init))
         try o(.network, snapshot.network.map(NetworkDTO.init))
@@ -59,49 +69,13 @@ struct SystemInfoDTO: Encodable {
         try o(.disks, snapshot.disk.map { $0.filesystems.map(FilesystemDTO.init) })
         try o(.temperatures, snapshot.temperature.map { $0.sensors.map(SensorDTO.init) })
         try o(.load, snapshot.load.map(LoadAverageDTO.init))
-        try o(.pressure, snapshot.pressure.map(PressureDTO.init))
-    }
-}
-
-/// `system_info.pressure`: `/proc/pressure/{cpu,memory,io}`; a resource whose file could not be read is null.
-struct PressureDTO: Encodable {
-    var report: PressureReport
-
-    enum Keys: String, CodingKey { case cpu, memory, io }
-
-    func encode(to encoder: any Encoder) throws {
-        var o = JSONObject(encoder, keyedBy: Keys.self)
-        try o(.cpu, report.cpu.map(PressureResourceDTO.init))
-        try o(.memory, report.memory.map(PressureResourceDTO.init))
-        try o(.io, report.io.map(PressureResourceDTO.init))
-    }
-}
-
-/// `some` and `full` of one resource; `full` is null where the kernel does not report it (`cpu` before 5.13).
-struct PressureResourceDTO: Encodable {
-    var resource: PressureResource
-
-    enum Keys: String, CodingKey { case some, full }
-
-    func encode(to encoder: any Encoder) throws {
-        var o = JSONObject(encoder, keyedBy: Keys.self)
-        try o(.some, resource.some.map(PressureLineDTO.init))
-        try o(.full, resource.full.map(PressureLineDTO.init))
-    }
-}
-
-/// One PSI line: the kernel's averages in percent and the total stall time in seconds.
-struct PressureLineDTO: Encodable {
-    var line: PressureLine
-
-    enum Keys: String, CodingKey { case avg10, avg60, avg300, total_seconds }
-
-    func encode(to encoder: any Encoder) throws {
-        var o = JSONObject(encoder, keyedBy: Keys.self)
-        try o(.avg10, line.avg10)
-        try o(.avg60, line.avg60)
-        try o(.avg300, line.avg300)
-        try o(.total_seconds, line.totalSeconds)
+        for key in snapshot.sectionKeys {
+            if let section = snapshot.sections[key] {
+                try o.container.encode(section, forKey: Key(key))
+            } else {
+                try o.container.encodeNil(forKey: Key(key))
+            }
+        }
     }
 }
 
