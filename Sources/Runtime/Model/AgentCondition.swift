@@ -57,9 +57,12 @@ public struct AgentCondition: Sendable, Hashable {
         check("disk_usage_percent", snapshot.disk?.rootUsagePercent, thresholds.disk)
         let cores = snapshot.cpu.map { Double(max(1, $0.cores)) } ?? 1
         check("load_average.one_minute", snapshot.load?.oneMinute, thresholds.load, scale: thresholds.loadPerCore ? cores : 1)
-        for state in collectors {
+        // A failed core collector: the rule of ``AgentHealth`` (unhealthy), critical here.
+        let failedCore = AgentHealth.failedCoreCollectors(collectors)
+        critical += failedCore.map { "collector \($0) failed" }
+        for state in collectors where !failedCore.contains(state.name) {
             if state.status == .failed {
-                if state.core { critical.append("collector \(state.name) failed") } else { warning.append("collector \(state.name) failed") }
+                warning.append("collector \(state.name) failed")
             } else if state.status == .restarting {
                 warning.append("collector \(state.name) restarting")
             }
