@@ -73,6 +73,9 @@ public actor SessionManager {
     private var sessions: [String: Session] = [:]
     /// Sessions with an operation in progress (create, stop, start, delete): the reaper and events leave them alone.
     private var busy: Set<String> = []
+    /// Busy sessions whose container had an event meanwhile (a create whose container was OOM-killed at once):
+    /// brought up to date when the operation ends.
+    private var changedWhileBusy: Set<String> = []
     /// Host ports of labelled containers that have no session (a removal that failed): never handed out.
     private var foreignPorts: Set<Int> = []
     /// Where the next port search starts, so that a freed port is not reused at once.
@@ -82,6 +85,10 @@ public actor SessionManager {
     private var networkBytes: [String: UInt64] = [:]
     /// Unix seconds of the last event seen, to re-open the stream without a gap.
     private var lastEventSeconds: Int64?
+
+    /// The reason of a session closed because its container was removed by someone else while the agent watched: the
+    /// same whichever notices it first (the destroy event, an inspect answering 404 after the die event, an operation).
+    static let removedOutside = "the container was removed outside the agent"
 
     /// How many ports are tried when the engine reports the chosen one taken.
     static let portAttempts = 5
@@ -229,7 +236,7 @@ public actor SessionManager {
         // The record counts against the limits from here on, before the first suspension.
         sessions[id] = session
         busy.insert(id)
-        defer { busy.remove(id) }
+        defer { release(id) }
         do {
             try await store.save(session)
         } catch {
@@ -341,7 +348,7 @@ public actor SessionManager {
     @discardableResult
     public func stop(_ id: String) async throws(SessionError) -> Session {
         var session = try claim(id, allowed: [.running])
-        defer { busy.remove(id) }
+        defer { release(id) }
         do {
             if let containerID = session.containerID {
                 try await engine.stopContainer(containerID, gracePeriod: settings.stopGracePeriod)
@@ -363,7 +370,7 @@ public actor SessionManager {
     @discardableResult
     public func start(_ id: String) async throws(SessionError) -> Session {
         var session = try claim(id, allowed: [.stopped, .exited, .oomKilled])
-        defer { busy.remove(id) }
+        defer { release(id) }
         do {
             guard let containerID = session.containerID else { throw SessionError.conflict("session \(id) has no container") }
             try await engine.startContainer(containerID)
@@ -385,7 +392,7 @@ public actor SessionManager {
     @discardableResult
     public func delete(_ id: String, reason: String? = nil) async throws(SessionError) -> Session {
         var session = try claim(id, allowed: [.running, .stopped, .exited, .oomKilled])
-        defer { busy.remove(id) }
+        defer { release(id) }
         do {
             if let containerID = session.containerID {
                 if session.status == .running {
@@ -424,6 +431,14 @@ public actor SessionManager {
         return session
     }
 
+    /// Ends an operation on `id`; a container event that arrived meanwhile is applied now.
+    private func release(_ id: String) {
+        busy.remove(id)
+        if changedWhileBusy.remove(id) != nil {
+            Task { await self.refresh(id) }
+        }
+    }
+
     private func commit(_ session: Session) async throws -> Session {
         sessions[session.sessionID] = session
         try await store.save(session)
@@ -433,7 +448,7 @@ public actor SessionManager {
     /// Maps an error of an operation on `id`; a container that vanished closes the session.
     private func failed(_ id: String, _ error: any Error) async -> SessionError {
         if let error = error as? ContainerEngineError, error.hasStatus(404), var session = sessions[id], session.status.holdsContainer {
-            close(&session, reason: "the container vanished (removed outside the agent)")
+            close(&session, reason: Self.removedOutside)
             try? await store.save(session)
             sessions[id] = session
             return .conflict("the container of session \(id) vanished; the session is closed")
@@ -471,12 +486,15 @@ public actor SessionManager {
     func apply(_ event: EngineEvent) async {
         if let nanoseconds = event.timeNano { lastEventSeconds = nanoseconds / 1_000_000_000 }
         guard event.type == "container", ["start", "die", "oom", "destroy", "stop", "kill", "restart"].contains(event.action) else { return }
-        guard let session = sessions.values.first(where: { $0.containerID == event.actor.id && $0.status.holdsContainer }),
-            !busy.contains(session.sessionID), session.status != .creating
-        else { return }
+        guard let session = sessions.values.first(where: { $0.containerID == event.actor.id && $0.status.holdsContainer }) else { return }
+        if busy.contains(session.sessionID) {
+            changedWhileBusy.insert(session.sessionID)
+            return
+        }
+        guard session.status != .creating else { return }
         if event.action == "destroy" {
             var closed = session
-            close(&closed, reason: "the container was removed outside the agent")
+            close(&closed, reason: Self.removedOutside)
             sessions[closed.sessionID] = closed
             try? await store.save(closed)
             return
@@ -498,7 +516,7 @@ public actor SessionManager {
         // The session may have changed while the engine answered.
         guard var current = sessions[id], current.status.holdsContainer, current.status != .creating, !busy.contains(id) else { return }
         guard let inspect else {
-            close(&current, reason: "the container vanished (removed outside the agent)")
+            close(&current, reason: Self.removedOutside)
             sessions[id] = current
             try? await store.save(current)
             return
@@ -512,7 +530,8 @@ public actor SessionManager {
     }
 
     /// The session's status from its container's state: a running container is `running`; one that ended on its own
-    /// is `exited` or `oom_killed` with its exit code and end time; a stopped session stays stopped.
+    /// is `exited` or `oom_killed` with its exit code and end time; a stopped session stays stopped. An `exited` session
+    /// whose container turns out OOM-killed becomes `oom_killed`: the engine may record the kill after the die event.
     static func update(_ session: inout Session, from inspect: ContainerInspect, now: Timestamp) {
         if inspect.state.running {
             if session.status != .running {
@@ -522,7 +541,7 @@ public actor SessionManager {
             }
             return
         }
-        guard session.status == .running else { return }
+        guard session.status == .running || (session.status == .exited && inspect.state.oomKilled) else { return }
         session.status = inspect.state.oomKilled ? .oomKilled : .exited
         session.exitCode = inspect.state.exitCode
         session.stoppedAt = inspect.state.finishedAt.flatMap { Timestamp(rfc3339: $0) }.flatMap { $0.nanosecondsSinceEpoch > 0 ? $0 : nil } ?? now
