@@ -146,7 +146,7 @@ let package = Package(
         .executableTarget(
             name: "viworks-bench",
             dependencies: [
-                "AgentRuntime", "AgentCollectors", "AgentServer", "AgentPlugins",
+                "AgentRuntime", "AgentCollectors", "AgentServer", "AgentPlugins", "AgentContainers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

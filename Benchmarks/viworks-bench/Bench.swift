@@ -23,6 +23,10 @@ struct Bench {
             try await HistoryBench.run(arguments: Array(arguments.dropFirst(2)))
             return
         }
+        if arguments.count > 1, arguments[1] == "containers" {
+            try await ContainersBench.run(arguments: Array(arguments.dropFirst(2)))
+            return
+        }
         let iterations = arguments.count > 1 ? Int(arguments[1]) ?? 20_000 : 20_000
         let fixture = Self.repositoryRoot() + "/Tests/AgentCollectorsTests/Fixtures/hosts/debian12-amd-epyc-vm"
         let fixturePaths = HostPaths(fixtureRoot: fixture)
