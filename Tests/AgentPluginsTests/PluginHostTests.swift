@@ -74,12 +74,12 @@ struct PluginHostTests {
     @Test func oneMebibyteWithoutNewlineThenAValidLine() async throws {
         let manifest = try loadManifest(manifestText(name: "huge", script: "huge_line.py", mode: "stream", interval: "200ms"))
         let plugin = host(manifest, cycles: 2)
-        let before = residentKiB()
+        // That the megabyte is never buffered is LineFramerTests' exact check of the framer's buffer; the process's RSS
+        // here would also count whatever the suites running beside this one allocate.
         try await plugin.run(child: nil)
         let statistics = plugin.handle.snapshot
         #expect(statistics.badLines == ["line_too_long": 1])
         #expect(statistics.samples >= 2)
-        #expect(residentKiB() - before < 16 * 1024)
         #expect(statistics.recentRejections.first?.contains("line 2: line_too_long: 1048576 bytes, the limit is 65536") == true)
     }
 
