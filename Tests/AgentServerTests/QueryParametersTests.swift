@@ -80,4 +80,18 @@ struct QueryParametersTests {
             #expect(refusal("limit=\(text)", allowed: ["limit"]) { _ = try $0.integer("limit", in: 1...100) }?.message.hasPrefix("limit: expected an integer") == true)
         }
     }
+
+    @Test func afterIsAJournalCursorAsSdJournalWritesIt() {
+        let cursor = "s=2c953f9a91b24f9e833333796bf1f52d;i=883;b=e00b8bc8dd054566ba91a9ad28569cf1;m=33bfac774;t=661d68a62c8c9;x=6aab1540b0719fc3"
+        #expect(OperationsController.isJournalCursor(cursor))
+        #expect(OperationsController.isJournalCursor("s=\(String(repeating: "0", count: 32));i=0;b=\(String(repeating: "f", count: 32));m=0;t=0;x=ffffffffffffffff"))
+        for text in [
+            "", "x", "s=1;i=2", cursor + ";", ";" + cursor, cursor.uppercased(), cursor.replacing("i=883", with: "i="),
+            cursor.replacing("i=883", with: "i=88g"), cursor.replacing("x=6aab1540b0719fc3", with: "x=16aab1540b0719fc3"),
+            cursor.replacing("s=2c953f9a91b24f9e833333796bf1f52d", with: "s=2c953f9a91b24f9e833333796bf1f52"),
+            cursor.replacing(";b=", with: ";c="), cursor.replacing(";m=", with: "\n;m="),
+        ] {
+            #expect(!OperationsController.isJournalCursor(text), "\(text)")
+        }
+    }
 }

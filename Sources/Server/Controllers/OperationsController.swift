@@ -187,7 +187,7 @@ public struct OperationsController: Sendable {
         let format = try query.choice("format", ["json", "text"]) ?? "json"
         let follow = try query.boolean("follow") ?? false
         let after = query.text("after")
-        if let after, after.utf8.count > 512 || after.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+        if let after, !Self.isJournalCursor(after) {
             throw QueryParameters.invalid("after must be a journal cursor")
         }
         if follow {
@@ -237,6 +237,25 @@ public struct OperationsController: Sendable {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.@-".utf8)
         guard raw.utf8.allSatisfy(allowed.contains) else { throw QueryParameters.invalid("unit must be a unit name: \(CommandCatalog.shortened(raw))") }
         return raw.contains(".") ? raw : raw + ".service"
+    }
+
+    /// A cursor as sd-journal writes it: `s=<32 hex>;i=<hex>;b=<32 hex>;m=<hex>;t=<hex>;x=<hex>` (lower-case hex, each
+    /// number at most 16 digits). Anything else would fail later in `sd_journal_seek_cursor` as a server error, so it is
+    /// refused as a parameter instead.
+    static func isJournalCursor(_ text: String) -> Bool {
+        let fields = text.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)
+        let keys: [(key: UInt8, digits: ClosedRange<Int>)] = [
+            (UInt8(ascii: "s"), 32...32), (UInt8(ascii: "i"), 1...16), (UInt8(ascii: "b"), 32...32),
+            (UInt8(ascii: "m"), 1...16), (UInt8(ascii: "t"), 1...16), (UInt8(ascii: "x"), 1...16),
+        ]
+        guard fields.count == keys.count else { return false }
+        return zip(fields, keys).allSatisfy { field, expected in
+            let bytes = Array(field)
+            guard bytes.count >= 2, bytes[0] == expected.key, bytes[1] == UInt8(ascii: "=") else { return false }
+            let digits = bytes.dropFirst(2)
+            return expected.digits.contains(digits.count)
+                && digits.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+        }
     }
 
     static let priorityNames = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
