@@ -56,8 +56,8 @@ test-systemd: release
 
 ## Python packages of the end-to-end tests (preinstalled on these machines; installed from PyPI when missing).
 test-deps:
-	@$(PYTHON) -c 'import pytest, jsonschema, openapi_spec_validator, psycopg' 2>/dev/null \
-	  || $(PYTHON) -m pip install -q pytest jsonschema openapi-spec-validator "psycopg[binary]"
+	@$(PYTHON) -c 'import pytest, jsonschema, openapi_spec_validator, psycopg, schemathesis' 2>/dev/null \
+	  || $(PYTHON) -m pip install -q pytest jsonschema openapi-spec-validator "psycopg[binary]" "schemathesis>=4.32,<5"
 
 ## Install the release binary in $(PREFIX)/bin, the systemd unit in /etc/systemd/system and, only if there is none yet,
 ## the example configuration as /etc/viworks-agent/agent.toml. Then: systemctl enable --now viworks-agent
