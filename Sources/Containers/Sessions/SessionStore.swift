@@ -34,17 +34,7 @@ public final class SessionStore: Sendable {
     public init(path: String) throws {
         self.path = path
         do {
-            let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
-            if !directory.isEmpty { try HostFile.makeDirectories(directory) }
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(10)
-            configuration.label = "viworks-sessions"
-            configuration.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            }
-            let pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrator.migrate(pool)
-            self.pool = pool
+            pool = try StorageFiles.openPool(path, label: "viworks-sessions", migrator: Self.migrator)
         } catch let error as DatabaseError {
             throw SessionStoreError(reason: "cannot open \(path): \(error.message ?? "\(error.resultCode)")")
         } catch {

@@ -205,23 +205,7 @@ public final class HistoryDatabase: Sendable {
     }
 
     static func openPool(_ path: String) throws -> DatabasePool {
-        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
-        if !directory.isEmpty { try HostFile.makeDirectories(directory) }
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        configuration.label = "viworks-history"
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA journal_size_limit = 16777216")
-        }
-        let pool = try DatabasePool(path: path, configuration: configuration)
-        do {
-            try Self.migrator.migrate(pool)
-        } catch {
-            try? pool.close()
-            throw error
-        }
-        return pool
+        try StorageFiles.openPool(path, label: "viworks-history", migrator: migrator)
     }
 
     static var migrator: DatabaseMigrator {

@@ -99,6 +99,30 @@ public enum StorageFiles {
     /// The companions SQLite keeps beside a WAL database.
     static let companions = ["-wal", "-shm"]
 
+    /// Opens the WAL database at `path` as the agent keeps every state database: its directory made when missing, a
+    /// 10 s busy timeout, `synchronous = NORMAL`, the WAL truncated to 16 MiB after checkpoints, and `migrator` applied
+    /// (the pool is closed again when a migration fails).
+    /// - Parameter label: GRDB's label of the pool, e.g. `viworks-history`.
+    public static func openPool(_ path: String, label: String, migrator: DatabaseMigrator) throws -> DatabasePool {
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
+        if !directory.isEmpty { try HostFile.makeDirectories(directory) }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.label = label
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA journal_size_limit = 16777216")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        do {
+            try migrator.migrate(pool)
+        } catch {
+            try? pool.close()
+            throw error
+        }
+        return pool
+    }
+
     /// True when `error` says the file itself is damaged or not a database (as opposed to a full disk, a permission,
     /// a lock): moving it aside is the only way forward.
     public static func isCorruption(_ error: any Error) -> Bool {
