@@ -132,22 +132,16 @@ public struct ContainerSettings: Sendable, Hashable {
     /// `"20000-20999"` → 20000...20999; nil unless two ports in 1...65535, the first not above the second.
     public static func parsePortRange(_ text: String) -> ClosedRange<Int>? {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, let low = Int(parts[0].trimming(" ")), let high = Int(parts[1].trimming(" ")),
+        guard parts.count == 2, let low = Int(parts[0].trimmingASCIIWhitespace()), let high = Int(parts[1].trimmingASCIIWhitespace()),
             (1...65535).contains(low), (1...65535).contains(high), low <= high
         else { return nil }
         return low...high
     }
 
-    /// The four bytes of a dotted IPv4 address; nil otherwise.
+    /// The four bytes of a dotted IPv4 address (``CIDRSyntax/parseAddress(_:)``, the agent's one address parser); nil
+    /// otherwise, IPv6 included.
     public static func parseIPv4(_ text: String) -> [UInt8]? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var bytes: [UInt8] = []
-        for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let value = UInt8(part) else { return nil }
-            bytes.append(value)
-        }
-        return bytes
+        CIDRSyntax.parseAddress(text).flatMap { $0.count == 4 ? $0 : nil }
     }
 
     static func hostName() -> String {
@@ -155,15 +149,6 @@ public struct ContainerSettings: Sendable, Hashable {
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "viworks-agent" }
         let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return SessionRules.isValidLabelValue(name) ? name : "viworks-agent"
-    }
-}
-
-extension Substring {
-    fileprivate func trimming(_ character: Character) -> Substring {
-        var result = self
-        while result.first == character { result = result.dropFirst() }
-        while result.last == character { result = result.dropLast() }
-        return result
     }
 }
 
@@ -176,7 +161,7 @@ public enum ByteSize {
     public static func parse(_ text: String) -> Int64? {
         let trimmed = text.trimmingASCIIWhitespace()
         let digits = trimmed.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
-        let unit = trimmed.dropFirst(digits.count).trimming(" ")
+        let unit = trimmed.dropFirst(digits.count).trimmingASCIIWhitespace()
         guard !digits.isEmpty, let value = Double(digits), value.isFinite, value >= 0 else { return nil }
         let scale: Double
         switch unit {
