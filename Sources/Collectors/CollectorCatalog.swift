@@ -31,12 +31,12 @@ public enum CollectorCatalog {
     }
 
     /// The keys of the built-in collectors' own `system_info` sections, in catalog order: ``AgentSnapshot/sectionKeys``.
-    public static var systemInfoSectionKeys: [String] {
-        builtins(configuration: AgentConfiguration()).compactMap(\.descriptor.sectionKey)
-    }
+    /// Descriptors do not depend on the configuration: read once per process.
+    public static let systemInfoSectionKeys: [String] = builtins(configuration: AgentConfiguration()).compactMap(\.descriptor.sectionKey)
 
-    /// The `[collectors.<id>]` tables a configuration may have: every built-in collector with its options.
-    public static var configSchemas: [CollectorConfigSchema] {
-        builtins(configuration: AgentConfiguration()).map { CollectorConfigSchema(id: $0.descriptor.id, options: options[$0.descriptor.id]) }
+    /// The `[collectors.<id>]` tables a configuration may have: every built-in collector with its options (read once per
+    /// process, not at every load and reload).
+    public static let configSchemas: [CollectorConfigSchema] = builtins(configuration: AgentConfiguration()).map {
+        CollectorConfigSchema(id: $0.descriptor.id, options: options[$0.descriptor.id])
     }
 }
