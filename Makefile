@@ -10,8 +10,9 @@ LISTEN ?= 127.0.0.1:9740
 PREFIX ?= /usr/local
 # Debian packages: libsystemd-dev and pkg-config to build (CSystemd), dpkg-dev for `make deb`; systemd, systemd-container, debootstrap, zstd, curl for
 # the systemd tests; nginx-light, redis-server, postgresql, openssh-server: real daemons for the services tests; docker.io and
-# busybox-static: a real container engine and the test image for the container session tests.
-DEB_PACKAGES := libsystemd-dev pkg-config dpkg-dev systemd systemd-container debootstrap zstd curl nginx-light redis-server postgresql openssh-server docker.io busybox-static
+# busybox-static: a real container engine and the test image for the container session tests; chromium and
+# chromium-driver: the real browser of the dashboard tests (driven by Selenium through the system's chromedriver).
+DEB_PACKAGES := libsystemd-dev pkg-config dpkg-dev systemd systemd-container debootstrap zstd curl nginx-light redis-server postgresql openssh-server docker.io busybox-static chromium chromium-driver
 
 .PHONY: run build release test test-swift test-e2e test-systemd deps test-deps install deb bench clean
 
@@ -56,8 +57,8 @@ test-systemd: release
 
 ## Python packages of the end-to-end tests (preinstalled on these machines; installed from PyPI when missing).
 test-deps:
-	@$(PYTHON) -c 'import pytest, jsonschema, openapi_spec_validator, psycopg, schemathesis' 2>/dev/null \
-	  || $(PYTHON) -m pip install -q pytest jsonschema openapi-spec-validator "psycopg[binary]" "schemathesis>=4.32,<5"
+	@$(PYTHON) -c 'import pytest, jsonschema, openapi_spec_validator, psycopg, schemathesis, selenium' 2>/dev/null \
+	  || $(PYTHON) -m pip install -q pytest jsonschema openapi-spec-validator "psycopg[binary]" "schemathesis>=4.32,<5" "selenium>=4.20,<5"
 
 ## Install the release binary in $(PREFIX)/bin, the systemd unit in /etc/systemd/system and, only if there is none yet,
 ## the example configuration as /etc/viworks-agent/agent.toml. Then: systemctl enable --now viworks-agent

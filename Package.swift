@@ -40,6 +40,8 @@ let package = Package(
         // Webhooks; property-based tests of the block codec.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        // The dashboard's files, gzip-compressed once when first served.
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -106,10 +108,32 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             path: "Sources/Server",
-            // The OpenAPI document, served as it is: `PackageResources.openapi_json`.
-            resources: [.embedInCode("Resources/openapi.json")],
+            // The OpenAPI document, served as it is: `PackageResources.openapi_json`; the dashboard's files, served by
+            // DashboardAssets (which lists them again by their `PackageResources` names).
+            resources: [
+                .embedInCode("Resources/openapi.json"),
+                .embedInCode("Resources/dashboard/index.html"),
+                .embedInCode("Resources/dashboard/app.css"),
+                .embedInCode("Resources/dashboard/app.js"),
+                .embedInCode("Resources/dashboard/api.js"),
+                .embedInCode("Resources/dashboard/dom.js"),
+                .embedInCode("Resources/dashboard/charts.js"),
+                .embedInCode("Resources/dashboard/overview.js"),
+                .embedInCode("Resources/dashboard/history.js"),
+                .embedInCode("Resources/dashboard/capacity.js"),
+                .embedInCode("Resources/dashboard/incidents.js"),
+                .embedInCode("Resources/dashboard/services.js"),
+                .embedInCode("Resources/dashboard/sessions.js"),
+                .embedInCode("Resources/dashboard/logs.js"),
+                .embedInCode("Resources/dashboard/admin.js"),
+                .embedInCode("Resources/dashboard/agent.js"),
+                .embedInCode("Resources/dashboard/favicon.svg"),
+                .embedInCode("Resources/dashboard/chart.min.js"),
+                .embedInCode("Resources/dashboard/chart-LICENSE.txt"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -198,6 +222,7 @@ let package = Package(
             dependencies: [
                 "AgentServer", "AgentRuntime", "AgentCollectors",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

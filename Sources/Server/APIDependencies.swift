@@ -51,6 +51,10 @@ public struct APIDependencies: Sendable {
     public var storage: StorageHealth? = nil
     /// The history writer's counters and retry buffer for `/metrics` (`viworks_history_*`); nil without history.
     public var historyWriter: (any HistoryWriterView)? = nil
+    /// `[dashboard]`: whether `/` and `/assets/…` serve the web dashboard.
+    public var dashboard = DashboardSettings()
+    /// The hub of `GET /api/v1/stream`; nil answers 503 `stream_unavailable`.
+    public var liveStatus: LiveStatusHub? = nil
 
     public init(
         snapshots: SnapshotStore, collectorStates: @escaping @Sendable () -> [ChildState],

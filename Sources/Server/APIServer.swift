@@ -18,8 +18,10 @@ public enum APIServer {
             + OperationsController(operations: dependencies.operations, journal: dependencies.journal, logUnits: dependencies.logUnits).routes
             + PluginsController(registry: dependencies.plugins).routes
             + HistoryController(context: dependencies.history, alerts: dependencies.alerts).routes
-            + AlertsController(alerts: dependencies.alerts).routes
+            + AlertsController(alerts: dependencies.alerts, thresholds: dependencies.headlineThresholds).routes
+            + StreamController(hub: dependencies.liveStatus).routes
             + OpenAPIController().routes
+            + DashboardController(settings: dependencies.dashboard).routes
     }
 
     /// The router with every route of ``routes(dependencies:)``, JSON errors, and for a path it serves asked with

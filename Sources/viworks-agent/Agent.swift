@@ -87,6 +87,9 @@ struct Agent {
         dependencies.operations = operations
         dependencies.journal = JournalReader(directory: configuration.logs.journalDirectory)
         dependencies.logUnits = logUnits(configuration: configuration, snapshots: snapshots)
+        dependencies.dashboard = configuration.dashboard
+        let liveStatus = LiveStatusHub(dependencies: dependencies, bus: bus, settings: configuration.stream, logger: logger)
+        dependencies.liveStatus = liveStatus
         let server = APIServer.buildApplication(
             dependencies: dependencies, settings: configuration.server, eventLoopGroup: eventLoopGroup, logger: logger,
             access: security.access, tls: security.tls, requestTimeout: configuration.security.limits.requestTimeout,
@@ -126,6 +129,7 @@ struct Agent {
             snapshots,
             notifier,
             engine,
+            liveStatus,
             history.writer,
             operations?.jobs,
             supervisor,

@@ -10,7 +10,7 @@ import Logging
 /// `viworks-agent debug …`: hidden helpers for tests and troubleshooting.
 struct DebugCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "debug", abstract: "Helpers for tests and troubleshooting.", shouldDisplay: false, subcommands: [LogTestCommand.self, HistoryStressCommand.self, HistoryCheckCommand.self]
+        commandName: "debug", abstract: "Helpers for tests and troubleshooting.", shouldDisplay: false, subcommands: [LogTestCommand.self, HistoryStressCommand.self, HistoryCheckCommand.self, HistorySeedCommand.self]
     )
 }
 

@@ -88,3 +88,60 @@ struct HistoryCheckCommand: AsyncParsableCommand {
         print("ok \(series.count) \(blocks) \(samples)")
     }
 }
+
+/// `viworks-agent debug history-seed --path FILE --name NAME [--label k=v]... --from S --to S --step S --start V --per-day D`:
+/// writes one series of a straight line into a history database (raw samples and their rollups), for tests that need
+/// days of history: the value at time t is `start + per-day · (t − from) / 86400`, one sample every `step` seconds
+/// from `from + offset`. Prints `seeded <samples>`.
+struct HistorySeedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history-seed", abstract: "Write a linear series into a history database.")
+
+    @Option(name: .long, help: "The database file.")
+    var path: String
+
+    @Option(name: .long, help: "The series name.")
+    var name: String
+
+    @Option(name: .long, help: "A label as name=value (repeatable).")
+    var label: [String] = []
+
+    @Option(name: .long, help: "Unix seconds of the line's origin.")
+    var from: Int64
+
+    @Option(name: .long, help: "Unix seconds after which no sample is written.")
+    var to: Int64
+
+    @Option(name: .long, help: "Seconds between samples.")
+    var step: Int64 = 300
+
+    @Option(name: .long, help: "Seconds after `from` of the first sample.")
+    var offset: Int64 = 0
+
+    @Option(name: .long, help: "The value at `from`.")
+    var start: Double
+
+    @Option(name: .customLong("per-day"), help: "Growth per day.")
+    var perDay: Double = 0
+
+    func run() async throws {
+        guard step > 0, to >= from else { throw ValidationError("--step must be positive and --to at or after --from") }
+        var labels: [MetricLabel] = []
+        for text in label {
+            guard let equals = text.firstIndex(of: "="), equals != text.startIndex else { throw ValidationError("--label expects name=value, got \(text)") }
+            labels.append(MetricLabel(String(text[..<equals]), String(text[text.index(after: equals)...])))
+        }
+        let store = HistoryStore(database: try HistoryDatabase(path: path))
+        let writer = HistoryWriter(store: store, bus: nil, settings: HistorySettings(), clock: ContinuousClock(), logger: Logger(label: "history-seed"))
+        let key = SeriesKey(name: name, labels: labels)
+        var count = 0
+        var time = from + offset
+        while time <= to {
+            writer.record(HistorySample(milliseconds: time * 1000, value: start + perDay * Double(time - from) / 86_400), series: key)
+            count += 1
+            time += step
+            if count % 10_000 == 0 { try await writer.flush() }
+        }
+        try await writer.flush()
+        print("seeded \(count)")
+    }
+}

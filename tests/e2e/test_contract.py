@@ -24,24 +24,15 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, start_agent
+from journal import JOURNALD_PROLOGUE, unavailable
 
 SEED = 1
 MAX_EXAMPLES = 30
-JOURNALD = "/lib/systemd/systemd-journald"
 UNIT = "contract-test.service"
 
 # Writes a few entries of UNIT (`UNIT=` on every entry; `_SYSTEMD_UNIT` too when journald reads the sender's cgroup in
-# time) into $JOURNAL_DIR through a standalone journald. Inside `unshare --mount`: /run is a private tmpfs.
-JOURNAL_SCRIPT = r"""
-set -eu
-mount -t tmpfs tmpfs /run
-mkdir -p /run/log/journal /run/systemd/journal
-mount --bind "$JOURNAL_DIR" /run/log/journal
-if [ -d /var/log/journal ]; then mount -t tmpfs tmpfs /var/log/journal; fi
-/lib/systemd/systemd-journald &
-JPID=$!
-for _ in $(seq 200); do [ -S /run/systemd/journal/socket ] && break; sleep 0.05; done
-[ -S /run/systemd/journal/socket ] || { echo "journald did not start" >&2; exit 90; }
+# time) into $JOURNAL_DIR through a standalone journald (journal.py).
+JOURNAL_SCRIPT = JOURNALD_PROLOGUE + r"""
 CG="contract-$$.slice/$UNIT"
 (
   for h in systemd unified; do
@@ -60,11 +51,9 @@ wait "$JPID" || true
 
 def write_journal(directory: Path) -> str | None:
     """Journal files with entries of UNIT in `directory`; the reason when this machine cannot write them."""
-    if os.geteuid() != 0:
-        return "not root"
-    missing = [tool for tool in ("unshare", "logger") if shutil.which(tool) is None] + ([JOURNALD] if not Path(JOURNALD).exists() else [])
-    if missing:
-        return f"missing {', '.join(missing)}"
+    reason = unavailable()
+    if reason:
+        return reason
     directory.mkdir()
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "JOURNAL_DIR": str(directory), "UNIT": UNIT}
     run = subprocess.run(["unshare", "--mount", "--propagation", "private", "--fork", "bash", "-c", JOURNAL_SCRIPT],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -23,6 +24,10 @@ from conftest import (
 
 # GET routes without path parameters: the ones a test can call as they are written.
 DOCUMENTED_ROUTES = sorted(path for method, path in router_routes() if method == "get" and "{" not in path)
+# The query that lets a test read a route to its end: the status stream ends after max_events events.
+READ_TO_END = {"/api/v1/stream": "?max_events=1"}
+EVENT_STREAM_TYPE = "text/event-stream; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
 
 
 def test_document_is_valid_openapi_3_1(openapi_doc):
@@ -109,8 +114,9 @@ def test_every_object_schema_is_closed_and_requires_every_key(openapi_doc):
 
 def test_cached_routes_document_304_and_health_documents_503(openapi_doc):
     with_304 = {path for path, item in openapi_doc["paths"].items() if "304" in item.get("get", {}).get("responses", {})}
-    assert with_304 == CACHED_ROUTES
-    for path in CACHED_ROUTES:
+    # The dashboard's page revalidates like the cached routes; its files are immutable (test_dashboard.py).
+    assert with_304 == CACHED_ROUTES | {"/", "/assets/{version}/{file}"}
+    for path in CACHED_ROUTES | {"/", "/assets/{version}/{file}"}:
         params = openapi_doc["paths"][path]["get"].get("parameters", [])
         assert params, f"{path} documents no If-None-Match parameter"
     assert {"200", "503"} <= set(openapi_doc["paths"]["/api/v1/health"]["get"]["responses"])
@@ -127,7 +133,7 @@ def without_journal(path: str, response) -> bool:
 
 @pytest.mark.parametrize("path", DOCUMENTED_ROUTES)
 def test_live_response_matches_its_schema(live_agent, openapi_doc, path):
-    response = live_agent.get(path, live_agent.admin)
+    response = live_agent.get(path + READ_TO_END.get(path, ""), live_agent.admin)
     if without_journal(path, response):
         assert_valid(component_validator(openapi_doc, "Error"), response.json(), f"GET {path} 503")
         return
@@ -136,13 +142,22 @@ def test_live_response_matches_its_schema(live_agent, openapi_doc, path):
     assert response.header("content-type") == content_type
     if content_type == JSON_TYPE:
         assert_valid(validator_for(openapi_doc, schema), response.json(), f"GET {path}")
+    elif content_type == EVENT_STREAM_TYPE:
+        # Each event's data is the document its event names (the description says which schema).
+        events = [block for block in response.body.decode().split("\n\n") if "\ndata: " in block]
+        assert len(events) == 1, response.body[:500]
+        fields = dict(line.split(": ", 1) for line in events[0].split("\n") if ": " in line)
+        component = {"status": "Status", "alerts": "Alerts"}[fields["event"]]
+        assert_valid(component_validator(openapi_doc, component), json.loads(fields["data"]), f"GET {path} event {fields['event']}")
+    elif content_type == HTML_TYPE:
+        assert response.body.startswith(b"<!doctype html>")
     else:
         assert content_type == PROMETHEUS_TYPE
         assert_valid(validator_for(openapi_doc, schema), response.body.decode(), f"GET {path}")
         check_prometheus_text(response.body.decode())
 
 
-@pytest.mark.parametrize("path", sorted(CACHED_ROUTES))
+@pytest.mark.parametrize("path", sorted(CACHED_ROUTES | {"/"}))
 def test_cached_route_answers_304_to_its_etag(live_agent, path):
     for _ in range(3):  # a collection landing between the two requests changes the ETag: retry
         first = live_agent.get(path)
@@ -165,8 +180,8 @@ def test_cached_route_answers_304_to_its_etag(live_agent, path):
 
 @pytest.mark.parametrize("path", DOCUMENTED_ROUTES)
 def test_head_has_the_headers_and_no_body(live_agent, path):
-    get = live_agent.get(path, live_agent.admin)
-    head = live_agent.request("HEAD", path, live_agent.admin)
+    get = live_agent.get(path + READ_TO_END.get(path, ""), live_agent.admin)
+    head = live_agent.request("HEAD", path + READ_TO_END.get(path, ""), live_agent.admin)
     assert head.status == (503 if without_journal(path, get) else 200)
     assert head.body == b""
     assert head.header("content-type") == get.header("content-type")

@@ -119,6 +119,9 @@ def baseline_path(operation: dict, overrides: dict[str, str] | None = None) -> s
 
 
 def send(agent, operation: dict, path: str):
+    # The status stream ends only after `max_events` events: every request to it asks for one unless it sets its own.
+    if operation["path"] == "/api/v1/stream" and "max_events=" not in path:
+        path += ("&" if "?" in path else "?") + "max_events=1"
     headers = dict(agent.admin)
     body = b""
     if operation["method"] == "POST":

@@ -40,6 +40,10 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var commands = CommandSettings()
     /// `[logs]`.
     public var logs = LogSettingsForAPI()
+    /// `[dashboard]`: the web dashboard at `/`.
+    public var dashboard = DashboardSettings()
+    /// `[stream]`: `GET /api/v1/stream`.
+    public var stream = StreamSettings()
 
     public init() {}
 
@@ -74,6 +78,8 @@ public struct AgentConfiguration: Sendable, Hashable {
         ConfigTable("commands", \.commands, CommandSettings.keys),
         ConfigTable("logs", \.logs, LogSettingsForAPI.keys),
         ConfigTable("history", \.history, HistorySettings.keys),
+        ConfigTable("dashboard", \.dashboard, DashboardSettings.keys),
+        ConfigTable("stream", \.stream, StreamSettings.keys),
         ConfigTable("alerts", \.alerts, AlertSettings.keys),
         ConfigTable("alerts.cpu", \.alerts.cpu, AlertRuleSettings.percentKeys),
         ConfigTable("alerts.memory", \.alerts.memory, AlertRuleSettings.percentKeys),

@@ -6,13 +6,17 @@
 public import AgentRuntime
 import Hummingbird
 
-/// `GET /api/v1/alerts` and `GET /api/v1/incidents`.
+/// `GET /api/v1/alerts`, `GET /api/v1/alerts/rules` and `GET /api/v1/incidents`.
 public struct AlertsController: Sendable {
     let alerts: AlertEngine?
     let now: @Sendable () -> Timestamp
 
-    public init(alerts: AlertEngine?, now: @escaping @Sendable () -> Timestamp = { .now() }) {
+    /// The thresholds of the headline rules (`[alerts.cpu]`, `…memory`, `…disk`, `…load`); nil for a rule switched off.
+    let thresholds: AgentCondition.Thresholds
+
+    public init(alerts: AlertEngine?, thresholds: AgentCondition.Thresholds = AgentCondition.Thresholds(), now: @escaping @Sendable () -> Timestamp = { .now() }) {
         self.alerts = alerts
+        self.thresholds = thresholds
         self.now = now
     }
 
@@ -22,6 +26,10 @@ public struct AlertsController: Sendable {
             Route(.get, "/api/v1/alerts", .viewer, "Active alerts (not ok) and the alert summary") { request, _ in
                 _ = try QueryParameters(request, allowed: [])
                 return try jsonResponse(AlertsDTO(summary: alerts?.summary() ?? AlertSummary(enabled: false), alerts: alerts?.active() ?? []))
+            },
+            Route(.get, "/api/v1/alerts/rules", .viewer, "The warning and critical thresholds of the cpu, memory, disk and load rules") { request, _ in
+                _ = try QueryParameters(request, allowed: [])
+                return try jsonResponse(AlertRulesDTO(enabled: alerts?.isEnabled ?? false, thresholds: thresholds))
             },
             Route(.get, "/api/v1/incidents", .viewer, "Alert incidents (start, peak, end, duration) overlapping from..to") { request, _ in
                 let parameters = try QueryParameters(request, allowed: ["from", "to", "limit"])

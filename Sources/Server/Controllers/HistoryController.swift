@@ -7,8 +7,8 @@ public import AgentRuntime
 import FoundationEssentials
 import Hummingbird
 
-/// `GET /api/v1/metrics`, `GET /api/v1/metrics/{name}/history`, `GET /api/v1/history/status` and
-/// `GET /api/v1/reports/{period}`. Not cached: they depend on their query.
+/// `GET /api/v1/metrics`, `GET /api/v1/metrics/{name}/history`, `GET /api/v1/history/status`, `GET /api/v1/capacity`
+/// and `GET /api/v1/reports/{period}`. Not cached: they depend on their query.
 public struct HistoryController: Sendable {
     let context: HistoryContext?
     let alerts: AlertEngine?
@@ -80,6 +80,15 @@ public struct HistoryController: Sendable {
                 }
                 let points = byTime.keys.sorted().map { StatusPointDTO(milliseconds: $0, values: byTime[$0] ?? [:]) }
                 return try jsonResponse(StatusHistoryDTO(from: from, to: to, plan: plan, points: points))
+            },
+            Route(.get, "/api/v1/capacity", .viewer, "Capacity trend per filesystem and for memory: least-squares fit and projected date of 100 %") { request, _ in
+                let parameters = try QueryParameters(request, allowed: ["window"])
+                let window = try parameters.choice("window", ["7d", "30d"]) ?? "30d"
+                let (store, settings) = try availableWithSettings()
+                let now = (context?.now() ?? .now()).millisecondsSinceEpoch
+                let from = now - (window == "7d" ? 7 : 30) * 86_400_000
+                let trends = try await CapacityForecast.trends(store: store, settings: settings, from: from, to: now, now: now)
+                return try jsonResponse(CapacityDTO(window: window, from: from, to: now, trends: trends))
             },
             Route(.get, "/api/v1/reports/{period}", .viewer, "Daily, weekly or monthly report: headline min/avg/p95/max, incidents, service availability") { request, requestContext in
                 let name = try requestContext.pathParameter("period")

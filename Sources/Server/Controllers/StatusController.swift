@@ -24,12 +24,7 @@ public struct StatusController: Sendable {
         [
             Route(.get, "/api/v1/health", .public, "Agent health for load balancers and systemd-style checks") { request, _ in try health(request) },
             Route(.get, "/api/v1/status", .viewer, "Full status: system_health, services, containers, system_info, collectors") { request, _ in
-                try await cached(request, route: "status", contentType: .json) {
-                    try encode(
-                        StatusDTO(
-                            snapshot: $0, collectors: $1, plugins: dependencies.plugins?.plugins() ?? [],
-                            alerts: dependencies.alerts?.summary() ?? AlertSummary(enabled: false), storage: dependencies.storage))
-                }
+                try await cached(request, route: "status", contentType: .json, make: encodeStatus)
             },
             Route(.get, "/api/v1/status-simple", .viewer, "Overall status and the headline percentages, for cheap polls") { request, _ in
                 try await cached(request, route: "status-simple", contentType: .json) { snapshot, collectors in
@@ -104,11 +99,35 @@ public struct StatusController: Sendable {
         case prometheus = "text/plain; version=0.0.4; charset=utf-8"
     }
 
+    /// The `/api/v1/status` document of a snapshot.
+    func encodeStatus(_ snapshot: AgentSnapshot, _ collectors: [ChildState]) throws -> ByteBuffer {
+        try encode(
+            StatusDTO(
+                snapshot: snapshot, collectors: collectors, plugins: dependencies.plugins?.plugins() ?? [],
+                alerts: dependencies.alerts?.summary() ?? AlertSummary(enabled: false), storage: dependencies.storage))
+    }
+
+    /// The current `/api/v1/status` body, from the cache (the live stream sends the very bytes a poll gets).
+    func statusBody() async throws -> ByteBuffer {
+        try await entry(route: "status", make: encodeStatus).body
+    }
+
     /// Serves `route` from the cache, or encodes it once for the current state; answers 304 to a matching `If-None-Match`.
     private func cached(
         _ request: Request, route: String, contentType: ContentType, make: (AgentSnapshot, [ChildState]) async throws -> ByteBuffer
     ) async throws -> Response {
         _ = try QueryParameters(request, allowed: [])
+        let entry = try await entry(route: route, make: make)
+        var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "no-cache"]
+        if let condition = request.headers[.ifNoneMatch], Self.matches(condition, etag: entry.etag) {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentType] = contentType.rawValue
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: entry.body))
+    }
+
+    /// The cache entry of `route` for the current state, encoded with `make` on a miss.
+    private func entry(route: String, make: (AgentSnapshot, [ChildState]) async throws -> ByteBuffer) async throws -> ResponseCache.Entry {
         // A cache hit costs a few atomic loads and one lock: the states are read only to encode a new body.
         let collectors = dependencies.collectorGeneration.map { Int(truncatingIfNeeded: $0()) } ?? Self.fingerprint(dependencies.collectorStates())
         let plugins = dependencies.plugins.map { Int(truncatingIfNeeded: $0.generation()) } ?? 0
@@ -116,13 +135,7 @@ public struct StatusController: Sendable {
         let storage = dependencies.storage.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
         let key = ResponseCache.Key(
             version: dependencies.snapshots.version, fingerprint: collectors &+ plugins &* 31 &+ alerts &* 131 &+ storage &* 1031)
-        let entry = try await cache.entry(route, key: key) { try await make(dependencies.snapshots.current, dependencies.collectorStates()) }
-        var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "no-cache"]
-        if let condition = request.headers[.ifNoneMatch], Self.matches(condition, etag: entry.etag) {
-            return Response(status: .notModified, headers: headers)
-        }
-        headers[.contentType] = contentType.rawValue
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: entry.body))
+        return try await cache.entry(route, key: key) { try await make(dependencies.snapshots.current, dependencies.collectorStates()) }
     }
 
     /// `If-None-Match` uses weak comparison (RFC 9110 §13.1.2): `W/` prefixes are ignored, `*` matches.

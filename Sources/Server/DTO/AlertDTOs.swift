@@ -93,3 +93,39 @@ struct IncidentsDTO: Encodable {
         try o(.incidents, incidents.map { IncidentDTO(incident: $0, now: now) })
     }
 }
+
+/// `GET /api/v1/alerts/rules`: `{"enabled", "rules": {"cpu": {"warning", "critical", "warning_clear", "critical_clear"} or null, "memory", "disk",
+/// "load" (with `per_core`)}}`; a rule switched off is null.
+struct AlertRulesDTO: Encodable {
+    var enabled: Bool
+    var thresholds: AgentCondition.Thresholds
+
+    enum Keys: String, CodingKey { case enabled, rules }
+    enum RuleKeys: String, CodingKey { case cpu, memory, disk, load }
+
+    struct RuleDTO: Encodable {
+        var rule: AlertRuleSettings
+        var perCore: Bool?
+
+        enum Keys: String, CodingKey { case warning, critical, warning_clear, critical_clear, per_core }
+
+        func encode(to encoder: any Encoder) throws {
+            var o = JSONObject(encoder, keyedBy: Keys.self)
+            try o(.warning, rule.warning)
+            try o(.critical, rule.critical)
+            try o(.warning_clear, rounded(rule.effectiveWarningClear, 4))
+            try o(.critical_clear, rounded(rule.effectiveCriticalClear, 4))
+            if let perCore { try o(.per_core, perCore) }
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var o = JSONObject(encoder, keyedBy: Keys.self)
+        try o(.enabled, enabled)
+        var rules = JSONObject(o.container.superEncoder(forKey: .rules), keyedBy: RuleKeys.self)
+        try rules(.cpu, thresholds.cpu.map { RuleDTO(rule: $0) })
+        try rules(.memory, thresholds.memory.map { RuleDTO(rule: $0) })
+        try rules(.disk, thresholds.disk.map { RuleDTO(rule: $0) })
+        try rules(.load, thresholds.load.map { RuleDTO(rule: $0, perCore: thresholds.loadPerCore) })
+    }
+}
