@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+public import AgentContainers
 public import AgentRuntime
 
 /// Counters of the metrics bus, for `/metrics`.
@@ -51,6 +52,8 @@ public struct APIDependencies: Sendable {
     public var storage: StorageHealth? = nil
     /// The history writer's counters and retry buffer for `/metrics` (`viworks_history_*`); nil without history.
     public var historyWriter: (any HistoryWriterView)? = nil
+    /// User sessions in containers (`/api/v1/sessions`); nil when `[containers]` is off (those routes answer 503).
+    public var sessions: SessionManager? = nil
 
     public init(
         snapshots: SnapshotStore, collectorStates: @escaping @Sendable () -> [ChildState],
