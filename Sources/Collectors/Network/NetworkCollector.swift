@@ -11,7 +11,7 @@ public import AgentRuntime
 /// ``CollectorContext/monotonicSeconds``. A counter that went backwards (the interface was recreated,
 /// or a 32-bit counter wrapped) has a nil rate for that interval and the new value as its baseline.
 public actor NetworkCollector: Collector {
-    public nonisolated let descriptor = CollectorDescriptor(id: "network", isCore: true)
+    public nonisolated let descriptor = CollectorDescriptor(id: "network", isCore: true, reads: [.proc("net/dev"), .sys("class/net/*/type")])
 
     private let settings: NetworkSettings
     private var previous: [String: NetDevCounters] = [:]

@@ -24,7 +24,13 @@ import Logging
 /// - Probes of running services run concurrently, each with `[services] probe_timeout`; a failed probe makes the
 ///   service `unresponsive`.
 public actor ServicesCollector: Collector {
-    public nonisolated let descriptor = CollectorDescriptor(id: "services", isCore: false, defaultTimeout: .seconds(15))
+    public nonisolated let descriptor = CollectorDescriptor(
+        id: "services", isCore: false, defaultTimeout: .seconds(15),
+        reads: [.proc("stat"), .proc("[0-9]*/stat"), .proc("[0-9]*/status"), .proc("[0-9]*/smaps_rollup"), .proc("[0-9]*/cmdline", private: true)]
+            + ["fs/cgroup", "fs/cgroup/unified"].flatMap { root in
+                [HostRead.sys(root + "/cgroup.controllers")]
+                    + ["cgroup.procs", "cpu.stat", "memory.current", "memory.stat"].map { HostRead.sys(root + "/*.slice/*.service/" + $0) }
+            } + [.sys("fs/cgroup/systemd/cgroup.procs")])
     private let settings: ServicesSettings
     private var unitSource: (any SystemdUnitSource)?
     private let prober: ServiceProber
