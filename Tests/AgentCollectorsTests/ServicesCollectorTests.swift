@@ -149,6 +149,33 @@ struct ServicesProcTests {
         #expect(report.services.last?.pid == 8217)
     }
 
+    @Test func processNamesMatchArgv0AndScriptsRunByAnInterpreter() async throws {
+        let names = ["gatewayd", "wazuh-logcollector", "backup-agent", "nightly.py", "healthcheck", "python3", "exe", "backup", "logcollector"]
+        let collector = ServicesCollector(
+            settings: settings(names.map { ServiceDefinition(name: $0, processNames: [$0]) }), ticksPerSecond: 100, pageSize: 4096)
+        let paths = HostPaths(fixtureRoot: Fixtures.root + "/cases/processes/names-and-scripts")
+        let report = try #require(try await collector.collect(Fixtures.context(paths)).services)
+        let pid = Dictionary(uniqueKeysWithValues: report.services.map { ($0.name, $0.pid) })
+        // argv[0]'s file name: a daemon re-executed through /proc/self/exe (comm "exe"), and a comm cut to 15 bytes.
+        #expect(pid["gatewayd"] == 100)
+        #expect(pid["exe"] == 100)
+        #expect(pid["wazuh-logcollector"] == 200)
+        // Scripts by their file name, with or without the extension, whatever the interpreter's options.
+        #expect(pid["backup-agent"] == 300)
+        #expect(pid["nightly.py"] == 301)
+        #expect(pid["healthcheck"] == 400)
+        #expect(report.services.first { $0.name == "healthcheck" }?.processCount == 2, "the script and its child (sleep)")
+        // The interpreter's own name still matches both scripts; the main process is the older one.
+        #expect(pid["python3"] == 300)
+        #expect(report.services.first { $0.name == "python3" }?.processCount == 2)
+        // No partial names.
+        #expect(pid["backup"] == .some(nil))
+        #expect(pid["logcollector"] == .some(nil))
+        #expect(ServicesCollector.processNames(comm: "kworker/0:1", arguments: []) == ["kworker/0:1"])
+        #expect(ServicesCollector.processNames(comm: "perl5.36", arguments: ["perl", "-w", "/srv/x.pl"]) == ["perl5.36", "perl", "x.pl", "x"])
+        #expect(!ServicesCollector.isInterpreter("shellcheck"))
+    }
+
     @Test func longNamesMatchTheFifteenBytesTheKernelKeeps() {
         #expect(ServicesCollector.commMatches("viworks-gateway-agent", "viworks-gateway"))
         #expect(!ServicesCollector.commMatches("viworks-gateway-agent", "viworks-gatew"))
@@ -332,6 +359,9 @@ struct ServiceProbeTests {
         #expect(http == ServiceProbeSpec(kind: .http, host: "::1", port: 8080, path: "/health?full=1"))
         #expect(http.description == "http://[::1]:8080/health?full=1")
         #expect(try ServiceProbeSpec.parse("redis://127.0.0.1:6379").get() == ServiceProbeSpec(kind: .redis, host: "127.0.0.1", port: 6379))
+        // IPv6 literals in brackets, as in `[2001:db8::10]:5432`.
+        #expect(try ServiceProbeSpec.parse("postgres://[2001:db8::10]:5432").get() == ServiceProbeSpec(kind: .postgres, host: "2001:db8::10", port: 5432))
+        #expect(try ServiceProbeSpec.parse("tcp://[::1]:22").get().description == "tcp://[::1]:22")
         for bad in ["127.0.0.1:22", "ftp://h:21", "tcp://h", "tcp://h:0", "tcp://h:70000", "tcp://:22", "http://h:80/a b"] {
             if case .success = ServiceProbeSpec.parse(bad) { Issue.record("\(bad) should not parse") }
         }
