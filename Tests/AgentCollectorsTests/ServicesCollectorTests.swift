@@ -5,6 +5,7 @@
 
 @testable import AgentCollectors
 import AgentRuntime
+import Logging
 import Synchronization
 import Testing
 
@@ -240,6 +241,7 @@ struct ServicesSystemdTests {
         #expect(status("failed", "failed", result: "exit-code") == .error)
         #expect(status("activating", "auto-restart", result: "exit-code") == .error)
         #expect(status("activating", "start") == .running)
+        #expect(status("deactivating", "stop-sigterm") == .stopped)
         #expect(status("inactive", "dead", load: "not-found") == .stopped)
         #expect(status("inactive", "dead", load: "masked") == .stopped)
         #expect(status("inactive", "dead", load: "bad-setting") == .error)
@@ -265,6 +267,35 @@ struct ServicesSystemdTests {
         // No cgroup in the capture: the main process's RSS.
         #expect(postgres.memoryBytes == 3357 * 4096)
         #expect(postgres.processCount == 1)
+    }
+
+    @Test func anAutoRestartLoopRaisesItsAlertOnlyAfterTheForDuration() async throws {
+        // A unit that keeps failing and being restarted by systemd (Restart=always): `activating`/`auto-restart` at
+        // every collection, NRestarts growing. The service is `error` at once; its alert waits for `[alerts.services] for`.
+        var alertSettings = AlertSettings()
+        alertSettings.servicesHoldFor = .seconds(60)
+        let engine = AlertEngine(settings: alertSettings, incidents: IncidentStore(database: nil), bus: nil, logger: Logger(label: "test"))
+        var configured = settings([ServiceDefinition(name: "flaky", units: ["flaky.service"])])
+        configured.systemd = .on
+        var raisedAt: [Int64] = []
+        for step in Int64(0)...8 {
+            let units = FakeUnits([
+                SystemdUnitDetails(name: "flaky.service", loadState: "loaded", activeState: "activating", subState: "auto-restart", restarts: Int(step) + 1,
+                    result: "exit-code")
+            ])
+            let collector = ServicesCollector(settings: configured, unitSource: units, ticksPerSecond: 100, pageSize: 4096)
+            let output = try await collector.collect(Fixtures.context(capture("step0")))
+            let service = try #require(output.services?.services.first)
+            #expect(service.status == .error)
+            #expect(service.restarts == Int(step) + 1)
+            let at = Timestamp(secondsSinceEpoch: 1_764_446_500 + Double(step) * 10)
+            let batch = MetricBatch(source: "services", timestamp: at, samples: output.samples, report: output.report)
+            let (inputs, rules) = engine.inputs(for: batch)
+            for transition in await engine.evaluate(inputs, complete: rules, at: at) where transition.to != .ok { raisedAt.append(step * 10) }
+        }
+        // Collections every 10 s: nothing at 0…50 s, a warning (not critical) at 60 s, and only once.
+        #expect(raisedAt == [60])
+        #expect(engine.active().map { "\($0.subject) \($0.severity.rawValue)" } == ["flaky warning"])
     }
 
     @Test func aServiceThatIsNotInstalledIsStoppedAndSaysSo() async throws {
