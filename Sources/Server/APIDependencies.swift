@@ -54,6 +54,9 @@ public struct APIDependencies: Sendable {
     public var historyWriter: (any HistoryWriterView)? = nil
     /// User sessions in containers (`/api/v1/sessions`); nil when `[containers]` is off (those routes answer 503).
     public var sessions: SessionManager? = nil
+    /// The containers and the engine as last collected (the `containers` and `engine` sections of status,
+    /// `viworks_container_*` in `/metrics`); nil reports the engine disabled.
+    public var containers: ContainerMonitor? = nil
 
     public init(
         snapshots: SnapshotStore, collectorStates: @escaping @Sendable () -> [ChildState],

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+import AgentContainers
 import AgentRuntime
 import FoundationEssentials
 import Hummingbird
@@ -28,7 +29,8 @@ public struct StatusController: Sendable {
                     try encode(
                         StatusDTO(
                             snapshot: $0, collectors: $1, plugins: dependencies.plugins?.plugins() ?? [],
-                            alerts: dependencies.alerts?.summary() ?? AlertSummary(enabled: false), storage: dependencies.storage))
+                            alerts: dependencies.alerts?.summary() ?? AlertSummary(enabled: false), storage: dependencies.storage,
+                            containers: dependencies.containers?.view))
                 }
             },
             Route(.get, "/api/v1/status-simple", .viewer, "Overall status and the headline percentages, for cheap polls") { request, _ in
@@ -114,8 +116,10 @@ public struct StatusController: Sendable {
         let plugins = dependencies.plugins.map { Int(truncatingIfNeeded: $0.generation()) } ?? 0
         let alerts = dependencies.alerts.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
         let storage = dependencies.storage.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
+        let containers = dependencies.containers.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
         let key = ResponseCache.Key(
-            version: dependencies.snapshots.version, fingerprint: collectors &+ plugins &* 31 &+ alerts &* 131 &+ storage &* 1031)
+            version: dependencies.snapshots.version,
+            fingerprint: collectors &+ plugins &* 31 &+ alerts &* 131 &+ storage &* 1031 &+ containers &* 10_007)
         let entry = try await cache.entry(route, key: key) { try await make(dependencies.snapshots.current, dependencies.collectorStates()) }
         var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "no-cache"]
         if let condition = request.headers[.ifNoneMatch], Self.matches(condition, etag: entry.etag) {
