@@ -1,5 +1,5 @@
 """A private Docker engine for the end-to-end tests: its own dockerd with its own socket, data root, exec root, pidfile
-and bridge, and the `agent-test/busybox` image imported from a busybox-static root filesystem (no registry), as
+and bridge, leaving the host's iptables alone, and the `agent-test/busybox` image imported from a busybox-static root filesystem (no registry), as
 Tests/AgentContainersTests/TestDocker.swift does for the Swift tests.
 
     docker = PrivateDocker.start()        # or the `private_docker` fixture (one per test module)
@@ -115,6 +115,10 @@ class PrivateDocker:
                      "--pidfile", str(self.root / "dockerd.pid"), "-H", f"unix://{self.socket}"]
         if self.bridge:
             arguments += ["--bridge", self.bridge]
+        # iptables rules are shared by every dockerd of the host: another test run's engine starting or stopping
+        # rewrites the DOCKER chains under this one ("iptables: No chain/target/match by that name" on a port binding).
+        # Without them a port published on 127.0.0.1 is still served, by docker-proxy.
+        arguments.append("--iptables=false")
         log = open(self.root / "dockerd.log", "ab")
         self.process = subprocess.Popen(arguments, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                         env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"})

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, start_agent
+from docker_fixture import private_docker  # noqa: F401 (fixture)
 
 SEED = 1
 MAX_EXAMPLES = 30
@@ -110,7 +111,7 @@ parameters.text = "text:64"
         agent.stop()
 
 
-def run_schemathesis(agent, *extra: str) -> subprocess.CompletedProcess:
+def run_schemathesis(agent, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     try:
         import schemathesis  # noqa: F401
     except ImportError:
@@ -119,7 +120,7 @@ def run_schemathesis(agent, *extra: str) -> subprocess.CompletedProcess:
     assert commands.status == 200, commands.body[:300]
     env = {
         **os.environ, "SCHEMATHESIS_HOOKS": "contract_hooks", "CONTRACT_COMMANDS": json.dumps(commands.json()["commands"]),
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]), **(env or {}),
     }
     command = [
         sys.executable, "-m", "schemathesis.cli", "run", f"http://127.0.0.1:{agent.port}/api/v1/openapi.json",
@@ -202,3 +203,61 @@ def test_every_operation_keeps_the_contract(contract_agent):
     assert int(generated.group(1)) > 20 * documented, output[-3000:]
     assert contract_agent.process.poll() is None, contract_agent.log()
     print(f"schemathesis: {operations.group(1)} operations, {generated.group(1)} test cases, 0 failures, seed {SEED}, {elapsed:.1f} s")
+
+
+def test_session_operations_keep_the_contract_on_a_real_engine(private_docker, tmp_path):
+    """The session operations against a private dockerd: creates that the document calls valid are accepted (201, or
+    409/429 once the limits are reached), every answer is as documented, and nothing is a 5xx. The template and its
+    maxima are the configuration's (contract_hooks.py brings generated bodies within them; the document's example,
+    128 MiB for 2 h, is within them as it is)."""
+    keys = tmp_path / "api-keys"
+    created = run_cli("keys", "create", "--role", "admin", "--name", "e2e-contract", "--file", str(keys))
+    assert created.returncode == 0, created.stderr
+    agent_id = f"contract-{os.getpid()}"
+    config = tmp_path / "agent.toml"
+    config.write_text(f"""
+[containers]
+enabled = true
+socket = "{private_docker.socket}"
+port_range = "38700-38719"
+max_sessions = 4
+max_sessions_per_user = 2
+agent_id = "{agent_id}"
+stop_grace_period = "1s"
+reap_interval = "1s"
+
+[containers.templates.web]
+image = "agent-test/busybox:latest"
+port = 8080
+memory = "16MiB"
+memory_max = "256MiB"
+cpu_shares = 256
+cpu_shares_max = 1024
+ttl = "8h"
+""")
+    agent = start_agent(tmp_path, "--config", str(config), env={"VIWORKS_AUTH_API_KEY_FILE": str(keys), "VIWORKS_SERVICES_SYSTEMD": "off"})
+    agent.key = created.stdout.strip()
+    headers = {"X-API-Key": agent.key}
+    try:
+        deadline = time.monotonic() + 20
+        while agent.request("GET", "/api/v1/sessions", headers=headers).json()["engine"]["status"] != "available":
+            assert time.monotonic() < deadline, agent.log()
+            time.sleep(0.2)
+        run = run_schemathesis(agent, "--include-path-regex", "^/api/v1/sessions", env={
+            "CONTRACT_SESSION_TEMPLATE": "web", "CONTRACT_SESSION_MAX": json.dumps({"memory": 256 << 20, "cpu_shares": 1024, "ttl": 8 * 3600}),
+        })
+        output = run.stdout + run.stderr
+        print(summary(output))
+        assert run.returncode == 0, f"schemathesis found failures (seed {SEED}):\n{summary(output)}"
+        operations = re.search(r"Tested: (\d+)", output)
+        assert operations and int(operations.group(1)) == 6, output[-3000:]
+        sessions = agent.request("GET", "/api/v1/sessions", headers=headers).json()["sessions"]
+        # Valid creates were accepted and ran: at least max_sessions of them.
+        assert sum(1 for session in sessions if session["container_id"]) >= 4, sessions
+        assert agent.process.poll() is None, agent.log()
+    finally:
+        for session in agent.request("GET", "/api/v1/sessions", headers=headers).json()["sessions"]:
+            if session["status"] not in ("removed", "orphaned"):
+                agent.request("DELETE", f"/api/v1/sessions/{session['session_id']}", headers=headers)
+        agent.stop()
+    assert private_docker.containers(f"io.viworks.agent={agent_id}") == []
