@@ -102,9 +102,11 @@ public struct SessionsController: Sendable {
         }
     }
 
+    /// A ``SessionError`` as the API answers it; a 503 (the engine, the ports, the records) says when to try again, a
+    /// limit does not (it lasts until a session is deleted).
     static func apiError(_ error: SessionError) -> APIError {
         var headers: HTTPFields = [:]
-        if error.httpStatus == 429 || error.httpStatus == 503 { headers[.retryAfter] = "5" }
+        if error.httpStatus == 503 { headers[.retryAfter] = "5" }
         return APIError(HTTPResponse.Status(code: error.httpStatus), code: error.code, message: error.description, headers: headers)
     }
 
