@@ -385,6 +385,19 @@ struct ServiceProbeTests {
         silent.close()
     }
 
+    @Test func anIPv6TargetIsProbedOnItsAddress() async throws {
+        // `tcp://[::1]:PORT` as configured: the literal in brackets is the address dialled, and only IPv6 listens there.
+        let listener = try Listener(ipv6Loopback: ())
+        defer { listener.close() }
+        let spec = try ServiceProbeSpec.parse("tcp://[::1]:\(listener.port)").get()
+        let result = await ServiceProber().probe(spec, timeout: .seconds(2))
+        #expect(result.ok, "\(result.detail)")
+        #expect(result.detail == "connected")
+        // The same port on IPv4 has nobody.
+        let v4 = await ServiceProber().probe(ServiceProbeSpec(kind: .tcp, host: "127.0.0.1", port: listener.port), timeout: .seconds(2))
+        #expect(!v4.ok)
+    }
+
     @Test func probeAddressesParseAndRejectNonsense() throws {
         let http = try ServiceProbeSpec.parse("http://[::1]:8080/health?full=1").get()
         #expect(http == ServiceProbeSpec(kind: .http, host: "::1", port: 8080, path: "/health?full=1"))
@@ -412,6 +425,21 @@ struct ServiceProbeTests {
 private final class Listener {
     let fd: Int32
     let port: Int
+
+    /// Listening on `[::1]` only, on a port of its own.
+    init(ipv6Loopback: Void) throws {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr = in6addr_loopback
+        address.sin6_port = 0
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+        guard bound == 0, listen(fd, 16) == 0 else { throw HostFileError(path: "socket", errno: errno, operation: "bind") }
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        self.port = Int(UInt16(bigEndian: address.sin6_port))
+    }
 
     init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
