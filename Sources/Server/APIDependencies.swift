@@ -51,6 +51,10 @@ public struct APIDependencies: Sendable {
     public var storage: StorageHealth? = nil
     /// The history writer's counters and retry buffer for `/metrics` (`viworks_history_*`); nil without history.
     public var historyWriter: (any HistoryWriterView)? = nil
+    /// The push outputs' states (the `outputs` section of status, `viworks_output_*`, `status-simple` reasons); nil lists none.
+    public var outputs: OutputBoard? = nil
+    /// The `agent_id` the outputs write (``AgentIdentity``), shown in `/api/v1/system`; nil when none can be derived.
+    public var agentID: String? = nil
 
     public init(
         snapshots: SnapshotStore, collectorStates: @escaping @Sendable () -> [ChildState],

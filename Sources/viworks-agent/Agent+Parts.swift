@@ -4,10 +4,12 @@
 //
 
 import AgentCollectors
+import AgentOutputs
 import AgentPlugins
 import AgentRuntime
 import AgentServer
 import Logging
+import NIOCore
 
 /// A built-in collector that runs, with its interval and timeout.
 struct EnabledCollector {
@@ -95,6 +97,32 @@ extension Agent {
         return AgentHistory(
             database: database, writer: HistoryWriter(store: store, bus: bus, settings: configuration.history, clock: ContinuousClock(), logger: logger),
             context: HistoryContext(store: store, settings: configuration.history))
+    }
+
+    // MARK: - Outputs
+
+    /// `[outputs.postgresql]`, or nil when disabled. An outbox that cannot be opened leaves the output failing (in status
+    /// and `status-simple`) while the rest of the agent runs.
+    static func makePostgreSQLOutput(
+        _ configuration: AgentConfiguration, agentID: String?, bus: MetricsBus, board: OutputBoard, eventLoopGroup: any EventLoopGroup,
+        logger: Logger
+    ) -> PostgreSQLOutput? {
+        guard configuration.outputs.postgresql.enabled else { return nil }
+        func fail(_ reason: String) -> PostgreSQLOutput? {
+            logger.error("outputs.\(PostgreSQLOutput.name) does not run", metadata: ["error": "\(reason)"])
+            board.update(PostgreSQLOutput.name) { state in
+                state.consecutiveFailures = OutputState.failingAfterAttempts
+                state.lastError = reason
+                state.lastErrorAt = .now()
+            }
+            return nil
+        }
+        guard let agentID else { return fail("no agent_id: set [outputs.postgresql] agent_id") }
+        do {
+            return try PostgreSQLOutput.make(configuration, agentID: agentID, bus: bus, board: board, eventLoopGroup: eventLoopGroup, logger: logger)
+        } catch {
+            return fail("cannot open the outbox: \(error)")
+        }
     }
 
     // MARK: - Operations

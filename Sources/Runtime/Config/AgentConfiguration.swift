@@ -40,6 +40,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var commands = CommandSettings()
     /// `[logs]`.
     public var logs = LogSettingsForAPI()
+    /// `[outputs.<name>]`: where collections are pushed (Outputs/).
+    public var outputs = OutputSettings()
 
     public init() {}
 
@@ -82,6 +84,8 @@ public struct AgentConfiguration: Sendable, Hashable {
         ConfigTable(
             "alerts.services", keys: [.bool("enabled", \.alerts.servicesEnabled), .duration("for", \.alerts.servicesHoldFor, min: .zero, max: "24h")]),
         ConfigTable("notifications", \.notifications, NotificationSettings.keys),
+        ConfigTable("outputs", keys: []),
+        ConfigTable("outputs.postgresql", \.outputs.postgresql, PostgreSQLOutputSettings.keys),
         ConfigTable("tls", \.security.tls, TLSSettings.keys),
         ConfigTable("auth", \.security.auth, AuthSettings.keys),
         ConfigTable("auth.jwt", \.security.auth.jwt, JWTSettings.keys),

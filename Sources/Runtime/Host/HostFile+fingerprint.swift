@@ -5,6 +5,8 @@
 
 #if canImport(Glibc)
 import Glibc
+// `stat.st_mtim`'s `timespec` members come from the overlay's shims; a clean build under MemberImportVisibility needs them named.
+import SwiftOverlayShims
 #elseif canImport(Darwin)
 import Darwin
 #endif

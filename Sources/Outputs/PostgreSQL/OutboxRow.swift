@@ -1,0 +1,129 @@
+//
+// This source file is part of the ViWorks OS Agent project.
+// SPDX-License-Identifier: Apache-2.0
+//
+
+public import AgentRuntime
+
+/// One row for the backend's database, as it waits in the outbox: exactly the values the INSERT sends.
+///
+/// Figures are text with two decimals (the schema's `DECIMAL(5,2)`), rounded half-up from the value `/api/v1/status`
+/// reports and clamped to ±999.99, as examples/backend/poller.py does; times are microseconds (the precision of
+/// PostgreSQL's `TIMESTAMP`) of the collection, truncated from the agent's nanoseconds as the poller's parser does.
+public struct OutboxRow: Sendable, Hashable {
+    /// The backend table a row goes to.
+    public enum Table: String, Sendable, Hashable {
+        case agentMetrics = "agent_metrics"
+        case serviceStatus = "service_status"
+    }
+
+    /// Outbox order (SQLite `AUTOINCREMENT`); 0 before the row is stored.
+    public var seq: Int64 = 0
+    public var table: Table
+    /// The `timestamp` column: the collection time, microseconds since the Unix epoch, UTC.
+    public var collectedAtMicroseconds: Int64
+    // agent_metrics
+    public var cpuUsage: String?
+    public var memoryUsage: String?
+    public var loadAverage1m: String?
+    public var loadAverage5m: String?
+    public var loadAverage15m: String?
+    public var uptimeSeconds: Int64?
+    // service_status
+    public var serviceName: String?
+    public var status: String?
+    public var pid: Int64?
+
+    public init(table: Table, collectedAtMicroseconds: Int64) {
+        self.table = table
+        self.collectedAtMicroseconds = collectedAtMicroseconds
+    }
+
+    /// The `agent_metrics` row of a snapshot taken at `at`: `system_health`'s cpu, memory, load average and uptime.
+    public static func metrics(_ snapshot: AgentSnapshot, at: Timestamp) -> OutboxRow {
+        var row = OutboxRow(table: .agentMetrics, collectedAtMicroseconds: microseconds(at))
+        row.cpuUsage = snapshot.cpu?.usagePercent.flatMap(twoPlaces)
+        row.memoryUsage = snapshot.memory.flatMap { twoPlaces($0.usagePercent) }
+        row.loadAverage1m = snapshot.load.flatMap { twoPlaces($0.oneMinute) }
+        row.loadAverage5m = snapshot.load.flatMap { twoPlaces($0.fiveMinutes) }
+        row.loadAverage15m = snapshot.load.flatMap { twoPlaces($0.fifteenMinutes) }
+        row.uptimeSeconds = snapshot.uptime.flatMap { report in
+            report.uptimeSeconds.isFinite && abs(report.uptimeSeconds) < 9.2e18 ? Int64(report.uptimeSeconds.rounded(.down)) : nil
+        }
+        return row
+    }
+
+    /// One `service_status` row per service of the snapshot (name cut to 100 characters, status to 20, as the schema's
+    /// VARCHARs hold them).
+    public static func services(_ snapshot: AgentSnapshot, at: Timestamp) -> [OutboxRow] {
+        (snapshot.services?.services ?? []).map { service in
+            var row = OutboxRow(table: .serviceStatus, collectedAtMicroseconds: microseconds(at))
+            row.serviceName = String(String.UnicodeScalarView(service.name.unicodeScalars.prefix(100)))
+            row.status = String(String.UnicodeScalarView(service.status.rawValue.unicodeScalars.prefix(20)))
+            row.pid = service.pid.map(Int64.init)
+            return row
+        }
+    }
+
+    /// Microseconds since the epoch, rounded towards the past.
+    public static func microseconds(_ time: Timestamp) -> Int64 {
+        let quotient = time.nanosecondsSinceEpoch / 1000
+        return time.nanosecondsSinceEpoch % 1000 < 0 ? quotient - 1 : quotient
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.ffffff` (UTC, no zone) of microseconds since the epoch: the text PostgreSQL reads as `TIMESTAMP`.
+    public static func timestampText(_ microseconds: Int64) -> String {
+        let (nanoseconds, overflow) = microseconds.multipliedReportingOverflow(by: 1000)
+        return String(Timestamp(nanosecondsSinceEpoch: overflow ? (microseconds < 0 ? .min : .max) : nanoseconds).rfc3339.prefix(26))
+    }
+
+    /// `value` rounded half-up (away from zero) to two decimals from its shortest decimal form, clamped to ±999.99:
+    /// `12.345` → `"12.35"`, `1e-05` → `"0.00"`, `1234.5` → `"999.99"`; nil for NaN and infinities.
+    public static func twoPlaces(_ value: Double) -> String? {
+        guard value.isFinite else { return nil }
+        var text = "\(value.magnitude)"
+        var exponent = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            exponent = Int(text[text.index(after: e)...]) ?? 0
+            text = String(text[..<e])
+        }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        let integer = parts.first.map(String.init) ?? "0"
+        let fraction = parts.count > 1 ? String(parts[1]) : ""
+        var digits = Array((integer + fraction).utf8).map { Int($0) - 48 }
+        var point = integer.utf8.count + exponent
+        if point < 0 {
+            digits = Array(repeating: 0, count: -point) + digits
+            point = 0
+        }
+        let keep = point + 2
+        if digits.count < keep + 1 { digits += Array(repeating: 0, count: keep + 1 - digits.count) }
+        var kept = Array(digits[0..<keep])
+        if digits[keep] >= 5 {
+            var index = kept.count - 1
+            while index >= 0 {
+                if kept[index] == 9 {
+                    kept[index] = 0
+                    index -= 1
+                } else {
+                    kept[index] += 1
+                    break
+                }
+            }
+            if index < 0 { kept.insert(1, at: 0) }
+        }
+        // Leading zeros do not count: 7 digits of hundredths are past the bound anyway.
+        while kept.count > 3, kept.first == 0 { kept.removeFirst() }
+        var hundredths = 0
+        if kept.count > 7 {
+            hundredths = 99_999
+        } else {
+            for digit in kept { hundredths = hundredths * 10 + digit }
+            hundredths = min(hundredths, 99_999)
+        }
+        let whole = hundredths / 100
+        let cents = hundredths % 100
+        let sign = value < 0 && hundredths != 0 ? "-" : ""
+        return "\(sign)\(whole).\(cents < 10 ? "0" : "")\(cents)"
+    }
+}
