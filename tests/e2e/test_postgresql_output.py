@@ -325,3 +325,45 @@ def test_the_backlog_limit_drops_the_oldest_rows_and_counts_them(workdir):
     finally:
         agent.stop()
     assert dropped >= 40
+
+
+def make_ca(directory: Path, name: str) -> tuple[Path, Path]:
+    key, cert = directory / f"{name}.key", directory / f"{name}.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2",
+                    "-subj", f"/CN={name}", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def test_tls_verify_full_against_a_test_ca_and_refused_with_a_wrong_one(postgres, workdir, tmp_path):
+    ca, ca_key = make_ca(tmp_path, "test-ca")
+    wrong_ca, _ = make_ca(tmp_path, "wrong-ca")
+    key, request, cert = tmp_path / "server.key", tmp_path / "server.csr", tmp_path / "server.pem"
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(request), "-subj", "/CN=localhost"],
+                   check=True, capture_output=True, timeout=60)
+    (tmp_path / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", str(request), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial", "-out", str(cert),
+                    "-days", "2", "-extfile", str(tmp_path / "san.ext")], check=True, capture_output=True, timeout=60)
+    postgres.enable_tls(cert, key)
+    database = postgres.fresh_database("push_tls")
+
+    agent = start_pushing(workdir, postgres, "push_tls", host="localhost", tls="verify-full", ca_file=str(ca), agent_id="tls-1",
+                          application_name="viworks-tls-test")
+    try:
+        wait_drained(agent, timeout=30)
+        # The pool's connection is still open: the server says it is encrypted.
+        assert rows(database, "SELECT DISTINCT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)"
+                              " WHERE a.application_name = 'viworks-tls-test'") == [(True,)]
+    finally:
+        agent.stop()
+    assert_database_equals_outbox(database, workdir, "tls-1")
+
+    refused = start_pushing(tmp_path / "refused", postgres, "push_tls", host="localhost", tls="verify-full", ca_file=str(wrong_ca),
+                            agent_id="tls-2")
+    try:
+        failing = wait_for(lambda: (s := output(refused))["status"] == "failing" and s, 30, "the output is failing")
+        assert "CERTIFICATE_VERIFY_FAILED" in failing["last_error"], failing
+        assert refused.get("/api/v1/health").status == 200
+    finally:
+        refused.stop()
+    assert rows(database, "SELECT count(*) FROM agent_metrics WHERE agent_id = 'tls-2'") == [(0,)]
