@@ -140,8 +140,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Outputs",
-            // The backend's tables, created when missing: the same file as examples/backend/schema.sql.
-            resources: [.embedInCode("Resources/schema.sql")],
+            // The backend's tables, created when missing: the same files as examples/backend/schema*.sql.
+            resources: [.embedInCode("Resources/schema.sql"), .embedInCode("Resources/schema-extended.sql")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

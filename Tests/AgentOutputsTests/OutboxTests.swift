@@ -121,5 +121,29 @@ struct OutboxRowTests {
         #expect(
             BackendSchema.uniqueKeys[0].statement
                 == "CREATE UNIQUE INDEX agent_metrics_agent_id_timestamp_key ON agent_metrics (agent_id, timestamp);")
+        #expect(BackendSchema.extendedStatements.count == 4)
+        #expect(BackendSchema.extendedUniqueKeys.map(\.table) == ["agent_filesystems", "agent_network"])
+        #expect(BackendSchema.extendedUniqueKeys.map(\.columns) == [["agent_id", "timestamp", "mount_point"], ["agent_id", "timestamp"]])
+    }
+
+    @Test func extendedRowsCarryTheFilesystemsThatAnsweredAndTheNetworkTotals() {
+        var snapshot = AgentSnapshot()
+        let root = FilesystemReport(
+            device: "/dev/vda1", mountPoint: "/", fsType: "ext4", totalBytes: 1000, usedBytes: 250, availableBytes: 700, usagePercent: 26.3157894,
+            inodesTotal: 10, inodesFree: 5, readOnly: false, stale: false)
+        var stale = root
+        stale.mountPoint = "/mnt/nfs"
+        stale.stale = true
+        snapshot.apply(MetricBatch(source: "disk", timestamp: .now(), samples: [], report: .disk(DiskReport(filesystems: [root, stale], rootUsagePercent: 26.3))))
+        snapshot.apply(
+            MetricBatch(source: "network", timestamp: .now(), samples: [], report: .network(NetworkReport(interfaces: [], bytesSent: 5, bytesReceived: .max))))
+        let at = Timestamp(nanosecondsSinceEpoch: 1_000_000_000)
+        let filesystems = OutboxRow.filesystems(snapshot, at: at)
+        #expect(filesystems.map(\.mountPoint) == ["/"])
+        #expect(filesystems[0].fsType == "ext4" && filesystems[0].totalBytes == 1000 && filesystems[0].usedBytes == 250)
+        #expect(filesystems[0].availableBytes == 700 && filesystems[0].usagePercent == "26.32")
+        let network = OutboxRow.network(snapshot, at: at)
+        #expect(network.count == 1 && network[0].bytesSent == 5 && network[0].bytesReceived == Int64.max)
+        #expect(OutboxRow.network(AgentSnapshot(), at: at).isEmpty)
     }
 }

@@ -367,3 +367,26 @@ def test_tls_verify_full_against_a_test_ca_and_refused_with_a_wrong_one(postgres
     finally:
         refused.stop()
     assert rows(database, "SELECT count(*) FROM agent_metrics WHERE agent_id = 'tls-2'") == [(0,)]
+
+
+def test_extended_pushes_filesystems_and_network_totals_as_the_status_reports_them(postgres, workdir):
+    database = postgres.fresh_database("push_extended")
+    agent = start_pushing(workdir, postgres, "push_extended", agent_interval="3600", agent_id="ext-1", extended="true")
+    try:
+        agent.wait_collections(2)
+        status = agent.get_json("/api/v1/status")
+        at = naive_utc_truncated(status["timestamp"])
+        wait_for(lambda: rows(database, f"SELECT 1 FROM agent_network WHERE timestamp = '{at.isoformat()}'"), 15, "the collection is pushed")
+        wait_drained(agent, timeout=30)
+    finally:
+        agent.stop()
+    disks = sorted((d["mount_point"], d["fs_type"], d["total_bytes"], d["used_bytes"], d["available_bytes"], two_places(d["usage_percent"]))
+                   for d in status["system_info"]["disks"] if not d["stale"])
+    assert disks, "the fixture host reports filesystems"
+    assert rows(database, "SELECT mount_point, fs_type, total_bytes, used_bytes, available_bytes, usage_percent FROM agent_filesystems"
+                          f" WHERE agent_id = 'ext-1' AND timestamp = '{at.isoformat()}' ORDER BY mount_point") == disks
+    network = status["system_info"]["network"]
+    assert rows(database, f"SELECT bytes_sent, bytes_received FROM agent_network WHERE agent_id = 'ext-1' AND timestamp = '{at.isoformat()}'") == [
+        (network["bytes_sent"], network["bytes_received"])]
+    # Two collections (start and the priming one 1 s later), each once.
+    assert rows(database, "SELECT count(*), count(DISTINCT timestamp) FROM agent_network") == [(2, 2)]

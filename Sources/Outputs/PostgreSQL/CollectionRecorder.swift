@@ -12,10 +12,12 @@ import Logging
 /// source publishes again (its next round began) or when the bus has been quiet for the settle time; its rows are
 /// taken from the snapshot at that moment, which is what `/api/v1/status` serves then: the `timestamp` is the snapshot's
 /// `updatedAt`, the figures are `system_health`'s. An `agent_metrics` row is stored when cpu, memory, load or uptime
-/// reported in the collection, the `service_status` rows when the services collector did.
+/// reported in the collection, the `service_status` rows when the services collector did; with `extended`, the
+/// `agent_filesystems` rows when the disk collector did and the `agent_network` row when the network collector did.
 actor CollectionRecorder {
     private let outbox: Outbox
     private let limits: Outbox.Limits
+    private let extended: Bool
     private let board: OutputBoard
     private let name: String
     private let logger: Logger
@@ -23,14 +25,17 @@ actor CollectionRecorder {
     private var pending: Set<String> = []
     private var metricsChanged = false
     private var servicesChanged = false
+    private var diskChanged = false
+    private var networkChanged = false
     private var lastBatch: ContinuousClock.Instant?
     /// Rows dropped in the current episode of a full backlog; nil when not dropping.
     private var droppingEpisode: Int?
     private var storeFailing = false
 
-    init(outbox: Outbox, limits: Outbox.Limits, board: OutputBoard, name: String, logger: Logger) {
+    init(outbox: Outbox, limits: Outbox.Limits, extended: Bool, board: OutputBoard, name: String, logger: Logger) {
         self.outbox = outbox
         self.limits = limits
+        self.extended = extended
         self.board = board
         self.name = name
         self.logger = logger
@@ -44,6 +49,8 @@ actor CollectionRecorder {
         switch batch.report {
         case .cpu, .memory, .load, .uptime: metricsChanged = true
         case .services: servicesChanged = true
+        case .disk: diskChanged = true
+        case .network: networkChanged = true
         default: break
         }
         lastBatch = .now
@@ -61,11 +68,15 @@ actor CollectionRecorder {
             pending = []
             metricsChanged = false
             servicesChanged = false
+            diskChanged = false
+            networkChanged = false
         }
-        guard metricsChanged || servicesChanged, let at = snapshot.updatedAt else { return }
+        guard metricsChanged || servicesChanged || (extended && (diskChanged || networkChanged)), let at = snapshot.updatedAt else { return }
         var rows: [OutboxRow] = []
         if metricsChanged { rows.append(.metrics(snapshot, at: at)) }
         if servicesChanged { rows += OutboxRow.services(snapshot, at: at) }
+        if extended, diskChanged { rows += OutboxRow.filesystems(snapshot, at: at) }
+        if extended, networkChanged { rows += OutboxRow.network(snapshot, at: at) }
         guard !rows.isEmpty else { return }
         do {
             let dropped = try outbox.append(rows, limits: limits, now: .now())

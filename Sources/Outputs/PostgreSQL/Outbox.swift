@@ -51,11 +51,13 @@ public final class Outbox: Sendable {
                 sql: """
                     CREATE TABLE outbox (
                         seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                        target TEXT NOT NULL CHECK (target IN ('agent_metrics', 'service_status')),
+                        target TEXT NOT NULL CHECK (target IN ('agent_metrics', 'service_status', 'agent_filesystems', 'agent_network')),
                         collected_at INTEGER NOT NULL,
                         cpu_usage TEXT, memory_usage TEXT, load_average_1m TEXT, load_average_5m TEXT, load_average_15m TEXT,
                         uptime_seconds INTEGER,
                         service_name TEXT, status TEXT, pid INTEGER,
+                        mount_point TEXT, fs_type TEXT, total_bytes INTEGER, used_bytes INTEGER, available_bytes INTEGER, usage_percent TEXT,
+                        bytes_sent INTEGER, bytes_received INTEGER,
                         delivered_at INTEGER);
                     CREATE INDEX outbox_waiting ON outbox (seq) WHERE delivered_at IS NULL;
                     CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
@@ -72,12 +74,14 @@ public final class Outbox: Sendable {
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT INTO outbox (target, collected_at, cpu_usage, memory_usage, load_average_1m, load_average_5m, load_average_15m,
-                        uptime_seconds, service_name, status, pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        uptime_seconds, service_name, status, pid, mount_point, fs_type, total_bytes, used_bytes, available_bytes,
+                        usage_percent, bytes_sent, bytes_received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for row in rows {
                 try statement.execute(arguments: [
                     row.table.rawValue, row.collectedAtMicroseconds, row.cpuUsage, row.memoryUsage, row.loadAverage1m, row.loadAverage5m,
-                    row.loadAverage15m, row.uptimeSeconds, row.serviceName, row.status, row.pid,
+                    row.loadAverage15m, row.uptimeSeconds, row.serviceName, row.status, row.pid, row.mountPoint, row.fsType, row.totalBytes,
+                    row.usedBytes, row.availableBytes, row.usagePercent, row.bytesSent, row.bytesReceived,
                 ])
             }
             return try Self.enforce(db, limits: limits, now: now)
@@ -133,6 +137,14 @@ public final class Outbox: Sendable {
         result.serviceName = row["service_name"]
         result.status = row["status"]
         result.pid = row["pid"]
+        result.mountPoint = row["mount_point"]
+        result.fsType = row["fs_type"]
+        result.totalBytes = row["total_bytes"]
+        result.usedBytes = row["used_bytes"]
+        result.availableBytes = row["available_bytes"]
+        result.usagePercent = row["usage_percent"]
+        result.bytesSent = row["bytes_sent"]
+        result.bytesReceived = row["bytes_received"]
         return result
     }
 

@@ -15,6 +15,9 @@ public struct OutboxRow: Sendable, Hashable {
     public enum Table: String, Sendable, Hashable {
         case agentMetrics = "agent_metrics"
         case serviceStatus = "service_status"
+        /// `extended = true`: schema-extended.sql.
+        case agentFilesystems = "agent_filesystems"
+        case agentNetwork = "agent_network"
     }
 
     /// Outbox order (SQLite `AUTOINCREMENT`); 0 before the row is stored.
@@ -33,6 +36,16 @@ public struct OutboxRow: Sendable, Hashable {
     public var serviceName: String?
     public var status: String?
     public var pid: Int64?
+    // agent_filesystems
+    public var mountPoint: String?
+    public var fsType: String?
+    public var totalBytes: Int64?
+    public var usedBytes: Int64?
+    public var availableBytes: Int64?
+    public var usagePercent: String?
+    // agent_network
+    public var bytesSent: Int64?
+    public var bytesReceived: Int64?
 
     public init(table: Table, collectedAtMicroseconds: Int64) {
         self.table = table
@@ -63,6 +76,30 @@ public struct OutboxRow: Sendable, Hashable {
             row.pid = service.pid.map(Int64.init)
             return row
         }
+    }
+
+    /// One `agent_filesystems` row per filesystem of the snapshot that answered (`system_info.disks`; stale mounts, whose
+    /// sizes are 0, are left out). Mount point cut to 255 characters, type to 50.
+    public static func filesystems(_ snapshot: AgentSnapshot, at: Timestamp) -> [OutboxRow] {
+        (snapshot.disk?.filesystems ?? []).filter { !$0.stale }.map { filesystem in
+            var row = OutboxRow(table: .agentFilesystems, collectedAtMicroseconds: microseconds(at))
+            row.mountPoint = String(String.UnicodeScalarView(filesystem.mountPoint.unicodeScalars.prefix(255)))
+            row.fsType = String(String.UnicodeScalarView(filesystem.fsType.unicodeScalars.prefix(50)))
+            row.totalBytes = Int64(clamping: filesystem.totalBytes)
+            row.usedBytes = Int64(clamping: filesystem.usedBytes)
+            row.availableBytes = Int64(clamping: filesystem.availableBytes)
+            row.usagePercent = twoPlaces(filesystem.usagePercent)
+            return row
+        }
+    }
+
+    /// The `agent_network` row of a snapshot with a network report: `system_info.network`'s totals.
+    public static func network(_ snapshot: AgentSnapshot, at: Timestamp) -> [OutboxRow] {
+        guard let network = snapshot.network else { return [] }
+        var row = OutboxRow(table: .agentNetwork, collectedAtMicroseconds: microseconds(at))
+        row.bytesSent = Int64(clamping: network.bytesSent)
+        row.bytesReceived = Int64(clamping: network.bytesReceived)
+        return [row]
     }
 
     /// Microseconds since the epoch, rounded towards the past.

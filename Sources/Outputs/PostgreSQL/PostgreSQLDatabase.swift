@@ -95,7 +95,8 @@ public struct PostgreSQLDatabase: Sendable {
     /// Runs schema.sql (tables and unique keys created when missing), then checks every table has the unique key that
     /// makes a retried insert harmless. Returns the tables without it, each with the statement that adds it.
     public func prepareSchema(_ client: PostgresClient) async throws -> [(table: String, statement: String)] {
-        for statement in BackendSchema.statements {
+        let extended = settings.extended
+        for statement in BackendSchema.statements + (extended ? BackendSchema.extendedStatements : []) {
             do {
                 try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             } catch let error as PSQLError where error.serverInfo != nil {
@@ -105,7 +106,7 @@ public struct PostgreSQLDatabase: Sendable {
             }
         }
         var missing: [(String, String)] = []
-        for key in BackendSchema.uniqueKeys {
+        for key in BackendSchema.uniqueKeys + (extended ? BackendSchema.extendedUniqueKeys : []) {
             let columns = key.columns.sorted()
             let rows = try await client.query(
                 """
@@ -123,11 +124,13 @@ public struct PostgreSQLDatabase: Sendable {
 
     // MARK: - Inserts
 
-    /// Inserts `rows` (outbox order) in one transaction: `agent_metrics` and `service_status` each with one
-    /// `INSERT … SELECT FROM unnest(…) … ON CONFLICT DO NOTHING`, in `seq` order so that `id` grows with time.
+    /// Inserts `rows` (outbox order) in one transaction: each table with one `INSERT … SELECT FROM unnest(…) …
+    /// ON CONFLICT DO NOTHING`, in `seq` order so that `id` grows with time.
     public func insert(_ rows: [OutboxRow], client: PostgresClient) async throws {
         let metrics = rows.filter { $0.table == .agentMetrics }
         let services = rows.filter { $0.table == .serviceStatus }
+        let filesystems = rows.filter { $0.table == .agentFilesystems }
+        let networks = rows.filter { $0.table == .agentNetwork }
         let agentID = self.agentID
         try await client.withTransaction(logger: logger) { connection in
             if !metrics.isEmpty {
@@ -160,6 +163,38 @@ public struct PostgreSQLDatabase: Sendable {
                     INSERT INTO service_status (agent_id, timestamp, service_name, status, pid)
                     SELECT \(agentID), t::timestamp, s, NULLIF(st, ''), NULLIF(p, '')::int4
                     FROM unnest(\(times)::text[], \(names)::text[], \(statuses)::text[], \(pids)::text[]) WITH ORDINALITY AS r(t, s, st, p, n)
+                    ORDER BY n
+                    ON CONFLICT DO NOTHING
+                    """, logger: logger)
+            }
+            if !filesystems.isEmpty {
+                let times = filesystems.map { OutboxRow.timestampText($0.collectedAtMicroseconds) }
+                let mounts = filesystems.map { $0.mountPoint ?? "" }
+                let types = filesystems.map { $0.fsType ?? "" }
+                let totals = filesystems.map { $0.totalBytes.map(String.init) ?? "" }
+                let used = filesystems.map { $0.usedBytes.map(String.init) ?? "" }
+                let available = filesystems.map { $0.availableBytes.map(String.init) ?? "" }
+                let usage = filesystems.map { $0.usagePercent ?? "" }
+                try await connection.query(
+                    """
+                    INSERT INTO agent_filesystems (agent_id, timestamp, mount_point, fs_type, total_bytes, used_bytes, available_bytes, usage_percent)
+                    SELECT \(agentID), t::timestamp, m, NULLIF(f, ''), NULLIF(tb, '')::int8, NULLIF(ub, '')::int8, NULLIF(ab, '')::int8,
+                        NULLIF(u, '')::numeric
+                    FROM unnest(\(times)::text[], \(mounts)::text[], \(types)::text[], \(totals)::text[], \(used)::text[], \(available)::text[],
+                        \(usage)::text[]) WITH ORDINALITY AS r(t, m, f, tb, ub, ab, u, n)
+                    ORDER BY n
+                    ON CONFLICT DO NOTHING
+                    """, logger: logger)
+            }
+            if !networks.isEmpty {
+                let times = networks.map { OutboxRow.timestampText($0.collectedAtMicroseconds) }
+                let sent = networks.map { $0.bytesSent.map(String.init) ?? "" }
+                let received = networks.map { $0.bytesReceived.map(String.init) ?? "" }
+                try await connection.query(
+                    """
+                    INSERT INTO agent_network (agent_id, timestamp, bytes_sent, bytes_received)
+                    SELECT \(agentID), t::timestamp, NULLIF(s, '')::int8, NULLIF(r, '')::int8
+                    FROM unnest(\(times)::text[], \(sent)::text[], \(received)::text[]) WITH ORDINALITY AS x(t, s, r, n)
                     ORDER BY n
                     ON CONFLICT DO NOTHING
                     """, logger: logger)

@@ -61,7 +61,8 @@ public final class PostgreSQLOutput: Service {
         self.logger = logger
         self.settle = min(max(collectionInterval / 4, .milliseconds(50)), .seconds(1))
         self.recorder = CollectionRecorder(
-            outbox: outbox, limits: Outbox.Limits(maxRows: settings.maxBacklogRows, maxAge: settings.maxBacklogAge), board: board, name: Self.name,
+            outbox: outbox, limits: Outbox.Limits(maxRows: settings.maxBacklogRows, maxAge: settings.maxBacklogAge), extended: settings.extended,
+            board: board, name: Self.name,
             logger: logger)
         self.database = PostgreSQLDatabase(settings: settings, agentID: agentID, eventLoopGroup: eventLoopGroup, logger: logger)
     }

@@ -55,6 +55,9 @@ public struct PostgreSQLOutputSettings: Sendable, Hashable {
     public var maxBacklogAge: Duration = .seconds(7 * 86_400)
     /// `max_backlog_rows`: at most this many rows wait in the outbox; beyond, the oldest are dropped and counted.
     public var maxBacklogRows = 1_000_000
+    /// `extended`: also push what the specification's schema has no column for, into the tables of
+    /// examples/backend/schema-extended.sql (`agent_filesystems`, `agent_network`).
+    public var extended = false
 
     public init() {}
 }
@@ -88,6 +91,7 @@ extension PostgreSQLOutputSettings: ConfigSection {
         .int("batch_size", \.batchSize, in: 1...10_000),
         .duration("max_backlog_age", \.maxBacklogAge, min: .seconds(60), max: "366d"),
         .int("max_backlog_rows", \.maxBacklogRows, in: 1...100_000_000),
+        .bool("extended", \.extended),
     ]
 
     private static func nonEmpty(_ raw: ConfigValue, _ what: String) throws(ConfigValueError) -> String {
