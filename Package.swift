@@ -96,6 +96,7 @@ let package = Package(
             name: "AgentServer",
             dependencies: [
                 "AgentRuntime",
+                "AgentContainers",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -151,6 +152,7 @@ let package = Package(
                 "AgentCollectors",
                 "AgentServer",
                 "AgentPlugins",
+                "AgentContainers",
                 "AgentOutputs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -224,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "AgentServerTests",
             dependencies: [
-                "AgentServer", "AgentRuntime", "AgentCollectors",
+                "AgentServer", "AgentRuntime", "AgentCollectors", "AgentContainers",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -19,6 +19,7 @@ public enum APIServer {
             + PluginsController(registry: dependencies.plugins).routes
             + HistoryController(context: dependencies.history, alerts: dependencies.alerts).routes
             + AlertsController(alerts: dependencies.alerts).routes
+            + SessionsController(sessions: dependencies.sessions, operations: dependencies.operations).routes
             + OpenAPIController().routes
     }
 

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+import AgentContainers
 import AgentRuntime
 
 /// `/metrics`: every collected sample plus the agent's own health, in Prometheus text format 0.0.4.
@@ -14,6 +15,7 @@ enum MetricsPage {
         }
         samples += selfMetrics(states: states, bus: bus, dependencies: dependencies)
         samples += pluginMetrics(dependencies.plugins?.plugins() ?? [])
+        samples += dependencies.containers.map { ContainerMetrics.samples($0.view) } ?? []
         let result = PrometheusExposition.render(samples)
         var text = result.text
         if !result.rejected.isEmpty {

@@ -4,6 +4,7 @@
 //
 
 import AgentCollectors
+import AgentContainers
 import AgentOutputs
 import AgentPlugins
 import AgentRuntime
@@ -29,6 +30,8 @@ struct Agent {
     let eventLoopGroup: MultiThreadedEventLoopGroup
     /// The webhook client, injected into the alert notifier.
     let webhookTransport: AsyncHTTPClientTransport
+    /// The engine client and the session store, closed after the services stopped.
+    let containers: AgentContainersPart
 
     /// Builds every part from `configuration` and lists the services in the order they start.
     /// - Parameters:
@@ -38,7 +41,7 @@ struct Agent {
     static func build(
         configuration: AgentConfiguration, security: SecuritySetup, load: @escaping @Sendable () throws(ConfigError) -> AgentConfiguration,
         logLevel: LogLevelControl?, logger: Logger
-    ) -> Agent {
+    ) async -> Agent {
         let clock = ContinuousClock()
         let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: configuration.server.eventLoopThreads)
         let webhookTransport = AsyncHTTPClientTransport(eventLoopGroup: eventLoopGroup)
@@ -79,6 +82,9 @@ struct Agent {
             recoveryPolicies.isEmpty ? nil : AutoRecovery(bus: bus, operations: operations, policies: recoveryPolicies, logger: logger)
         }
 
+        // User sessions in containers and the container monitor.
+        let containers = await makeContainers(configuration, logger: logger)
+
         // The HTTP API.
         var dependencies = APIDependencies(
             snapshots: snapshots, collectorStates: { supervisor.states },
@@ -95,6 +101,8 @@ struct Agent {
         dependencies.operations = operations
         dependencies.journal = JournalReader(directory: configuration.logs.journalDirectory)
         dependencies.logUnits = logUnits(configuration: configuration, snapshots: snapshots)
+        dependencies.sessions = containers.manager
+        dependencies.containers = containers.monitor
         let server = APIServer.buildApplication(
             dependencies: dependencies, settings: configuration.server, eventLoopGroup: eventLoopGroup, logger: logger,
             access: security.access, tls: security.tls, requestTimeout: configuration.security.limits.requestTimeout,
@@ -140,6 +148,7 @@ struct Agent {
             operations?.jobs,
             supervisor,
             plugins,
+            containers.service,
             server,
             reloader,
             auditRetention,
@@ -150,12 +159,14 @@ struct Agent {
         ]
         return Agent(
             services: ordered.compactMap { $0.map { .init(service: $0) } }, serverListening: serverListening, collectors: collectors, bus: bus,
-            eventLoopGroup: eventLoopGroup, webhookTransport: webhookTransport)
+            eventLoopGroup: eventLoopGroup, webhookTransport: webhookTransport, containers: containers)
     }
 
-    /// Closes what the services shared, once they all stopped: the bus, the webhook client, the event loops.
+    /// Closes what the services shared, once they all stopped: the bus, the webhook client, the engine client and the
+    /// session store, the event loops.
     func shutdown() async {
         await bus.finish()
+        await containers.close()
         try? await webhookTransport.shutdown()
         try? await eventLoopGroup.shutdownGracefully()
     }

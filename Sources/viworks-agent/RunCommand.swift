@@ -61,7 +61,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(78)  // EX_CONFIG
         }
         let command = self
-        let agent = Agent.build(
+        let agent = await Agent.build(
             configuration: configuration, security: security, load: { () throws(ConfigError) in try command.loadConfiguration().configuration },
             logLevel: levelControl, logger: logger)
         logger.info(

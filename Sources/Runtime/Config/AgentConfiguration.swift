@@ -40,6 +40,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var commands = CommandSettings()
     /// `[logs]`.
     public var logs = LogSettingsForAPI()
+    /// `[containers]` and `[containers.templates.<name>]`: user sessions in containers on a Docker engine.
+    public var containers = ContainerSettings()
     /// `[outputs.<name>]`: where collections are pushed (Outputs/).
     public var outputs = OutputSettings()
 
@@ -55,9 +57,10 @@ public struct AgentConfiguration: Sendable, Hashable {
         collectorOptions.values[id] as? Options ?? Options()
     }
 
-    /// Every fixed table of the file and its keys. `[services.<name>]`, `[commands.<id>]`, `[collectors.<id>]` and
-    /// `[[auth.api_keys]]` are tables of sections, resolved by ``ConfigLoader`` with the keys of ``ServiceDefinition``,
-    /// ``CommandDefinition``, ``CollectorSettings`` (plus the collector's options) and ``APIKeyEntry``.
+    /// Every fixed table of the file and its keys. `[services.<name>]`, `[commands.<id>]`, `[collectors.<id>]`,
+    /// `[containers.templates.<name>]` and `[[auth.api_keys]]` are tables of sections, resolved by ``ConfigLoader`` with
+    /// the keys of ``ServiceDefinition``, ``CommandDefinition``, ``CollectorSettings`` (plus the collector's options),
+    /// ``SessionTemplate`` and ``APIKeyEntry``.
     static let tables: [ConfigTable] = [
         ConfigTable(
             "agent",
@@ -75,6 +78,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         ConfigTable("services", \.services, ServicesSettings.keys),
         ConfigTable("commands", \.commands, CommandSettings.keys),
         ConfigTable("logs", \.logs, LogSettingsForAPI.keys),
+        ConfigTable("containers", \.containers, ContainerSettings.keys),
         ConfigTable("history", \.history, HistorySettings.keys),
         ConfigTable("alerts", \.alerts, AlertSettings.keys),
         ConfigTable("alerts.cpu", \.alerts.cpu, AlertRuleSettings.percentKeys),

@@ -5,10 +5,12 @@
 
 #if canImport(Glibc)
 import Glibc
-// `stat.st_mtim`'s `timespec` members come from the overlay's shims; a clean build under MemberImportVisibility needs them named.
-import SwiftOverlayShims
 #elseif canImport(Darwin)
 import Darwin
+#endif
+// `timespec`'s members are declared by the stdlib's shims: named here so that a clean build under MemberImportVisibility sees them.
+#if canImport(SwiftOverlayShims)
+import SwiftOverlayShims
 #endif
 
 /// What tells that a file was replaced or rewritten: modification time, size and inode.

@@ -86,6 +86,16 @@ public enum MetricName {
     public static let serviceStateChangeTimeSeconds = "viworks_service_state_change_time_seconds"
     public static let serviceUp = "viworks_service_up"
 
+    // MARK: Containers (`[containers]`: the container monitor)
+
+    public static let containerCpuPercent = "viworks_container_cpu_percent"
+    public static let containerEngineUp = "viworks_container_engine_up"
+    public static let containerMemoryBytes = "viworks_container_memory_bytes"
+    public static let containerMemoryLimitBytes = "viworks_container_memory_limit_bytes"
+    public static let containerOomKilled = "viworks_container_oom_killed"
+    public static let containerSessions = "viworks_container_sessions"
+    public static let containerUp = "viworks_container_up"
+
     // MARK: Host (`host`)
 
     public static let hostInfo = "viworks_host_info"

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+import AgentContainers
 import AgentRuntime
 import FoundationEssentials
 import Hummingbird
@@ -29,7 +30,7 @@ public struct StatusController: Sendable {
                         StatusDTO(
                             snapshot: $0, collectors: $1, plugins: dependencies.plugins?.plugins() ?? [],
                             alerts: dependencies.alerts?.summary() ?? AlertSummary(enabled: false), storage: dependencies.storage,
-                            outputs: dependencies.outputs?.all ?? [], agentID: dependencies.agentID))
+                            containers: dependencies.containers?.view, outputs: dependencies.outputs?.all ?? [], agentID: dependencies.agentID))
                 }
             },
             Route(.get, "/api/v1/status-simple", .viewer, "Overall status and the headline percentages, for cheap polls") { request, _ in
@@ -116,10 +117,11 @@ public struct StatusController: Sendable {
         let plugins = dependencies.plugins.map { Int(truncatingIfNeeded: $0.generation()) } ?? 0
         let alerts = dependencies.alerts.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
         let storage = dependencies.storage.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
+        let containers = dependencies.containers.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
         let outputs = dependencies.outputs.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
         let key = ResponseCache.Key(
             version: dependencies.snapshots.version,
-            fingerprint: collectors &+ plugins &* 31 &+ alerts &* 131 &+ storage &* 1031 &+ outputs &* 10_007)
+            fingerprint: collectors &+ plugins &* 31 &+ alerts &* 131 &+ storage &* 1031 &+ containers &* 10_007 &+ outputs &* 100_003)
         let entry = try await cache.entry(route, key: key) { try await make(dependencies.snapshots.current, dependencies.collectorStates()) }
         var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "no-cache"]
         if let condition = request.headers[.ifNoneMatch], Self.matches(condition, etag: entry.etag) {

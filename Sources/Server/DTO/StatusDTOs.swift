@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+import AgentContainers
 import AgentRuntime
 
 /// `GET /api/v1/status`.
@@ -15,20 +16,25 @@ struct StatusDTO: Encodable {
     var alerts = AlertSummary(enabled: false)
     /// The databases' condition; nil when not wired (both reported ok).
     var storage: StorageHealth? = nil
+    /// The containers and the engine (``ContainerMonitor``); nil when not wired (engine disabled).
+    var containers: ContainersView? = nil
     /// The push outputs, in the board's order.
     var outputs: [OutputState] = []
     /// ``AgentIdentity``, shown in `system_info.system.agent_id`.
     var agentID: String? = nil
 
-    enum Keys: String, CodingKey { case timestamp, system_health, services, containers, system_info, collectors, plugins, alerts, storage, outputs }
+    enum Keys: String, CodingKey {
+        case timestamp, system_health, services, containers, engine, system_info, collectors, plugins, alerts, storage, outputs
+    }
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
         try o(.timestamp, (snapshot.updatedAt ?? .now()).rfc3339)
         try o(.system_health, SystemHealthDTO(snapshot: snapshot))
         try o(.services, (snapshot.services?.services ?? []).map(ServiceDTO.init))
-        // Filled by the containers collector once it exists.
-        try o(.containers, [String]())
+        let containers = containers ?? ContainersView(engine: ContainerEngineStatus(status: .disabled, reason: "containers are not wired"))
+        try o(.containers, containers.containers)
+        try o(.engine, containers.engine)
         try o(.system_info, SystemInfoDTO(snapshot: snapshot, agentID: agentID))
         try o(.collectors, collectors.map(CollectorDTO.init))
         try o(.plugins, plugins.map(PluginSummaryDTO.init))
