@@ -4,6 +4,7 @@
 //
 
 import AgentCollectors
+import AgentContainers
 import AgentOutputs
 import AgentPlugins
 import AgentRuntime
@@ -105,7 +106,7 @@ extension Agent {
     /// and `status-simple`) while the rest of the agent runs.
     static func makePostgreSQLOutput(
         _ configuration: AgentConfiguration, agentID: String?, bus: MetricsBus, board: OutputBoard, eventLoopGroup: any EventLoopGroup,
-        logger: Logger
+        sessions: SessionManager?, logger: Logger
     ) -> PostgreSQLOutput? {
         guard configuration.outputs.postgresql.enabled else { return nil }
         func fail(_ reason: String) -> PostgreSQLOutput? {
@@ -119,9 +120,21 @@ extension Agent {
         }
         guard let agentID else { return fail("no agent_id: set [outputs.postgresql] agent_id") }
         do {
-            return try PostgreSQLOutput.make(configuration, agentID: agentID, bus: bus, board: board, eventLoopGroup: eventLoopGroup, logger: logger)
+            var records: (@Sendable () async -> [SessionRecord])?
+            if let sessions { records = { await sessionRecords(sessions) } }
+            return try PostgreSQLOutput.make(
+                configuration, agentID: agentID, bus: bus, board: board, eventLoopGroup: eventLoopGroup, sessions: records, logger: logger)
         } catch {
             return fail("cannot open the outbox: \(error)")
+        }
+    }
+
+    /// The sessions of `manager` as the backend's `container_sessions` keeps them.
+    static func sessionRecords(_ manager: SessionManager) async -> [SessionRecord] {
+        await manager.list().map { session in
+            SessionRecord(
+                sessionID: session.sessionID, containerID: session.containerID, username: session.username, port: session.port,
+                status: session.status.rawValue, createdAt: session.createdAt, stoppedAt: session.stoppedAt)
         }
     }
 

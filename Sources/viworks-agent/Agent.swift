@@ -71,7 +71,6 @@ struct Agent {
         // Push outputs: their states for status and metrics, the id their rows carry.
         let agentID = AgentIdentity.resolve(configured: configuration.outputs.postgresql.agentID, paths: configuration.paths)
         let outputs = OutputBoard([OutputState(name: PostgreSQLOutput.name, enabled: configuration.outputs.postgresql.enabled)])
-        let postgresql = makePostgreSQLOutput(configuration, agentID: agentID, bus: bus, board: outputs, eventLoopGroup: eventLoopGroup, logger: logger)
 
         // Privileged operations and what keeps them: the audit log's retention, auto-recovery of tracked services.
         let operations = makeOperations(configuration, snapshots: snapshots, storage: storage, logger: logger)
@@ -84,6 +83,8 @@ struct Agent {
 
         // User sessions in containers and the container monitor.
         let containers = await makeContainers(configuration, logger: logger)
+        let postgresql = makePostgreSQLOutput(
+            configuration, agentID: agentID, bus: bus, board: outputs, eventLoopGroup: eventLoopGroup, sessions: containers.manager, logger: logger)
 
         // The HTTP API.
         var dependencies = APIDependencies(

@@ -63,6 +63,20 @@ struct OutboxTests {
         #expect(try reopened.all().map(\.deliveredAtMicroseconds) == [1_000_000_000, 1_000_000_000, 1_000_000_000, nil])
     }
 
+    @Test func aSessionChangeIsStoredWithEveryColumnOfItsRow() throws {
+        let outbox = try Outbox(path: directory() + "/outbox.db")
+        let record = SessionRecord(
+            sessionID: String(repeating: "a", count: 32), containerID: "c0ffee", username: "alice", port: 30001, status: "stopped",
+            createdAt: Timestamp(nanosecondsSinceEpoch: 900_123_456_789), stoppedAt: Timestamp(nanosecondsSinceEpoch: 950_000_000_999))
+        try outbox.append([OutboxRow.session(record, at: now)], limits: roomy, now: now)
+        let stored = try outbox.waiting(limit: 1)
+        #expect(stored.count == 1 && stored[0].table == .containerSessions)
+        #expect(stored[0].sessionID == record.sessionID && stored[0].containerID == "c0ffee" && stored[0].username == "alice")
+        #expect(stored[0].port == 30001 && stored[0].status == "stopped")
+        #expect(stored[0].createdAtMicroseconds == 900_123_456 && stored[0].stoppedAtMicroseconds == 950_000_000)
+        #expect(stored[0].collectedAtMicroseconds == 1_000_000_000)
+    }
+
     @Test func theOldestWaitingRowsAreDroppedBeyondMaxRows() throws {
         let outbox = try Outbox(path: directory() + "/outbox.db")
         let limits = Outbox.Limits(maxRows: 5, maxAge: .seconds(86_400))

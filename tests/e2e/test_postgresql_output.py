@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import random
 import re
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -21,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, copy_host_tree, fixture_host_args, fixture_host_dir, free_port, start_agent
+from conftest import REPO_ROOT, copy_host_tree, fixture_host_args, fixture_host_dir, free_port, run_cli, start_agent
+from docker_fixture import private_docker  # noqa: F401 (fixture)
 from postgres_server import SPEC_COLUMNS, rows, table_columns
 
 POLLER = REPO_ROOT / "examples/backend/poller.py"
@@ -390,3 +393,51 @@ def test_extended_pushes_filesystems_and_network_totals_as_the_status_reports_th
         (network["bytes_sent"], network["bytes_received"])]
     # Two collections (start and the priming one 1 s later), each once.
     assert rows(database, "SELECT count(*), count(DISTINCT timestamp) FROM agent_network") == [(2, 2)]
+
+
+def test_every_change_of_a_container_session_upserts_its_row(postgres, private_docker, tmp_path):  # noqa: F811
+    """A session created, stopped and deleted through the API on a private dockerd: one container_sessions row, updated
+    at each change (status, stopped_at), as the session API reports it."""
+    from test_sessions import free_port_range, write_config
+
+    database = postgres.fresh_database("push_sessions")
+    keys = tmp_path / "api-keys"
+    created = run_cli("keys", "create", "--role", "operator", "--name", "e2e-operator", "--file", str(keys))
+    assert created.returncode == 0, created.stderr
+    operator = {"X-API-Key": created.stdout.strip(), "Content-Type": "application/json"}
+    workdir = tmp_path / "agent"
+    workdir.mkdir()
+    config = write_config(workdir / "agent.toml", private_docker.socket, f"e2e-{secrets.token_hex(4)}", free_port_range(4))
+    env = {**push_env(postgres, "push_sessions", agent_id="sessions-1"), "VIWORKS_AUTH_API_KEY_FILE": str(keys),
+           "VIWORKS_SERVICES_SYSTEMD": "off"}
+    agent = start_agent(workdir, "--config", str(config), env=env)
+    try:
+        wait_for(lambda: json.loads(agent.get("/api/v1/status", operator).body)["engine"]["status"] == "available", 30, "the engine is available")
+        response = agent.request("POST", "/api/v1/sessions", headers=operator, body=json.dumps({"username": "alice", "template": "web"}).encode())
+        assert response.status == 201, response.body
+        session = json.loads(response.body)
+        sid = session["session_id"]
+
+        def row():
+            found = rows(database, "SELECT agent_id, container_id, username, port, status, created_at, stopped_at FROM container_sessions"
+                                   f" WHERE session_id = '{sid}'")
+            return found[0] if found else None
+
+        running = wait_for(lambda: (r := row()) and r[4] == "running" and r, 20, "the running session is pushed")
+        assert running[:5] == ("sessions-1", session["container_id"], "alice", session["port"], "running")
+        assert running[5] == naive_utc_truncated(session["created_at"]) and running[6] is None
+
+        response = agent.request("POST", f"/api/v1/sessions/{sid}/stop", headers=operator)
+        assert response.status == 200, response.body
+        stopped_session = json.loads(response.body)
+        stopped = wait_for(lambda: (r := row()) and r[4] == "stopped" and r, 20, "the stop is pushed")
+        assert stopped[6] == naive_utc_truncated(stopped_session["stopped_at"])
+
+        response = agent.request("DELETE", f"/api/v1/sessions/{sid}", headers=operator)
+        assert response.status == 200, response.body
+        wait_for(lambda: (r := row()) and r[4] == "removed", 20, "the removal is pushed")
+        assert rows(database, "SELECT count(*) FROM container_sessions") == [(1,)]
+    finally:
+        agent.stop()
+        for container in private_docker.containers("io.viworks.agent"):
+            private_docker.api("DELETE", f"/containers/{container['Id']}?force=1")

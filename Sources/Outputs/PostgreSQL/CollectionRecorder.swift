@@ -28,6 +28,8 @@ actor CollectionRecorder {
     private var diskChanged = false
     private var networkChanged = false
     private var lastBatch: ContinuousClock.Instant?
+    /// The sessions as last stored, by id.
+    private var sessions: [String: SessionRecord] = [:]
     /// Rows dropped in the current episode of a full backlog; nil when not dropping.
     private var droppingEpisode: Int?
     private var storeFailing = false
@@ -62,6 +64,17 @@ actor CollectionRecorder {
         record()
     }
 
+    /// Stores one `container_sessions` row per session that is new or changed since the last call (all of them after a
+    /// start: the upsert makes that harmless). Sessions no longer listed keep their last row.
+    func recordSessions(_ current: [SessionRecord]) {
+        let changed = current.filter { sessions[$0.sessionID] != $0 }
+        guard !changed.isEmpty else { return }
+        let now = Timestamp.now()
+        if store(changed.map { OutboxRow.session($0, at: now) }) {
+            for record in changed { sessions[record.sessionID] = record }
+        }
+    }
+
     /// Stores the current collection's rows (if any) in one outbox transaction.
     func record() {
         defer {
@@ -78,6 +91,12 @@ actor CollectionRecorder {
         if extended, diskChanged { rows += OutboxRow.filesystems(snapshot, at: at) }
         if extended, networkChanged { rows += OutboxRow.network(snapshot, at: at) }
         guard !rows.isEmpty else { return }
+        store(rows)
+    }
+
+    /// Appends `rows` in one transaction, with the backlog limits; updates the board. False when the outbox failed.
+    @discardableResult
+    private func store(_ rows: [OutboxRow]) -> Bool {
         do {
             let dropped = try outbox.append(rows, limits: limits, now: .now())
             if storeFailing {
@@ -91,6 +110,7 @@ actor CollectionRecorder {
                 state.oldestBacklogAt = backlog.oldestMicroseconds.map { Timestamp(nanosecondsSinceEpoch: $0 &* 1000) }
                 state.droppedRows &+= UInt64(dropped)
             }
+            return true
         } catch {
             if !storeFailing {
                 storeFailing = true
@@ -98,6 +118,7 @@ actor CollectionRecorder {
                     "outputs.\(name): cannot store a collection in the outbox; it will not be pushed",
                     metadata: ["outbox": "\(outbox.path)", "error": "\(error)"])
             }
+            return false
         }
     }
 

@@ -51,13 +51,15 @@ public final class Outbox: Sendable {
                 sql: """
                     CREATE TABLE outbox (
                         seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                        target TEXT NOT NULL CHECK (target IN ('agent_metrics', 'service_status', 'agent_filesystems', 'agent_network')),
+                        target TEXT NOT NULL
+                            CHECK (target IN ('agent_metrics', 'service_status', 'container_sessions', 'agent_filesystems', 'agent_network')),
                         collected_at INTEGER NOT NULL,
                         cpu_usage TEXT, memory_usage TEXT, load_average_1m TEXT, load_average_5m TEXT, load_average_15m TEXT,
                         uptime_seconds INTEGER,
                         service_name TEXT, status TEXT, pid INTEGER,
                         mount_point TEXT, fs_type TEXT, total_bytes INTEGER, used_bytes INTEGER, available_bytes INTEGER, usage_percent TEXT,
                         bytes_sent INTEGER, bytes_received INTEGER,
+                        session_id TEXT, container_id TEXT, username TEXT, port INTEGER, created_at INTEGER, stopped_at INTEGER,
                         delivered_at INTEGER);
                     CREATE INDEX outbox_waiting ON outbox (seq) WHERE delivered_at IS NULL;
                     CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
@@ -75,13 +77,15 @@ public final class Outbox: Sendable {
                 sql: """
                     INSERT INTO outbox (target, collected_at, cpu_usage, memory_usage, load_average_1m, load_average_5m, load_average_15m,
                         uptime_seconds, service_name, status, pid, mount_point, fs_type, total_bytes, used_bytes, available_bytes,
-                        usage_percent, bytes_sent, bytes_received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        usage_percent, bytes_sent, bytes_received, session_id, container_id, username, port, created_at, stopped_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for row in rows {
                 try statement.execute(arguments: [
                     row.table.rawValue, row.collectedAtMicroseconds, row.cpuUsage, row.memoryUsage, row.loadAverage1m, row.loadAverage5m,
                     row.loadAverage15m, row.uptimeSeconds, row.serviceName, row.status, row.pid, row.mountPoint, row.fsType, row.totalBytes,
-                    row.usedBytes, row.availableBytes, row.usagePercent, row.bytesSent, row.bytesReceived,
+                    row.usedBytes, row.availableBytes, row.usagePercent, row.bytesSent, row.bytesReceived, row.sessionID, row.containerID,
+                    row.username, row.port, row.createdAtMicroseconds, row.stoppedAtMicroseconds,
                 ])
             }
             return try Self.enforce(db, limits: limits, now: now)
@@ -145,6 +149,12 @@ public final class Outbox: Sendable {
         result.usagePercent = row["usage_percent"]
         result.bytesSent = row["bytes_sent"]
         result.bytesReceived = row["bytes_received"]
+        result.sessionID = row["session_id"]
+        result.containerID = row["container_id"]
+        result.username = row["username"]
+        result.port = row["port"]
+        result.createdAtMicroseconds = row["created_at"]
+        result.stoppedAtMicroseconds = row["stopped_at"]
         return result
     }
 

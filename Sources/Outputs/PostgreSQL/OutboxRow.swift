@@ -15,6 +15,8 @@ public struct OutboxRow: Sendable, Hashable {
     public enum Table: String, Sendable, Hashable {
         case agentMetrics = "agent_metrics"
         case serviceStatus = "service_status"
+        /// One upsert per change of a container session.
+        case containerSessions = "container_sessions"
         /// `extended = true`: schema-extended.sql.
         case agentFilesystems = "agent_filesystems"
         case agentNetwork = "agent_network"
@@ -46,6 +48,13 @@ public struct OutboxRow: Sendable, Hashable {
     // agent_network
     public var bytesSent: Int64?
     public var bytesReceived: Int64?
+    // container_sessions (`status` above); times in microseconds since the epoch
+    public var sessionID: String?
+    public var containerID: String?
+    public var username: String?
+    public var port: Int64?
+    public var createdAtMicroseconds: Int64?
+    public var stoppedAtMicroseconds: Int64?
 
     public init(table: Table, collectedAtMicroseconds: Int64) {
         self.table = table
@@ -100,6 +109,20 @@ public struct OutboxRow: Sendable, Hashable {
         row.bytesSent = Int64(clamping: network.bytesSent)
         row.bytesReceived = Int64(clamping: network.bytesReceived)
         return [row]
+    }
+
+    /// The `container_sessions` row of a session as it is now, stored at `at` (its place in the outbox).
+    public static func session(_ record: SessionRecord, at: Timestamp) -> OutboxRow {
+        func cut(_ text: String, _ length: Int) -> String { String(String.UnicodeScalarView(text.unicodeScalars.prefix(length))) }
+        var row = OutboxRow(table: .containerSessions, collectedAtMicroseconds: microseconds(at))
+        row.sessionID = cut(record.sessionID, 100)
+        row.containerID = record.containerID.map { cut($0, 100) }
+        row.username = cut(record.username, 100)
+        row.port = record.port.map(Int64.init)
+        row.status = cut(record.status, 20)
+        row.createdAtMicroseconds = microseconds(record.createdAt)
+        row.stoppedAtMicroseconds = record.stoppedAt.map(microseconds)
+        return row
     }
 
     /// Microseconds since the epoch, rounded towards the past.

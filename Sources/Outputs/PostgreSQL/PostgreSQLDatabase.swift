@@ -125,12 +125,20 @@ public struct PostgreSQLDatabase: Sendable {
     // MARK: - Inserts
 
     /// Inserts `rows` (outbox order) in one transaction: each table with one `INSERT … SELECT FROM unnest(…) …
-    /// ON CONFLICT DO NOTHING`, in `seq` order so that `id` grows with time.
-    public func insert(_ rows: [OutboxRow], client: PostgresClient) async throws {
+    /// ON CONFLICT DO NOTHING`, in `seq` order so that `id` grows with time. `container_sessions` rows are upserts on
+    /// `(agent_id, session_id)` (the last change of a session in the batch wins), or plain inserts when
+    /// `sessionsKeyed` is false (the table lacks that key: each change is then a row of its own).
+    public func insert(_ rows: [OutboxRow], client: PostgresClient, sessionsKeyed: Bool = true) async throws {
         let metrics = rows.filter { $0.table == .agentMetrics }
         let services = rows.filter { $0.table == .serviceStatus }
         let filesystems = rows.filter { $0.table == .agentFilesystems }
         let networks = rows.filter { $0.table == .agentNetwork }
+        var sessions = rows.filter { $0.table == .containerSessions }
+        if sessionsKeyed {
+            var last: [String: Int] = [:]
+            for (index, row) in sessions.enumerated() { last[row.sessionID ?? ""] = index }
+            sessions = sessions.enumerated().filter { last[$0.element.sessionID ?? ""] == $0.offset }.map(\.element)
+        }
         let agentID = self.agentID
         try await client.withTransaction(logger: logger) { connection in
             if !metrics.isEmpty {
@@ -166,6 +174,33 @@ public struct PostgreSQLDatabase: Sendable {
                     ORDER BY n
                     ON CONFLICT DO NOTHING
                     """, logger: logger)
+            }
+            if !sessions.isEmpty {
+                let ids = sessions.map { $0.sessionID ?? "" }
+                let containers = sessions.map { $0.containerID ?? "" }
+                let users = sessions.map { $0.username ?? "" }
+                let ports = sessions.map { $0.port.map(String.init) ?? "" }
+                let statuses = sessions.map { $0.status ?? "" }
+                let created = sessions.map { $0.createdAtMicroseconds.map(OutboxRow.timestampText) ?? "" }
+                let stopped = sessions.map { $0.stoppedAtMicroseconds.map(OutboxRow.timestampText) ?? "" }
+                let conflict: PostgresQuery =
+                    sessionsKeyed
+                    ? """
+                    ON CONFLICT (agent_id, session_id) DO UPDATE SET container_id = EXCLUDED.container_id, port = EXCLUDED.port,
+                        status = EXCLUDED.status, stopped_at = EXCLUDED.stopped_at
+                    WHERE (container_sessions.container_id, container_sessions.port, container_sessions.status, container_sessions.stopped_at)
+                        IS DISTINCT FROM (EXCLUDED.container_id, EXCLUDED.port, EXCLUDED.status, EXCLUDED.stopped_at)
+                    """ : "ON CONFLICT DO NOTHING"
+                var query: PostgresQuery = """
+                    INSERT INTO container_sessions (agent_id, container_id, username, session_id, port, status, created_at, stopped_at)
+                    SELECT \(agentID), NULLIF(c, ''), u, s, NULLIF(p, '')::int4, NULLIF(st, ''), NULLIF(cr, '')::timestamp, NULLIF(sp, '')::timestamp
+                    FROM unnest(\(ids)::text[], \(containers)::text[], \(users)::text[], \(ports)::text[], \(statuses)::text[], \(created)::text[],
+                        \(stopped)::text[]) WITH ORDINALITY AS r(s, c, u, p, st, cr, sp, n)
+                    ORDER BY n
+
+                    """
+                query.sql += conflict.sql
+                try await connection.query(query, logger: logger)
             }
             if !filesystems.isEmpty {
                 let times = filesystems.map { OutboxRow.timestampText($0.collectedAtMicroseconds) }

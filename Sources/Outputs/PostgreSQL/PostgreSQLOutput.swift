@@ -8,9 +8,11 @@ public import Logging
 public import NIOCore
 import PostgresNIO
 public import ServiceLifecycle
+import Synchronization
 
 /// `[outputs.postgresql]`: every collection pushed into the backend's PostgreSQL in the specification's schema, exactly
-/// once from the backend's point of view.
+/// once from the backend's point of view, and every change of a container session as an upsert of its
+/// `container_sessions` row.
 ///
 /// Each collection's rows go into the durable ``Outbox`` first (``CollectionRecorder``), in one SQLite transaction.
 /// Every `interval` the oldest waiting rows are sent in batches of `batch_size`, each batch one PostgreSQL transaction
@@ -30,6 +32,10 @@ public final class PostgreSQLOutput: Service {
     private let board: OutputBoard
     /// The bus's quiet time that completes a collection.
     private let settle: Duration
+    /// The container sessions now (nil without containers): read every second, each change stored as an upsert.
+    private let sessions: (@Sendable () async -> [SessionRecord])?
+    /// False when `container_sessions` lacks its `(agent_id, session_id)` key: changes are then inserted, not upserted.
+    private let sessionsKeyed = Mutex(true)
     private let logger: Logger
 
     /// The output of `configuration`, or nil when it is disabled. Its outbox is `<state_directory>/outbox.db`.
@@ -37,9 +43,11 @@ public final class PostgreSQLOutput: Service {
     ///   - agentID: ``AgentIdentity/resolve(configured:paths:)``.
     ///   - board: where the state goes; it must list ``name``.
     ///   - eventLoopGroup: the loops of the database connections.
+    ///   - sessions: the container sessions now; nil without containers.
     /// - Throws: when the outbox cannot be opened.
     public static func make(
-        _ configuration: AgentConfiguration, agentID: String, bus: MetricsBus, board: OutputBoard, eventLoopGroup: any EventLoopGroup, logger: Logger
+        _ configuration: AgentConfiguration, agentID: String, bus: MetricsBus, board: OutputBoard, eventLoopGroup: any EventLoopGroup,
+        sessions: (@Sendable () async -> [SessionRecord])? = nil, logger: Logger
     ) throws -> PostgreSQLOutput? {
         let settings = configuration.outputs.postgresql
         guard settings.enabled else { return nil }
@@ -47,13 +55,14 @@ public final class PostgreSQLOutput: Service {
         let outbox = try Outbox(path: path)
         return PostgreSQLOutput(
             settings: settings, outbox: outbox, agentID: agentID, collectionInterval: configuration.interval, bus: bus, board: board,
-            eventLoopGroup: eventLoopGroup, logger: logger)
+            eventLoopGroup: eventLoopGroup, sessions: sessions, logger: logger)
     }
 
     init(
         settings: PostgreSQLOutputSettings, outbox: Outbox, agentID: String, collectionInterval: Duration, bus: MetricsBus, board: OutputBoard,
-        eventLoopGroup: any EventLoopGroup, logger: Logger
+        eventLoopGroup: any EventLoopGroup, sessions: (@Sendable () async -> [SessionRecord])?, logger: Logger
     ) {
+        self.sessions = sessions
         self.settings = settings
         self.outbox = outbox
         self.bus = bus
@@ -88,6 +97,11 @@ public final class PostgreSQLOutput: Service {
                 }
                 group.addTask {
                     while (try? await Task.sleep(for: self.settle)) != nil { await self.recorder.recordIfQuiet(settle: self.settle) }
+                }
+                if let sessions = self.sessions {
+                    group.addTask {
+                        repeat { await self.recorder.recordSessions(await sessions()) } while (try? await Task.sleep(for: .seconds(1))) != nil
+                    }
                 }
                 group.addTask { await self.push() }
                 await group.next()
@@ -124,6 +138,7 @@ public final class PostgreSQLOutput: Service {
                 if !schemaReady {
                     let database = self.database
                     let missing = try await withDeadline(settings.timeout, clock: ContinuousClock()) { try await database.prepareSchema(client) }
+                    sessionsKeyed.withLock { $0 = !missing.contains { $0.table == "container_sessions" } }
                     for (table, statement) in missing {
                         logger.warning(
                             "outputs.\(Self.name): table \(table) has no unique key on the agent's columns: a retried push can store a row twice. Its owner adds the key with: \(statement)",
@@ -170,6 +185,7 @@ public final class PostgreSQLOutput: Service {
     /// Sends waiting rows, `batch_size` at a time, until none is left; each batch within `timeout`.
     private func drain(_ client: PostgresClient) async throws {
         let database = self.database
+        let sessionsKeyed = self.sessionsKeyed.withLock { $0 }
         while true {
             let rows = try outbox.waiting(limit: settings.batchSize)
             if rows.isEmpty {
@@ -181,7 +197,7 @@ public final class PostgreSQLOutput: Service {
                 }
                 return
             }
-            try await withDeadline(settings.timeout, clock: ContinuousClock()) { try await database.insert(rows, client: client) }
+            try await withDeadline(settings.timeout, clock: ContinuousClock()) { try await database.insert(rows, client: client, sessionsKeyed: sessionsKeyed) }
             let last = rows[rows.count - 1].seq
             try outbox.markDelivered(through: last, at: .now())
             let backlog = try outbox.backlog()
