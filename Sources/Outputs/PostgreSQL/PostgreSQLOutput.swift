@@ -189,9 +189,9 @@ public final class PostgreSQLOutput: Service {
         while true {
             let rows = try outbox.waiting(limit: settings.batchSize)
             if rows.isEmpty {
+                // Nothing was sent: `last_success_at` stays the last push (so status changes only when something happened).
                 board.update(Self.name) { state in
                     state.consecutiveFailures = 0
-                    state.lastSuccessAt = .now()
                     state.backlogRows = 0
                     state.oldestBacklogAt = nil
                 }
