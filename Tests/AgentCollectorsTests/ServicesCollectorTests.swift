@@ -201,8 +201,11 @@ private final class FakeUnits: SystemdUnitSource {
     let units: [SystemdUnit]
     let details: [String: SystemdUnitDetails]
     let failure: SystemdBusError?
+    /// Alias → unit: loading an alias gives the unit it names, with that unit's name (systemd's `Id`).
+    let aliases: [String: String]
 
-    init(_ details: [SystemdUnitDetails], failure: SystemdBusError? = nil) {
+    init(_ details: [SystemdUnitDetails], failure: SystemdBusError? = nil, aliases: [String: String] = [:]) {
+        self.aliases = aliases
         self.details = Dictionary(uniqueKeysWithValues: details.map { ($0.name, $0) })
         self.units = details.filter { $0.loadState != "not-found" }.map {
             SystemdUnit(name: $0.name, loadState: $0.loadState, activeState: $0.activeState, subState: $0.subState, objectPath: "/x")
@@ -217,7 +220,7 @@ private final class FakeUnits: SystemdUnitSource {
 
     func unitDetails(_ name: String) async throws(SystemdBusError) -> SystemdUnitDetails {
         if let failure { throw failure }
-        return details[name] ?? SystemdUnitDetails(name: name, loadState: "not-found", activeState: "inactive", subState: "dead")
+        return details[aliases[name] ?? name] ?? SystemdUnitDetails(name: name, loadState: "not-found", activeState: "inactive", subState: "dead")
     }
 }
 
@@ -296,6 +299,24 @@ struct ServicesSystemdTests {
         // Collections every 10 s: nothing at 0…50 s, a warning (not critical) at 60 s, and only once.
         #expect(raisedAt == [60])
         #expect(engine.active().map { "\($0.subject) \($0.severity.rawValue)" } == ["flaky warning"])
+    }
+
+    @Test func aServiceConfiguredByAnAliasReportsTheRealUnitOnce() async throws {
+        // Debian's ssh.service has the alias sshd.service, which ListUnits does not list; LoadUnit of the alias gives
+        // ssh.service (its `Id`). Configured by the alias, the service is ssh.service, and discovery does not report
+        // ssh.service a second time.
+        let units = FakeUnits(
+            [SystemdUnitDetails(name: "ssh.service", loadState: "loaded", activeState: "active", subState: "running", mainPID: 2445)],
+            aliases: ["sshd.service": "ssh.service"])
+        var configured = settings([ServiceDefinition(name: "secure-shell", units: ["sshd.service"])], discover: true)
+        configured.discoveryRules = [DiscoveryRule(name: "sshd", unitPattern: "ssh.service", processName: "sshd")]
+        configured.systemd = .on
+        let collector = ServicesCollector(settings: configured, unitSource: units, ticksPerSecond: 100, pageSize: 4096)
+        let report = try #require(try await collector.collect(Fixtures.context(capture("step0"))).services)
+        #expect(report.services.map(\.name) == ["secure-shell"])
+        #expect(report.services.first?.unit == "ssh.service")
+        #expect(report.services.first?.status == .running)
+        #expect(report.services.first?.pid == 2445)
     }
 
     @Test func aServiceThatIsNotInstalledIsStoppedAndSaysSo() async throws {

@@ -109,3 +109,36 @@ def test_status_lists_the_engine_and_the_agents_containers(private_docker, tmp_p
         assert back["reason"] is None and back["api_version"] == "1.41"
     finally:
         agent.stop()
+
+
+def test_an_engine_that_is_not_there_is_unavailable_with_the_reason(tmp_path):
+    """No engine needed: containers on, the socket missing. The agent starts, health stays 200, status says why."""
+    socket_path = tmp_path / "no-engine.sock"
+    agent = start_agent(tmp_path, env={"VIWORKS_CONTAINERS_ENABLED": "true", "VIWORKS_CONTAINERS_SOCKET": str(socket_path)})
+    try:
+        status = wait_for(agent, lambda s: s["engine"]["reason"] != "not connected yet", 10, "a connection attempt")
+        assert status["engine"] == {
+            "status": "unavailable", "version": None, "api_version": None,
+            "reason": f"ENOENT: no socket at {socket_path} (is the engine installed and running?)",
+        }
+        assert status["containers"] == []
+        assert_valid(component_validator(openapi_source_json(), "Status"), status, "status")
+        assert agent.get("/api/v1/health").status == 200
+        assert metric_lines(agent, "viworks_container_engine_up ") == ["viworks_container_engine_up 0.0"]
+        assert metric_lines(agent, 'viworks_container_sessions{status="running"} ') == ['viworks_container_sessions{status="running"} 0.0']
+    finally:
+        agent.stop()
+
+
+def test_auto_without_a_socket_is_disabled(tmp_path):
+    socket_path = tmp_path / "no-engine.sock"
+    agent = start_agent(tmp_path, env={"VIWORKS_CONTAINERS_SOCKET": str(socket_path)})
+    try:
+        status = agent.get_json("/api/v1/status")
+        assert status["engine"] == {
+            "status": "disabled", "version": None, "api_version": None,
+            "reason": f'no engine socket at {socket_path} ([containers] enabled = "auto")',
+        }
+        assert metric_lines(agent, "viworks_container_") == []
+    finally:
+        agent.stop()

@@ -71,7 +71,9 @@ def test_a_full_state_directory_refuses_commands_keeps_serving_and_resumes(tmp_p
         assert body["error"]["code"] == "audit_unavailable", body
         assert not marker.exists(), "a command ran although its audit record could not be written"
         # The agent keeps serving, and says why.
-        assert agent.get("/api/v1/health").status == 200
+        health = agent.get("/api/v1/health")
+        assert health.status == 200
+        assert any(p.startswith("audit storage degraded: writes fail, commands are refused") for p in health.json()["storage_problems"]), health.json()
         storage = get_json(agent, headers, "/api/v1/status")["storage"]
         assert storage["audit"]["status"] == "degraded", storage
         assert "commands are refused" in storage["audit"]["reason"] and "full" in storage["audit"]["reason"], storage
@@ -92,6 +94,10 @@ def test_a_full_state_directory_refuses_commands_keeps_serving_and_resumes(tmp_p
         assert status == 200, body
         assert marker.exists()
         assert get_json(agent, headers, "/api/v1/status")["storage"]["audit"]["status"] == "ok"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and agent.get("/api/v1/health").json()["storage_problems"]:
+            time.sleep(0.5)
+        assert agent.get("/api/v1/health").json()["storage_problems"] == [], "history resumes writing too"
         audit = get_json(agent, headers, "/api/v1/audit?verify=true")
         starts = [r for r in audit["records"] if r["event"] == "command.start" and r["action"] == "mark"]
         assert len(starts) == 2, "one record per command that ran, none for the refused one"

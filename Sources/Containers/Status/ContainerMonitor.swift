@@ -94,8 +94,10 @@ public final class ContainerMonitor: Sendable {
             let due = lastCollection.map { clock.now - $0 >= source.interval } ?? true
             if due || seen?.engine != engine || seen?.sessions != sessions {
                 lastCollection = clock.now
-                seen = (engine, sessions)
                 await collect(source, engine: engine)
+                // The engine as the view shows it: a listing that failed although the manager was connected is tried
+                // again at the next check rather than at the next interval.
+                seen = (view.engine, sessions)
             }
             do {
                 try await Task.sleep(for: source.checkEvery)

@@ -69,9 +69,7 @@ public struct AgentCondition: Sendable, Hashable {
                 warning.append("collector \(state.name) restarting")
             }
         }
-        for (component, condition) in storage?.all ?? [] where condition.isProblem {
-            warning.append("\(component.rawValue) storage \(condition.status.rawValue): \(condition.reason ?? "unknown")")
-        }
+        warning += storage?.problems ?? []
         warning += outputs.compactMap(\.degradedReason)
         if !critical.isEmpty { return AgentCondition(status: .critical, reasons: critical + warning) }
         if !warning.isEmpty { return AgentCondition(status: .degraded, reasons: warning) }

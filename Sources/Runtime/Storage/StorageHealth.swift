@@ -77,6 +77,12 @@ public final class StorageHealth: Sendable {
         return StorageComponent.allCases.compactMap { component in current[component].map { (component, $0) } }
     }
 
+    /// `<database> storage <status>: <reason>` for each database that is degraded or unavailable, in a fixed order:
+    /// the reasons status, status-simple and health give.
+    public var problems: [String] {
+        all.filter { $0.condition.isProblem }.map { "\($0.component.rawValue) storage \($0.condition.status.rawValue): \($0.condition.reason ?? "unknown")" }
+    }
+
     /// Changes with every change of condition.
     public var generation: UInt64 { changes.load(ordering: .relaxed) }
 }

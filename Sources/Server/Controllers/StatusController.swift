@@ -87,7 +87,7 @@ public struct StatusController: Sendable {
     private func health(_ request: Request) throws -> Response {
         _ = try QueryParameters(request, allowed: [])
         let snapshots = dependencies.snapshots
-        let health = AgentHealth.evaluate(collectors: dependencies.collectorStates(), firstCollectionDone: snapshots.isReady)
+        let health = AgentHealth.evaluate(collectors: dependencies.collectorStates(), firstCollectionDone: snapshots.isReady, storage: dependencies.storage)
         let code: HTTPResponse.Status = health.isHealthy ? .ok : .serviceUnavailable
         let dto = HealthDTO(
             health: health, timestamp: .now(), version: dependencies.version,

@@ -139,7 +139,7 @@ struct HealthDTO: Encodable {
     var uptime: Int?
     var agentUptimeSeconds: Double
 
-    enum Keys: String, CodingKey { case status, timestamp, version, uptime, agent_uptime_seconds, failed_collectors }
+    enum Keys: String, CodingKey { case status, timestamp, version, uptime, agent_uptime_seconds, failed_collectors, storage_problems }
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
@@ -149,6 +149,7 @@ struct HealthDTO: Encodable {
         try o(.uptime, uptime)
         try o(.agent_uptime_seconds, agentUptimeSeconds)
         try o(.failed_collectors, health.failedCollectors)
+        try o(.storage_problems, health.storageProblems)
     }
 }
 
