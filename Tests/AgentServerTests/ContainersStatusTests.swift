@@ -8,6 +8,7 @@ import AgentRuntime
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import Testing
 
 @testable import AgentServer
