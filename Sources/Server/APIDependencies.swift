@@ -57,6 +57,10 @@ public struct APIDependencies: Sendable {
     /// The containers and the engine as last collected (the `containers` and `engine` sections of status,
     /// `viworks_container_*` in `/metrics`); nil reports the engine disabled.
     public var containers: ContainerMonitor? = nil
+    /// The push outputs' states (the `outputs` section of status, `viworks_output_*`, `status-simple` reasons); nil lists none.
+    public var outputs: OutputBoard? = nil
+    /// The `agent_id` the outputs write (``AgentIdentity``), shown in `/api/v1/system`; nil when none can be derived.
+    public var agentID: String? = nil
 
     public init(
         snapshots: SnapshotStore, collectorStates: @escaping @Sendable () -> [ChildState],

@@ -5,6 +5,7 @@
 
 import AgentCollectors
 import AgentContainers
+import AgentOutputs
 import AgentPlugins
 import AgentRuntime
 import AgentServer
@@ -67,6 +68,10 @@ struct Agent {
         let notifier = AlertNotifier(
             transitions: transitions, settings: configuration.notifications, clock: clock, logger: logger, transport: webhookTransport)
 
+        // Push outputs: their states for status and metrics, the id their rows carry.
+        let agentID = AgentIdentity.resolve(configured: configuration.outputs.postgresql.agentID, paths: configuration.paths)
+        let outputs = OutputBoard([OutputState(name: PostgreSQLOutput.name, enabled: configuration.outputs.postgresql.enabled)])
+
         // Privileged operations and what keeps them: the audit log's retention, auto-recovery of tracked services.
         let operations = makeOperations(configuration, snapshots: snapshots, storage: storage, logger: logger)
         let auditRetention = operations?.audit.map { AuditRetention(audit: $0, retention: configuration.commands.auditRetention, logger: logger) }
@@ -78,6 +83,8 @@ struct Agent {
 
         // User sessions in containers and the container monitor.
         let containers = await makeContainers(configuration, logger: logger)
+        let postgresql = makePostgreSQLOutput(
+            configuration, agentID: agentID, bus: bus, board: outputs, eventLoopGroup: eventLoopGroup, sessions: containers.manager, logger: logger)
 
         // The HTTP API.
         var dependencies = APIDependencies(
@@ -88,6 +95,8 @@ struct Agent {
         dependencies.history = history.context
         dependencies.historyWriter = history.writer
         dependencies.storage = storage
+        dependencies.outputs = outputs
+        dependencies.agentID = agentID
         dependencies.headlineThresholds = AgentCondition.Thresholds(configuration.alerts)
         dependencies.alerts = engine
         dependencies.operations = operations
@@ -129,12 +138,14 @@ struct Agent {
 
         // The start order. Shutdown runs it backwards: systemd hears STOPPING=1 first; the server stops taking requests
         // before the background jobs it started are cancelled; the collectors and plugins stop before the history
-        // writer's last flush; the alert engine stops before the notifier delivers what is queued.
+        // writer's last flush and the output's last collection; the alert engine stops before the notifier delivers
+        // what is queued.
         let ordered: [(any Service)?] = [
             snapshots,
             notifier,
             engine,
             history.writer,
+            postgresql,
             operations?.jobs,
             supervisor,
             plugins,

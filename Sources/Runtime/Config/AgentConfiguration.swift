@@ -42,6 +42,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var logs = LogSettingsForAPI()
     /// `[containers]` and `[containers.templates.<name>]`: user sessions in containers on a Docker engine.
     public var containers = ContainerSettings()
+    /// `[outputs.<name>]`: where collections are pushed (Outputs/).
+    public var outputs = OutputSettings()
 
     public init() {}
 
@@ -86,6 +88,8 @@ public struct AgentConfiguration: Sendable, Hashable {
         ConfigTable(
             "alerts.services", keys: [.bool("enabled", \.alerts.servicesEnabled), .duration("for", \.alerts.servicesHoldFor, min: .zero, max: "24h")]),
         ConfigTable("notifications", \.notifications, NotificationSettings.keys),
+        ConfigTable("outputs", keys: []),
+        ConfigTable("outputs.postgresql", \.outputs.postgresql, PostgreSQLOutputSettings.keys),
         ConfigTable("tls", \.security.tls, TLSSettings.keys),
         ConfigTable("auth", \.security.auth, AuthSettings.keys),
         ConfigTable("auth.jwt", \.security.auth.jwt, JWTSettings.keys),

@@ -58,6 +58,23 @@ extension ConfigLoader {
             issue("services.\(definition.name)", "a service needs units, process_names or command_patterns to be found")
         }
         validateContainers(configuration.containers, issue: issue) { locator?.exactLine(of: $0.split(separator: ".").map(String.init)) != nil }
+        let postgresql = configuration.outputs.postgresql
+        if postgresql.caFile != nil, postgresql.tls != .verifyFull {
+            issue("outputs.postgresql.ca_file", near: "outputs.postgresql.tls", "is only used with tls = \"verify-full\"")
+        }
+        if postgresql.enabled {
+            for (key, path) in [("password_file", postgresql.passwordFile), ("ca_file", postgresql.caFile)] {
+                guard let path else { continue }
+                do {
+                    _ = try HostFile.read(path, limit: 1 << 20)
+                } catch {
+                    issue("outputs.postgresql.\(key)", "cannot read \(path): \(error.reason)")
+                }
+            }
+            if AgentIdentity.resolve(configured: postgresql.agentID, paths: configuration.paths) == nil {
+                issue("outputs.postgresql.agent_id", "no /etc/machine-id or host name to derive an id from: set agent_id")
+            }
+        }
         return issues
     }
 

@@ -12,6 +12,10 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+// `timespec`'s members are declared by the stdlib's shims: named here so that a clean build under MemberImportVisibility sees them.
+#if canImport(SwiftOverlayShims)
+import SwiftOverlayShims
+#endif
 
 /// A unit as `org.freedesktop.systemd1.Manager.ListUnits` lists it.
 public struct SystemdUnit: Sendable, Hashable {

@@ -30,7 +30,7 @@ public struct StatusController: Sendable {
                         StatusDTO(
                             snapshot: $0, collectors: $1, plugins: dependencies.plugins?.plugins() ?? [],
                             alerts: dependencies.alerts?.summary() ?? AlertSummary(enabled: false), storage: dependencies.storage,
-                            containers: dependencies.containers?.view))
+                            containers: dependencies.containers?.view, outputs: dependencies.outputs?.all ?? [], agentID: dependencies.agentID))
                 }
             },
             Route(.get, "/api/v1/status-simple", .viewer, "Overall status and the headline percentages, for cheap polls") { request, _ in
@@ -38,11 +38,12 @@ public struct StatusController: Sendable {
                     try encode(
                         SimpleStatusDTO(
                             status: SimpleStatus.evaluate(
-                                snapshot: snapshot, collectors: collectors, storage: dependencies.storage, thresholds: dependencies.headlineThresholds)))
+                                snapshot: snapshot, collectors: collectors, storage: dependencies.storage, thresholds: dependencies.headlineThresholds,
+                                outputs: dependencies.outputs?.all ?? [])))
                 }
             },
             Route(.get, "/api/v1/system", .viewer, "System information alone (cpu, memory, network, system, disks, temperatures)") { request, _ in
-                try await cached(request, route: "system", contentType: .json) { snapshot, _ in try encode(SystemInfoDTO(snapshot: snapshot)) }
+                try await cached(request, route: "system", contentType: .json) { snapshot, _ in try encode(SystemInfoDTO(snapshot: snapshot, agentID: dependencies.agentID)) }
             },
             Route(.get, "/api/v1/collectors", .viewer, "Supervisor view of every collector") { request, _ in
                 try await cached(request, route: "collectors", contentType: .json) { _, states in try encode(CollectorsDTO(states: states)) }
@@ -117,9 +118,10 @@ public struct StatusController: Sendable {
         let alerts = dependencies.alerts.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
         let storage = dependencies.storage.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
         let containers = dependencies.containers.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
+        let outputs = dependencies.outputs.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
         let key = ResponseCache.Key(
             version: dependencies.snapshots.version,
-            fingerprint: collectors &+ plugins &* 31 &+ alerts &* 131 &+ storage &* 1031 &+ containers &* 10_007)
+            fingerprint: collectors &+ plugins &* 31 &+ alerts &* 131 &+ storage &* 1031 &+ containers &* 10_007 &+ outputs &* 100_003)
         let entry = try await cache.entry(route, key: key) { try await make(dependencies.snapshots.current, dependencies.collectorStates()) }
         var headers: HTTPFields = [.eTag: entry.etag, .cacheControl: "no-cache"]
         if let condition = request.headers[.ifNoneMatch], Self.matches(condition, etag: entry.etag) {
