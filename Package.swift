@@ -40,6 +40,8 @@ let package = Package(
         // Webhooks; property-based tests of the block codec.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        // The PostgreSQL push output.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // The dashboard's files, gzip-compressed once when first served.
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
@@ -96,6 +98,7 @@ let package = Package(
             name: "AgentServer",
             dependencies: [
                 "AgentRuntime",
+                "AgentContainers",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -150,6 +153,22 @@ let package = Package(
             path: "Sources/Containers",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "AgentOutputs",
+            dependencies: [
+                "AgentRuntime",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Outputs",
+            // The backend's tables, created when missing: the same files as examples/backend/schema*.sql.
+            resources: [.embedInCode("Resources/schema.sql"), .embedInCode("Resources/schema-extended.sql")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "viworks-agent",
             dependencies: [
@@ -157,6 +176,8 @@ let package = Package(
                 "AgentCollectors",
                 "AgentServer",
                 "AgentPlugins",
+                "AgentContainers",
+                "AgentOutputs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -170,9 +191,12 @@ let package = Package(
         .executableTarget(
             name: "viworks-bench",
             dependencies: [
-                "AgentRuntime", "AgentCollectors", "AgentServer", "AgentPlugins", "AgentContainers",
+                "AgentRuntime", "AgentCollectors", "AgentServer", "AgentPlugins", "AgentContainers", "AgentOutputs",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Benchmarks/viworks-bench",
             swiftSettings: swiftSettings
@@ -218,9 +242,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "AgentOutputsTests",
+            dependencies: ["AgentOutputs", "AgentRuntime"],
+            path: "Tests/AgentOutputsTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "AgentServerTests",
             dependencies: [
-                "AgentServer", "AgentRuntime", "AgentCollectors",
+                "AgentServer", "AgentRuntime", "AgentCollectors", "AgentContainers",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

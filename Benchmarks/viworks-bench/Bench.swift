@@ -23,6 +23,10 @@ struct Bench {
             try await HistoryBench.run(arguments: Array(arguments.dropFirst(2)))
             return
         }
+        if arguments.count > 1, arguments[1] == "postgresql" {
+            try await PostgreSQLBench.run(arguments: Array(arguments.dropFirst(2)))
+            return
+        }
         if arguments.count > 1, arguments[1] == "containers" {
             try await ContainersBench.run(arguments: Array(arguments.dropFirst(2)))
             return

@@ -19,6 +19,7 @@ public enum APIServer {
             + PluginsController(registry: dependencies.plugins).routes
             + HistoryController(context: dependencies.history, alerts: dependencies.alerts).routes
             + AlertsController(alerts: dependencies.alerts, thresholds: dependencies.headlineThresholds).routes
+            + SessionsController(sessions: dependencies.sessions, operations: dependencies.operations).routes
             + StreamController(hub: dependencies.liveStatus).routes
             + OpenAPIController().routes
             + DashboardController(settings: dependencies.dashboard).routes

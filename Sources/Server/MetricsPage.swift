@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+import AgentContainers
 import AgentRuntime
 
 /// `/metrics`: every collected sample plus the agent's own health, in Prometheus text format 0.0.4.
@@ -14,6 +15,7 @@ enum MetricsPage {
         }
         samples += selfMetrics(states: states, bus: bus, dependencies: dependencies)
         samples += pluginMetrics(dependencies.plugins?.plugins() ?? [])
+        samples += dependencies.containers.map { ContainerMetrics.samples($0.view) } ?? []
         let result = PrometheusExposition.render(samples)
         var text = result.text
         if !result.rejected.isEmpty {
@@ -146,6 +148,24 @@ enum MetricsPage {
                     help: "Series let go from memory after [history] series_idle_timeout without a sample."))
             samples.append(
                 MetricSample("viworks_history_flush_failures_total", .counter, Double(history.flushFailures), help: "History flushes that failed."))
+        }
+        for output in dependencies.outputs?.all ?? [] where output.enabled {
+            let labels = [MetricLabel("output", output.name)]
+            samples.append(
+                MetricSample(MetricName.outputUp, .gauge, output.status == .ok ? 1 : 0, labels: labels, help: "1 when the push output is ok, 0 when retrying or failing."))
+            samples.append(
+                MetricSample(
+                    MetricName.outputRowsSentTotal, .counter, Double(output.rowsSent), labels: labels,
+                    help: "Rows the output's database acknowledged (committed) since the agent started."))
+            samples.append(
+                MetricSample(
+                    MetricName.outputRetriesTotal, .counter, Double(output.retries), labels: labels, help: "Push attempts that failed and were retried."))
+            samples.append(
+                MetricSample(MetricName.outputBacklogRows, .gauge, Double(output.backlogRows), labels: labels, help: "Rows waiting in the output's outbox."))
+            samples.append(
+                MetricSample(
+                    MetricName.outputDroppedRowsTotal, .counter, Double(output.droppedRows), labels: labels,
+                    help: "Rows dropped from the outbox, oldest first, by max_backlog_rows or max_backlog_age."))
         }
         for (component, condition) in dependencies.storage?.all ?? [] {
             samples.append(

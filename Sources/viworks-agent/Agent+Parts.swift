@@ -4,10 +4,13 @@
 //
 
 import AgentCollectors
+import AgentContainers
+import AgentOutputs
 import AgentPlugins
 import AgentRuntime
 import AgentServer
 import Logging
+import NIOCore
 
 /// A built-in collector that runs, with its interval and timeout.
 struct EnabledCollector {
@@ -95,6 +98,44 @@ extension Agent {
         return AgentHistory(
             database: database, writer: HistoryWriter(store: store, bus: bus, settings: configuration.history, clock: ContinuousClock(), logger: logger),
             context: HistoryContext(store: store, settings: configuration.history))
+    }
+
+    // MARK: - Outputs
+
+    /// `[outputs.postgresql]`, or nil when disabled. An outbox that cannot be opened leaves the output failing (in status
+    /// and `status-simple`) while the rest of the agent runs.
+    static func makePostgreSQLOutput(
+        _ configuration: AgentConfiguration, agentID: String?, bus: MetricsBus, board: OutputBoard, eventLoopGroup: any EventLoopGroup,
+        sessions: SessionManager?, logger: Logger
+    ) -> PostgreSQLOutput? {
+        guard configuration.outputs.postgresql.enabled else { return nil }
+        func fail(_ reason: String) -> PostgreSQLOutput? {
+            logger.error("outputs.\(PostgreSQLOutput.name) does not run", metadata: ["error": "\(reason)"])
+            board.update(PostgreSQLOutput.name) { state in
+                state.consecutiveFailures = OutputState.failingAfterAttempts
+                state.lastError = reason
+                state.lastErrorAt = .now()
+            }
+            return nil
+        }
+        guard let agentID else { return fail("no agent_id: set [outputs.postgresql] agent_id") }
+        do {
+            var records: (@Sendable () async -> [SessionRecord])?
+            if let sessions { records = { await sessionRecords(sessions) } }
+            return try PostgreSQLOutput.make(
+                configuration, agentID: agentID, bus: bus, board: board, eventLoopGroup: eventLoopGroup, sessions: records, logger: logger)
+        } catch {
+            return fail("cannot open the outbox: \(error)")
+        }
+    }
+
+    /// The sessions of `manager` as the backend's `container_sessions` keeps them.
+    static func sessionRecords(_ manager: SessionManager) async -> [SessionRecord] {
+        await manager.list().map { session in
+            SessionRecord(
+                sessionID: session.sessionID, containerID: session.containerID, username: session.username, port: session.port,
+                status: session.status.rawValue, createdAt: session.createdAt, stoppedAt: session.stoppedAt)
+        }
     }
 
     // MARK: - Operations

@@ -4,6 +4,8 @@
 //
 
 import AgentCollectors
+import AgentContainers
+import AgentOutputs
 import AgentPlugins
 import AgentRuntime
 import AgentServer
@@ -28,6 +30,8 @@ struct Agent {
     let eventLoopGroup: MultiThreadedEventLoopGroup
     /// The webhook client, injected into the alert notifier.
     let webhookTransport: AsyncHTTPClientTransport
+    /// The engine client and the session store, closed after the services stopped.
+    let containers: AgentContainersPart
 
     /// Builds every part from `configuration` and lists the services in the order they start.
     /// - Parameters:
@@ -37,7 +41,7 @@ struct Agent {
     static func build(
         configuration: AgentConfiguration, security: SecuritySetup, load: @escaping @Sendable () throws(ConfigError) -> AgentConfiguration,
         logLevel: LogLevelControl?, logger: Logger
-    ) -> Agent {
+    ) async -> Agent {
         let clock = ContinuousClock()
         let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: configuration.server.eventLoopThreads)
         let webhookTransport = AsyncHTTPClientTransport(eventLoopGroup: eventLoopGroup)
@@ -64,6 +68,10 @@ struct Agent {
         let notifier = AlertNotifier(
             transitions: transitions, settings: configuration.notifications, clock: clock, logger: logger, transport: webhookTransport)
 
+        // Push outputs: their states for status and metrics, the id their rows carry.
+        let agentID = AgentIdentity.resolve(configured: configuration.outputs.postgresql.agentID, paths: configuration.paths)
+        let outputs = OutputBoard([OutputState(name: PostgreSQLOutput.name, enabled: configuration.outputs.postgresql.enabled)])
+
         // Privileged operations and what keeps them: the audit log's retention, auto-recovery of tracked services.
         let operations = makeOperations(configuration, snapshots: snapshots, storage: storage, logger: logger)
         let auditRetention = operations?.audit.map { AuditRetention(audit: $0, retention: configuration.commands.auditRetention, logger: logger) }
@@ -72,6 +80,11 @@ struct Agent {
         let autoRecovery = operations.flatMap { operations in
             recoveryPolicies.isEmpty ? nil : AutoRecovery(bus: bus, operations: operations, policies: recoveryPolicies, logger: logger)
         }
+
+        // User sessions in containers and the container monitor.
+        let containers = await makeContainers(configuration, logger: logger)
+        let postgresql = makePostgreSQLOutput(
+            configuration, agentID: agentID, bus: bus, board: outputs, eventLoopGroup: eventLoopGroup, sessions: containers.manager, logger: logger)
 
         // The HTTP API.
         var dependencies = APIDependencies(
@@ -82,11 +95,15 @@ struct Agent {
         dependencies.history = history.context
         dependencies.historyWriter = history.writer
         dependencies.storage = storage
+        dependencies.outputs = outputs
+        dependencies.agentID = agentID
         dependencies.headlineThresholds = AgentCondition.Thresholds(configuration.alerts)
         dependencies.alerts = engine
         dependencies.operations = operations
         dependencies.journal = JournalReader(directory: configuration.logs.journalDirectory)
         dependencies.logUnits = logUnits(configuration: configuration, snapshots: snapshots)
+        dependencies.sessions = containers.manager
+        dependencies.containers = containers.monitor
         dependencies.dashboard = configuration.dashboard
         let liveStatus = LiveStatusHub(dependencies: dependencies, bus: bus, settings: configuration.stream, logger: logger)
         dependencies.liveStatus = liveStatus
@@ -124,16 +141,19 @@ struct Agent {
 
         // The start order. Shutdown runs it backwards: systemd hears STOPPING=1 first; the server stops taking requests
         // before the background jobs it started are cancelled; the collectors and plugins stop before the history
-        // writer's last flush; the alert engine stops before the notifier delivers what is queued.
+        // writer's last flush and the output's last collection; the alert engine stops before the notifier delivers
+        // what is queued.
         let ordered: [(any Service)?] = [
             snapshots,
             notifier,
             engine,
             liveStatus,
             history.writer,
+            postgresql,
             operations?.jobs,
             supervisor,
             plugins,
+            containers.service,
             server,
             reloader,
             auditRetention,
@@ -144,12 +164,14 @@ struct Agent {
         ]
         return Agent(
             services: ordered.compactMap { $0.map { .init(service: $0) } }, serverListening: serverListening, collectors: collectors, bus: bus,
-            eventLoopGroup: eventLoopGroup, webhookTransport: webhookTransport)
+            eventLoopGroup: eventLoopGroup, webhookTransport: webhookTransport, containers: containers)
     }
 
-    /// Closes what the services shared, once they all stopped: the bus, the webhook client, the event loops.
+    /// Closes what the services shared, once they all stopped: the bus, the webhook client, the engine client and the
+    /// session store, the event loops.
     func shutdown() async {
         await bus.finish()
+        await containers.close()
         try? await webhookTransport.shutdown()
         try? await eventLoopGroup.shutdownGracefully()
     }

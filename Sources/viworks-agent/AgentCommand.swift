@@ -17,7 +17,7 @@ struct AgentCommand: AsyncParsableCommand {
         abstract: "Linux monitoring and operations agent: collects host health and serves it over a REST API.",
         version: version,
         subcommands: [
-            RunCommand.self, CheckConfigCommand.self, CollectCommand.self, VersionCommand.self, DebugCommand.self, PluginCommand.self, AuditCommand.self,
+            RunCommand.self, CheckConfigCommand.self, CollectCommand.self, CaptureCommand.self, VersionCommand.self, DebugCommand.self, PluginCommand.self, AuditCommand.self,
             KeysCommand.self,
         ],
         defaultSubcommand: RunCommand.self

@@ -202,6 +202,41 @@ struct DiskCollectorTests {
         #expect(fake.callCount("/mnt/nfs") == 2)
     }
 
+    @Test func aCaptureReplaysTheStatvfsAnswersItRecorded() async throws {
+        // `capture` records each mount's answer; `collect --root` of the capture uses them and never calls statvfs
+        // (under the capture's directory it would size the replaying machine's disk instead).
+        let source = Fixtures.host(Self.host)
+        let usb = FilesystemStats(blockSize: 32768, fragmentSize: 32768, blocks: 1000, blocksFree: 250, blocksAvailable: 250, files: 7, filesFree: 3)
+        let fake = FakeStatfs(
+            root: source.rootfs,
+            table: ["/": .ok(FilesystemStats(blockSize: 4096, blocks: 1000, blocksFree: 100, blocksAvailable: 50, readOnly: true)), "/media/USB Drive": .ok(usb)],
+            hanging: ["/mnt/nfs"])
+        var settings = DiskSettings()
+        settings.statfsTimeout = .milliseconds(200)
+        var template = Array("/tmp/viworks-disk-capture-XXXXXX".utf8CString)
+        let tree = String(cString: try #require(mkdtemp(&template)))
+        defer { HostCapture.removeTree(tree) }
+        try await DiskCollector(settings: settings, statfs: fake.function).record(from: source, into: HostPaths(fixtureRoot: tree))
+        fake.release()
+        let record = try HostFile.read(tree + "/viworks-capture/statvfs")
+        #expect(record.contains("32768 32768 1000 250 250 7 3 0 /media/USB\\040Drive\n"))
+        #expect(record.contains("timeout /mnt/nfs\n"))
+
+        let replay = HostPaths(procRoot: source.procRoot, sysRoot: source.sysRoot, rootfs: tree)
+        let never: StatfsFunction = { path in
+            Issue.record("statvfs(\(path)) called during a replay")
+            return .failed(EIO)
+        }
+        let report = try #require(try await DiskCollector(statfs: never).collect(Fixtures.context(replay)).disk)
+        // /srv/data and /var/www had no answer in the fake (ENOENT): left out, as they were on the captured host.
+        #expect(report.filesystems.map(\.mountPoint) == ["/", "/media/USB Drive", "/mnt/nfs"])
+        #expect(report.filesystems[0].readOnly)
+        #expect(report.rootUsagePercent == 94.74)
+        #expect(report.filesystems[1].usagePercent == 75)
+        #expect(report.filesystems[1].inodesTotal == 7)
+        #expect(report.filesystems[2].stale)
+    }
+
     @Test func rootStaleOrMissingGivesNilRootUsage() async throws {
         let paths = Fixtures.host(Self.host)
         let fake = FakeStatfs(root: paths.rootfs, table: [:], hanging: ["/"])

@@ -7,6 +7,10 @@ import AgentCollectors
 import AgentRuntime
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("load, uptime and host")
 struct LoadAndHostTests {
     @Test func loadavg() async throws {
@@ -83,6 +87,22 @@ struct LoadAndHostTests {
         #expect(info.labels.map(\.name) == ["hostname", "os_name", "os_version", "kernel_version", "machine_id", "architecture"])
         #expect(info.labels.first?.value == "vm")
         expectWellFormed(output)
+    }
+
+    @Test func aHostnameChangeShowsAtTheNextCollection() async throws {
+        // The other facts are cached for `staticFactsLifetime`; the hostname is read at every collection.
+        var template = Array("/tmp/viworks-hostname-XXXXXX".utf8CString)
+        let root = String(cString: try #require(mkdtemp(&template)))
+        defer { HostCapture.removeTree(root) }
+        try HostFile.makeDirectories(root + "/proc/sys/kernel")
+        try HostFile.replaceContents(root + "/proc/sys/kernel/hostname", Array("before\n".utf8))
+        let collector = HostCollector()
+        let paths = HostPaths(fixtureRoot: root)
+        #expect(try await collector.collect(Fixtures.context(paths, monotonicSeconds: 100)).host?.hostname == "before")
+        try HostFile.replaceContents(root + "/proc/sys/kernel/hostname", Array("after\n".utf8))
+        let output = try await collector.collect(Fixtures.context(paths, monotonicSeconds: 101))
+        #expect(output.host?.hostname == "after")
+        #expect(output.samples.first { $0.name == "viworks_host_info" }?.labels.first { $0.name == "hostname" }?.value == "after")
     }
 
     @Test func hostWithNothingButHostname() async throws {

@@ -3,9 +3,13 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-import AgentCollectors
+@testable import AgentCollectors
 import AgentRuntime
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("network")
 struct NetworkCollectorTests {
@@ -118,6 +122,51 @@ struct NetworkCollectorTests {
         #expect(wlan0.receiveBytesPerSecond == 1000)
         #expect(wlan0.transmitBytesPerSecond == 50)
         #expect(wlan0.transmitPacketsPerSecond == 0.5)
+    }
+
+    @Test func fiveHundredVethsComingAndGoingAreNotCountedTwiceNorRemembered() async throws {
+        // A docker host: eth0 (a NIC: `device` exists), the docker0 bridge and 500 container veths, each veth carrying
+        // 1000 bytes each way that also cross docker0 and eth0. Then the 500 are replaced by 500 others, then all go.
+        var template = Array("/tmp/viworks-veth-XXXXXX".utf8CString)
+        let root = String(cString: try #require(mkdtemp(&template)))
+        defer { HostCapture.removeTree(root) }
+        let paths = HostPaths(fixtureRoot: root)
+        func write(_ relative: String, _ text: String) throws {
+            let path = root + "/" + relative
+            try HostFile.makeDirectories(String(path[..<path.lastIndex(of: "/")!]))
+            try HostFile.replaceContents(path, Array(text.utf8))
+        }
+        func line(_ name: String, rx: Int, tx: Int) -> String { "\(name): \(rx) 10 0 0 0 0 0 0 \(tx) 10 0 0 0 0 0 0\n" }
+        func netDev(veths: [String]) -> String {
+            "Inter-|   Receive                                                |  Transmit\n"
+                + " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+                + line("lo", rx: 100, tx: 100) + line("eth0", rx: 900_000, tx: 800_000) + line("docker0", rx: 500_000, tx: 500_000)
+                + veths.map { line($0, rx: 1000, tx: 1000) }.joined()
+        }
+        for name in ["lo", "eth0", "docker0"] + (0..<500).map({ "veth\($0)" }) + (0..<500).map({ "vethb\($0)" }) {
+            try write("sys/class/net/\(name)/type", name == "lo" ? "772\n" : "1\n")
+        }
+        try write("sys/class/net/eth0/device/uevent", "DRIVER=virtio_net\n")
+        let collector = NetworkCollector()
+        var outputs: [CollectorOutput] = []
+        for (step, veths) in [(0..<500).map { "veth\($0)" }, (0..<500).map { "vethb\($0)" }, []].enumerated() {
+            try write("proc/net/dev", netDev(veths: veths))
+            outputs.append(try await collector.collect(Fixtures.context(paths, monotonicSeconds: 100 + Double(step) * 10)))
+            // Only the interfaces of this collection are remembered: 500 gone are 500 forgotten.
+            #expect(await collector.rememberedInterfaces == 3 + veths.count)
+        }
+        for output in outputs {
+            // eth0 alone: the veths' and docker0's bytes are the same packets again.
+            #expect(output.network?.bytesReceived == 900_000)
+            #expect(output.network?.bytesSent == 800_000)
+        }
+        #expect(outputs[0].network?.interfaces.count == 503)
+        #expect(outputs[2].network?.interfaces.map(\.name) == ["lo", "eth0", "docker0"])
+        // The series of the last collection are those of three interfaces, as before any veth came.
+        let names = Set(outputs[2].samples.compactMap { $0.labels.first { $0.name == "device" || $0.name == "interface" }?.value })
+        #expect(names == ["lo", "eth0", "docker0"])
+        // Without any device-backed interface (inside a container, a capture without the link): every one but lo.
+        #expect(NetworkCollector.report(try #require(outputs[0].network?.interfaces)).bytesReceived == 900_000 + 500_000 + 500 * 1000)
     }
 
     @Test func noElapsedTimeGivesNilRates() {

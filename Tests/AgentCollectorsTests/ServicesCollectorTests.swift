@@ -5,6 +5,7 @@
 
 @testable import AgentCollectors
 import AgentRuntime
+import Logging
 import Synchronization
 import Testing
 
@@ -149,6 +150,33 @@ struct ServicesProcTests {
         #expect(report.services.last?.pid == 8217)
     }
 
+    @Test func processNamesMatchArgv0AndScriptsRunByAnInterpreter() async throws {
+        let names = ["gatewayd", "wazuh-logcollector", "backup-agent", "nightly.py", "healthcheck", "python3", "exe", "backup", "logcollector"]
+        let collector = ServicesCollector(
+            settings: settings(names.map { ServiceDefinition(name: $0, processNames: [$0]) }), ticksPerSecond: 100, pageSize: 4096)
+        let paths = HostPaths(fixtureRoot: Fixtures.root + "/cases/processes/names-and-scripts")
+        let report = try #require(try await collector.collect(Fixtures.context(paths)).services)
+        let pid = Dictionary(uniqueKeysWithValues: report.services.map { ($0.name, $0.pid) })
+        // argv[0]'s file name: a daemon re-executed through /proc/self/exe (comm "exe"), and a comm cut to 15 bytes.
+        #expect(pid["gatewayd"] == 100)
+        #expect(pid["exe"] == 100)
+        #expect(pid["wazuh-logcollector"] == 200)
+        // Scripts by their file name, with or without the extension, whatever the interpreter's options.
+        #expect(pid["backup-agent"] == 300)
+        #expect(pid["nightly.py"] == 301)
+        #expect(pid["healthcheck"] == 400)
+        #expect(report.services.first { $0.name == "healthcheck" }?.processCount == 2, "the script and its child (sleep)")
+        // The interpreter's own name still matches both scripts; the main process is the older one.
+        #expect(pid["python3"] == 300)
+        #expect(report.services.first { $0.name == "python3" }?.processCount == 2)
+        // No partial names.
+        #expect(pid["backup"] == .some(nil))
+        #expect(pid["logcollector"] == .some(nil))
+        #expect(ServicesCollector.processNames(comm: "kworker/0:1", arguments: []) == ["kworker/0:1"])
+        #expect(ServicesCollector.processNames(comm: "perl5.36", arguments: ["perl", "-w", "/srv/x.pl"]) == ["perl5.36", "perl", "x.pl", "x"])
+        #expect(!ServicesCollector.isInterpreter("shellcheck"))
+    }
+
     @Test func longNamesMatchTheFifteenBytesTheKernelKeeps() {
         #expect(ServicesCollector.commMatches("viworks-gateway-agent", "viworks-gateway"))
         #expect(!ServicesCollector.commMatches("viworks-gateway-agent", "viworks-gatew"))
@@ -173,8 +201,11 @@ private final class FakeUnits: SystemdUnitSource {
     let units: [SystemdUnit]
     let details: [String: SystemdUnitDetails]
     let failure: SystemdBusError?
+    /// Alias → unit: loading an alias gives the unit it names, with that unit's name (systemd's `Id`).
+    let aliases: [String: String]
 
-    init(_ details: [SystemdUnitDetails], failure: SystemdBusError? = nil) {
+    init(_ details: [SystemdUnitDetails], failure: SystemdBusError? = nil, aliases: [String: String] = [:]) {
+        self.aliases = aliases
         self.details = Dictionary(uniqueKeysWithValues: details.map { ($0.name, $0) })
         self.units = details.filter { $0.loadState != "not-found" }.map {
             SystemdUnit(name: $0.name, loadState: $0.loadState, activeState: $0.activeState, subState: $0.subState, objectPath: "/x")
@@ -189,7 +220,7 @@ private final class FakeUnits: SystemdUnitSource {
 
     func unitDetails(_ name: String) async throws(SystemdBusError) -> SystemdUnitDetails {
         if let failure { throw failure }
-        return details[name] ?? SystemdUnitDetails(name: name, loadState: "not-found", activeState: "inactive", subState: "dead")
+        return details[aliases[name] ?? name] ?? SystemdUnitDetails(name: name, loadState: "not-found", activeState: "inactive", subState: "dead")
     }
 }
 
@@ -213,6 +244,7 @@ struct ServicesSystemdTests {
         #expect(status("failed", "failed", result: "exit-code") == .error)
         #expect(status("activating", "auto-restart", result: "exit-code") == .error)
         #expect(status("activating", "start") == .running)
+        #expect(status("deactivating", "stop-sigterm") == .stopped)
         #expect(status("inactive", "dead", load: "not-found") == .stopped)
         #expect(status("inactive", "dead", load: "masked") == .stopped)
         #expect(status("inactive", "dead", load: "bad-setting") == .error)
@@ -238,6 +270,53 @@ struct ServicesSystemdTests {
         // No cgroup in the capture: the main process's RSS.
         #expect(postgres.memoryBytes == 3357 * 4096)
         #expect(postgres.processCount == 1)
+    }
+
+    @Test func anAutoRestartLoopRaisesItsAlertOnlyAfterTheForDuration() async throws {
+        // A unit that keeps failing and being restarted by systemd (Restart=always): `activating`/`auto-restart` at
+        // every collection, NRestarts growing. The service is `error` at once; its alert waits for `[alerts.services] for`.
+        var alertSettings = AlertSettings()
+        alertSettings.servicesHoldFor = .seconds(60)
+        let engine = AlertEngine(settings: alertSettings, incidents: IncidentStore(database: nil), bus: nil, logger: Logger(label: "test"))
+        var configured = settings([ServiceDefinition(name: "flaky", units: ["flaky.service"])])
+        configured.systemd = .on
+        var raisedAt: [Int64] = []
+        for step in Int64(0)...8 {
+            let units = FakeUnits([
+                SystemdUnitDetails(name: "flaky.service", loadState: "loaded", activeState: "activating", subState: "auto-restart", restarts: Int(step) + 1,
+                    result: "exit-code")
+            ])
+            let collector = ServicesCollector(settings: configured, unitSource: units, ticksPerSecond: 100, pageSize: 4096)
+            let output = try await collector.collect(Fixtures.context(capture("step0")))
+            let service = try #require(output.services?.services.first)
+            #expect(service.status == .error)
+            #expect(service.restarts == Int(step) + 1)
+            let at = Timestamp(secondsSinceEpoch: 1_764_446_500 + Double(step) * 10)
+            let batch = MetricBatch(source: "services", timestamp: at, samples: output.samples, report: output.report)
+            let (inputs, rules) = engine.inputs(for: batch)
+            for transition in await engine.evaluate(inputs, complete: rules, at: at) where transition.to != .ok { raisedAt.append(step * 10) }
+        }
+        // Collections every 10 s: nothing at 0…50 s, a warning (not critical) at 60 s, and only once.
+        #expect(raisedAt == [60])
+        #expect(engine.active().map { "\($0.subject) \($0.severity.rawValue)" } == ["flaky warning"])
+    }
+
+    @Test func aServiceConfiguredByAnAliasReportsTheRealUnitOnce() async throws {
+        // Debian's ssh.service has the alias sshd.service, which ListUnits does not list; LoadUnit of the alias gives
+        // ssh.service (its `Id`). Configured by the alias, the service is ssh.service, and discovery does not report
+        // ssh.service a second time.
+        let units = FakeUnits(
+            [SystemdUnitDetails(name: "ssh.service", loadState: "loaded", activeState: "active", subState: "running", mainPID: 2445)],
+            aliases: ["sshd.service": "ssh.service"])
+        var configured = settings([ServiceDefinition(name: "secure-shell", units: ["sshd.service"])], discover: true)
+        configured.discoveryRules = [DiscoveryRule(name: "sshd", unitPattern: "ssh.service", processName: "sshd")]
+        configured.systemd = .on
+        let collector = ServicesCollector(settings: configured, unitSource: units, ticksPerSecond: 100, pageSize: 4096)
+        let report = try #require(try await collector.collect(Fixtures.context(capture("step0"))).services)
+        #expect(report.services.map(\.name) == ["secure-shell"])
+        #expect(report.services.first?.unit == "ssh.service")
+        #expect(report.services.first?.status == .running)
+        #expect(report.services.first?.pid == 2445)
     }
 
     @Test func aServiceThatIsNotInstalledIsStoppedAndSaysSo() async throws {
@@ -327,11 +406,27 @@ struct ServiceProbeTests {
         silent.close()
     }
 
+    @Test func anIPv6TargetIsProbedOnItsAddress() async throws {
+        // `tcp://[::1]:PORT` as configured: the literal in brackets is the address dialled, and only IPv6 listens there.
+        let listener = try Listener(ipv6Loopback: ())
+        defer { listener.close() }
+        let spec = try ServiceProbeSpec.parse("tcp://[::1]:\(listener.port)").get()
+        let result = await ServiceProber().probe(spec, timeout: .seconds(2))
+        #expect(result.ok, "\(result.detail)")
+        #expect(result.detail == "connected")
+        // The same port on IPv4 has nobody.
+        let v4 = await ServiceProber().probe(ServiceProbeSpec(kind: .tcp, host: "127.0.0.1", port: listener.port), timeout: .seconds(2))
+        #expect(!v4.ok)
+    }
+
     @Test func probeAddressesParseAndRejectNonsense() throws {
         let http = try ServiceProbeSpec.parse("http://[::1]:8080/health?full=1").get()
         #expect(http == ServiceProbeSpec(kind: .http, host: "::1", port: 8080, path: "/health?full=1"))
         #expect(http.description == "http://[::1]:8080/health?full=1")
         #expect(try ServiceProbeSpec.parse("redis://127.0.0.1:6379").get() == ServiceProbeSpec(kind: .redis, host: "127.0.0.1", port: 6379))
+        // IPv6 literals in brackets, as in `[2001:db8::10]:5432`.
+        #expect(try ServiceProbeSpec.parse("postgres://[2001:db8::10]:5432").get() == ServiceProbeSpec(kind: .postgres, host: "2001:db8::10", port: 5432))
+        #expect(try ServiceProbeSpec.parse("tcp://[::1]:22").get().description == "tcp://[::1]:22")
         for bad in ["127.0.0.1:22", "ftp://h:21", "tcp://h", "tcp://h:0", "tcp://h:70000", "tcp://:22", "http://h:80/a b"] {
             if case .success = ServiceProbeSpec.parse(bad) { Issue.record("\(bad) should not parse") }
         }
@@ -351,6 +446,21 @@ struct ServiceProbeTests {
 private final class Listener {
     let fd: Int32
     let port: Int
+
+    /// Listening on `[::1]` only, on a port of its own.
+    init(ipv6Loopback: Void) throws {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr = in6addr_loopback
+        address.sin6_port = 0
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+        guard bound == 0, listen(fd, 16) == 0 else { throw HostFileError(path: "socket", errno: errno, operation: "bind") }
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        self.port = Int(UInt16(bigEndian: address.sin6_port))
+    }
 
     init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -87,6 +87,19 @@ import Testing
         #expect(ContainerStatsMath.cpuPercent(stats) == nil)
     }
 
+    @Test func limitsThatMeanUnlimitedAreNil() throws {
+        // Decoding the largest values is no error, and none of them reads as a limit.
+        for raw in ["9223372036854771712", "9223372036854710272", "9223372036854775807", "18446744073709551615"] {
+            let json = #"{"memory_stats": {"usage": 4096, "limit": \#(raw), "stats": {}}, "pids_stats": {"current": 1, "limit": \#(raw)}}"#
+            let stats = try JSONDecoder().decode(ContainerStats.self, from: Data(json.utf8))
+            #expect(stats.memoryStats.limit == UInt64(raw), "\(raw) decodes exactly")
+            #expect(ContainerStatsMath.memoryLimitBytes(stats.memoryStats) == nil, "\(raw) is no limit")
+            #expect(ContainerStatsMath.memoryBytes(stats.memoryStats) == 4096)
+        }
+        // A real limit, even a large one (1 TiB), stays.
+        #expect(ContainerStatsMath.memoryLimitBytes(ContainerStats.MemoryStats(usage: 1, limit: 1 << 40, stats: [:])) == 1 << 40)
+    }
+
     @Test func inactiveCacheLargerThanUsageLeavesTheUsage() {
         let memory = ContainerStats.MemoryStats(usage: 1000, limit: 0, stats: ["inactive_file": 5000])
         #expect(ContainerStatsMath.memoryBytes(memory) == 1000)

@@ -165,6 +165,78 @@ struct AlertEngineTests {
         #expect(engine.severity(rule: "load") == .warning)
     }
 
+    @Test func aValueAlternatingAroundTheWarningIsOneIncidentAndOneNotification() async throws {
+        // 81, 79, 81, 79… every 30 s around a warning of 80 (clear 75). With `for` 0 the first 81 raises and 79 stays
+        // above the clear threshold: one transition (one notification), one incident, still open.
+        let incidents = IncidentStore(database: try temporaryHistoryDatabase())
+        let engine = AlertEngine(settings: AlertSettings(), incidents: incidents, bus: nil, logger: logger)
+        let immediate = AlertThresholds(warning: 80, critical: 95, warningClear: 75, criticalClear: 90, holdFor: .zero)
+        var transitions: [AlertTransition] = []
+        for step in 0..<20 {
+            let value: Double = step % 2 == 0 ? 81 : 79
+            transitions += await engine.evaluate([AlertInput(rule: "cpu", subject: "", value: value, thresholds: immediate)], at: Self.at(Int64(step) * 30))
+        }
+        #expect(transitions.map { "\($0.from.rawValue)>\($0.to.rawValue)" } == ["ok>warning"])
+        let recorded = try await incidents.incidents(from: Self.at(0), to: Self.at(1000))
+        #expect(recorded.count == 1)
+        #expect(recorded.first?.endedAt == nil)
+        #expect(recorded.first?.startedAt == Self.at(0))
+        // With the default `for` (120 s) the same alternation never holds 120 s above 80: nothing at all.
+        let held = AlertEngine(settings: AlertSettings(), incidents: IncidentStore(database: nil), bus: nil, logger: logger)
+        var none: [AlertTransition] = []
+        for step in 0..<20 {
+            none += await held.evaluate([AlertInput(rule: "cpu", subject: "", value: step % 2 == 0 ? 81 : 79, thresholds: cpu)], at: Self.at(Int64(step) * 30))
+        }
+        #expect(none.isEmpty)
+    }
+
+    @Test func anAlertFiringBeforeARestartIsStillFiringAfterItWithItsStartAndNoSecondNotification() async throws {
+        let database = try temporaryHistoryDatabase()
+        let before = AlertEngine(settings: AlertSettings(), incidents: IncidentStore(database: database), bus: nil, logger: logger)
+        var raised: [AlertTransition] = []
+        for seconds in stride(from: Int64(0), through: 120, by: 30) {
+            raised += await before.evaluate([AlertInput(rule: "cpu", subject: "", value: 85, thresholds: cpu)], at: Self.at(seconds))
+        }
+        // A disk alert too, whose rule is switched off across the restart.
+        let immediate = AlertThresholds(warning: 85, critical: 95, warningClear: 80, criticalClear: 90, holdFor: .zero)
+        raised += await before.evaluate([AlertInput(rule: "disk", subject: "/data", value: 90, thresholds: immediate)], at: Self.at(120))
+        #expect(raised.map { "\($0.rule) \($0.to.rawValue)@\(($0.at.nanosecondsSinceEpoch / 1_000_000 - Self.t0) / 1000)" } == ["cpu warning@120", "disk warning@120"])
+        let incidentID = try #require(raised.first?.incidentID)
+
+        // The agent restarts (a new engine on the same database) with the disk rule off.
+        var settings = AlertSettings()
+        settings.disk.enabled = false
+        let store = IncidentStore(database: database)
+        let after = AlertEngine(settings: settings, incidents: store, bus: nil, logger: logger)
+        let taken = try await after.resume(at: Self.at(200))
+        #expect(taken.resumed == 1)
+        #expect(taken.ended == 1)
+        let active = after.active()
+        #expect(active.map(\.rule) == ["cpu"])
+        #expect(active.first?.since == Self.at(120))
+        #expect(active.first?.incidentID == incidentID)
+        // Still above the clear threshold: no transition, so no notification; the same incident goes on.
+        let again = await after.evaluate([AlertInput(rule: "cpu", subject: "", value: 86, thresholds: cpu)], at: Self.at(230))
+        #expect(again.isEmpty)
+        #expect(after.severity(rule: "cpu") == .warning)
+        var recorded = try await store.incidents(from: Self.at(0), to: Self.at(1000))
+        #expect(recorded.count == 2)
+        let disk = try #require(recorded.first { $0.rule == "disk" })
+        #expect(disk.endedAt == Self.at(200))
+        #expect(disk.message.hasSuffix("(ended by an agent restart)"))
+        // It ends as it would have without the restart: one transition, closing the original incident.
+        let ended = await after.evaluate([AlertInput(rule: "cpu", subject: "", value: 70, thresholds: cpu)], at: Self.at(260))
+        #expect(ended.map { "\($0.from.rawValue)>\($0.to.rawValue)" } == ["warning>ok"])
+        #expect(ended.first?.incidentID == incidentID)
+        recorded = try await store.incidents(from: Self.at(0), to: Self.at(1000))
+        let cpuIncident = try #require(recorded.first { $0.rule == "cpu" })
+        #expect(cpuIncident.id == incidentID)
+        #expect(cpuIncident.startedAt == Self.at(120))
+        #expect(cpuIncident.endedAt == Self.at(260))
+        #expect(cpuIncident.lastValue == 70)
+        #expect(cpuIncident.peakValue == 86)
+    }
+
     @Test func incidentsLeftOpenByACrashAreEndedAtTheNextStart() async throws {
         let database = try temporaryHistoryDatabase()
         let incidents = IncidentStore(database: database)

@@ -32,6 +32,20 @@ struct DomainRulesTests {
         #expect(healthy.isHealthy)
     }
 
+    @Test func healthNamesTheStateDatabasesThatDoNotWorkWithoutChangingItsStatus() {
+        let storage = StorageHealth()
+        let running = [Self.state("cpu", core: true, .running)]
+        #expect(AgentHealth.evaluate(collectors: running, firstCollectionDone: true, storage: storage) == AgentHealth(status: .healthy))
+        storage.set(.audit, StorageCondition(status: .degraded, reason: "writes fail, commands are refused: database or disk is full"))
+        storage.set(.history, StorageCondition(status: .ok, reason: "the damaged history database was moved aside"))
+        let health = AgentHealth.evaluate(collectors: running, firstCollectionDone: true, storage: storage)
+        #expect(health.status == .healthy)
+        #expect(health.storageProblems == ["audit storage degraded: writes fail, commands are refused: database or disk is full"])
+        // The same words as status-simple's reasons.
+        let condition = AgentCondition.evaluate(snapshot: AgentSnapshot(), collectors: running, storage: storage)
+        #expect(condition.reasons.contains(health.storageProblems[0]))
+    }
+
     // MARK: - Status-simple
 
     private static func snapshot(cpu: Double?, cores: Int, memory: Double, load: Double) -> AgentSnapshot {

@@ -349,8 +349,8 @@ struct ErrorAndMetricsTests {
         try await agent.application().test(.router) { client in
             for route in declaredRoutes {
                 // Routes with a parameter: the fake agent has no such plugin, service, job or report, so they answer 404
-                // (their own tests cover them); service control without operations wired (commands disabled) and history
-                // without a database answer 503.
+                // (their own tests cover them); service control without operations wired (commands disabled), history
+                // without a database and sessions without containers answer 503.
                 if route.path.contains("{") {
                     var uri = route.path
                     while let open = uri.firstIndex(of: "{"), let close = uri[open...].firstIndex(of: "}") {
@@ -358,6 +358,7 @@ struct ErrorAndMetricsTests {
                     }
                     let response = try await client.execute(uri: uri, method: route.method)
                     let unavailable = (route.method == .post && route.path.hasPrefix("/api/v1/services/")) || route.path.hasPrefix("/api/v1/metrics/")
+                        || route.path.hasPrefix("/api/v1/sessions/")
                     let expected: HTTPResponse.Status = unavailable ? .serviceUnavailable : .notFound
                     #expect(response.status == expected, "\(route.method) \(route.path) → \(response.status)")
                     continue

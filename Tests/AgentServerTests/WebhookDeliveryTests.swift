@@ -34,7 +34,7 @@ struct WebhookDeliveryTests {
     }
 
     /// Runs a receiver on 127.0.0.1 with an ephemeral port while `body` runs.
-    static func withReceiver(statuses: [Int], _ body: @Sendable @escaping (_ url: String, _ received: Received) async throws -> Void) async throws {
+    static func withReceiver(statuses: [Int], delay: Duration = .zero, _ body: @Sendable @escaping (_ url: String, _ received: Received) async throws -> Void) async throws {
         let received = Received(statuses: statuses)
         let router = Router()
         router.post("/hook") { request, _ -> Response in
@@ -47,6 +47,7 @@ struct WebhookDeliveryTests {
                         delivery: request.headers[HTTPField.Name("X-ViWorks-Delivery")!], contentType: request.headers[.contentType]))
             }
             let status = received.statuses.withLock { $0.isEmpty ? 200 : $0.removeFirst() }
+            if delay > .zero { try? await Task.sleep(for: delay) }
             return Response(status: HTTPResponse.Status(code: status))
         }
         let port = Mutex<Int?>(nil)
@@ -97,6 +98,33 @@ struct WebhookDeliveryTests {
             let text = String(decoding: expectedBody, as: UTF8.self)
             #expect(text.contains("\"rule\":\"disk\",\"subject\":\"/data\",\"from\":\"ok\",\"to\":\"critical\",\"value\":96.5,\"threshold\":95.0"))
             #expect(text.contains("\"incident_id\":7"))
+        }
+    }
+
+    @Test func aReceiverSlowerThanTheTimeoutGetsBoundedRetriesWithOneDeliveryID() async throws {
+        // The receiver answers after 2 s; the timeout is 200 ms: each attempt times out, three attempts, then given up.
+        try await Self.withReceiver(statuses: [], delay: .seconds(2)) { url, received in
+            var settings = NotificationSettings()
+            settings.webhookURLs = [url]
+            settings.webhookBackoff = .milliseconds(5)
+            settings.webhookMaxAttempts = 3
+            settings.webhookTimeout = .milliseconds(200)
+            let transport = AsyncHTTPClientTransport()
+            let sender = WebhookSender(settings: settings, clock: ContinuousClock(), logger: logger, transport: transport)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await sender.run() }
+                sender.enqueue(Self.transition)
+                sender.finish()
+                try await group.waitForAll()
+            }
+            try await transport.shutdown()
+            #expect(sender.statistics[url] == WebhookSender<ContinuousClock>.Statistics(delivered: 0, failed: 1, rateLimited: 0, attempts: 3))
+            // Each attempt that reached the receiver (all three, unless the machine is so loaded that one timed out
+            // before its request arrived) carries the same delivery id.
+            let requests = received.requests.withLock { $0 }
+            #expect((1...3).contains(requests.count))
+            #expect(Set(requests.map(\.delivery)).count == 1)
+            #expect(requests.first?.delivery != nil)
         }
     }
 

@@ -388,3 +388,16 @@ def round_half_up(value: float, places: int = 2) -> float:
 def copy_host_tree(source: Path, destination: Path) -> Path:
     shutil.copytree(source, destination, symlinks=True)
     return destination
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A throw-away PostgreSQL 15 cluster on a free loopback port for the module (postgres_server.PostgresServer)."""
+    from postgres_server import PostgresServer
+
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()

@@ -14,7 +14,11 @@ keeps answering them with a 400, and these hooks only keep Schemathesis from sen
   follows the stream itself);
 - the parameters a command takes: the allowlist is configuration, not part of the document. The test passes it in
   CONTRACT_COMMANDS (`GET /api/v1/commands`); a request naming an allowlisted command is sent only when it needs no
-  parameters and gives none (the document's example, `uptime`).
+  parameters and gives none (the document's example, `uptime`);
+- a session's template and its maxima are configuration too: with CONTRACT_SESSION_TEMPLATE set (the real-engine run),
+  a create body names that template, and a memory, CPU shares or TTL above the template's maxima (CONTRACT_SESSION_MAX,
+  `{"memory": bytes, "cpu_shares": n, "ttl": seconds}`) is brought down to them; a size or duration written as a
+  string below 6 MiB or 1 s is brought up (its number and unit together decide, which a pattern cannot bound).
 """
 
 from __future__ import annotations
@@ -78,10 +82,73 @@ def step_seconds(value) -> int | None:
     return None
 
 
+SESSION_TEMPLATE = os.environ.get("CONTRACT_SESSION_TEMPLATE")
+SESSION_MAX = json.loads(os.environ.get("CONTRACT_SESSION_MAX", "{}"))
+MIN_MEMORY = 6 << 20
+SIZE_UNITS = {"": 1, "B": 1, "b": 1, "k": 1024, "K": 1024, "Ki": 1024, "KiB": 1024, "KB": 1000, "kB": 1000, "m": 1 << 20, "M": 1 << 20,
+              "Mi": 1 << 20, "MiB": 1 << 20, "MB": 10**6, "g": 1 << 30, "G": 1 << 30, "Gi": 1 << 30, "GiB": 1 << 30, "GB": 10**9,
+              "t": 1 << 40, "T": 1 << 40, "Ti": 1 << 40, "TiB": 1 << 40, "TB": 10**12}
+DURATION_UNITS = {"ns": Decimal("1e-9"), "us": Decimal("1e-6"), "µs": Decimal("1e-6"), "ms": Decimal("0.001"), "s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def size_bytes(value) -> Decimal | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([A-Za-z]*)", value) if isinstance(value, str) else None
+    return Decimal(match.group(1)) * SIZE_UNITS[match.group(2)] if match and match.group(2) in SIZE_UNITS else None
+
+
+def duration_seconds(value) -> Decimal | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if not isinstance(value, str):
+        return None
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
+        return Decimal(value)
+    parts = re.findall(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h|d)", value)
+    return sum((Decimal(number) * DURATION_UNITS[unit] for number, unit in parts), Decimal(0)) if parts else None
+
+
+def within_template(body) -> bool:
+    """Whether a create body asks for the configured template within its limits (what it has of them)."""
+    if not isinstance(body, dict):
+        return True
+    if isinstance(body.get("template"), str) and body["template"] != SESSION_TEMPLATE:
+        return False
+    memory, ttl, shares = size_bytes(body.get("memory")), duration_seconds(body.get("ttl")), body.get("cpu_shares")
+    return ((memory is None or MIN_MEMORY <= memory <= SESSION_MAX["memory"]) and (ttl is None or 1 <= ttl <= SESSION_MAX["ttl"])
+            and not (isinstance(shares, int) and not isinstance(shares, bool) and shares > SESSION_MAX["cpu_shares"]))
+
+
+@schemathesis.hook
+def map_body(context, body):
+    """Generated create bodies (fuzzing) are brought within the template; the coverage phase's are filtered instead
+    (filter_case), as this hook does not see them."""
+    if SESSION_TEMPLATE is None or context.operation is None or context.operation.path != "/api/v1/sessions" or not isinstance(body, dict):
+        return body
+    body = dict(body)
+    if isinstance(body.get("template"), str):
+        body["template"] = SESSION_TEMPLATE
+    # A string's number and unit together make the size and the duration, which no pattern can bound: below 6 MiB
+    # or 1 s is brought up, above the template's maxima down.
+    memory = size_bytes(body.get("memory"))
+    if memory is not None and not MIN_MEMORY <= memory <= SESSION_MAX["memory"]:
+        body["memory"] = SESSION_MAX["memory"] if memory > SESSION_MAX["memory"] else MIN_MEMORY
+    shares = body.get("cpu_shares")
+    if isinstance(shares, int) and not isinstance(shares, bool) and shares > SESSION_MAX["cpu_shares"]:
+        body["cpu_shares"] = SESSION_MAX["cpu_shares"]
+    ttl = duration_seconds(body.get("ttl"))
+    if ttl is not None and not 1 <= ttl <= SESSION_MAX["ttl"]:
+        body["ttl"] = SESSION_MAX["ttl"] if ttl > SESSION_MAX["ttl"] else 1
+    return body
+
+
 @schemathesis.hook
 def filter_case(context, case) -> bool:
     path = case.operation.path
     query = case.query or {}
+    if path == "/api/v1/sessions" and SESSION_TEMPLATE is not None and case.method.upper() == "POST":
+        return within_template(case.body)
     if path == "/api/v1/command" and isinstance(case.body, dict) and isinstance(case.body.get("command"), str):
         command = COMMANDS.get(case.body["command"])
         if command is not None:

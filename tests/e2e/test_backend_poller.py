@@ -7,85 +7,25 @@ compares: every row the poller writes must equal what /api/v1/status reports, in
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import pytest
 
 from conftest import REPO_ROOT, copy_host_tree, fixture_host_args, fixture_host_dir, free_port, run_cli, start_agent
+from postgres_server import SPEC_COLUMNS, rows, table_columns
 
 import psycopg  # noqa: E402  (make test-deps installs it from PyPI)
 
-POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 POLLER = REPO_ROOT / "examples/backend/poller.py"
-SPEC_COLUMNS = {
-    "agent_metrics": [
-        ("id", "integer"), ("agent_id", "character varying(50)"), ("timestamp", "timestamp without time zone"),
-        ("cpu_usage", "numeric(5,2)"), ("memory_usage", "numeric(5,2)"), ("load_average_1m", "numeric(5,2)"),
-        ("load_average_5m", "numeric(5,2)"), ("load_average_15m", "numeric(5,2)"), ("uptime_seconds", "bigint"),
-    ],
-    "service_status": [
-        ("id", "integer"), ("agent_id", "character varying(50)"), ("timestamp", "timestamp without time zone"),
-        ("service_name", "character varying(100)"), ("status", "character varying(20)"), ("pid", "integer"),
-    ],
-    "container_sessions": [
-        ("id", "integer"), ("agent_id", "character varying(50)"), ("container_id", "character varying(100)"),
-        ("username", "character varying(100)"), ("session_id", "character varying(100)"), ("port", "integer"),
-        ("status", "character varying(20)"), ("created_at", "timestamp without time zone"), ("stopped_at", "timestamp without time zone"),
-    ],
-}
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    if not (POSTGRES_BIN / "initdb").exists():
-        pytest.fail(f"{POSTGRES_BIN}/initdb is missing: `make deps` installs Debian's postgresql package")
-    base = Path(tempfile.mkdtemp(prefix="viworks-pg-"))
-    shutil.chown(base, "postgres")
-    data = base / "data"
-    subprocess.run([str(POSTGRES_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True, timeout=120, user="postgres", cwd=base)
-    port = free_port()
-    server = subprocess.Popen(
-        [str(POSTGRES_BIN / "postgres"), "-D", str(data), "-k", str(base), "-c", "listen_addresses=127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user="postgres", cwd=base)
-    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            psycopg.connect(url).close()
-            break
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise
-            time.sleep(0.1)
-    yield {"port": port, "url": url}
-    server.terminate()
-    server.wait(timeout=30)
-    shutil.rmtree(base, ignore_errors=True)
-
-
-def fresh_database(postgres, name: str) -> str:
-    with psycopg.connect(postgres["url"], autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name}")
-        connection.execute(f"CREATE DATABASE {name}")
-    return f"postgresql://postgres@127.0.0.1:{postgres['port']}/{name}"
 
 
 def poll(database: str, agent_url: str, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(POLLER), "--database", database, "--agent", agent_url, "--once", *extra],
                           capture_output=True, text=True, timeout=60)
-
-
-def rows(database: str, sql: str) -> list[tuple]:
-    with psycopg.connect(database) as connection:
-        return connection.execute(sql).fetchall()
 
 
 def two_places(value) -> Decimal | None:
@@ -127,7 +67,7 @@ def current_status(fixture_agent) -> dict:
 
 
 def test_the_poller_writes_what_the_status_reports_in_the_specifications_schema(postgres, fixture_agent):
-    database = fresh_database(postgres, "pull")
+    database = postgres.fresh_database("pull")
     result = poll(database, f"web-1={fixture_agent['url']}", "--api-key-file", str(fixture_agent["key_file"]), "--extended")
     assert result.returncode == 0, result.stderr
     status = current_status(fixture_agent)
@@ -135,12 +75,7 @@ def test_the_poller_writes_what_the_status_reports_in_the_specifications_schema(
 
     # The tables are the specification's, column for column.
     for table, columns in SPEC_COLUMNS.items():
-        described = rows(database, f"""
-            SELECT column_name, CASE WHEN data_type = 'numeric' THEN format('numeric(%s,%s)', numeric_precision, numeric_scale)
-                                     WHEN data_type = 'character varying' THEN format('character varying(%s)', character_maximum_length)
-                                     ELSE data_type END
-            FROM information_schema.columns WHERE table_name = '{table}' ORDER BY ordinal_position""")
-        assert described == columns, table
+        assert table_columns(database, table) == columns, table
 
     health = status["system_health"]
     load = health["load_average"]
@@ -186,7 +121,7 @@ def test_the_poller_writes_what_the_status_reports_in_the_specifications_schema(
 
 
 def test_an_agent_without_an_id_is_named_by_its_hostname(postgres, fixture_agent):
-    database = fresh_database(postgres, "hostname")
+    database = postgres.fresh_database("hostname")
     result = poll(database, fixture_agent["url"], "--api-key-file", str(fixture_agent["key_file"]))
     assert result.returncode == 0, result.stderr
     hostname = current_status(fixture_agent)["system_info"]["system"]["hostname"]
@@ -195,7 +130,7 @@ def test_an_agent_without_an_id_is_named_by_its_hostname(postgres, fixture_agent
 
 
 def test_tables_made_by_hand_with_an_extra_column_are_kept_and_still_written_once(postgres, fixture_agent):
-    database = fresh_database(postgres, "byhand")
+    database = postgres.fresh_database("byhand")
     with psycopg.connect(database, autocommit=True) as connection:
         connection.execute("""CREATE TABLE agent_metrics (id SERIAL PRIMARY KEY, agent_id VARCHAR(50), timestamp TIMESTAMP,
             cpu_usage DECIMAL(5,2), memory_usage DECIMAL(5,2), load_average_1m DECIMAL(5,2), load_average_5m DECIMAL(5,2),
@@ -207,7 +142,7 @@ def test_tables_made_by_hand_with_an_extra_column_are_kept_and_still_written_onc
 
 
 def test_a_wrong_key_or_a_missing_database_is_a_clear_error_and_no_rows(postgres, fixture_agent, tmp_path):
-    database = fresh_database(postgres, "refused")
+    database = postgres.fresh_database("refused")
     wrong = tmp_path / "wrong.key"
     wrong.write_text("vwk_" + "0" * 32 + "_" + "0" * 64 + "\n")
     result = poll(database, f"web-2={fixture_agent['url']}", "--api-key-file", str(wrong))

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, start_agent
+from docker_fixture import private_docker  # noqa: F401 (fixture)
 from journal import JOURNALD_PROLOGUE, unavailable
 
 SEED = 1
@@ -99,7 +100,7 @@ parameters.text = "text:64"
         agent.stop()
 
 
-def run_schemathesis(agent, *extra: str) -> subprocess.CompletedProcess:
+def run_schemathesis(agent, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     try:
         import schemathesis  # noqa: F401
     except ImportError:
@@ -108,7 +109,7 @@ def run_schemathesis(agent, *extra: str) -> subprocess.CompletedProcess:
     assert commands.status == 200, commands.body[:300]
     env = {
         **os.environ, "SCHEMATHESIS_HOOKS": "contract_hooks", "CONTRACT_COMMANDS": json.dumps(commands.json()["commands"]),
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]), **(env or {}),
     }
     command = [
         sys.executable, "-m", "schemathesis.cli", "run", f"http://127.0.0.1:{agent.port}/api/v1/openapi.json",
@@ -123,6 +124,35 @@ def run_schemathesis(agent, *extra: str) -> subprocess.CompletedProcess:
         "--no-color", *extra,
     ]
     return subprocess.run(command, env=env, cwd=agent.log_path.parent, capture_output=True, text=True, timeout=300)
+
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+SESSION_PATHS = ["/api/v1/sessions", "/api/v1/sessions/{id}", "/api/v1/sessions/{id}/stop", "/api/v1/sessions/{id}/start"]
+
+
+def operation_count(document: dict, paths: list[str] | None = None) -> int:
+    return sum(1 for path, item in document["paths"].items() if paths is None or path in paths for method in item if method in HTTP_METHODS)
+
+
+def session_paths_answer_503(agent, document: dict) -> list[str]:
+    """The contract agent has no container engine (`[containers] enabled = "auto"` and no socket): every session
+    operation answers its documented 503 `containers_disabled` (a server error to Schemathesis, so they are left out of
+    its run; test_sessions.py drives them on a real engine). Checked here, each against the document."""
+    from conftest import assert_valid, component_validator
+
+    sid = "0" * 32
+    validator = component_validator(document, "Error")
+    for path in SESSION_PATHS:
+        for method, operation in document["paths"][path].items():
+            if method not in HTTP_METHODS:
+                continue
+            body = json.dumps({"username": "alice", "template": "web"}).encode() if method == "post" and path == "/api/v1/sessions" else b""
+            response = agent.request(method.upper(), path.replace("{id}", sid), headers={"X-API-Key": agent.key, "Content-Type": "application/json"}, body=body)
+            assert response.status == 503, (method, path, response.status, response.body[:300])
+            assert response.json()["error"]["code"] == "containers_disabled", response.body[:300]
+            assert_valid(validator, response.json(), f"{method.upper()} {path} 503")
+            assert "503" in operation["responses"], f"{method.upper()} {path} does not document its 503"
+    return SESSION_PATHS
 
 
 def summary(output: str) -> str:
@@ -141,8 +171,10 @@ def test_every_operation_keeps_the_contract(contract_agent):
         # A cursor that is not one is the client's mistake (it used to reach sd-journal and come back as a 503).
         bad = contract_agent.request("GET", "/api/v1/logs?follow=true&after=s%3Dnot-a-cursor", headers={"X-API-Key": contract_agent.key})
         assert bad.status == 400 and bad.json()["error"] == {"code": "invalid_parameter", "message": "after must be a journal cursor"}, bad.body[:300]
+    document = contract_agent.request("GET", "/api/v1/openapi.json", headers={"X-API-Key": contract_agent.key}).json()
+    excluded = session_paths_answer_503(contract_agent, document) + (["/api/v1/logs"] if contract_agent.no_journal else [])
     started = time.monotonic()
-    extra = ("--exclude-path", "/api/v1/logs") if contract_agent.no_journal else ()
+    extra = tuple(argument for path in excluded for argument in ("--exclude-path", path))
     run = run_schemathesis(contract_agent, *extra)
     elapsed = time.monotonic() - started
     output = run.stdout + run.stderr
@@ -152,12 +184,69 @@ def test_every_operation_keeps_the_contract(contract_agent):
     operations = re.search(r"Tested: (\d+)", output)
     generated = re.search(r"(\d+) generated", output)
     assert selected and operations and generated, output[-3000:]
-    document = contract_agent.request("GET", "/api/v1/openapi.json", headers={"X-API-Key": contract_agent.key}).json()
-    documented = sum(1 for item in document["paths"].values() for method in item if method in ("get", "post", "put", "patch", "delete"))
+    documented = operation_count(document)
     # Every operation but GET /api/v1/openapi.json, which Schemathesis leaves out of its run (it loaded the document
-    # from there); and the logs route when this machine has no journal for it.
+    # from there); the logs route when this machine has no journal for it; the session routes without an engine.
     assert int(selected.group(2)) == documented - 1, output[-3000:]
-    assert int(operations.group(1)) == int(selected.group(1)) == documented - 1 - len(extra) // 2, output[-3000:]
+    assert int(operations.group(1)) == int(selected.group(1)) == documented - 1 - operation_count(document, excluded), output[-3000:]
     assert int(generated.group(1)) > 20 * documented, output[-3000:]
     assert contract_agent.process.poll() is None, contract_agent.log()
     print(f"schemathesis: {operations.group(1)} operations, {generated.group(1)} test cases, 0 failures, seed {SEED}, {elapsed:.1f} s")
+
+
+def test_session_operations_keep_the_contract_on_a_real_engine(private_docker, tmp_path):
+    """The session operations against a private dockerd: creates that the document calls valid are accepted (201, or
+    409/429 once the limits are reached), every answer is as documented, and nothing is a 5xx. The template and its
+    maxima are the configuration's (contract_hooks.py brings generated bodies within them; the document's example,
+    128 MiB for 2 h, is within them as it is)."""
+    keys = tmp_path / "api-keys"
+    created = run_cli("keys", "create", "--role", "admin", "--name", "e2e-contract", "--file", str(keys))
+    assert created.returncode == 0, created.stderr
+    agent_id = f"contract-{os.getpid()}"
+    config = tmp_path / "agent.toml"
+    config.write_text(f"""
+[containers]
+enabled = true
+socket = "{private_docker.socket}"
+port_range = "38700-38719"
+max_sessions = 4
+max_sessions_per_user = 2
+agent_id = "{agent_id}"
+stop_grace_period = "1s"
+reap_interval = "1s"
+
+[containers.templates.web]
+image = "agent-test/busybox:latest"
+port = 8080
+memory = "16MiB"
+memory_max = "256MiB"
+cpu_shares = 256
+cpu_shares_max = 1024
+ttl = "8h"
+""")
+    agent = start_agent(tmp_path, "--config", str(config), env={"VIWORKS_AUTH_API_KEY_FILE": str(keys), "VIWORKS_SERVICES_SYSTEMD": "off"})
+    agent.key = created.stdout.strip()
+    headers = {"X-API-Key": agent.key}
+    try:
+        deadline = time.monotonic() + 20
+        while agent.request("GET", "/api/v1/sessions", headers=headers).json()["engine"]["status"] != "available":
+            assert time.monotonic() < deadline, agent.log()
+            time.sleep(0.2)
+        run = run_schemathesis(agent, "--include-path-regex", "^/api/v1/sessions", env={
+            "CONTRACT_SESSION_TEMPLATE": "web", "CONTRACT_SESSION_MAX": json.dumps({"memory": 256 << 20, "cpu_shares": 1024, "ttl": 8 * 3600}),
+        })
+        output = run.stdout + run.stderr
+        print(summary(output))
+        assert run.returncode == 0, f"schemathesis found failures (seed {SEED}):\n{summary(output)}"
+        operations = re.search(r"Tested: (\d+)", output)
+        assert operations and int(operations.group(1)) == 6, output[-3000:]
+        sessions = agent.request("GET", "/api/v1/sessions", headers=headers).json()["sessions"]
+        # Valid creates were accepted and ran: at least max_sessions of them.
+        assert sum(1 for session in sessions if session["container_id"]) >= 4, sessions
+        assert agent.process.poll() is None, agent.log()
+    finally:
+        for session in agent.request("GET", "/api/v1/sessions", headers=headers).json()["sessions"]:
+            if session["status"] not in ("removed", "orphaned"):
+                agent.request("DELETE", f"/api/v1/sessions/{session['session_id']}", headers=headers)
+        agent.stop()
+    assert private_docker.containers(f"io.viworks.agent={agent_id}") == []

@@ -45,7 +45,8 @@ def host_root() -> Path:
 @pytest.fixture(scope="module")
 def fixture_status(host_root, tmp_path_factory):
     """`/api/v1/status` after the priming collection (every collector at 2 collections), default interval."""
-    agent = start_agent(tmp_path_factory.mktemp("fixture"), *fixture_host_args(host_root))
+    # Containers off: whether this machine has an engine socket must not change the golden file.
+    agent = start_agent(tmp_path_factory.mktemp("fixture"), *fixture_host_args(host_root), env={"VIWORKS_CONTAINERS_ENABLED": "false"})
     try:
         status = agent.wait_collections(2)
         # Every collector exactly at its priming pair, so the golden's counts are deterministic.
@@ -204,6 +205,7 @@ def test_hand_checked_values(fixture_status, host_root):
         ("viworks-gateway-agent", "stopped", None, "proc", True),
     ]
     assert fixture_status["containers"] == []
+    assert fixture_status["engine"] == {"status": "disabled", "version": None, "api_version": None, "reason": "[containers] enabled = false"}
     names = [c["name"] for c in fixture_status["collectors"]]
     assert names == ["cpu", "memory", "disk", "load", "uptime", "network", "temperature", "host", "services", "processes", "pressure"]
     assert all(c["status"] == "running" and c["last_success"] is True and c["failures"] == 0 for c in fixture_status["collectors"])

@@ -40,6 +40,10 @@ units = ["viworks-broken.service"]
 [services.crashloop]
 units = ["viworks-crashloop.service"]
 
+# Configured by Debian's alias of ssh.service, which ListUnits does not list.
+[services.sshalias]
+units = ["sshd.service"]
+
 # These tests poll the API many times a second from one address (100 requests per minute by default).
 [rate_limit]
 requests_per_minute = 0
@@ -157,6 +161,12 @@ def test_daemons_are_running_with_systemds_main_pid(machine: Machine) -> None:
     code, body = machine.http("/api/v1/services/nginx")
     assert code == 200, body
     assert json.loads(body)["pid"] == main_pid(machine, "nginx.service")
+
+
+def test_a_service_configured_by_an_alias_is_the_unit_it_names(machine: Machine) -> None:
+    service = wait_service(machine, "sshalias", "running", lambda s: s["status"] == "running", 3 * INTERVAL)
+    assert service["unit"] == "ssh.service", service
+    assert service["pid"] == main_pid(machine, "ssh.service")
 
 
 def test_missing_services_are_stopped_and_not_found(machine: Machine) -> None:

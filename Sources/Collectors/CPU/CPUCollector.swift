@@ -15,7 +15,9 @@ public import AgentRuntime
 /// Stateful: keeps the previous `/proc/stat` reading as the baseline of the next interval, so the
 /// first collection reports nil usage.
 public actor CPUCollector: Collector {
-    public nonisolated let descriptor = CollectorDescriptor(id: "cpu", isCore: true)
+    public nonisolated let descriptor = CollectorDescriptor(
+        id: "cpu", isCore: true,
+        reads: [.proc("stat"), .proc("cpuinfo"), .sys("devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")])
 
     private var previous: ProcStat?
     private var brand: String?

@@ -3,6 +3,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 public import AgentRuntime
 import Logging
 
@@ -13,7 +18,7 @@ import Logging
 /// does not answer is reported `stale` with sizes 0, and a mount whose `statvfs` fails (it vanished
 /// between reading mountinfo and the call) is left out.
 public struct DiskCollector: Collector {
-    public let descriptor = CollectorDescriptor(id: "disk", isCore: true)
+    public let descriptor = CollectorDescriptor(id: "disk", isCore: true, reads: [.proc("self/mountinfo")])
 
     private let settings: DiskSettings
     private let statfs: StatfsGuard
@@ -31,7 +36,13 @@ public struct DiskCollector: Collector {
         let mounts = FilesystemSelection.select(try MountInfoParser.parse(try HostFile.read(path), file: path), settings: settings)
         let rootfs = context.paths.rootfs
         let timeout = settings.statfsTimeout
-        let results: [StatfsResult?] = await statfs.stat(mounts.map { HostPaths.join(rootfs, $0.mountPoint) }, timeout: timeout)
+        let results: [StatfsResult?]
+        if !context.paths.describesRunningKernel, let recorded = Self.recordedStatfs(context.paths) {
+            // A capture replayed: the answers its host gave; a mount it has no answer for had vanished.
+            results = mounts.map { recorded[$0.mountPoint] ?? .failed(ENOENT) }
+        } else {
+            results = await statfs.stat(mounts.map { HostPaths.join(rootfs, $0.mountPoint) }, timeout: timeout)
+        }
         var filesystems: [FilesystemReport] = []
         filesystems.reserveCapacity(mounts.count)
         for (mount, result) in zip(mounts, results) {
@@ -95,5 +106,73 @@ public struct DiskCollector: Collector {
             samples.append(MetricSample(MetricName.diskUsagePercent, .gauge, root, help: "Percent of the root filesystem in use."))
         }
         return samples
+    }
+}
+
+extension DiskCollector: RecordsSystemCalls {
+    /// Where a capture keeps the `statvfs` answers of its host's mounts, under the tree's root.
+    static let statfsRecord = "viworks-capture/statvfs"
+
+    /// Writes the `statvfs` answer for every mount of `paths`' mountinfo (unfiltered, so that a replay with other
+    /// `[collectors.disk]` filters has them too), one line each: `bsize frsize blocks bfree bavail files ffree ro
+    /// mountpoint` (the mount point escaped as in mountinfo), or `timeout mountpoint` for a mount that did not answer
+    /// within the timeout. A mount whose call failed is left out, as ``collect(_:)`` leaves it out.
+    public func record(from paths: HostPaths, into tree: HostPaths) async throws {
+        let path = paths.proc("self/mountinfo")
+        let mounts = try MountInfoParser.parse(try HostFile.read(path), file: path)
+        let results = await statfs.stat(mounts.map { HostPaths.join(paths.rootfs, $0.mountPoint) }, timeout: settings.statfsTimeout)
+        var text = ""
+        var seen: Set<String> = []
+        for (mount, result) in zip(mounts, results) where seen.insert(mount.mountPoint).inserted {
+            let point = Self.escape(mount.mountPoint)
+            switch result {
+            case .ok(let s):
+                let fields = [s.blockSize, s.fragmentSize, s.blocks, s.blocksFree, s.blocksAvailable, s.files, s.filesFree, s.readOnly ? 1 : 0]
+                text += fields.map(String.init).joined(separator: " ") + " " + point + "\n"
+            case .timedOut:
+                text += "timeout " + point + "\n"
+            case .failed:
+                continue
+            }
+        }
+        let destination = tree.rootfs(Self.statfsRecord)
+        if let slash = destination.lastIndex(of: "/") { try HostFile.makeDirectories(String(destination[..<slash]), mode: 0o755) }
+        try HostFile.replaceContents(destination, Array(text.utf8))
+    }
+
+    /// The answers a capture recorded, by mount point; nil when the tree has no record (a hand-written fixture: its
+    /// mount points are then looked up under its root as before). Malformed lines are skipped.
+    static func recordedStatfs(_ paths: HostPaths) -> [String: StatfsResult]? {
+        guard let text = HostFile.readIfPresent(paths.rootfs(statfsRecord), limit: 4 << 20) else { return nil }
+        var answers: [String: StatfsResult] = [:]
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+            if fields.count == 2, fields[0] == "timeout" {
+                answers[MountInfoParser.unescape(fields[1])] = .timedOut
+                continue
+            }
+            let numbers = fields.prefix(8).compactMap { UInt64($0) }
+            guard fields.count == 9, numbers.count == 8 else { continue }
+            answers[MountInfoParser.unescape(fields[8])] = .ok(
+                FilesystemStats(
+                    blockSize: numbers[0], fragmentSize: numbers[1], blocks: numbers[2], blocksFree: numbers[3], blocksAvailable: numbers[4],
+                    files: numbers[5], filesFree: numbers[6], readOnly: numbers[7] != 0))
+        }
+        return answers
+    }
+
+    /// A mount point as mountinfo writes it: space, tab, newline and backslash as octal escapes.
+    static func escape(_ mountPoint: String) -> String {
+        var bytes: [UInt8] = []
+        for byte in mountPoint.utf8 {
+            switch byte {
+            case 0x20: bytes += Array(#"\040"#.utf8)
+            case 0x09: bytes += Array(#"\011"#.utf8)
+            case 0x0A: bytes += Array(#"\012"#.utf8)
+            case 0x5C: bytes += Array(#"\134"#.utf8)
+            default: bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

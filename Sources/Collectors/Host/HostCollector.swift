@@ -17,7 +17,12 @@ import Synchronization
 /// emitted once, by ``UptimeCollector`` (the same series from two collectors would be a duplicate in
 /// the Prometheus exposition).
 public final class HostCollector: Collector {
-    public let descriptor = CollectorDescriptor(id: "host", isCore: false)
+    public let descriptor = CollectorDescriptor(
+        id: "host", isCore: false,
+        reads: [
+            .proc("sys/kernel/hostname"), .proc("sys/kernel/osrelease"), .proc("sys/kernel/arch"), .proc("stat"), .rootfs("etc/os-release"),
+            .rootfs("usr/lib/os-release"), .rootfs("etc/machine-id"), .rootfs("etc/hostname"),
+        ])
 
     /// os-release, machine id, kernel, boot time and architecture change only with an upgrade or a reboot: they are
     /// re-read every ``staticFactsLifetime`` seconds; the hostname, which can change at any time, every collection.

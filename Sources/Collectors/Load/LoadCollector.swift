@@ -8,7 +8,7 @@ import Synchronization
 
 /// Load averages and task counts from `/proc/loadavg`.
 public struct LoadCollector: Collector {
-    public let descriptor = CollectorDescriptor(id: "load", isCore: true)
+    public let descriptor = CollectorDescriptor(id: "load", isCore: true, reads: [.proc("loadavg"), .proc("uptime"), .proc("stat")])
 
     public init() {}
 
@@ -30,7 +30,7 @@ public struct LoadCollector: Collector {
 ///
 /// The boot time is fixed for a boot, so `/proc/stat` is read for it only until it is known.
 public final class UptimeCollector: Collector {
-    public let descriptor = CollectorDescriptor(id: "uptime", isCore: true)
+    public let descriptor = CollectorDescriptor(id: "uptime", isCore: true, reads: [.proc("uptime"), .proc("stat")])
     private let bootTime = Mutex<Int64?>(nil)
 
     public init() {}

@@ -7,7 +7,7 @@ public import AgentRuntime
 
 /// Memory and swap from `/proc/meminfo`.
 public struct MemoryCollector: Collector {
-    public let descriptor = CollectorDescriptor(id: "memory", isCore: true)
+    public let descriptor = CollectorDescriptor(id: "memory", isCore: true, reads: [.proc("meminfo")])
 
     public init() {}
 

@@ -10,14 +10,26 @@ public import AgentRuntime
 /// Stateful: rates are deltas against the previous collection over the elapsed
 /// ``CollectorContext/monotonicSeconds``. A counter that went backwards (the interface was recreated,
 /// or a 32-bit counter wrapped) has a nil rate for that interval and the new value as its baseline.
+///
+/// The totals (`bytes_sent`, `bytes_received`) count each packet once: over the interfaces backed by a device
+/// (`/sys/class/net/<if>/device` exists: NICs, virtio), not the virtual ones a packet also crosses on its way (a
+/// container's veth, the docker0 bridge, a bond or VLAN on top of the NIC); on a host with no device-backed interface
+/// (inside a container, or a capture without that link) over every interface but loopback.
 public actor NetworkCollector: Collector {
-    public nonisolated let descriptor = CollectorDescriptor(id: "network", isCore: true)
+    public nonisolated let descriptor = CollectorDescriptor(id: "network", isCore: true, reads: [.proc("net/dev"), .sys("class/net/*/type"), .sys("class/net/*/device/uevent")])
 
     private let settings: NetworkSettings
     private var previous: [String: NetDevCounters] = [:]
     private var previousSeconds: Double?
-    /// `/sys/class/net/<if>/type` never changes for a given interface name; read it once.
-    private var loopbackByName: [String: Bool] = [:]
+    /// What `/sys/class/net/<if>` says of an interface never changes while it exists; read once per name.
+    private var kindByName: [String: InterfaceKind] = [:]
+
+    struct InterfaceKind: Sendable, Hashable {
+        /// `lo`, or `type` 772 (ARPHRD_LOOPBACK).
+        var loopback: Bool
+        /// `device` exists: a NIC or a paravirtual one, not a veth, bridge, bond, VLAN, tunnel or ifb.
+        var hasDevice: Bool
+    }
 
     public init(settings: NetworkSettings = NetworkSettings()) {
         self.settings = settings
@@ -32,17 +44,19 @@ public actor NetworkCollector: Collector {
         var interfaces: [InterfaceReport] = []
         interfaces.reserveCapacity(counters.count)
         var current: [String: NetDevCounters] = [:]
+        var devices: Set<String> = []
         for counter in counters {
-            let loopback = isLoopback(counter.name, paths: context.paths)
-            interfaces.append(Self.interfaceReport(counter, previous: previous[counter.name], elapsedSeconds: elapsed, loopback: loopback))
+            let kind = kind(counter.name, paths: context.paths)
+            interfaces.append(Self.interfaceReport(counter, previous: previous[counter.name], elapsedSeconds: elapsed, loopback: kind.loopback))
             current[counter.name] = counter
+            if kind.hasDevice, !kind.loopback { devices.insert(counter.name) }
         }
         previous = current
         previousSeconds = context.monotonicSeconds
         // Forget interfaces that went away, so a name reused later is re-read.
-        loopbackByName = loopbackByName.filter { current[$0.key] != nil }
+        kindByName = kindByName.filter { current[$0.key] != nil }
 
-        let report = Self.report(interfaces)
+        let report = Self.report(interfaces, devices: devices)
         return CollectorOutput(samples: Self.samples(report), report: .network(report))
     }
 
@@ -66,11 +80,12 @@ public actor NetworkCollector: Collector {
             transmitPacketsPerSecond: rate(\.transmitPackets), loopback: loopback)
     }
 
-    /// The report with `bytesSent`/`bytesReceived` summed over non-loopback interfaces.
-    public static func report(_ interfaces: [InterfaceReport]) -> NetworkReport {
+    /// The report with `bytesSent`/`bytesReceived` summed over the interfaces named in `devices` (those backed by a
+    /// device), or over every non-loopback interface when `devices` is empty.
+    public static func report(_ interfaces: [InterfaceReport], devices: Set<String> = []) -> NetworkReport {
         var sent: UInt64 = 0
         var received: UInt64 = 0
-        for interface in interfaces where !interface.loopback {
+        for interface in interfaces where !interface.loopback && (devices.isEmpty || devices.contains(interface.name)) {
             sent = sent &+ interface.transmitBytes
             received = received &+ interface.receiveBytes
         }
@@ -85,15 +100,20 @@ public actor NetworkCollector: Collector {
         }
     }
 
-    /// `lo`, or an interface whose `/sys/class/net/<if>/type` is 772 (ARPHRD_LOOPBACK).
-    private func isLoopback(_ name: String, paths: HostPaths) -> Bool {
-        if name == "lo" { return true }
-        if let known = loopbackByName[name] { return known }
+    /// Loopback: `lo`, or `/sys/class/net/<if>/type` 772 (ARPHRD_LOOPBACK); backed by a device: `device` exists.
+    private func kind(_ name: String, paths: HostPaths) -> InterfaceKind {
+        if let known = kindByName[name] { return known }
         // A name with "/" cannot be a sysfs entry; never build a path out of it.
-        let loopback = !name.contains("/") && HostFile.readLine(paths.sys("class/net/\(name)/type")) == "772"
-        loopbackByName[name] = loopback
-        return loopback
+        let sysfs = !name.contains("/")
+        let kind = InterfaceKind(
+            loopback: name == "lo" || (sysfs && HostFile.readLine(paths.sys("class/net/\(name)/type")) == "772"),
+            hasDevice: sysfs && HostFile.exists(paths.sys("class/net/\(name)/device")))
+        kindByName[name] = kind
+        return kind
     }
+
+    /// How many interface names the collector remembers (rates and kinds): those of the last collection only.
+    var rememberedInterfaces: Int { max(previous.count, kindByName.count) }
 
     static func samples(_ report: NetworkReport) -> [MetricSample] {
         var samples: [MetricSample] = []

@@ -17,7 +17,8 @@ import Synchronization
 /// sample. A kernel without PSI (before 4.20, `CONFIG_PSI=n`, or booted with `psi=0`, where reading
 /// gives EOPNOTSUPP) has nothing to report: ``CollectorError/noData``, logged once, never a failure.
 public final class PressureCollector: Collector {
-    public let descriptor = CollectorDescriptor(id: "pressure", isCore: false, section: PressureReport.self)
+    public let descriptor = CollectorDescriptor(
+        id: "pressure", isCore: false, section: PressureReport.self, reads: ["cpu", "memory", "io"].map { .proc("pressure/" + $0) })
     /// The resources, in the order of their samples and of the API.
     public static let resources = ["cpu", "memory", "io"]
     private let toldUnsupported = Mutex(false)

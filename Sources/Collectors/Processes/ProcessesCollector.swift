@@ -47,7 +47,9 @@ struct ProcessCPUHistory: Sendable {
 /// by memory, for `GET /api/v1/processes`. Reads `/proc/[0-9]*/stat` (one read per process); command lines and uids
 /// only for the processes listed.
 public actor ProcessesCollector: Collector {
-    public nonisolated let descriptor = CollectorDescriptor(id: "processes", isCore: false, defaultTimeout: .seconds(10))
+    public nonisolated let descriptor = CollectorDescriptor(
+        id: "processes", isCore: false, defaultTimeout: .seconds(10),
+        reads: [.proc("stat"), .proc("[0-9]*/stat"), .proc("[0-9]*/status"), .proc("[0-9]*/cmdline", private: true)])
     private let settings: ProcessesSettings
     private var history = ProcessCPUHistory()
     private let ticksPerSecond: Double

@@ -24,7 +24,13 @@ import Logging
 /// - Probes of running services run concurrently, each with `[services] probe_timeout`; a failed probe makes the
 ///   service `unresponsive`.
 public actor ServicesCollector: Collector {
-    public nonisolated let descriptor = CollectorDescriptor(id: "services", isCore: false, defaultTimeout: .seconds(15))
+    public nonisolated let descriptor = CollectorDescriptor(
+        id: "services", isCore: false, defaultTimeout: .seconds(15),
+        reads: [.proc("stat"), .proc("[0-9]*/stat"), .proc("[0-9]*/status"), .proc("[0-9]*/smaps_rollup"), .proc("[0-9]*/cmdline", private: true)]
+            + ["fs/cgroup", "fs/cgroup/unified"].flatMap { root in
+                [HostRead.sys(root + "/cgroup.controllers")]
+                    + ["cgroup.procs", "cpu.stat", "memory.current", "memory.stat"].map { HostRead.sys(root + "/*.slice/*.service/" + $0) }
+            } + [.sys("fs/cgroup/systemd/cgroup.procs")])
     private let settings: ServicesSettings
     private var unitSource: (any SystemdUnitSource)?
     private let prober: ServiceProber
@@ -237,16 +243,26 @@ public actor ServicesCollector: Collector {
         let table = try ProcessTable.read(procRoot: context.paths.procRoot, monotonicSeconds: context.monotonicSeconds)
         let reader = try ProcFileReader(root: context.paths.procRoot)
         let percents = cpuHistory.percentages(table, ticksPerSecond: ticksPerSecond)
+        // One read of each process's arguments, for its names (argv[0], a script's name) and for command patterns.
         var commandLines: [Int: String] = [:]
-        if definitions.contains(where: { !$0.commandPatterns.isEmpty }) {
-            for process in table.processes { commandLines[process.pid] = reader.commandLine(process.pid, limit: 4096) }
+        var names: [Int: [String]] = [:]
+        let byPattern = definitions.contains { !$0.commandPatterns.isEmpty }
+        if byPattern || discover || definitions.contains(where: { !$0.processNames.isEmpty }) {
+            for process in table.processes {
+                let arguments = reader.arguments(process.pid, limit: 4096)
+                names[process.pid] = Self.processNames(comm: process.comm, arguments: arguments)
+                if byPattern { commandLines[process.pid] = arguments?.joined(separator: " ") }
+            }
+        }
+        func answers(_ configured: String, _ process: ProcessStat) -> Bool {
+            (names[process.pid] ?? [process.comm]).contains { Self.commMatches(configured, $0) }
         }
         let tree = ProcessTree(table)
         var claimed = Set<Int>()
         var services: [ServiceReport] = []
         for definition in definitions where !definition.processNames.isEmpty || !definition.commandPatterns.isEmpty {
             let matches = tree.matching { process in
-                definition.processNames.contains { Self.commMatches($0, process.comm) }
+                definition.processNames.contains { answers($0, process) }
                     || (commandLines[process.pid].map { line in definition.commandPatterns.contains { line.contains($0) } } ?? false)
             }
             services.append(report(definition, matches: matches, tree: tree, percents: percents, reader: reader, discovered: false, busError: busError))
@@ -255,7 +271,7 @@ public actor ServicesCollector: Collector {
         if discover {
             let configured = Set(settings.definitions.map(\.name))
             for rule in settings.discoveryRules where !rule.processName.isEmpty && !configured.contains(rule.name) {
-                let matches = tree.matching { Self.commMatches(rule.processName, $0.comm) && !claimed.contains($0.pid) }
+                let matches = tree.matching { answers(rule.processName, $0) && !claimed.contains($0.pid) }
                 guard !matches.isEmpty else { continue }
                 let definition = ServiceDefinition(name: rule.name, processNames: [rule.processName])
                 services.append(report(definition, matches: matches, tree: tree, percents: percents, reader: reader, discovered: true, busError: nil))
@@ -289,6 +305,37 @@ public actor ServicesCollector: Collector {
             name: definition.name, status: process.isZombie ? .error : .running, pid: process.pid, since: since, cpuPercent: cpu.map(Self.round2),
             memoryBytes: memory, pssBytes: Self.sumPss(pids, reader: reader), processCount: members.count, discovered: discovered,
             critical: definition.critical, source: .proc, reason: process.isZombie ? "main process \(process.pid) is a zombie" : nil)
+    }
+
+    /// The names a process answers to in `process_names`: its `comm` (the kernel keeps the first 15 bytes of the
+    /// executable's file name: `wazuh-logcollec`), the file name of `argv[0]` (`/var/ossec/bin/wazuh-logcollector`,
+    /// or a daemon re-executed through `/proc/self/exe` whose comm is `exe`), and, for a script run by an
+    /// interpreter (`python3 -u /opt/backup/backup-agent.py`), the script's file name with and without its extension.
+    /// `arguments` is nil or empty for kernel threads and zombies: then only `comm`.
+    static func processNames(comm: String, arguments: [String]?) -> [String] {
+        var names = [comm]
+        guard let arguments, let first = arguments.first else { return names }
+        let program = baseName(first)
+        if !program.isEmpty, program != comm { names.append(program) }
+        if isInterpreter(comm) || isInterpreter(program), let script = arguments.dropFirst().first(where: { !$0.hasPrefix("-") }) {
+            let file = baseName(script)
+            if !file.isEmpty { names.append(file) }
+            if let dot = file.lastIndex(of: "."), dot != file.startIndex { names.append(String(file[..<dot])) }
+        }
+        return names
+    }
+
+    /// Programs that run a script named by their first argument that is not an option: `python3`, `python3.11`,
+    /// `perl`, `ruby`, `node`, `php8.2`, `bash`, `sh`…
+    static func isInterpreter(_ name: String) -> Bool {
+        let interpreters = ["python", "perl", "ruby", "node", "nodejs", "php", "bash", "sh", "dash", "zsh", "ksh", "lua", "tclsh", "Rscript"]
+        return interpreters.contains { base in
+            name.hasPrefix(base) && name.dropFirst(base.count).allSatisfy { $0 == "." || ("0"..."9").contains($0) }
+        }
+    }
+
+    private static func baseName(_ path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? ""
     }
 
     /// `comm` is cut to 15 bytes by the kernel: a longer configured name matches on its first 15.

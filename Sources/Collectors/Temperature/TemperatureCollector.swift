@@ -11,7 +11,10 @@ public import AgentRuntime
 /// never reported as 0. A host without sensors (most VMs) gets an empty report and a nil CPU
 /// temperature, not an error.
 public struct TemperatureCollector: Collector {
-    public let descriptor = CollectorDescriptor(id: "temperature", isCore: false)
+    public let descriptor = CollectorDescriptor(
+        id: "temperature", isCore: false,
+        reads: ["class/hwmon/*", "class/hwmon/*/device"].flatMap { chip in ["name", "temp*_input", "temp*_label"].map { HostRead.sys(chip + "/" + $0) } }
+            + [.sys("class/thermal/thermal_zone*/temp"), .sys("class/thermal/thermal_zone*/type")])
 
     public init() {}
 

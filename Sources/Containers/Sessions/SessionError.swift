@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+public import AgentRuntime
+
 /// Why a session operation was refused or failed. ``httpStatus`` is the status the API answers with.
 public enum SessionError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A field of the request is invalid (400, naming the field).
@@ -11,7 +13,7 @@ public enum SessionError: Error, Sendable, Hashable, CustomStringConvertible {
     case notFound(String)
     /// The user already has `max_sessions_per_user` sessions (429).
     case userLimit(String)
-    /// The host already runs `max_sessions` sessions (429).
+    /// The host already runs `max_sessions` sessions (409: the host is full, whoever asks).
     case sessionLimit(String)
     /// The template's image is not on this host and `pull` is off (409, naming the image).
     case imageMissing(String)
@@ -41,8 +43,8 @@ public enum SessionError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .invalid: 400
         case .notFound: 404
-        case .userLimit, .sessionLimit: 429
-        case .imageMissing, .conflict: 409
+        case .userLimit: 429
+        case .sessionLimit, .imageMissing, .conflict: 409
         case .noFreePort, .unavailable, .storage: 503
         case .engine: 502
         }

@@ -25,7 +25,7 @@ public struct ContainerReport: Sendable, Hashable, Encodable {
     public var username: String?
     /// The session's host port.
     public var port: Int?
-    /// Percent of one CPU since the previous sample; nil on the first.
+    /// Percent of one CPU since the previous sample; nil on the first. JSON rounds it to two decimals.
     public var cpuPercent: Double?
     /// Usage minus inactive file cache, bytes.
     public var memoryBytes: UInt64?
@@ -69,6 +69,24 @@ public struct ContainerReport: Sendable, Hashable, Encodable {
         exitCode = inspect.flatMap { $0.state.running ? nil : $0.state.exitCode }
     }
 
+    /// A port as the API writes it, in its own snake_case: `{ip, private_port, public_port, type}` (`ip` and
+    /// `public_port` null when the port is only exposed).
+    struct PortJSON: Encodable {
+        var port: ContainerPort
+
+        enum CodingKeys: String, CodingKey {
+            case ip, privatePort = "private_port", publicPort = "public_port", type
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(port.ip, forKey: .ip)
+            try container.encode(port.privatePort, forKey: .privatePort)
+            try container.encode(port.publicPort, forKey: .publicPort)
+            try container.encode(port.type, forKey: .type)
+        }
+    }
+
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)
@@ -77,11 +95,12 @@ public struct ContainerReport: Sendable, Hashable, Encodable {
         try container.encode(state, forKey: .state)
         try container.encode(status, forKey: .status)
         try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(ports, forKey: .ports)
+        try container.encode(ports.map(PortJSON.init), forKey: .ports)
         try container.encode(sessionID, forKey: .sessionID)
         try container.encode(username, forKey: .username)
         try container.encode(port, forKey: .port)
-        try container.encode(cpuPercent, forKey: .cpuPercent)
+        // Two decimals, as every percentage of status.
+        try container.encode(cpuPercent.map { ($0 * 100).rounded() / 100 }, forKey: .cpuPercent)
         try container.encode(memoryBytes, forKey: .memoryBytes)
         try container.encode(memoryLimitBytes, forKey: .memoryLimitBytes)
         try container.encode(cpuShares, forKey: .cpuShares)

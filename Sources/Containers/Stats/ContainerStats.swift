@@ -174,9 +174,15 @@ public enum ContainerStatsMath {
         return inactive <= usage ? usage - inactive : usage
     }
 
-    /// The memory limit in bytes as the engine reports it (the host's memory when the container has none); nil when absent.
+    /// The memory limit in bytes as the engine reports it (the host's memory when the container has none); nil when
+    /// absent, 0, or a value that means "no limit" (``unlimited``).
     public static func memoryLimitBytes(_ memory: ContainerStats.MemoryStats) -> UInt64? {
-        guard let limit = memory.limit, limit > 0 else { return nil }
+        guard let limit = memory.limit, limit > 0, limit < unlimited else { return nil }
         return limit
     }
+
+    /// The smallest value read as "no limit": cgroup v1 writes an unset limit as the largest page-aligned `Int64`
+    /// (9223372036854771712 with 4 KiB pages, 9223372036854710272 with 64 KiB pages), and engines and tools pass
+    /// `UInt64.max` (18446744073709551615) or `Int64.max` through; cgroup v2 says `max`. No machine has 4 EiB of memory.
+    public static let unlimited: UInt64 = 1 << 62
 }

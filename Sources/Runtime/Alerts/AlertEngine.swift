@@ -297,12 +297,57 @@ public final class AlertEngine: Service, Sendable {
 
     // MARK: - Service
 
+    /// Takes up the incidents a previous run left open (the agent was stopped, restarted or crashed during them): each
+    /// one of a rule still enabled becomes its subject's state again, with the incident's severity (the highest it
+    /// reached), its original start and its id, so that a value still above the clear threshold continues the alert
+    /// with no second notification, and a value below ends it as usual (one "resolved"). The others (their rule is
+    /// now off) are ended at `now`.
+    /// - Returns: how many incidents were taken up and how many ended.
+    /// - Throws: the incidents database's error.
+    @discardableResult
+    public func resume(at now: Timestamp) async throws -> (resumed: Int, ended: Int) {
+        let open = try await incidents.incidents(from: now, to: now, limit: 10_000).filter { $0.endedAt == nil && $0.severity != .ok }
+        var resumed: [String: Int64] = [:]
+        state.withLock { state in
+            // Oldest first: should a subject have two open incidents, the newest one is taken up.
+            for incident in open.sorted(by: { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }) where ruleEnabled(incident.rule) {
+                let started = incident.startedAt.nanosecondsSinceEpoch / 1_000_000
+                var subject = AlertSubjectState(now: started, value: incident.lastValue)
+                subject.severity = incident.severity
+                subject.incidentID = incident.id
+                subject.peakValue = incident.peakValue
+                subject.peakAt = incident.peakAt.nanosecondsSinceEpoch / 1_000_000
+                subject.peakSeverity = incident.severity
+                let t = incident.threshold
+                state.entries[incident.rule, default: [:]][incident.subject] = Entry(
+                    state: subject, thresholds: AlertThresholds(warning: t, critical: t, warningClear: t, criticalClear: t, holdFor: .zero))
+                resumed[incident.rule + "\u{0}" + incident.subject] = incident.id
+            }
+            state.generation &+= 1
+        }
+        let ended = try await incidents.closeDangling(at: now, keeping: Set(resumed.values))
+        return (resumed.count, ended)
+    }
+
+    private func ruleEnabled(_ rule: String) -> Bool {
+        guard settings.enabled else { return false }
+        switch rule {
+        case "cpu": return settings.cpu.enabled
+        case "memory": return settings.memory.enabled
+        case "load": return settings.load.enabled
+        case "disk": return settings.disk.enabled
+        case "service": return settings.servicesEnabled
+        default: return false
+        }
+    }
+
     public func run() async throws {
         do {
-            let closed = try await incidents.closeDangling(at: .now())
-            if closed > 0 { logger.info("alerts: ended incidents left open by the previous run", metadata: ["count": "\(closed)"]) }
+            let (resumed, ended) = try await resume(at: .now())
+            if resumed > 0 { logger.info("alerts: took up incidents still open from the previous run", metadata: ["count": "\(resumed)"]) }
+            if ended > 0 { logger.info("alerts: ended incidents left open by the previous run", metadata: ["count": "\(ended)"]) }
         } catch {
-            logger.warning("alerts: cannot end old incidents", metadata: ["error": "\(error)"])
+            logger.warning("alerts: cannot take up or end old incidents", metadata: ["error": "\(error)"])
         }
         guard let bus, settings.enabled else {
             // Returning early would end the service group: wait for shutdown, then end the notifier's stream.

@@ -80,13 +80,15 @@ public final class IncidentStore: Sendable {
         }
     }
 
-    /// Ends incidents a previous run left open (the agent stopped or crashed during them) at `at`.
+    /// Ends incidents a previous run left open (the agent stopped or crashed during them) at `at`, except those of
+    /// `keeping` (taken up by the alert engine: ``AlertEngine/resume(at:)``).
     @discardableResult
-    public func closeDangling(at: Timestamp) async throws -> Int {
+    public func closeDangling(at: Timestamp, keeping: Set<Int64> = []) async throws -> Int {
         guard let database else { return 0 }
+        let kept = keeping.isEmpty ? "" : " AND id NOT IN (" + keeping.sorted().map(String.init).joined(separator: ",") + ")"
         return try await database.write { db in
             try db.execute(
-                sql: "UPDATE incidents SET ended_at = max(?, started_at), message = message || ' (ended by an agent restart)' WHERE ended_at IS NULL",
+                sql: "UPDATE incidents SET ended_at = max(?, started_at), message = message || ' (ended by an agent restart)' WHERE ended_at IS NULL" + kept,
                 arguments: [at.nanosecondsSinceEpoch / 1_000_000])
             return db.changesCount
         }

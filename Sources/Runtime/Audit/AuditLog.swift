@@ -21,14 +21,15 @@ public struct AuditRecord: Sendable, Hashable {
     /// Row id: 1, 2, 3, … in write order.
     public var id: Int64
     public var time: Timestamp
-    /// `command.start`, `command.end`, `service.start`, `service.end`, `recovery.start`, `recovery.end`, `auth.failure`.
+    /// `command.start`, `command.end`, `service.start`, `service.end`, `recovery.start`, `recovery.end`, `session.start`,
+    /// `session.end`, `auth.failure`.
     public var event: String
     /// The credential's name (API key name, JWT subject), or nil for the agent itself (auto-recovery) and anonymous callers.
     public var principal: String?
     public var role: String?
     public var clientAddress: String?
     public var requestID: String?
-    /// The command id (`df`), or `restart nginx` for a service action.
+    /// The command id (`df`), `restart nginx` for a service action, `create alice/web` or `stop <session id>` for a session.
     public var action: String?
     /// The exact argv that ran (commands only).
     public var argv: [String]?
@@ -173,6 +174,7 @@ public final class AuditLog: Sendable {
     public init(path: String, journal: Bool = true, retention: Duration? = nil, health: StorageHealth? = nil) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in try StorageFiles.limitWAL(db) }
         database = try DatabasePool(path: path, configuration: configuration)
         self.path = path
         self.journal = journal

@@ -40,6 +40,10 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var commands = CommandSettings()
     /// `[logs]`.
     public var logs = LogSettingsForAPI()
+    /// `[containers]` and `[containers.templates.<name>]`: user sessions in containers on a Docker engine.
+    public var containers = ContainerSettings()
+    /// `[outputs.<name>]`: where collections are pushed (Outputs/).
+    public var outputs = OutputSettings()
     /// `[dashboard]`: the web dashboard at `/`.
     public var dashboard = DashboardSettings()
     /// `[stream]`: `GET /api/v1/stream`.
@@ -57,9 +61,10 @@ public struct AgentConfiguration: Sendable, Hashable {
         collectorOptions.values[id] as? Options ?? Options()
     }
 
-    /// Every fixed table of the file and its keys. `[services.<name>]`, `[commands.<id>]`, `[collectors.<id>]` and
-    /// `[[auth.api_keys]]` are tables of sections, resolved by ``ConfigLoader`` with the keys of ``ServiceDefinition``,
-    /// ``CommandDefinition``, ``CollectorSettings`` (plus the collector's options) and ``APIKeyEntry``.
+    /// Every fixed table of the file and its keys. `[services.<name>]`, `[commands.<id>]`, `[collectors.<id>]`,
+    /// `[containers.templates.<name>]` and `[[auth.api_keys]]` are tables of sections, resolved by ``ConfigLoader`` with
+    /// the keys of ``ServiceDefinition``, ``CommandDefinition``, ``CollectorSettings`` (plus the collector's options),
+    /// ``SessionTemplate`` and ``APIKeyEntry``.
     static let tables: [ConfigTable] = [
         ConfigTable(
             "agent",
@@ -77,6 +82,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         ConfigTable("services", \.services, ServicesSettings.keys),
         ConfigTable("commands", \.commands, CommandSettings.keys),
         ConfigTable("logs", \.logs, LogSettingsForAPI.keys),
+        ConfigTable("containers", \.containers, ContainerSettings.keys),
         ConfigTable("history", \.history, HistorySettings.keys),
         ConfigTable("dashboard", \.dashboard, DashboardSettings.keys),
         ConfigTable("stream", \.stream, StreamSettings.keys),
@@ -88,6 +94,8 @@ public struct AgentConfiguration: Sendable, Hashable {
         ConfigTable(
             "alerts.services", keys: [.bool("enabled", \.alerts.servicesEnabled), .duration("for", \.alerts.servicesHoldFor, min: .zero, max: "24h")]),
         ConfigTable("notifications", \.notifications, NotificationSettings.keys),
+        ConfigTable("outputs", keys: []),
+        ConfigTable("outputs.postgresql", \.outputs.postgresql, PostgreSQLOutputSettings.keys),
         ConfigTable("tls", \.security.tls, TLSSettings.keys),
         ConfigTable("auth", \.security.auth, AuthSettings.keys),
         ConfigTable("auth.jwt", \.security.auth.jwt, JWTSettings.keys),

@@ -57,7 +57,48 @@ extension ConfigLoader {
         for definition in configuration.services.definitions where definition.enabled && !definition.isLocatable {
             issue("services.\(definition.name)", "a service needs units, process_names or command_patterns to be found")
         }
+        validateContainers(configuration.containers, issue: issue) { locator?.exactLine(of: $0.split(separator: ".").map(String.init)) != nil }
+        let postgresql = configuration.outputs.postgresql
+        if postgresql.caFile != nil, postgresql.tls != .verifyFull {
+            issue("outputs.postgresql.ca_file", near: "outputs.postgresql.tls", "is only used with tls = \"verify-full\"")
+        }
+        if postgresql.enabled {
+            for (key, path) in [("password_file", postgresql.passwordFile), ("ca_file", postgresql.caFile)] {
+                guard let path else { continue }
+                do {
+                    _ = try HostFile.read(path, limit: 1 << 20)
+                } catch {
+                    issue("outputs.postgresql.\(key)", "cannot read \(path): \(error.reason)")
+                }
+            }
+            if AgentIdentity.resolve(configured: postgresql.agentID, paths: configuration.paths) == nil {
+                issue("outputs.postgresql.agent_id", "no /etc/machine-id or host name to derive an id from: set agent_id")
+            }
+        }
         return issues
+    }
+
+    /// `[containers]` and its templates: ``ContainerSettings/validate()``, each problem on its key's line. A template
+    /// that does not set its image or its port is reported once, on its table (a key that is set but invalid has
+    /// been reported on its own line).
+    private func validateContainers(_ containers: ContainerSettings, issue: (String, String?, String) -> Void, isWritten: (String) -> Bool) {
+        var missing: Set<String> = []
+        for name in containers.templates.keys.sorted() {
+            guard let template = containers.templates[name] else { continue }
+            let key = "containers.templates.\(name)"
+            if template.image.isEmpty, !isWritten(key + ".image") {
+                issue(key, nil, "a template needs an image (a local image reference such as \"debian:12\")")
+                missing.insert("templates.\(name).image")
+            }
+            if template.port == 0 {
+                // A port that was written is invalid and already reported on its own line.
+                if !isWritten(key + ".port") { issue(key, nil, "a template needs a port (the TCP port its session listens on inside the container)") }
+                missing.insert("templates.\(name).port")
+            }
+        }
+        for error in containers.validate() where !missing.contains(error.field) {
+            issue("containers.\(error.field)", nil, error.message)
+        }
     }
 
     /// Safe defaults and files: off loopback the agent needs TLS (or `server.allow_insecure`) and at least one

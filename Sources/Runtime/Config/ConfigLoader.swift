@@ -177,6 +177,7 @@ public struct ConfigLoader: Sendable {
     static let commandKeys = Dictionary(CommandDefinition.keys.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     static let collectorKeys = Dictionary(CollectorSettings.keys.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     static let apiKeyEntryKeys = Dictionary(APIKeyEntry.keys.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    static let templateKeys = Dictionary(SessionTemplate.keys.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     /// Keys written as TOML arrays of tables (`[[auth.api_keys]]`): entry i (1-based) is `auth.api_keys.<i>.<key>`.
     static let tableArrayPaths: Set<[String]> = [["auth", "api_keys"]]
 
@@ -186,6 +187,8 @@ public struct ConfigLoader: Sendable {
         case (2, "services"), (2, "commands"): return Self.tables[[path[0]]]?[path[1]] == nil
         case (2, "collectors"): return knownCollectors.contains(path[1])
         case (3, "commands"): return path[2] == "parameters"
+        case (2, "containers"), (3, "containers"): return path[1] == "templates"
+        case (4, "containers"): return path[1] == "templates" && path[3] == "env"
         default: return false
         }
     }
@@ -215,7 +218,8 @@ public struct ConfigLoader: Sendable {
     }
 
     /// The key at a dotted path: a fixed table's, or one of a table of sections (`[services.<name>]`,
-    /// `[commands.<id>]` and its `.parameters`, `[collectors.<id>]`, `[[auth.api_keys]]`).
+    /// `[commands.<id>]` and its `.parameters`, `[collectors.<id>]`, `[containers.templates.<name>]` and its `.env`,
+    /// `[[auth.api_keys]]`).
     private func key(at path: [String]) throws(ValueError) -> ConfigKey<AgentConfiguration> {
         let name = path[path.count - 1]
         if let keys = Self.tables[Array(path.dropLast())] {
@@ -272,6 +276,24 @@ public struct ConfigLoader: Sendable {
                 }
             }
             if let key = collector.optionKeys.first(where: { $0.name == name }) { return key }
+        case (4, "containers") where path[1] == "templates", (5, "containers") where path[1] == "templates" && path[3] == "env":
+            let template = path[2]
+            guard SessionRules.isValidTemplateName(template) else {
+                throw ValueError(message: "a template name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+            }
+            let key: ConfigKey<SessionTemplate>
+            if path.count == 5 {
+                key = SessionTemplate.envKey(name)
+            } else if let found = Self.templateKeys[name] {
+                key = found
+            } else {
+                throw ValueError(message: "unknown key (known: \(SessionTemplate.keys.map(\.name).joined(separator: ", ")))")
+            }
+            return .custom(name) { configuration, raw throws(ValueError) in
+                var settings = configuration.containers.templates[template] ?? SessionTemplate.unset
+                try key.apply(raw, to: &settings)
+                configuration.containers.templates[template] = settings
+            }
         case (4, "auth") where path[1] == "api_keys":
             guard let index = Int(path[2]), (1...10_000).contains(index) else { break }
             guard let key = Self.apiKeyEntryKeys[name] else { throw ValueError(message: "unknown key (an API key has name, role and hash)") }

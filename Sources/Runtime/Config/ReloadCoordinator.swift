@@ -148,6 +148,8 @@ public final class ReloadCoordinator: Service, Sendable {
         if old.supervisor != new.supervisor { keys.append("supervisor") }
         if old.collectors != new.collectors || old.collectorOptions != new.collectorOptions { keys.append("collectors") }
         if old.security != new.security { keys.append("security") }
+        if old.containers != new.containers { keys.append("containers") }
+        if old.outputs != new.outputs { keys.append("outputs") }
         // Anything added to the configuration later and not compared above still shows up.
         if keys.isEmpty, old != new { keys.append("other") }
         return keys

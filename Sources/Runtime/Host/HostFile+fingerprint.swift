@@ -8,6 +8,10 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+// `timespec`'s members are declared by the stdlib's shims: named here so that a clean build under MemberImportVisibility sees them.
+#if canImport(SwiftOverlayShims)
+import SwiftOverlayShims
+#endif
 
 /// What tells that a file was replaced or rewritten: modification time, size and inode.
 public struct FileFingerprint: Sendable, Hashable {

@@ -8,7 +8,8 @@
 ///
 /// `critical` when a headline figure is at or above its critical threshold or a core collector failed; `degraded` when
 /// a figure is at or above its warning threshold, a collector is restarting or failed, or a database is degraded or
-/// unavailable (history not stored, or commands refused for want of an audit log); `starting` before the first
+/// unavailable (history not stored, or commands refused for want of an audit log), or a push output is failing
+/// (``OutputState/degradedReason``; never health: the agent itself works); `starting` before the first
 /// collection; else `healthy`. `reasons` lists every cause, critical ones first.
 public struct AgentCondition: Sendable, Hashable {
     public enum Status: String, Sendable, Hashable {
@@ -39,7 +40,8 @@ public struct AgentCondition: Sendable, Hashable {
     }
 
     public static func evaluate(
-        snapshot: AgentSnapshot, collectors: [ChildState], storage: StorageHealth? = nil, thresholds: Thresholds = Thresholds()
+        snapshot: AgentSnapshot, collectors: [ChildState], storage: StorageHealth? = nil, thresholds: Thresholds = Thresholds(),
+        outputs: [OutputState] = []
     ) -> AgentCondition {
         var critical: [String] = []
         var warning: [String] = []
@@ -67,9 +69,8 @@ public struct AgentCondition: Sendable, Hashable {
                 warning.append("collector \(state.name) restarting")
             }
         }
-        for (component, condition) in storage?.all ?? [] where condition.isProblem {
-            warning.append("\(component.rawValue) storage \(condition.status.rawValue): \(condition.reason ?? "unknown")")
-        }
+        warning += storage?.problems ?? []
+        warning += outputs.compactMap(\.degradedReason)
         if !critical.isEmpty { return AgentCondition(status: .critical, reasons: critical + warning) }
         if !warning.isEmpty { return AgentCondition(status: .degraded, reasons: warning) }
         if snapshot.updatedAt == nil { return AgentCondition(status: .starting, reasons: []) }

@@ -14,10 +14,14 @@ public struct AgentHealth: Sendable, Hashable {
     public var status: Status
     /// Names of the core collectors that failed (their restarts are exhausted), in supervisor order.
     public var failedCollectors: [String]
+    /// The state databases that do not work (``StorageHealth/problems``: a full disk, a damaged file): the agent keeps
+    /// serving, so they do not change ``status``, but health says why history or commands are refused.
+    public var storageProblems: [String]
 
-    public init(status: Status, failedCollectors: [String] = []) {
+    public init(status: Status, failedCollectors: [String] = [], storageProblems: [String] = []) {
         self.status = status
         self.failedCollectors = failedCollectors
+        self.storageProblems = storageProblems
     }
 
     /// True when the agent serves its purpose: health answers 200, else 503.
@@ -26,11 +30,13 @@ public struct AgentHealth: Sendable, Hashable {
     /// - Parameters:
     ///   - collectors: the supervisor's states (``Supervisor/states``).
     ///   - firstCollectionDone: ``SnapshotStore/isReady``: every core collector reported once.
-    public static func evaluate(collectors: [ChildState], firstCollectionDone: Bool) -> AgentHealth {
+    ///   - storage: the state databases' conditions, reported in ``storageProblems``.
+    public static func evaluate(collectors: [ChildState], firstCollectionDone: Bool, storage: StorageHealth? = nil) -> AgentHealth {
         let failed = failedCoreCollectors(collectors)
-        if !failed.isEmpty { return AgentHealth(status: .unhealthy, failedCollectors: failed) }
-        if !firstCollectionDone { return AgentHealth(status: .starting) }
-        return AgentHealth(status: .healthy)
+        let problems = storage?.problems ?? []
+        if !failed.isEmpty { return AgentHealth(status: .unhealthy, failedCollectors: failed, storageProblems: problems) }
+        if !firstCollectionDone { return AgentHealth(status: .starting, storageProblems: problems) }
+        return AgentHealth(status: .healthy, storageProblems: problems)
     }
 
     /// The core collectors that failed: what makes the agent unhealthy, and its condition critical.

@@ -17,17 +17,23 @@ public struct CollectorDescriptor: Sendable, Hashable {
     /// The key of the collector's own `system_info` section (``SystemInfoSection/key``), nil when it has none:
     /// the API then always carries `system_info.<key>`, `null` until the collector reports it.
     public var sectionKey: String?
+    /// The host files the collector reads (globs under procfs, sysfs and the root filesystem): what
+    /// `viworks-agent capture` copies so that `collect --root` replays the host. The one list of them.
+    public var reads: [HostRead]
 
-    /// - Parameter section: the type of the ``CollectorReport/section(_:)`` the collector publishes, if any.
+    /// - Parameters:
+    ///   - section: the type of the ``CollectorReport/section(_:)`` the collector publishes, if any.
+    ///   - reads: every host file `collect` reads.
     public init(
         id: String, enabledByDefault: Bool = true, isCore: Bool = true, defaultTimeout: Duration = .seconds(10),
-        section: (any SystemInfoSection.Type)? = nil
+        section: (any SystemInfoSection.Type)? = nil, reads: [HostRead] = []
     ) {
         self.id = id
         self.enabledByDefault = enabledByDefault
         self.isCore = isCore
         self.defaultTimeout = defaultTimeout
         self.sectionKey = section?.key
+        self.reads = reads
     }
 }
 
@@ -72,6 +78,14 @@ public protocol Collector: Sendable {
     /// Collects once.
     /// - Throws: ``CollectorError/noData`` when there is nothing to report on this host, any other error on failure.
     func collect(_ context: CollectorContext) async throws -> CollectorOutput
+}
+
+/// A collector whose figures come from system calls rather than files (disk: `statvfs`): it writes their answers into a
+/// capture tree as files, and its collection of such a tree reads them back instead of calling the system.
+public protocol RecordsSystemCalls: Collector {
+    /// Calls the system for the host that `paths` describe and writes the answers under `tree`.
+    /// - Throws: ``HostFileError`` when a file of `paths` cannot be read or one of `tree` cannot be written.
+    func record(from paths: HostPaths, into tree: HostPaths) async throws
 }
 
 /// Errors a collector throws.

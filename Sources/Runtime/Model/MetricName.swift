@@ -86,6 +86,16 @@ public enum MetricName {
     public static let serviceStateChangeTimeSeconds = "viworks_service_state_change_time_seconds"
     public static let serviceUp = "viworks_service_up"
 
+    // MARK: Containers (`[containers]`: the container monitor)
+
+    public static let containerCpuPercent = "viworks_container_cpu_percent"
+    public static let containerEngineUp = "viworks_container_engine_up"
+    public static let containerMemoryBytes = "viworks_container_memory_bytes"
+    public static let containerMemoryLimitBytes = "viworks_container_memory_limit_bytes"
+    public static let containerOomKilled = "viworks_container_oom_killed"
+    public static let containerSessions = "viworks_container_sessions"
+    public static let containerUp = "viworks_container_up"
+
     // MARK: Host (`host`)
 
     public static let hostInfo = "viworks_host_info"
@@ -98,4 +108,17 @@ public enum MetricName {
     public static func pressureWaitingSecondsTotal(_ resource: String) -> String { "viworks_pressure_\(resource)_waiting_seconds_total" }
     /// `viworks_pressure_<resource>_stalled_seconds_total`: the `full` line's total stall time of `resource`.
     public static func pressureStalledSecondsTotal(_ resource: String) -> String { "viworks_pressure_\(resource)_stalled_seconds_total" }
+
+    // MARK: Push outputs (`[outputs.*]`, label `output`)
+
+    /// Rows the output's database acknowledged.
+    public static let outputRowsSentTotal = "viworks_output_rows_sent_total"
+    /// Failed push attempts (each is retried).
+    public static let outputRetriesTotal = "viworks_output_retries_total"
+    /// Rows waiting in the outbox.
+    public static let outputBacklogRows = "viworks_output_backlog_rows"
+    /// Rows dropped from the outbox by its limits.
+    public static let outputDroppedRowsTotal = "viworks_output_dropped_rows_total"
+    /// 1 when the output is ok, 0 when retrying or failing (absent when disabled).
+    public static let outputUp = "viworks_output_up"
 }

@@ -29,12 +29,13 @@ public struct SimpleStatus: Sendable, Hashable {
         self.loadPercent = loadPercent
     }
 
-    /// The figures of `snapshot` and the condition ``AgentCondition/evaluate(snapshot:collectors:storage:thresholds:)`` gives.
+    /// The figures of `snapshot` and the condition ``AgentCondition/evaluate(snapshot:collectors:storage:thresholds:outputs:)`` gives.
     public static func evaluate(
-        snapshot: AgentSnapshot, collectors: [ChildState], storage: StorageHealth? = nil, thresholds: AgentCondition.Thresholds = .init()
+        snapshot: AgentSnapshot, collectors: [ChildState], storage: StorageHealth? = nil, thresholds: AgentCondition.Thresholds = .init(),
+        outputs: [OutputState] = []
     ) -> SimpleStatus {
         SimpleStatus(
-            condition: AgentCondition.evaluate(snapshot: snapshot, collectors: collectors, storage: storage, thresholds: thresholds),
+            condition: AgentCondition.evaluate(snapshot: snapshot, collectors: collectors, storage: storage, thresholds: thresholds, outputs: outputs),
             updatedAt: snapshot.updatedAt, cpuUsagePercent: snapshot.cpu?.usagePercent, memoryUsagePercent: snapshot.memory?.usagePercent,
             diskUsagePercent: snapshot.disk?.rootUsagePercent, loadPercent: loadPercent(snapshot))
     }

@@ -10,6 +10,10 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+// `timespec`'s members are declared by the stdlib's shims: named here so that a clean build under MemberImportVisibility sees them.
+#if canImport(SwiftOverlayShims)
+import SwiftOverlayShims
+#endif
 
 /// A wall-clock instant in UTC with nanosecond precision, rendered as RFC 3339.
 public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {

@@ -77,6 +77,12 @@ public final class StorageHealth: Sendable {
         return StorageComponent.allCases.compactMap { component in current[component].map { (component, $0) } }
     }
 
+    /// `<database> storage <status>: <reason>` for each database that is degraded or unavailable, in a fixed order:
+    /// the reasons status, status-simple and health give.
+    public var problems: [String] {
+        all.filter { $0.condition.isProblem }.map { "\($0.component.rawValue) storage \($0.condition.status.rawValue): \($0.condition.reason ?? "unknown")" }
+    }
+
     /// Changes with every change of condition.
     public var generation: UInt64 { changes.load(ordering: .relaxed) }
 }
@@ -99,6 +105,15 @@ public enum StorageFiles {
     /// The companions SQLite keeps beside a WAL database.
     static let companions = ["-wal", "-shm"]
 
+    /// The size the WAL of every state database is truncated to after a checkpoint resets it (`journal_size_limit`):
+    /// without it, the file keeps the largest size it ever reached (a reader holding a long transaction lets it grow).
+    public static let walSizeLimitBytes = 16 << 20
+
+    /// Sets the WAL size limit on a connection (``walSizeLimitBytes``); for `Configuration.prepareDatabase`.
+    public static func limitWAL(_ db: Database) throws {
+        try db.execute(sql: "PRAGMA journal_size_limit = \(walSizeLimitBytes)")
+    }
+
     /// Opens the WAL database at `path` as the agent keeps every state database: its directory made when missing, a
     /// 10 s busy timeout, `synchronous = NORMAL`, the WAL truncated to 16 MiB after checkpoints, and `migrator` applied
     /// (the pool is closed again when a migration fails).
@@ -111,7 +126,7 @@ public enum StorageFiles {
         configuration.label = label
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA journal_size_limit = 16777216")
+            try limitWAL(db)
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         do {

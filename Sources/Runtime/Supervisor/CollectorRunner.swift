@@ -8,6 +8,10 @@ public import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
+// `timespec`'s members are declared by the stdlib's shims: named here so that a clean build under MemberImportVisibility sees them.
+#if canImport(SwiftOverlayShims)
+import SwiftOverlayShims
+#endif
 
 /// Runs one collector on a fixed-rate schedule: collect within a deadline, publish to the bus, record
 /// the outcome in the child's handle, sleep until the next tick. A failed or timed-out collection

@@ -12,6 +12,10 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+// `timespec`'s members are declared by the stdlib's shims: named here so that a clean build under MemberImportVisibility sees them.
+#if canImport(SwiftOverlayShims)
+import SwiftOverlayShims
+#endif
 
 /// A unit as `org.freedesktop.systemd1.Manager.ListUnits` lists it.
 public struct SystemdUnit: Sendable, Hashable {
@@ -86,6 +90,7 @@ public protocol SystemdUnitSource: Sendable {
     /// Every loaded unit.
     func listUnits() async throws(SystemdBusError) -> [SystemdUnit]
     /// Properties of the unit named `name`, loading it when it is not loaded (a unit without a file is `not-found`).
+    /// The details carry the unit's own name: for an alias (`sshd.service`), the unit it names (`ssh.service`).
     func unitDetails(_ name: String) async throws(SystemdBusError) -> SystemdUnitDetails
 }
 
@@ -139,6 +144,8 @@ public final class SystemdBus: SystemdUnitSource {
             var details = SystemdUnitDetails(name: name, loadState: "", activeState: "", subState: "")
             try Self.getAll(bus, usec, path: path, interface: "org.freedesktop.systemd1.Unit") { key, value in
                 switch (key, value) {
+                // The unit's own name: an alias (`sshd.service` → `ssh.service`) is loaded as the unit it names.
+                case ("Id", .string(let s)) where !s.isEmpty: details.name = s
                 case ("LoadState", .string(let s)): details.loadState = s
                 case ("ActiveState", .string(let s)): details.activeState = s
                 case ("SubState", .string(let s)): details.subState = s

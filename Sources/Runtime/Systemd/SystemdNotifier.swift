@@ -8,6 +8,10 @@ import CSystemd
 #if canImport(Glibc)
 import Glibc
 #endif
+// `timespec`'s members are declared by the stdlib's shims: named here so that a clean build under MemberImportVisibility sees them.
+#if canImport(SwiftOverlayShims)
+import SwiftOverlayShims
+#endif
 
 /// Sends `sd_notify(3)` messages to the service manager.
 ///

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+import AgentContainers
 import AgentRuntime
 import FoundationEssentials
 import Hummingbird
@@ -31,11 +32,12 @@ public struct StatusController: Sendable {
                     try encode(
                         SimpleStatusDTO(
                             status: SimpleStatus.evaluate(
-                                snapshot: snapshot, collectors: collectors, storage: dependencies.storage, thresholds: dependencies.headlineThresholds)))
+                                snapshot: snapshot, collectors: collectors, storage: dependencies.storage, thresholds: dependencies.headlineThresholds,
+                                outputs: dependencies.outputs?.all ?? [])))
                 }
             },
             Route(.get, "/api/v1/system", .viewer, "System information alone (cpu, memory, network, system, disks, temperatures)") { request, _ in
-                try await cached(request, route: "system", contentType: .json) { snapshot, _ in try encode(SystemInfoDTO(snapshot: snapshot)) }
+                try await cached(request, route: "system", contentType: .json) { snapshot, _ in try encode(SystemInfoDTO(snapshot: snapshot, agentID: dependencies.agentID)) }
             },
             Route(.get, "/api/v1/collectors", .viewer, "Supervisor view of every collector") { request, _ in
                 try await cached(request, route: "collectors", contentType: .json) { _, states in try encode(CollectorsDTO(states: states)) }
@@ -79,7 +81,7 @@ public struct StatusController: Sendable {
     private func health(_ request: Request) throws -> Response {
         _ = try QueryParameters(request, allowed: [])
         let snapshots = dependencies.snapshots
-        let health = AgentHealth.evaluate(collectors: dependencies.collectorStates(), firstCollectionDone: snapshots.isReady)
+        let health = AgentHealth.evaluate(collectors: dependencies.collectorStates(), firstCollectionDone: snapshots.isReady, storage: dependencies.storage)
         let code: HTTPResponse.Status = health.isHealthy ? .ok : .serviceUnavailable
         let dto = HealthDTO(
             health: health, timestamp: .now(), version: dependencies.version,
@@ -104,7 +106,8 @@ public struct StatusController: Sendable {
         try encode(
             StatusDTO(
                 snapshot: snapshot, collectors: collectors, plugins: dependencies.plugins?.plugins() ?? [],
-                alerts: dependencies.alerts?.summary() ?? AlertSummary(enabled: false), storage: dependencies.storage))
+                alerts: dependencies.alerts?.summary() ?? AlertSummary(enabled: false), storage: dependencies.storage,
+                containers: dependencies.containers?.view, outputs: dependencies.outputs?.all ?? [], agentID: dependencies.agentID))
     }
 
     /// The current `/api/v1/status` body, from the cache (the live stream sends the very bytes a poll gets).
@@ -133,8 +136,11 @@ public struct StatusController: Sendable {
         let plugins = dependencies.plugins.map { Int(truncatingIfNeeded: $0.generation()) } ?? 0
         let alerts = dependencies.alerts.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
         let storage = dependencies.storage.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
+        let containers = dependencies.containers.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
+        let outputs = dependencies.outputs.map { Int(truncatingIfNeeded: $0.generation) } ?? 0
         let key = ResponseCache.Key(
-            version: dependencies.snapshots.version, fingerprint: collectors &+ plugins &* 31 &+ alerts &* 131 &+ storage &* 1031)
+            version: dependencies.snapshots.version,
+            fingerprint: collectors &+ plugins &* 31 &+ alerts &* 131 &+ storage &* 1031 &+ containers &* 10_007 &+ outputs &* 100_003)
         return try await cache.entry(route, key: key) { try await make(dependencies.snapshots.current, dependencies.collectorStates()) }
     }
 

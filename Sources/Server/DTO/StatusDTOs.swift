@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+import AgentContainers
 import AgentRuntime
 
 /// `GET /api/v1/status`.
@@ -15,21 +16,49 @@ struct StatusDTO: Encodable {
     var alerts = AlertSummary(enabled: false)
     /// The databases' condition; nil when not wired (both reported ok).
     var storage: StorageHealth? = nil
+    /// The containers and the engine (``ContainerMonitor``); nil when not wired (engine disabled).
+    var containers: ContainersView? = nil
+    /// The push outputs, in the board's order.
+    var outputs: [OutputState] = []
+    /// ``AgentIdentity``, shown in `system_info.system.agent_id`.
+    var agentID: String? = nil
 
-    enum Keys: String, CodingKey { case timestamp, system_health, services, containers, system_info, collectors, plugins, alerts, storage }
+    enum Keys: String, CodingKey {
+        case timestamp, system_health, services, containers, engine, system_info, collectors, plugins, alerts, storage, outputs
+    }
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
         try o(.timestamp, (snapshot.updatedAt ?? .now()).rfc3339)
         try o(.system_health, SystemHealthDTO(snapshot: snapshot))
         try o(.services, (snapshot.services?.services ?? []).map(ServiceDTO.init))
-        // Filled by the containers collector once it exists.
-        try o(.containers, [String]())
-        try o(.system_info, SystemInfoDTO(snapshot: snapshot))
+        let containers = containers ?? ContainersView(engine: ContainerEngineStatus(status: .disabled, reason: "containers are not wired"))
+        try o(.containers, containers.containers)
+        try o(.engine, containers.engine)
+        try o(.system_info, SystemInfoDTO(snapshot: snapshot, agentID: agentID))
         try o(.collectors, collectors.map(CollectorDTO.init))
         try o(.plugins, plugins.map(PluginSummaryDTO.init))
         try o(.alerts, AlertSummaryDTO(summary: alerts))
         try o(.storage, StorageDTO(storage: storage))
+        try o(.outputs, outputs.map(OutputDTO.init))
+    }
+}
+
+/// One push output in status's `outputs`: ``OutputState`` with the status the runtime decided.
+struct OutputDTO: Encodable {
+    var state: OutputState
+
+    enum Keys: String, CodingKey { case name, status, backlog_rows, oldest_backlog_at, last_success_at, last_error, last_error_at }
+
+    func encode(to encoder: any Encoder) throws {
+        var o = JSONObject(encoder, keyedBy: Keys.self)
+        try o(.name, state.name)
+        try o(.status, state.status.rawValue)
+        try o(.backlog_rows, state.backlogRows)
+        try o(.oldest_backlog_at, state.oldestBacklogAt?.rfc3339)
+        try o(.last_success_at, state.lastSuccessAt?.rfc3339)
+        try o(.last_error, state.lastError)
+        try o(.last_error_at, state.lastErrorAt?.rfc3339)
     }
 }
 
@@ -110,7 +139,7 @@ struct HealthDTO: Encodable {
     var uptime: Int?
     var agentUptimeSeconds: Double
 
-    enum Keys: String, CodingKey { case status, timestamp, version, uptime, agent_uptime_seconds, failed_collectors }
+    enum Keys: String, CodingKey { case status, timestamp, version, uptime, agent_uptime_seconds, failed_collectors, storage_problems }
 
     func encode(to encoder: any Encoder) throws {
         var o = JSONObject(encoder, keyedBy: Keys.self)
@@ -120,6 +149,7 @@ struct HealthDTO: Encodable {
         try o(.uptime, uptime)
         try o(.agent_uptime_seconds, agentUptimeSeconds)
         try o(.failed_collectors, health.failedCollectors)
+        try o(.storage_problems, health.storageProblems)
     }
 }
 

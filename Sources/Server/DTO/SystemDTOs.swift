@@ -48,6 +48,8 @@ struct LoadAverageDTO: Encodable {
 /// each encoded as the collector's ``SystemInfoSection`` or null.
 struct SystemInfoDTO: Encodable {
     var snapshot: AgentSnapshot
+    /// ``AgentIdentity``: the `agent_id` of the agent's pushed rows; nil without one (`collect`).
+    var agentID: String? = nil
 
     struct Key: CodingKey {
         var stringValue: String
@@ -65,7 +67,7 @@ struct SystemInfoDTO: Encodable {
         try o(.cpu, snapshot.cpu.map(CPUDTO.init))
         try o(.memory, snapshot.memory.map(MemoryDTO.init))
         try o(.network, snapshot.network.map(NetworkDTO.init))
-        try o(.system, SystemDTO(host: snapshot.host, uptime: snapshot.uptime))
+        try o(.system, SystemDTO(host: snapshot.host, uptime: snapshot.uptime, agentID: agentID))
         try o(.disks, snapshot.disk.map { $0.filesystems.map(FilesystemDTO.init) })
         try o(.temperatures, snapshot.temperature.map { $0.sensors.map(SensorDTO.init) })
         try o(.load, snapshot.load.map(LoadAverageDTO.init))
@@ -170,9 +172,10 @@ struct InterfaceDTO: Encodable {
 struct SystemDTO: Encodable {
     var host: HostReport?
     var uptime: UptimeReport?
+    var agentID: String?
 
     enum Keys: String, CodingKey {
-        case hostname, os_name, os_version, kernel_version, os_id, architecture, machine_id, boot_time, uptime_seconds
+        case hostname, os_name, os_version, kernel_version, os_id, architecture, machine_id, agent_id, boot_time, uptime_seconds
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -184,6 +187,7 @@ struct SystemDTO: Encodable {
         try o(.os_id, host?.osID)
         try o(.architecture, host?.architecture)
         try o(.machine_id, host?.machineID)
+        try o(.agent_id, agentID)
         try o(.boot_time, host?.bootTime?.rfc3339)
         try o(.uptime_seconds, uptime.map { rounded($0.uptimeSeconds) })
     }

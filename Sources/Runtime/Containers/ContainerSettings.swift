@@ -3,8 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-import AgentRuntime
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -89,6 +87,15 @@ public struct ContainerSettings: Sendable, Hashable {
         case .on: true
         case .off: false
         case .auto: access(socket, F_OK) == 0
+        }
+    }
+
+    /// Why the feature is off, for status (`engine.reason`); nil when it is on.
+    public var disabledReason: String? {
+        switch enabled {
+        case .on: nil
+        case .off: "[containers] enabled = false"
+        case .auto: isEnabled ? nil : "no engine socket at \(socket) ([containers] enabled = \"auto\")"
         }
     }
 

@@ -3,8 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-import AgentRuntime
-
 /// `[containers.templates.<name>]`: what a session of this kind runs and within which limits. Clients choose a template
 /// by name and may only lower or raise its memory and CPU shares up to the maxima and shorten its TTL; they never
 /// choose an image, a mount, a capability or privileged mode.
@@ -174,7 +172,7 @@ public enum SessionRules {
     }
 
     /// `90s`, `1.5s`: a duration in seconds, for messages.
-    static func format(_ duration: Duration) -> String {
+    public static func format(_ duration: Duration) -> String {
         let seconds = duration.secondsDouble
         return seconds == seconds.rounded() ? "\(Int64(seconds))s" : "\(seconds)s"
     }

@@ -1,0 +1,1 @@
+../../../examples/backend/schema-extended.sql
