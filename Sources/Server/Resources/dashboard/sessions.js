@@ -2,9 +2,9 @@
 // create one from a configured template, stop, start and delete them.
 
 import { api } from './api.js';
-import { h, replace, badge, table, message, errorText, bytes, time, confirm } from './dom.js';
+import { h, replace, badge, table, message, errorText, bytes, time, confirm, percent } from './dom.js';
 
-export async function mount(root, { can }) {
+export async function mount(root, { can, live }) {
   const result = h('div', { id: 'action-result', 'aria-live': 'polite' });
   const list = h('div', { id: 'session-list' });
   const operator = can('operator');
@@ -37,19 +37,23 @@ export async function mount(root, { can }) {
 
   async function load() {
     let sessions;
+    let engine;
     try {
       const answer = await api('/api/v1/sessions');
       sessions = Array.isArray(answer) ? answer : answer.sessions || [];
+      engine = answer.engine;
     } catch (error) {
       replace(list, message(error.status === 404 ? 'This agent has no session support (no /api/v1/sessions).' : errorText(error)));
       return;
     }
-    const columns = ['Session', 'User', 'Template', 'Status', 'Port', 'Memory limit', 'CPU shares', 'Created', 'Stopped'];
+    // Resource use from the latest status (the containers section, by session id).
+    const usage = new Map(((live.status && live.status.containers) || []).filter((c) => c.session_id).map((c) => [c.session_id, c]));
+    const columns = ['Session', 'User', 'Template', 'Status', 'Port', 'CPU', 'Memory', 'Memory limit', 'CPU shares', 'Created', 'Stopped'];
     if (operator) columns.push('Actions');
     replace(list, table(columns, sessions.map((session) => {
       const row = [
         session.session_id, session.username, session.template || '—', badge(session.status), session.port ?? '—',
-        bytes(session.memory_limit_bytes), session.cpu_shares ?? '—', time(session.created_at), session.stopped_at ? time(session.stopped_at) : '—',
+        percent(usage.get(session.session_id)?.cpu_percent), bytes(usage.get(session.session_id)?.memory_bytes), bytes(session.memory_limit_bytes), session.cpu_shares ?? '—', time(session.created_at), session.stopped_at ? time(session.stopped_at) : '—',
       ];
       if (operator) {
         const id = encodeURIComponent(session.session_id);
@@ -66,7 +70,9 @@ export async function mount(root, { can }) {
           }, 'delete')));
       }
       return row;
-    }), { empty: 'No sessions.' }));
+    }), { empty: 'No sessions.' }),
+    engine ? h('p', { class: 'muted', id: 'engine' }, 'Container engine ', badge(engine.status),
+      `${engine.version ? ` Docker ${engine.version}, API ${engine.api_version}` : ''}${engine.reason ? `: ${engine.reason}` : ''}`) : null);
   }
   await load();
   return undefined;
