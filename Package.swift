@@ -98,7 +98,6 @@ let package = Package(
             name: "AgentServer",
             dependencies: [
                 "AgentRuntime",
-                "AgentContainers",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

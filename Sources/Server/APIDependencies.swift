@@ -3,7 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-public import AgentContainers
 public import AgentRuntime
 
 /// Counters of the metrics bus, for `/metrics`.
@@ -52,11 +51,13 @@ public struct APIDependencies: Sendable {
     public var storage: StorageHealth? = nil
     /// The history writer's counters and retry buffer for `/metrics` (`viworks_history_*`); nil without history.
     public var historyWriter: (any HistoryWriterView)? = nil
-    /// User sessions in containers (`/api/v1/sessions`); nil when `[containers]` is off (those routes answer 503).
-    public var sessions: SessionManager? = nil
+    /// User sessions in containers (`/api/v1/sessions`): the containers module's session manager, injected by the
+    /// executable; nil when `[containers]` is off (those routes answer 503).
+    public var sessions: (any SessionControl)? = nil
     /// The containers and the engine as last collected (the `containers` and `engine` sections of status,
-    /// `viworks_container_*` in `/metrics`); nil reports the engine disabled.
-    public var containers: ContainerMonitor? = nil
+    /// `viworks_container_*` in `/metrics`): the containers module's monitor, injected by the executable; nil reports
+    /// the engine disabled.
+    public var containers: (any ContainerStatusSource)? = nil
     /// The push outputs' states (the `outputs` section of status, `viworks_output_*`, `status-simple` reasons); nil lists none.
     public var outputs: OutputBoard? = nil
     /// The `agent_id` the outputs write (``AgentIdentity``), shown in `/api/v1/system`; nil when none can be derived.

@@ -3,7 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-import AgentContainers
 import AgentRuntime
 
 /// `/metrics`: every collected sample plus the agent's own health, in Prometheus text format 0.0.4.

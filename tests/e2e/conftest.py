@@ -62,6 +62,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for(predicate, timeout: float = 10.0, what: str = "condition", interval: float = 0.1):
+    """Calls `predicate` every `interval` s until it returns something truthy and returns that; after `timeout` s fails
+    naming `what` and the last value seen."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
+
+
 def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The test's environment without VIWORKS_* variables (the agent rejects unknown ones), plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIWORKS_")}

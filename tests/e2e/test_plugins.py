@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import JSON_TYPE, REPO_ROOT, agent_binary, assert_valid, clean_environment, component_validator, run_cli, start_agent
+from conftest import JSON_TYPE, REPO_ROOT, agent_binary, assert_valid, clean_environment, component_validator, run_cli, start_agent, wait_for
 
 EXAMPLE = REPO_ROOT / "examples/plugins/shell/processes.sh"
 CRASHING = REPO_ROOT / "Tests/AgentPluginsTests/Fixtures/bin/exit_now.sh"
@@ -23,17 +23,6 @@ def write_manifest(directory: Path, name: str, command: Path, extra: str = "") -
         f'name = "{name}"\ncommand = ["{command}"]\ninterval = "200ms"\ntimeout = "2s"\n{extra}\n'
         '[restart]\nbackoff_initial = "20ms"\nbackoff_max = "40ms"\nmax_restarts = 2\n'
     )
-
-
-def wait_for(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(f"condition not met: last {value!r}")
 
 
 @pytest.fixture(scope="module")

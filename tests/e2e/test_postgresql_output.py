@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, copy_host_tree, fixture_host_args, fixture_host_dir, free_port, run_cli, start_agent
+from conftest import REPO_ROOT, copy_host_tree, fixture_host_args, fixture_host_dir, free_port, run_cli, start_agent, wait_for
 from docker_fixture import private_docker  # noqa: F401 (fixture)
 from postgres_server import SPEC_COLUMNS, rows, table_columns
 
@@ -68,17 +68,6 @@ def output(agent) -> dict:
     outputs = agent.get_json("/api/v1/status")["outputs"]
     assert [o["name"] for o in outputs] == ["postgresql"]
     return outputs[0]
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
 
 
 def wait_drained(agent, timeout: float = 60) -> dict:

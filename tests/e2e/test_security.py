@@ -22,18 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Agent, agent_binary, clean_environment, free_port, raw_request, require_binary, run_cli, start_agent
-
-
-def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(f"{what} not met: last {value!r}")
+from conftest import Agent, agent_binary, clean_environment, free_port, raw_request, require_binary, run_cli, start_agent, wait_for
 
 
 # MARK: - Keys and roles

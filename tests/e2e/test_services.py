@@ -25,21 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, start_agent
+from conftest import free_port, start_agent, wait_for
 
 INTERVAL = 2.0
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def wait_for(what: str, condition, timeout: float, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last}")
 
 
 def wait_port(port: int, timeout: float = 15.0) -> None:
@@ -50,7 +39,7 @@ def wait_port(port: int, timeout: float = 15.0) -> None:
         except OSError:
             return False
 
-    wait_for(f"port {port}", answers, timeout)
+    wait_for(answers, timeout=timeout, what=f"port {port}")
 
 
 class Daemons:
@@ -211,7 +200,7 @@ def test_each_daemon_is_running_with_its_true_pid_memory_and_an_answering_probe(
         current = services(agent)
         return current if all(current.get(name, {}).get("probe") for name in expected_probe) else None
 
-    current = wait_for("probes of the four daemons", all_probed, timeout=10)
+    current = wait_for(all_probed, timeout=10, what="probes of the four daemons")
     for name, detail in expected_probe.items():
         service = current[name]
         assert service["status"] == "running", (name, service)
@@ -244,7 +233,7 @@ def test_a_stopped_redis_is_unresponsive_then_running_again(agent, daemons) -> N
     pid = daemons.pids["redis"]
     os.kill(pid, signal.SIGSTOP)
     try:
-        stuck = wait_for("redis unresponsive", lambda: services(agent)["redis"]["status"] == "unresponsive" and services(agent)["redis"], timeout=INTERVAL * 3 + 2)
+        stuck = wait_for(lambda: services(agent)["redis"]["status"] == "unresponsive" and services(agent)["redis"], timeout=INTERVAL * 3 + 2, what="redis unresponsive")
         assert stuck["pid"] == pid
         assert stuck["probe"]["ok"] is False
         assert "no answer within 1.0 s" in stuck["probe"]["detail"]
@@ -254,15 +243,15 @@ def test_a_stopped_redis_is_unresponsive_then_running_again(agent, daemons) -> N
         assert time.monotonic() - started < 0.5
     finally:
         os.kill(pid, signal.SIGCONT)
-    wait_for("redis running again", lambda: services(agent)["redis"]["status"] == "running", timeout=INTERVAL * 3 + 2)
+    wait_for(lambda: services(agent)["redis"]["status"] == "running", timeout=INTERVAL * 3 + 2, what="redis running again")
 
 
 def test_a_killed_daemon_is_stopped_within_one_interval(agent, daemons) -> None:
     pid = daemons.pids["redis"]
-    wait_for("redis running", lambda: services(agent)["redis"]["status"] == "running", timeout=INTERVAL * 3)
+    wait_for(lambda: services(agent)["redis"]["status"] == "running", timeout=INTERVAL * 3, what="redis running")
     os.kill(pid, signal.SIGKILL)
     killed_at = time.monotonic()
-    wait_for("redis stopped", lambda: services(agent)["redis"]["status"] == "stopped", timeout=INTERVAL + 1.5)
+    wait_for(lambda: services(agent)["redis"]["status"] == "stopped", timeout=INTERVAL + 1.5, what="redis stopped")
     elapsed = time.monotonic() - killed_at
     gone = services(agent)["redis"]
     assert gone["pid"] is None and gone["memory_bytes"] is None and gone["probe"] is None
@@ -305,7 +294,7 @@ def test_a_hung_bus_falls_back_to_proc_without_stalling(daemons, tmp_path) -> No
             document = agent.get_json("/api/v1/services")
             return document if document["bus_error"] else None
 
-        document = wait_for("the bus error", fell_back, timeout=INTERVAL * 3)
+        document = wait_for(fell_back, timeout=INTERVAL * 3, what="the bus error")
         assert document["source"] == "proc"
         current = {s["name"]: s for s in document["services"]}
         # Found in /proc: running with its PID; not found: unknown (stopped cannot be told from unasked).

@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+public import AgentRuntime
+
 /// The documents of the Docker Engine API (v1.41) that the agent reads and writes, with the engine's own field names.
 /// Only the fields the agent uses are declared; every field the engine may leave out is optional, so a document from
 /// another engine version (or Podman) decodes instead of failing.
@@ -34,29 +36,6 @@ public struct EngineVersion: Decodable, Sendable, Hashable {
 }
 
 // MARK: - Containers
-
-/// A published or exposed port of a container in `GET /containers/json`.
-public struct ContainerPort: Codable, Sendable, Hashable {
-    /// The host address the port is published on; nil when only exposed.
-    public var ip: String?
-    /// The port inside the container.
-    public var privatePort: Int
-    /// The host port; nil when only exposed.
-    public var publicPort: Int?
-    /// `tcp`, `udp` or `sctp`.
-    public var type: String
-
-    enum CodingKeys: String, CodingKey {
-        case ip = "IP", privatePort = "PrivatePort", publicPort = "PublicPort", type = "Type"
-    }
-
-    public init(ip: String?, privatePort: Int, publicPort: Int?, type: String) {
-        self.ip = ip
-        self.privatePort = privatePort
-        self.publicPort = publicPort
-        self.type = type
-    }
-}
 
 /// One entry of `GET /containers/json`.
 public struct ContainerSummary: Decodable, Sendable, Hashable {

@@ -6,40 +6,6 @@
 public import AgentRuntime
 public import Logging
 
-/// The engine as status shows it: `engine: {status, version, api_version, reason}`.
-public struct ContainerEngineStatus: Sendable, Hashable, Encodable {
-    public enum Status: String, Sendable, Hashable, Encodable {
-        case available, unavailable, disabled
-    }
-
-    public var status: Status
-    /// The engine's release (`20.10.24+dfsg1`); nil until it answered.
-    public var version: String?
-    /// The negotiated Engine API version (`1.41`).
-    public var apiVersion: String?
-    /// Why it is unavailable or disabled (starts with `ENOENT`, `ECONNREFUSED` or `timeout` when unreachable).
-    public var reason: String?
-
-    public init(status: Status, version: String? = nil, apiVersion: String? = nil, reason: String? = nil) {
-        self.status = status
-        self.version = version
-        self.apiVersion = apiVersion
-        self.reason = reason
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case status, version, apiVersion = "api_version", reason
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(status, forKey: .status)
-        try container.encode(version, forKey: .version)
-        try container.encode(apiVersion, forKey: .apiVersion)
-        try container.encode(reason, forKey: .reason)
-    }
-}
-
 /// Creates, tracks, stops and removes user sessions: one container per session, run from a template with its limits
 /// and published on a port of `port_range`.
 ///
@@ -711,5 +677,16 @@ extension Timestamp {
     func adding(_ duration: Duration) -> Timestamp {
         let (sum, overflow) = nanosecondsSinceEpoch.addingReportingOverflow(SessionStore.nanoseconds(duration))
         return Timestamp(nanosecondsSinceEpoch: overflow ? Int64.max : sum)
+    }
+}
+
+/// The API reaches the manager through ``SessionControl`` (declared in the runtime, injected by the executable).
+extension SessionManager: SessionControl {
+    /// The configured templates (``ContainerSettings/templates``).
+    public nonisolated var templates: [String: SessionTemplate] { settings.templates }
+
+    /// ``delete(_:reason:)`` on a client's request (no reason recorded).
+    public func delete(_ id: String) async throws(SessionError) -> Session {
+        try await delete(id, reason: nil)
     }
 }

@@ -3,27 +3,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+public import AgentRuntime
 public import Logging
 import Synchronization
-
-/// What `/api/v1/status` (`containers`, `engine`) and `/metrics` (`viworks_container_*`) say about containers, as
-/// last collected by a ``ContainerMonitor``.
-public struct ContainersView: Sendable, Hashable {
-    /// The engine: `available`, `unavailable` with the reason, or `disabled` with the reason.
-    public var engine: ContainerEngineStatus
-    /// The containers the agent manages (every container of the host with `[containers] show_all`), by name; empty
-    /// while the engine is unavailable or disabled.
-    public var containers: [ContainerReport]
-    /// Sessions that hold a container, by status (`creating`, `running`, `stopped`, `exited`, `oom_killed`, zeros
-    /// included); nil when there is no session manager.
-    public var sessions: [SessionStatus: Int]?
-
-    public init(engine: ContainerEngineStatus, containers: [ContainerReport] = [], sessions: [SessionStatus: Int]? = nil) {
-        self.engine = engine
-        self.containers = containers
-        self.sessions = sessions
-    }
-}
 
 /// The containers collector: keeps a ``ContainersView`` that requests read without calling the engine, so the cost of
 /// a status poll does not grow with the number of containers.
@@ -142,3 +124,7 @@ public final class ContainerMonitor: Sendable {
         }
     }
 }
+
+/// Status and `/metrics` read the monitor through ``ContainerStatusSource`` (declared in the runtime, injected by the
+/// executable).
+extension ContainerMonitor: ContainerStatusSource {}

@@ -3,7 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-public import AgentContainers
 public import AgentRuntime
 import FoundationEssentials
 import HTTPTypes
@@ -18,10 +17,10 @@ import NIOCore
 /// engine cannot be reached (reads keep answering from the agent's records), and 503 `audit_unavailable` for a change
 /// while the audit log is not open.
 public struct SessionsController: Sendable {
-    let sessions: SessionManager?
+    let sessions: (any SessionControl)?
     let operations: Operations?
 
-    public init(sessions: SessionManager?, operations: Operations?) {
+    public init(sessions: (any SessionControl)?, operations: Operations?) {
         self.sessions = sessions
         self.operations = operations
     }
@@ -72,7 +71,7 @@ public struct SessionsController: Sendable {
         ]
     }
 
-    private func sessionManager() throws -> SessionManager {
+    private func sessionManager() throws -> any SessionControl {
         guard let sessions else {
             throw APIError(.serviceUnavailable, code: "containers_disabled", message: "containers are disabled ([containers] enabled = false, or \"auto\" without an engine socket)")
         }

@@ -3,7 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-import AgentContainers
 import AgentRuntime
 import FoundationEssentials
 import Hummingbird

@@ -3,7 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-import AgentContainers
 import AgentRuntime
 
 /// `GET /api/v1/status`.
@@ -16,7 +15,7 @@ struct StatusDTO: Encodable {
     var alerts = AlertSummary(enabled: false)
     /// The databases' condition; nil when not wired (both reported ok).
     var storage: StorageHealth? = nil
-    /// The containers and the engine (``ContainerMonitor``); nil when not wired (engine disabled).
+    /// The containers and the engine (``ContainerStatusSource/view``); nil when not wired (engine disabled).
     var containers: ContainersView? = nil
     /// The push outputs, in the board's order.
     var outputs: [OutputState] = []

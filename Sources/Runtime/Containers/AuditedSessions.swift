@@ -3,8 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-public import AgentRuntime
-
 /// The session changes of the API, each written to the audit log as commands and service actions are: a
 /// `session.start` record **before** the change (who, from where, the request id, the action, the session and the
 /// values the container is created with) and a `session.end` record after it (`ok`, `refused: …` or `failed: …`, the
@@ -14,7 +12,7 @@ public import AgentRuntime
 /// recorded, as a command with an invalid parameter is. When the start record cannot be written the change does not
 /// happen: ``AuditUnavailable`` is thrown and the engine is never called.
 public struct AuditedSessions: Sendable {
-    public let manager: SessionManager
+    public let manager: any SessionControl
     /// Appends a record to the audit log (``Operations/record(_:)``): nil when there is none, throws
     /// ``AuditUnavailable`` when it cannot be written.
     private let record: @Sendable (AuditRecord) throws -> AuditRecord?
@@ -22,7 +20,7 @@ public struct AuditedSessions: Sendable {
     /// The audit event of every record: `session.start` and `session.end`.
     public static let event = "session"
 
-    public init(manager: SessionManager, record: @escaping @Sendable (AuditRecord) throws -> AuditRecord?) {
+    public init(manager: any SessionControl, record: @escaping @Sendable (AuditRecord) throws -> AuditRecord?) {
         self.manager = manager
         self.record = record
     }
@@ -33,7 +31,7 @@ public struct AuditedSessions: Sendable {
     public func create(_ request: SessionRequest, principal: Requester) async throws -> Session {
         let resolved: ResolvedSessionRequest
         do {
-            resolved = try SessionRules.resolve(request, templates: manager.settings.templates)
+            resolved = try SessionRules.resolve(request, templates: manager.templates)
         } catch {
             throw SessionError.invalid(error)
         }
@@ -46,19 +44,19 @@ public struct AuditedSessions: Sendable {
         }
     }
 
-    /// Audits and stops a running session (``SessionManager/stop(_:)``).
+    /// Audits and stops a running session (``SessionControl/stop(_:)``).
     /// - Throws: ``SessionError`` (`notFound` before anything is audited), ``AuditUnavailable``.
     public func stop(_ id: String, principal: Requester) async throws -> Session {
         try await change("stop", id, principal) { () async throws(SessionError) -> Session in try await manager.stop(id) }
     }
 
-    /// Audits and starts a stopped or exited session (``SessionManager/start(_:)``).
+    /// Audits and starts a stopped or exited session (``SessionControl/start(_:)``).
     /// - Throws: ``SessionError`` (`notFound` before anything is audited), ``AuditUnavailable``.
     public func start(_ id: String, principal: Requester) async throws -> Session {
         try await change("start", id, principal) { () async throws(SessionError) -> Session in try await manager.start(id) }
     }
 
-    /// Audits, stops and removes a session's container and frees its port (``SessionManager/delete(_:reason:)``).
+    /// Audits, stops and removes a session's container and frees its port (``SessionControl/delete(_:)``).
     /// - Throws: ``SessionError`` (`notFound` before anything is audited), ``AuditUnavailable``.
     public func delete(_ id: String, principal: Requester) async throws -> Session {
         try await change("delete", id, principal) { () async throws(SessionError) -> Session in try await manager.delete(id) }

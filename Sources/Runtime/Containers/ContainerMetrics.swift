@@ -3,8 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-public import AgentRuntime
-
 /// The `viworks_container_*` series of `/metrics`, made from a ``ContainersView``: each container's series carry the
 /// labels `id`, `name` and, for a session's container, `session_id` and `username`; they are made from the last
 /// collection only, so a removed container's series are gone from the next page (session churn does not grow the

@@ -3,8 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-public import AgentRuntime
-
 /// Why a session operation was refused or failed. ``httpStatus`` is the status the API answers with.
 public enum SessionError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A field of the request is invalid (400, naming the field).

@@ -3,8 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-public import AgentRuntime
-
 /// Where a session is in its life.
 public enum SessionStatus: String, Codable, Sendable, Hashable, CaseIterable {
     /// The record exists; the container is being created and started.
