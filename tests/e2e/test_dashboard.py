@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, raw_request, run_cli, start_agent
+from conftest import REPO_ROOT, raw_request, run_cli, start_agent, wait_for
 from journal import LiveJournal, unavailable
 
 try:
@@ -145,20 +145,24 @@ def open_view(driver, agent, view: str, role: str | None = "admin", query: str =
     sign_in(driver, agent, role)
     driver.get(f"{agent.base}/#/{view}{query}")
     try:
-        wait_for(driver, f"return document.querySelector('section[data-view=\"{view}\"]')?.dataset.ready || ''", lambda v: v in ("true", "error"), f"{view} view")
+        wait_in_page(driver, f"return document.querySelector('section[data-view=\"{view}\"]')?.dataset.ready || ''", lambda v: v in ("true", "error"), f"{view} view")
     except AssertionError as error:
         raise AssertionError(f"{error}; the page says: {driver.execute_script('return document.body.innerText')[:800]!r}; console: {driver.get_log('browser')}") from None
 
 
-def wait_for(driver, script: str, predicate, what: str, timeout: float = DEADLINE):
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = driver.execute_script(script)
-        if predicate(value):
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: still {value!r} after {timeout} s")
+def wait_in_page(driver, script: str, predicate, what: str, timeout: float = DEADLINE):
+    """Runs `script` in the page until `predicate` holds for what it returns, and returns that (conftest's wait_for)."""
+    seen = {}
+
+    def check() -> bool:
+        seen["value"] = driver.execute_script(script)
+        return bool(predicate(seen["value"]))
+
+    try:
+        wait_for(check, timeout=timeout, what=what, interval=0.1)
+    except AssertionError:
+        raise AssertionError(f"{what}: still {seen.get('value')!r} after {timeout} s") from None
+    return seen["value"]
 
 
 def problems(driver, allowed: list[str] = ()) -> list[str]:
@@ -231,9 +235,9 @@ def test_the_figures_shown_are_the_status_of_the_same_moment(dashboard, browser)
 def test_a_live_graph_gains_a_point_within_two_intervals(dashboard, browser):
     open_view(browser, dashboard, "overview")
     script = "return Number(document.querySelector('figure[data-chart=\"cpu\"]').dataset.points)"
-    before = wait_for(browser, script, lambda n: n >= 1, "first CPU point")
+    before = wait_in_page(browser, script, lambda n: n >= 1, "first CPU point")
     # Two 1 s intervals, plus the stream's settling time and a margin for a loaded machine.
-    wait_for(browser, script, lambda n: n > before, "a new CPU point", timeout=2 * 1 + 8)
+    wait_in_page(browser, script, lambda n: n > before, "a new CPU point", timeout=2 * 1 + 8)
     shoot(browser, "overview-live")
     assert not problems(browser)
 
@@ -242,7 +246,7 @@ def test_a_30_day_range_renders_from_seeded_history(dashboard, browser):
     open_view(browser, dashboard, "history")
     key = next(option.get_attribute("value") for option in browser.find_elements(By.CSS_SELECTOR, "#series option") if SEEDED_MOUNT in option.get_attribute("value"))
     browser.get(f"{dashboard.base}/#/history?series={key}&range=30d")
-    wait_for(browser, "return document.getElementById('plan')?.dataset.tier || ''", lambda tier: tier != "", "the 30-day plan")
+    wait_in_page(browser, "return document.getElementById('plan')?.dataset.tier || ''", lambda tier: tier != "", "the 30-day plan")
     assert browser.execute_script("return document.getElementById('plan').dataset.tier") == "hour"
     points = browser.execute_script("return Number(document.querySelector('figure[data-chart=\"history\"]').dataset.points)")
     # 29 days of hourly samples in 2-hour buckets: 348 of them, give or take the buckets at the ends.
@@ -301,7 +305,7 @@ def test_an_operator_restart_shows_the_no_systemd_answer(dashboard, browser):
     assert browser.find_element(By.ID, "confirm-text").text == f"Restart {service}?"
     shoot(browser, "services-confirm")
     browser.find_element(By.ID, "confirm-ok").click()
-    text = wait_for(browser, "return document.getElementById('action-result').textContent", lambda t: "failed" in t or "done" in t, "the action's result")
+    text = wait_in_page(browser, "return document.getElementById('action-result').textContent", lambda t: "failed" in t or "done" in t, "the action's result")
     assert f"restart {service} failed: 409 no_systemd:" in text, text
     shoot(browser, "services")
     # The 409 is the one failed request.
@@ -312,11 +316,11 @@ def test_log_follow_shows_a_new_journal_line_and_markup_as_text(dashboard, brows
     if dashboard.journal is None:
         pytest.skip(f"no standalone journald here ({dashboard.no_journal}); tests/systemd follows a real journal")
     open_view(browser, dashboard, "logs", role="operator", query=f"?unit={UNIT}&follow=true")
-    wait_for(browser, "return document.getElementById('follow-state')?.dataset.following", lambda v: v == "true", "following")
+    wait_in_page(browser, "return document.getElementById('follow-state')?.dataset.following", lambda v: v == "true", "following")
     marker = f"marker-{time.time_ns()}"
     injected = f'<img src=x onerror="window.__injected=1"> {marker} <b>bold</b>'
     dashboard.journal.write(injected, priority=4)
-    line = wait_for(browser, f"return [...document.querySelectorAll('#log div')].map(d => d.textContent).find(t => t.includes('{marker}')) || ''",
+    line = wait_in_page(browser, f"return [...document.querySelectorAll('#log div')].map(d => d.textContent).find(t => t.includes('{marker}')) || ''",
                     bool, "the new journal line")
     assert injected in line and "warning" in line
     assert browser.find_elements(By.CSS_SELECTOR, "#log img, #log b") == []
@@ -394,7 +398,7 @@ def test_sign_in_with_an_api_key(dashboard, browser):
     field = WebDriverWait(browser, DEADLINE).until(lambda d: d.find_element(By.ID, "credential"))
     shoot(browser, "sign-in")
     field.send_keys(dashboard.credentials["operator"] + Keys.ENTER)
-    wait_for(browser, "return document.getElementById('role')?.textContent", lambda role: role == "operator", "signed in")
+    wait_in_page(browser, "return document.getElementById('role')?.textContent", lambda role: role == "operator", "signed in")
     assert browser.execute_script("return sessionStorage.getItem('viworks.credential')") == dashboard.credentials["operator"]
     assert browser.get_cookies() == []
 
@@ -404,7 +408,7 @@ def test_on_loopback_without_credentials_the_page_opens_as_viewer(tmp_path):
     instance = new_browser()
     try:
         instance.get(f"http://127.0.0.1:{agent.port}/#/overview")
-        wait_for(instance, "return document.querySelector('section[data-view=\"overview\"]')?.dataset.ready || ''", lambda v: v == "true", "overview")
+        wait_in_page(instance, "return document.querySelector('section[data-view=\"overview\"]')?.dataset.ready || ''", lambda v: v == "true", "overview")
         assert instance.find_element(By.ID, "role").text == "viewer"
         assert instance.find_element(By.ID, "principal").text == "anonymous"
         assert instance.find_elements(By.ID, "credential") == []
