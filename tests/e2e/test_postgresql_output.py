@@ -184,9 +184,12 @@ def test_rows_equal_the_status_of_the_same_collection_and_the_pollers(postgres, 
         agent.stop()
 
 
+OUTAGE_SECONDS = 120
+
+
 def test_an_outage_of_the_database_loses_nothing_and_doubles_nothing(postgres, workdir):
-    """PostgreSQL stopped for 30 s at a 1 s interval (the issue asks 2 minutes; 30 s keeps the suite short and already
-    spans several failed attempts with backoff and a new pool): every row of the outage arrives once, in order."""
+    """PostgreSQL stopped for 2 minutes at a 1 s interval (several failed attempts with backoff up to its 30 s cap and a
+    new pool each time): every row of the outage arrives once, in order."""
     database = postgres.fresh_database("push_outage")
     agent = start_pushing(workdir, postgres, "push_outage", agent_id="outage-1")
     try:
@@ -201,7 +204,7 @@ def test_an_outage_of_the_database_loses_nothing_and_doubles_nothing(postgres, w
             assert simple["status"] == "degraded", simple
             assert any(reason.startswith("output postgresql failing: ") for reason in simple["reasons"]), simple
             assert agent.get("/api/v1/health").status == 200
-            time.sleep(max(0.0, 30 - (datetime.utcnow() - stopped).total_seconds()))
+            time.sleep(max(0.0, OUTAGE_SECONDS - (datetime.utcnow() - stopped).total_seconds()))
         finally:
             postgres.start()
         restarted = datetime.utcnow()
@@ -211,16 +214,16 @@ def test_an_outage_of_the_database_loses_nothing_and_doubles_nothing(postgres, w
         agent.stop()
     box = assert_database_equals_outbox(database, workdir, "outage-1")
     during = [at for at in box["agent_metrics"]["delivered"] if stopped < at < restarted]
-    assert len(during) >= 25, f"only {len(during)} collections during the 30 s outage"
+    assert len(during) >= OUTAGE_SECONDS - 10, f"only {len(during)} collections during the {OUTAGE_SECONDS} s outage"
 
 
 def test_kill_9_in_the_middle_of_pushes_loses_and_doubles_nothing(postgres, workdir):
-    """15 times: start the agent (collecting every 250 ms, pushing batches of 3 rows every 100 ms) and kill -9 it at a
+    """20 times: start the agent (collecting every 250 ms, pushing batches of 3 rows every 100 ms) and kill -9 it at a
     random moment; then let one agent drain and compare the outbox with the database."""
     database = postgres.fresh_database("push_kill")
     random.seed(16)
     settings = {"agent_id": "kill-1", "agent_interval": "250ms", "interval": "100ms", "batch_size": "3"}
-    for _ in range(15):
+    for _ in range(20):
         agent = start_pushing(workdir, postgres, "push_kill", **settings)
         time.sleep(random.uniform(0.3, 1.5))
         agent.process.kill()
