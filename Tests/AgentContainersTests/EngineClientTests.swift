@@ -56,14 +56,14 @@ import Glibc
         let reason = try #require(error?.unavailableReason)
         #expect(reason.hasPrefix("timeout"), "\(reason)")
         #expect(elapsed >= .milliseconds(450))
-        #expect(elapsed < .seconds(3), "a hung engine held the call for \(elapsed)")
+        #expect(elapsed < .seconds(10), "a hung engine held the call for \(elapsed)")
         // The event stream's opening has the same deadline.
         let streamStarted = clock.now
         let streamError = await #expect(throws: ContainerEngineError.self) {
             try await engine.streamEvents(labels: ["a=b"]) { _ in }
         }
         #expect(streamError?.unavailableReason?.hasPrefix("timeout") == true)
-        #expect(clock.now - streamStarted < .seconds(3))
+        #expect(clock.now - streamStarted < .seconds(10), "a hung engine held the opening of the event stream")
     }
 
     @Test func versionNegotiation() throws {

@@ -107,7 +107,7 @@ struct DeadlineTests {
         await #expect(throws: CollectorError.timedOut(.milliseconds(50))) {
             try await withDeadline(.milliseconds(50), clock: ContinuousClock()) { await stuck.wait() }
         }
-        #expect(start.duration(to: .now) < .seconds(2))
+        #expect(start.duration(to: .now) < .seconds(10), "the stuck operation held the caller")
         stuck.release()
     }
 
