@@ -75,6 +75,20 @@ def wait_for(predicate, timeout: float = 10.0, what: str = "condition", interval
     raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
 
 
+def fill_filesystem(directory: Path) -> Path:
+    """Writes zeros into `directory/filler` until the filesystem refuses (ENOSPC); returns the file, to delete when
+    space should come back."""
+    filler = directory / "filler"
+    with open(filler, "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    return filler
+
+
 def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The test's environment without VIWORKS_* variables (the agent rejects unknown ones), plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIWORKS_")}

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import clean_environment, require_binary, run_cli, start_agent
+from conftest import clean_environment, fill_filesystem, require_binary, run_cli, start_agent
 
 
 def integrity(path) -> str:
@@ -232,14 +232,7 @@ def test_a_full_disk_shows_in_status_and_clears_when_space_returns(tmp_path):
     try:
         agent = start_agent(tmp_path / "run", env={"VIWORKS_AGENT_STATE_DIRECTORY": str(state), "VIWORKS_AGENT_INTERVAL": "1s",
                                                    "VIWORKS_HISTORY_FLUSH_INTERVAL": "1s"})
-        filler = state / "filler"
-        with open(filler, "wb") as handle:
-            try:
-                while True:
-                    handle.write(b"\0" * 65536)
-                    handle.flush()
-            except OSError:
-                pass
+        filler = fill_filesystem(state)
         deadline = time.monotonic() + 30
         simple = {}
         while time.monotonic() < deadline:

@@ -7,23 +7,10 @@ import json
 import os
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, start_agent
-
-
-def fill(directory: Path) -> Path:
-    filler = directory / "filler"
-    with open(filler, "wb") as handle:
-        try:
-            while True:
-                handle.write(b"\0" * 65536)
-                handle.flush()
-        except OSError:
-            pass
-    return filler
+from conftest import fill_filesystem, run_cli, start_agent
 
 
 def post_command(agent, headers: dict[str, str], name: str) -> tuple[int, dict]:
@@ -64,7 +51,7 @@ def test_a_full_state_directory_refuses_commands_keeps_serving_and_resumes(tmp_p
         assert marker.exists()
         marker.unlink()
 
-        filler = fill(state)
+        filler = fill_filesystem(state)
         # Full: the command is refused before it runs (no unaudited action), with the reason.
         status, body = post_command(agent, headers, "mark")
         assert status == 503, body
