@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -16,19 +17,11 @@ import pytest
 
 from systemd_helpers import require_root_and_tools
 
-JOURNALD = "/lib/systemd/systemd-journald"
+# The standalone journald of the e2e suite (one script for both suites: journal.py lives in tests/e2e).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+from journal import JOURNALD, JOURNALD_PROLOGUE  # noqa: E402
 
-SCRIPT = r"""
-set -eu
-mount -t tmpfs tmpfs /run
-mkdir -p /run/log/journal /run/systemd/journal
-mount --bind "$JOURNAL_DIR" /run/log/journal
-if [ -d /var/log/journal ]; then mount -t tmpfs tmpfs /var/log/journal; fi
-/lib/systemd/systemd-journald &
-JPID=$!
-for _ in $(seq 200); do [ -S /run/systemd/journal/socket ] && break; sleep 0.05; done
-[ -S /run/systemd/journal/socket ] || { echo "journald did not start" >&2; exit 90; }
-
+SCRIPT = JOURNALD_PROLOGUE + r"""
 # 1. Explicit --log-format journald.
 "$AGENT" debug log-test --log-format journald --tag "$TAG-explicit" 2>"$OUT/explicit.stderr"
 # 2. auto, with JOURNAL_STREAM naming stderr (what systemd sets for StandardError=journal): journald.
