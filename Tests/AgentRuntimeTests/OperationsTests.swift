@@ -268,6 +268,26 @@ struct AuditLogTests {
         #expect(unanchored.anchorProblem == "the anchor file \(path).anchor is missing")
     }
 
+    @Test func aLogWithNoRecordYetVerifiesWithoutAnAnchorFile() throws {
+        let path = temporaryDirectory() + "/audit.sqlite"
+        let log = try AuditLog(path: path, journal: false)
+        #expect(!FileManager.default.fileExists(atPath: path + ".anchor"))
+        let fresh = try log.verify()
+        #expect(fresh.isIntact, "\(fresh)")
+        #expect(fresh.records == 0)
+        #expect(fresh.anchorProblem == nil)
+        // Opened again (the log is marked as anchored by now) and still empty: still intact.
+        let reopened = try AuditLog(path: path, journal: false).verify()
+        #expect(reopened.isIntact, "\(reopened)")
+        // Once a record exists, a missing anchor file is a problem again.
+        try log.append(AuditRecord(time: .now(), event: "command.start", action: "cmd1"))
+        try FileManager.default.removeItem(atPath: path + ".anchor")
+        let unanchored = try log.verify()
+        #expect(!unanchored.isIntact)
+        #expect(unanchored.records == 1)
+        #expect(unanchored.anchorProblem == "the anchor file \(path).anchor is missing")
+    }
+
     @Test func removingAPrefixYoungerThanTheRetentionIsRefusedAndDetected() throws {
         let path = temporaryDirectory() + "/audit.sqlite"
         let log = try AuditLog(path: path, journal: false, retention: .seconds(365 * 86_400))

@@ -362,7 +362,8 @@ public final class AuditLog: Sendable {
     }
 
     /// Recomputes the chain from the oldest record kept, and checks its ends: the oldest must follow the last record
-    /// retention removed, and the newest must be the one the anchor file names (or newer).
+    /// retention removed, and the newest must be the one the anchor file names (or newer). A log that no record was
+    /// ever written to (none kept, none removed by retention) has no anchor file yet and verifies intact with 0 records.
     public func verify() throws -> AuditVerification {
         // The anchor first: it is written after each commit, so every record it names is already in the database.
         let anchor = readAnchor()
@@ -398,7 +399,8 @@ public final class AuditLog: Sendable {
             }
             let newest = previous?.id ?? removedThrough
             guard let anchor else {
-                if anchored {
+                // No record was ever written (none kept, none removed by retention): there is no end to anchor yet.
+                if anchored, count > 0 || removedThrough > 0 {
                     return AuditVerification(records: count, firstBadRecord: nil, problem: nil, anchorProblem: "the anchor file \(anchorPath) is missing")
                 }
                 return AuditVerification(records: count, firstBadRecord: nil, problem: nil)
