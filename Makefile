@@ -14,7 +14,7 @@ PREFIX ?= /usr/local
 # chromium-driver: the real browser of the dashboard tests (driven by Selenium through the system's chromedriver).
 DEB_PACKAGES := libsystemd-dev pkg-config dpkg-dev systemd systemd-container debootstrap zstd curl nginx-light redis-server postgresql openssh-server docker.io busybox-static chromium chromium-driver
 
-.PHONY: run build release test test-swift test-e2e test-systemd deps test-deps install deb bench clean
+.PHONY: run build release test test-swift test-e2e test-systemd fuzz fuzz-build deps test-deps install deb bench clean
 
 ## Build the release binary and run the agent on this host with the built-in defaults (listens on 127.0.0.1:9740) and the repository's plugins.d.
 run: release
@@ -43,7 +43,7 @@ deps:
 
 ## The whole test suite: Swift unit and fixture tests, end-to-end tests of the real binary, then the release binary
 ## under a real journald and a real systemd (Debian 12 booted in systemd-nspawn; needs root).
-test: deps test-deps build test-swift test-e2e test-systemd
+test: deps test-deps build test-swift test-e2e test-systemd fuzz
 
 test-swift:
 	$(SWIFT) test --skip-build
@@ -59,6 +59,29 @@ test-systemd: release
 test-deps:
 	@$(PYTHON) -c 'import pytest, jsonschema, openapi_spec_validator, psycopg, schemathesis, selenium' 2>/dev/null \
 	  || $(PYTHON) -m pip install -q pytest jsonschema openapi-spec-validator "psycopg[binary]" "schemathesis>=4.32,<5" "selenium>=4.20,<5"
+
+## Fuzzing (docs/fuzzing.md): one libFuzzer executable with every target, built with the fuzzer and address sanitizers
+## in its own scratch path (.build/fuzz); Package.swift declares it only when VIWORKS_FUZZ=1. `make fuzz` runs each target
+## on its committed seed corpus (Fuzz/corpus/TARGET) plus FUZZ_RUNS inputs, with a fixed seed, and fails on any crash,
+## sanitizer report, leak or input slower than 10 s; new inputs go to .build/fuzz/corpus, crashes to .build/fuzz/artifacts,
+## each target's output to .build/fuzz/TARGET.log.
+FUZZ_TARGETS := plugin-wire plugin-manifest config procfs time docker-stats authorization
+FUZZ_RUNS ?= 5000
+FUZZ_BUILD_FLAGS := --scratch-path .build/fuzz --product viworks-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+FUZZ_BIN = $(shell VIWORKS_FUZZ=1 $(SWIFT) build $(FUZZ_BUILD_FLAGS) --show-bin-path)/viworks-fuzz
+
+fuzz-build:
+	VIWORKS_FUZZ=1 $(SWIFT) build $(FUZZ_BUILD_FLAGS)
+
+fuzz: fuzz-build
+	@set -e; mkdir -p .build/fuzz/artifacts; for target in $(FUZZ_TARGETS); do \
+	  mkdir -p .build/fuzz/corpus/$$target; \
+	  echo "== fuzz $$target ($(FUZZ_RUNS) runs)"; \
+	  $(FUZZ_BIN) $$target -seed=1 -runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+	    -artifact_prefix=.build/fuzz/artifacts/$$target- .build/fuzz/corpus/$$target Fuzz/corpus/$$target \
+	    > .build/fuzz/$$target.log 2>&1 || { tail -60 .build/fuzz/$$target.log; exit 1; }; \
+	  grep -E '^(#[0-9]+ +DONE|Done [0-9]+ runs)' .build/fuzz/$$target.log; \
+	done
 
 ## Install the release binary in $(PREFIX)/bin, the systemd unit in /etc/systemd/system and, only if there is none yet,
 ## the example configuration as /etc/viworks-agent/agent.toml. Then: systemctl enable --now viworks-agent

@@ -266,3 +266,23 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzzing (docs/fuzzing.md): one libFuzzer executable, declared only when VIWORKS_FUZZ=1 so that a plain `swift build`
+// neither plans nor builds it. Built into its own scratch path with the fuzzer and address sanitizers:
+// VIWORKS_FUZZ=1 swift build --scratch-path .build/fuzz --product viworks-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+if Context.environment["VIWORKS_FUZZ"] == "1" {
+    package.targets += [
+        // libFuzzer's entry point (LLVMFuzzerRunDriver), declared for Swift.
+        .target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"),
+        .executableTarget(
+            name: "viworks-fuzz",
+            dependencies: [
+                "CFuzzerDriver", "AgentRuntime", "AgentCollectors", "AgentPlugins", "AgentContainers", "AgentServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Fuzz/viworks-fuzz",
+            swiftSettings: swiftSettings
+        ),
+    ]
+}
