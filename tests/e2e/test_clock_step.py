@@ -5,7 +5,8 @@ libfaketime (Debian package `faketime`) is preloaded into the binary with a time
 moves, as when an administrator or NTP steps it; the machine's real clock is never touched.
 
 What must stay right: rates and durations come from the monotonic clock (the loopback receive rate while the test
-sends a steady 1 MB/s through it, CPU %, the agent's uptime), an alert's `for` is not shortened by a step forward,
+sends a steady 1 MB/s through it, CPU %, the agent's and the host's uptime, the probe of a server that answers 0.3 s
+late), an alert's `for` is not shortened by a step forward,
 history stays in time order, and the agent logs each step with what history did about it.
 """
 
@@ -13,13 +14,15 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import start_agent, wait_for
+from conftest import free_port, start_agent, wait_for
 
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 CPU = "viworks_cpu_usage_percent"
@@ -60,6 +63,21 @@ class LoopbackTraffic:
         self.receiver.close()
 
 
+# An HTTP server that answers every request 0.3 s late: the probe of the service that runs it takes that long.
+SLOW_SERVER = """
+import http.server, sys, time
+class Slow(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        time.sleep(0.3)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), Slow).serve_forever()
+"""
+
+
 def loopback_receive_rate(status: dict) -> float | None:
     for interface in status["system_info"]["network"]["details"]:
         if interface["name"] == "lo":
@@ -75,7 +93,12 @@ def test_wall_clock_steps_leave_rates_durations_alerts_and_history_right(tmp_pat
     config = tmp_path / "agent.toml"
     # CPU use is always at or above a warning of 0: held for 5 minutes, it may only be raised after 5 real minutes,
     # never by a step of the wall clock.
-    config.write_text('[alerts.cpu]\nwarning = 0\ncritical = 100\nfor = "5m"\n')
+    server_port = free_port()
+    config.write_text(
+        '[alerts.cpu]\nwarning = 0\ncritical = 100\nfor = "5m"\n'
+        f'[services.slowweb]\ncommand_patterns = ["clockstep-slow-web"]\nprobe = "http://127.0.0.1:{server_port}/"\n'
+    )
+    server = subprocess.Popen([sys.executable, "-c", SLOW_SERVER, "clockstep-slow-web", str(server_port)])
     env = {
         "VIWORKS_AGENT_INTERVAL": "1s",
         "VIWORKS_HISTORY_FLUSH_INTERVAL": "1s",
@@ -86,12 +109,18 @@ def test_wall_clock_steps_leave_rates_durations_alerts_and_history_right(tmp_pat
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
     }
     traffic = LoopbackTraffic()
+    def probed() -> float | None:
+        service = {s["name"]: s for s in agent.get_json("/api/v1/services")["services"]}.get("slowweb") or {}
+        probe = service.get("probe") or {}
+        return probe.get("duration_seconds") if probe.get("ok") else None
+
     # Started through env(1): libfaketime's constructor edits the environment of the process it is loaded into, which
     # makes the Swift runtime lose its arguments (it finds argv next to the environment); in env it does that harm
     # to env, and the agent then starts with the environment env left.
     agent = start_agent(tmp_path / "agent", "--config", str(config), env=env, launcher=("/usr/bin/env",))
     try:
         agent.wait_collections(minimum=3)
+        wait_for(probed, timeout=20, what="the first answered probe of the slow server")
 
         def collected_after(timestamp: str, count: int = 3) -> dict | None:
             """The status once `count` more cpu collections have run since the one stamped `timestamp`."""
@@ -132,6 +161,9 @@ def test_wall_clock_steps_leave_rates_durations_alerts_and_history_right(tmp_pat
             assert len(found) == 1, (to, found)
             direction, seconds = found[0]
             assert direction == ("forward" if wall_step > 0 else "back") and abs(float(seconds) - abs(wall_step)) < 2, (to, found)
+            # Probe durations on the monotonic clock: 0.3 s and a little, never the step.
+            duration = probed()
+            assert duration is not None and 0.29 <= duration < 10, (to, duration)
             # An alert held for 5 minutes is not raised by a step of 10.
             assert status["alerts"]["warning"] == 0 and status["alerts"]["state"] == "ok", (to, status["alerts"])
             assert agent.get_json("/api/v1/alerts")["alerts"] == [], to
@@ -152,3 +184,5 @@ def test_wall_clock_steps_leave_rates_durations_alerts_and_history_right(tmp_pat
     finally:
         agent.stop()
         traffic.close()
+        server.terminate()
+        server.wait(timeout=10)

@@ -442,7 +442,7 @@ def test_kill_9_during_creates_and_deletes_then_the_list_equals_the_engine(priva
     config = write_config(tmp_path / "agent.toml", private_docker.socket, agent_id, ports, per_user=30, max_sessions=30)
     rng = random.Random(18)
     agents: list[Agent] = []
-    reconciled: set[str] = set()
+    reconciled: set[tuple[str, str]] = set()  # (session id, reason) of the agent's session.end records
     left_by_kill: list[dict] = []
     try:
         for round_ in range(6):
@@ -461,7 +461,7 @@ def test_kill_9_during_creates_and_deletes_then_the_list_equals_the_engine(priva
                     assert session_id in ended_sessions, (f"round {round_}: container {container['Id']} of {session_id} went without a record", ends)
                 for record in ends:
                     assert record["parameters"]["reason"] and record["outcome"] == "ok", record
-                reconciled.update(ended_sessions)
+                reconciled.update((r["parameters"]["session_id"], r["parameters"]["reason"]) for r in ends)
             if round_ == 5:
                 break
             stop = threading.Event()
@@ -494,6 +494,8 @@ def test_kill_9_during_creates_and_deletes_then_the_list_equals_the_engine(priva
                     thread.join(timeout=30)
             left_by_kill = labelled(private_docker, agent_id)
 
+        # The kills landed during creates: the restarts closed sessions left `creating` and removed their containers.
+        assert "the agent stopped while the session was being created" in {reason for _, reason in reconciled}, reconciled
         # Every session still listed can be deleted, and then nothing of this agent is left on the engine.
         last = agents[-1]
         _, listed = call(last, "GET", SESSIONS, role="viewer")
