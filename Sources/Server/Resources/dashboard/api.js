@@ -65,13 +65,15 @@ export function query(params) {
 
 /**
  * Reads a Server-Sent Events response with fetch (EventSource cannot send an Authorization header) and calls
- * onEvent({id, event, data}) per event. Reconnects after `retry` ms with Last-Event-ID until stop() is called.
+ * onEvent({id, event, data}) per event. Reconnects after `retry` ms with Last-Event-ID until stop() is called, or
+ * until the agent refuses the credential (401: onRefused(message), no more tries).
  */
 export class EventReader {
-  constructor(path, onEvent, { onState = () => {}, resume = true } = {}) {
+  constructor(path, onEvent, { onState = () => {}, onRefused = () => {}, resume = true } = {}) {
     this.path = path;
     this.onEvent = onEvent;
     this.onState = onState;
+    this.onRefused = onRefused;
     this.resume = resume;
     this.lastEventId = '';
     this.retry = 3000;
@@ -101,6 +103,7 @@ export class EventReader {
           let message = `${response.status} ${response.statusText}`;
           try { message = (await response.json()).error.message; } catch { /* not JSON */ }
           this.onState(false, message);
+          if (response.status === 401 && !this.stopped) this.onRefused(message);
           if (response.status === 401 || response.status === 403 || response.status === 404) return;
         } else {
           this.onState(true, '');
@@ -133,6 +136,7 @@ export class EventReader {
           if (event.data.length) {
             if (event.id) this.lastEventId = event.id;
             this.onEvent({ id: event.id, event: event.event, data: event.data.join('\n') });
+            if (this.stopped) return;
           }
           event = { id: '', event: 'message', data: [] };
           continue;
