@@ -59,7 +59,9 @@ export function query(params) {
     if (Array.isArray(value)) value.forEach((item) => search.append(key, item));
     else search.append(key, String(value));
   }
-  const text = search.toString();
+  // URLSearchParams writes a space as `+` (form encoding), which the agent reads as a literal `+` (RFC 3986, so that
+  // `from=…+00:00` works from curl): spaces are sent as %20 (a `+` in a value is already %2B).
+  const text = search.toString().replace(/\+/g, '%20');
   return text ? `?${text}` : '';
 }
 
