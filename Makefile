@@ -11,8 +11,9 @@ PREFIX ?= /usr/local
 # Debian packages: libsystemd-dev and pkg-config to build (CSystemd), dpkg-dev for `make deb`; systemd, systemd-container, debootstrap, zstd, curl for
 # the systemd tests; nginx-light, redis-server, postgresql, openssh-server: real daemons for the services tests; docker.io and
 # busybox-static: a real container engine and the test image for the container session tests; chromium and
-# chromium-driver: the real browser of the dashboard tests (driven by Selenium through the system's chromedriver).
-DEB_PACKAGES := libsystemd-dev pkg-config dpkg-dev systemd systemd-container debootstrap zstd curl nginx-light redis-server postgresql openssh-server docker.io busybox-static chromium chromium-driver
+# chromium-driver: the real browser of the dashboard tests (driven by Selenium through the system's chromedriver);
+# faketime: libfaketime, which steps the agent's wall clock in the clock-step test.
+DEB_PACKAGES := libsystemd-dev pkg-config dpkg-dev systemd systemd-container debootstrap zstd curl nginx-light redis-server postgresql openssh-server docker.io busybox-static chromium chromium-driver faketime
 
 .PHONY: run build release test test-swift test-e2e test-systemd fuzz fuzz-build deps test-deps install deb bench clean
 

@@ -29,12 +29,21 @@ enum EventStream {
     static func response<Events: AsyncSequence & Sendable>(
         opening: String, events: Events, render: @escaping @Sendable (Events.Element) throws -> String?
     ) -> Response where Events.Element: Sendable {
+        response(opening: opening, events: events, frames: { event in try render(event).map { ByteBuffer(string: $0) } })
+    }
+
+    /// A 200 response that writes `opening`, then the bytes `frames(event)` gives for every event of `events` (nil
+    /// writes nothing; bytes shared by many streams are written without a copy), until `events` ends, the client leaves
+    /// or the agent shuts down gracefully.
+    static func response<Events: AsyncSequence & Sendable>(
+        opening: String, events: Events, frames render: @escaping @Sendable (Events.Element) throws -> ByteBuffer?
+    ) -> Response where Events.Element: Sendable {
         Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 try await writer.write(ByteBuffer(string: opening))
                 for try await event in events.cancelOnGracefulShutdown() {
-                    if let text = try render(event) { try await writer.write(ByteBuffer(string: text)) }
+                    if let bytes = try render(event) { try await writer.write(bytes) }
                 }
                 if Task.isShuttingDownGracefully { try await writer.write(ByteBuffer(string: shutdownComment)) }
                 try await writer.finish(nil)

@@ -12,10 +12,16 @@ public struct HistoryContext: Sendable {
     public var settings: HistorySettings
     public var unavailableReason: String
     public var now: @Sendable () -> Timestamp
+    /// `[reports]`: the time zone of the reports.
+    public var reports: ReportSettings
 
-    public init(store: HistoryStore?, settings: HistorySettings, unavailableReason: String = "history is disabled", now: @escaping @Sendable () -> Timestamp = { .now() }) {
+    public init(
+        store: HistoryStore?, settings: HistorySettings, reports: ReportSettings = ReportSettings(), unavailableReason: String = "history is disabled",
+        now: @escaping @Sendable () -> Timestamp = { .now() }
+    ) {
         self.store = store
         self.settings = settings
+        self.reports = reports
         self.unavailableReason = unavailableReason
         self.now = now
     }

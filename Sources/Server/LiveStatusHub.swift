@@ -9,19 +9,25 @@ import NIOCore
 public import ServiceLifecycle
 import Synchronization
 
-/// The events of `GET /api/v1/stream`: one `status` event (the `/api/v1/status` document) after each collection, and
-/// one `alerts` event (the `/api/v1/alerts` document) whenever the active alerts change.
+/// The events of `GET /api/v1/stream`: after each collection one `status` event (the `/api/v1/status` document) and
+/// one `status-simple` event (the `/api/v1/status-simple` document: the verdict and its reasons), and one `alerts`
+/// event (the `/api/v1/alerts` document) whenever the active alerts change.
 ///
 /// One hub serves every client: it listens to the metrics bus, waits a moment after a batch so that the batches of one
-/// collection round make one event, encodes the document once (the status route's cached bytes), and hands the same
-/// frame to every open stream. The last events are kept, so that a client that reconnects with `Last-Event-ID`
-/// gets what it missed, or the latest state when that is no longer kept. A comment line goes to every stream each
-/// `[stream] keepalive`; at most `[stream] max_clients` streams are open at once.
+/// collection round make one publication, encodes each document once (the status routes' cached bytes), frames the
+/// events once, and hands the same bytes to every open stream (one write per client and publication). The last
+/// events are kept, so that a client that reconnects with `Last-Event-ID` gets what it missed, or the latest state
+/// when that is no longer kept. A comment line goes to every stream each `[stream] keepalive`; at most
+/// `[stream] max_clients` streams are open at once. A stream opened with a JWT ends when the token expires, one opened
+/// with an API key at the first keep-alive after a reload removed the key: an `event: error` says why.
 public final class LiveStatusHub: Service, Sendable {
     /// What a stream receives.
     enum Item: Sendable {
-        case event(Event)
+        /// The events of one publication (or of a replay), written at once.
+        case events(Batch)
         case keepAlive
+        /// The last frame of a stream whose credential is no longer accepted (`event: error`).
+        case end(ByteBuffer)
     }
 
     /// One event as written on the wire.
@@ -29,12 +35,42 @@ public final class LiveStatusHub: Service, Sendable {
         var sequence: UInt64
         var kind: Kind
         /// The whole frame: `id:`, `event:`, `data:` and the blank line.
-        var frame: String
+        var frame: ByteBuffer
+    }
+
+    /// Events written together, and their frames one after the other (shared by every client: no copy per client).
+    struct Batch: Sendable {
+        var events: [Event]
+        var bytes: ByteBuffer
+
+        init(_ events: [Event]) {
+            self.events = events
+            if events.count == 1 {
+                bytes = events[0].frame
+            } else {
+                var bytes = ByteBuffer()
+                bytes.reserveCapacity(events.reduce(0) { $0 + $1.frame.readableBytes })
+                for event in events { bytes.writeImmutableBuffer(event.frame) }
+                self.bytes = bytes
+            }
+        }
+
+        /// The first `count` events.
+        func prefix(_ count: Int) -> Batch { count >= events.count ? self : Batch(Array(events.prefix(count))) }
     }
 
     enum Kind: String, Sendable {
         case status
+        case statusSimple = "status-simple"
         case alerts
+    }
+
+    /// What a stream's credential allows.
+    struct Credential: Sendable {
+        /// Time left until the credential is refused (a JWT's `exp` plus the leeway); nil when it does not expire.
+        var expiresIn: Duration?
+        /// Asked at every keep-alive: nil while the credential is accepted, else why not (a reload removed the API key).
+        var revoked: (@Sendable () -> String?)?
     }
 
     /// Refused: `max_clients` streams are open.
@@ -46,6 +82,9 @@ public final class LiveStatusHub: Service, Sendable {
         var continuation: AsyncStream<Item>.Continuation
         /// Events still to send before the stream ends (`max_events`); nil for no end.
         var remaining: Int?
+        var revoked: (@Sendable () -> String?)?
+        /// Ends the stream when the credential expires.
+        var expiry: Task<Void, Never>?
     }
 
     private struct State {
@@ -90,30 +129,43 @@ public final class LiveStatusHub: Service, Sendable {
     public var maximumClients: Int { settings.maxClients }
 
     /// A new stream: first what a client resuming after `lastEventID` missed (or, without a kept match, the latest
-    /// status and alerts events), then every new event and keep-alive.
+    /// event of each kind), then every new event and keep-alive.
     /// - Parameters:
     ///   - lastEventID: the `Last-Event-ID` the client sent, already checked for its shape.
     ///   - maxEvents: the stream ends after this many events; nil never.
+    ///   - credential: when the stream ends because its credential is no longer accepted.
     /// - Throws: ``TooManyStreams`` when `max_clients` streams are open.
-    func subscribe(lastEventID: String?, maxEvents: Int?) throws(TooManyStreams) -> AsyncStream<Item> {
+    func subscribe(lastEventID: String?, maxEvents: Int?, credential: Credential = Credential()) throws(TooManyStreams) -> AsyncStream<Item> {
         let (stream, continuation) = AsyncStream.makeStream(of: Item.self, bufferingPolicy: .bufferingNewest(Self.kept))
         let admitted: (id: Int, done: Bool)? = state.withLock { state in
             guard state.clients.count < settings.maxClients else { return nil }
             let id = state.nextClient
             state.nextClient += 1
-            var client = Client(continuation: continuation, remaining: maxEvents)
-            var done = false
-            for event in Self.replay(state.recent, after: resumePoint(lastEventID)) where !done {
-                done = !Self.deliver(.event(event), to: &client)
-            }
+            var client = Client(continuation: continuation, remaining: maxEvents, revoked: credential.revoked)
+            let missed = Self.replay(state.recent, after: resumePoint(lastEventID))
+            let done = !missed.isEmpty && !Self.deliver(Batch(missed), to: &client)
             if !done { state.clients[id] = client }
             return (id, done)
         }
         guard let admitted else { throw TooManyStreams(limit: settings.maxClients) }
         continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.clients.removeValue(forKey: admitted.id) }
+            let client = self?.state.withLock { $0.clients.removeValue(forKey: admitted.id) }
+            client?.expiry?.cancel()
         }
-        if admitted.done { continuation.finish() }
+        if admitted.done {
+            continuation.finish()
+        } else if let expiresIn = credential.expiresIn {
+            let expiry = Task { [weak self] in
+                do { try await Task.sleep(for: expiresIn) } catch { return }
+                self?.end(admitted.id, code: "token_expired", message: "the token expired; sign in again with a new one")
+            }
+            let kept = state.withLock { state in
+                guard state.clients[admitted.id] != nil else { return false }
+                state.clients[admitted.id]?.expiry = expiry
+                return true
+            }
+            if !kept { expiry.cancel() }
+        }
         return stream
     }
 
@@ -133,21 +185,30 @@ public final class LiveStatusHub: Service, Sendable {
         return latest.values.sorted { $0.sequence < $1.sequence }
     }
 
-    /// Yields `item`; false when the client is done (its `max_events` reached): the caller finishes its stream after
-    /// releasing the lock, since finishing runs the stream's termination handler, which takes the lock.
-    private static func deliver(_ item: Item, to client: inout Client) -> Bool {
-        client.continuation.yield(item)
-        guard case .event = item, let remaining = client.remaining else { return true }
-        client.remaining = remaining - 1
-        return remaining - 1 > 0
+    /// Yields `batch`, cut to the events the client still takes; false when the client is done (its `max_events`
+    /// reached): the caller finishes its stream after releasing the lock, since finishing runs the stream's
+    /// termination handler, which takes the lock.
+    private static func deliver(_ batch: Batch, to client: inout Client) -> Bool {
+        guard let remaining = client.remaining else {
+            client.continuation.yield(.events(batch))
+            return true
+        }
+        let taken = batch.prefix(remaining)
+        client.continuation.yield(.events(taken))
+        client.remaining = remaining - taken.events.count
+        return remaining - taken.events.count > 0
     }
 
     private func broadcast(_ item: Item) {
         let done = state.withLock { state -> [AsyncStream<Item>.Continuation] in
+            guard case .events(let batch) = item else {
+                for client in state.clients.values { client.continuation.yield(item) }
+                return []
+            }
             var done: [AsyncStream<Item>.Continuation] = []
             for id in Array(state.clients.keys) {
                 guard var client = state.clients[id] else { continue }
-                if Self.deliver(item, to: &client) {
+                if Self.deliver(batch, to: &client) {
                     state.clients[id] = client
                 } else {
                     state.clients[id] = nil
@@ -159,20 +220,51 @@ public final class LiveStatusHub: Service, Sendable {
         for continuation in done { continuation.finish() }
     }
 
-    private func publish(_ kind: Kind, data: ByteBuffer) {
-        let event = state.withLock { state -> Event in
-            state.sequence += 1
-            let event = Event(
-                sequence: state.sequence, kind: kind,
-                frame: "id: \(generation)-\(state.sequence)\nevent: \(kind.rawValue)\ndata: \(String(buffer: data))\n\n")
-            state.recent.append(event)
-            if state.recent.count > Self.kept { state.recent.removeFirst(state.recent.count - Self.kept) }
-            return event
-        }
-        broadcast(.event(event))
+    /// The `event: error` frame that ends a stream, with the API's error shape in `data`.
+    static func errorFrame(code: String, message: String) -> ByteBuffer {
+        ByteBuffer(string: "event: error\ndata: {\"error\":{\"code\":\(JSONString.quote(code)),\"message\":\(JSONString.quote(message))}}\n\n")
     }
 
-    /// Sends a status event when a collection changed the snapshot, and an alerts event when the alerts changed.
+    /// Ends one stream with an `event: error` frame.
+    private func end(_ id: Int, code: String, message: String) {
+        guard let client = state.withLock({ $0.clients.removeValue(forKey: id) }) else { return }
+        client.continuation.yield(.end(Self.errorFrame(code: code, message: message)))
+        client.continuation.finish()
+    }
+
+    /// Ends the streams whose credential is no longer accepted (a reload removed the API key), then writes a keep-alive
+    /// comment to the others.
+    func keepAlive() {
+        let checks = state.withLock { state in state.clients.compactMap { id, client in client.revoked.map { (id, $0) } } }
+        for (id, revoked) in checks {
+            if let reason = revoked() { end(id, code: "credential_revoked", message: reason) }
+        }
+        broadcast(.keepAlive)
+    }
+
+    /// Frames the documents as events (consecutive ids), keeps them for resumption and sends them in one batch.
+    private func publish(_ documents: [(Kind, ByteBuffer)]) {
+        guard !documents.isEmpty else { return }
+        let batch = state.withLock { state -> Batch in
+            var events: [Event] = []
+            for (kind, data) in documents {
+                state.sequence += 1
+                var frame = ByteBuffer()
+                frame.reserveCapacity(data.readableBytes + 64)
+                frame.writeString("id: \(generation)-\(state.sequence)\nevent: \(kind.rawValue)\ndata: ")
+                frame.writeImmutableBuffer(data)
+                frame.writeString("\n\n")
+                events.append(Event(sequence: state.sequence, kind: kind, frame: frame))
+            }
+            state.recent.append(contentsOf: events)
+            if state.recent.count > Self.kept { state.recent.removeFirst(state.recent.count - Self.kept) }
+            return Batch(events)
+        }
+        broadcast(.events(batch))
+    }
+
+    /// Sends the status and status-simple events when a collection changed the snapshot, and an alerts event when the
+    /// alerts changed.
     func update() async {
         let version = snapshots.version
         let generation = alerts?.generation
@@ -184,8 +276,13 @@ public final class LiveStatusHub: Service, Sendable {
             return (statusChanged, alertsChanged)
         }
         do {
-            if statusChanged, snapshots.isReady || version > 0 { publish(.status, data: try await status.statusBody()) }
-            if alertsChanged, let alerts { publish(.alerts, data: try encode(AlertsDTO(summary: alerts.summary(), alerts: alerts.active()))) }
+            var documents: [(Kind, ByteBuffer)] = []
+            if statusChanged, snapshots.isReady || version > 0 {
+                documents.append((.status, try await status.statusBody()))
+                documents.append((.statusSimple, try await status.simpleStatusBody()))
+            }
+            if alertsChanged, let alerts { documents.append((.alerts, try encode(AlertsDTO(summary: alerts.summary(), alerts: alerts.active())))) }
+            publish(documents)
         } catch {
             logger.warning("the live status event could not be encoded", metadata: ["error": "\(error)"])
         }
@@ -200,7 +297,7 @@ public final class LiveStatusHub: Service, Sendable {
                 group.addTask {
                     while !Task.isCancelled {
                         do { try await Task.sleep(for: self.settings.keepAlive) } catch { return }
-                        self.broadcast(.keepAlive)
+                        self.keepAlive()
                         // Alerts that changed without a batch (an alert's hold time ending) are sent here at the latest.
                         await self.update()
                     }
@@ -215,8 +312,11 @@ public final class LiveStatusHub: Service, Sendable {
         }
         let open = state.withLock { state in
             defer { state.clients.removeAll() }
-            return state.clients.values.map(\.continuation)
+            return state.clients.values.map { ($0.continuation, $0.expiry) }
         }
-        for continuation in open { continuation.finish() }
+        for (continuation, expiry) in open {
+            expiry?.cancel()
+            continuation.finish()
+        }
     }
 }

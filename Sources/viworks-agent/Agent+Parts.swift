@@ -93,11 +93,11 @@ extension Agent {
         guard configuration.history.enabled, let store else {
             return AgentHistory(
                 database: database, writer: nil,
-                context: HistoryContext(store: nil, settings: configuration.history, unavailableReason: "history is disabled ([history] enabled = false)"))
+                context: HistoryContext(store: nil, settings: configuration.history, reports: configuration.reports, unavailableReason: "history is disabled ([history] enabled = false)"))
         }
         return AgentHistory(
             database: database, writer: HistoryWriter(store: store, bus: bus, settings: configuration.history, clock: ContinuousClock(), logger: logger),
-            context: HistoryContext(store: store, settings: configuration.history))
+            context: HistoryContext(store: store, settings: configuration.history, reports: configuration.reports))
     }
 
     // MARK: - Outputs

@@ -82,7 +82,9 @@ struct Agent {
         }
 
         // User sessions in containers and the container monitor.
-        let containers = await makeContainers(configuration, logger: logger)
+        var auditSessions: (@Sendable (AuditRecord) throws -> AuditRecord?)?
+        if let operations { auditSessions = { record in try operations.record(record) } }
+        let containers = await makeContainers(configuration, audit: auditSessions, logger: logger)
         let postgresql = makePostgreSQLOutput(
             configuration, agentID: agentID, bus: bus, board: outputs, eventLoopGroup: eventLoopGroup, sessions: containers.manager, logger: logger)
 

@@ -22,6 +22,12 @@ struct AgentCommand: AsyncParsableCommand {
         ],
         defaultSubcommand: RunCommand.self
     )
+
+    /// Makes NIO's event loop Swift concurrency's default executor before the first task, then parses and runs the command.
+    static func main() async {
+        AgentExecutorFactory.install()
+        await main(nil)
+    }
 }
 
 /// Options shared by the commands that read the configuration.

@@ -25,7 +25,7 @@ struct ContainersService: Service {
     }
 }
 
-/// The container parts of the agent, built by ``Agent/makeContainers(_:logger:)``.
+/// The container parts of the agent, built by ``Agent/makeContainers(_:audit:logger:)``.
 struct AgentContainersPart {
     /// nil when containers are off or could not be set up (the session routes answer 503).
     let manager: SessionManager?
@@ -51,8 +51,11 @@ extension Agent {
     /// The session manager and the container monitor when `[containers]` is on (`enabled = true`, or `auto` and the
     /// socket exists). Nothing here stops the agent from starting: the engine is only contacted by the running
     /// service (absent or down, it is reported `unavailable` with the reason), and a session store that cannot be
-    /// opened leaves containers `unavailable` with that reason.
-    static func makeContainers(_ configuration: AgentConfiguration, logger: Logger) async -> AgentContainersPart {
+    /// opened leaves containers `unavailable` with that reason. `audit` records the sessions reconciliation closes or
+    /// removes by itself (nil without an audit log).
+    static func makeContainers(
+        _ configuration: AgentConfiguration, audit: (@Sendable (AuditRecord) throws -> AuditRecord?)?, logger: Logger
+    ) async -> AgentContainersPart {
         let settings = configuration.containers
         if let reason = settings.disabledReason {
             logger.info("containers are disabled", metadata: ["reason": "\(reason)"])
@@ -69,7 +72,7 @@ extension Agent {
         let engine = DockerEngine(socketPath: settings.socket, timeout: settings.engineTimeout)
         let manager: SessionManager
         do {
-            manager = try await SessionManager(settings: settings, engine: engine, store: store, logger: logger)
+            manager = try await SessionManager(settings: settings, engine: engine, store: store, logger: logger, audit: audit)
         } catch {
             logger.error("the session records cannot be read: sessions are refused", metadata: ["error": "\(error)", "path": "\(path)"])
             try? await engine.shutdown()

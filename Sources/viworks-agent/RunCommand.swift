@@ -40,11 +40,6 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // NIO's shared event loops and blocking pool (the engine client, service probes and the PostgreSQL client run on
-        // them) follow the core count by default: 64 threads on a 64-core host. The agent's few connections need one
-        // loop, and the blocking calls two threads, whatever the host.
-        NIOSingletons.groupLoopCountSuggestion = 1
-        NIOSingletons.blockingPoolThreadCountSuggestion = 2
         let loaded: ConfigLoader.Loaded
         do {
             loaded = try loadConfiguration()

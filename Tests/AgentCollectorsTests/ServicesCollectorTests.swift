@@ -419,6 +419,33 @@ struct ServiceProbeTests {
         #expect(!v4.ok)
     }
 
+    /// `localhost` answering `::1` and `127.0.0.1` (as /etc/hosts has it on most hosts; the resolver gives that answer
+    /// here so the test does not depend on this machine's /etc/hosts): a service listening on only one of the two
+    /// addresses is reached either way, and with neither the failure names both.
+    @Test func aNameIsTriedOnEveryAddressItResolvesTo() async throws {
+        let v4Only = try Listener()
+        defer { v4Only.close() }
+        let v6Only = try Listener(ipv6Loopback: ())
+        defer { v6Only.close() }
+        let prober = ServiceProber(group: nil, resolver: { loop in LoopbackResolver(loop: loop) })
+        for (port, family) in [(v4Only.port, "127.0.0.1 only"), (v6Only.port, "::1 only")] {
+            let spec = try ServiceProbeSpec.parse("tcp://localhost:\(port)").get()
+            let result = await prober.probe(spec, timeout: .seconds(2))
+            #expect(result.ok, "\(family): \(result.detail)")
+            #expect(result.detail == "connected")
+            #expect(result.target == "localhost:\(port)")
+            let redis = await prober.probe(try ServiceProbeSpec.parse("redis://localhost:\(port)").get(), timeout: .milliseconds(300))
+            // Connected (on whichever address listens), then no answer: the listener accepts but never writes.
+            #expect(redis.detail == "no answer within 0.3 s", "\(family)")
+        }
+        let closed = try Listener()
+        let closedPort = closed.port
+        closed.close()
+        let refused = await prober.probe(ServiceProbeSpec(kind: .tcp, host: "localhost", port: closedPort), timeout: .seconds(2))
+        #expect(!refused.ok)
+        #expect(refused.detail == "::1: connection refused; 127.0.0.1: connection refused")
+    }
+
     @Test func probeAddressesParseAndRejectNonsense() throws {
         let http = try ServiceProbeSpec.parse("http://[::1]:8080/health?full=1").get()
         #expect(http == ServiceProbeSpec(kind: .http, host: "::1", port: 8080, path: "/health?full=1"))

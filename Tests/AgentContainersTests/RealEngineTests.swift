@@ -82,16 +82,18 @@ struct RealEngineTests {
     /// - Parameter connect: connect the manager (else ``following(_:)`` does, through ``SessionManager/run()``).
     static func fixture(
         _ docker: TestDocker, name: String, firstPort: Int, storePath: String? = nil, connect: Bool = true,
-        configure: (inout ContainerSettings) -> Void = { _ in }, portIsFree: (@Sendable (String, Int) -> Bool)? = nil
+        configure: (inout ContainerSettings) -> Void = { _ in }, portIsFree: (@Sendable (String, Int) -> Bool)? = nil,
+        audit: (@Sendable (AuditRecord) throws -> AuditRecord?)? = nil
     ) async throws -> Fixture {
         var settings = settings(name: name, firstPort: firstPort)
         configure(&settings)
         settings.socket = docker.socket
-        return try await fixture(docker, settings: settings, storePath: storePath, connect: connect, portIsFree: portIsFree)
+        return try await fixture(docker, settings: settings, storePath: storePath, connect: connect, portIsFree: portIsFree, audit: audit)
     }
 
     static func fixture(
-        _ docker: TestDocker, settings: ContainerSettings, storePath: String?, connect: Bool = true, portIsFree: (@Sendable (String, Int) -> Bool)? = nil
+        _ docker: TestDocker, settings: ContainerSettings, storePath: String?, connect: Bool = true, portIsFree: (@Sendable (String, Int) -> Bool)? = nil,
+        audit: (@Sendable (AuditRecord) throws -> AuditRecord?)? = nil
     ) async throws -> Fixture {
         let path = storePath ?? "/tmp/vwsessions-\(settings.agentID)/sessions.sqlite"
         let store = try SessionStore(path: path)
@@ -99,7 +101,7 @@ struct RealEngineTests {
         let log = MessageLog()
         let logger = Logger(label: "test.containers") { _ in CapturingLogHandler(log: log) }
         let probe: @Sendable (String, Int) -> Bool = portIsFree ?? { PortProbe.isFree(address: $0, port: $1) }
-        let manager = try await SessionManager(settings: settings, engine: engine, store: store, logger: logger, portIsFree: probe)
+        let manager = try await SessionManager(settings: settings, engine: engine, store: store, logger: logger, portIsFree: probe, audit: audit)
         if connect { try await manager.connect() }
         return Fixture(manager: manager, store: store, engine: engine, settings: settings, storePath: path, docker: docker, log: log)
     }
@@ -470,6 +472,51 @@ struct RealEngineTests {
         let record = await fixture.manager.session("0000000000000000000000000000beef")
         #expect(record?.status == .orphaned)
         #expect(record?.reason == "removed at start: a labelled container without a record")
+    }
+
+    @Test func whatReconciliationClosesOrRemovesIsAuditedWithItsReason() async throws {
+        guard let docker = TestDocker.current else { return }
+        let directory = "/tmp/vwaudit-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = try AuditLog(path: directory + "/audit.sqlite", journal: false)
+        let fixture = try await Self.fixture(docker, name: "auditrec", firstPort: 23840, configure: { $0.orphans = .remove }, audit: { try log.append($0) })
+        defer { Task { await fixture.finish() } }
+        // A session whose container goes while nobody follows the events, and a labelled container without a record.
+        let session = try await fixture.manager.create(SessionRequest(username: "peggy", template: "web"))
+        let containerID = try #require(session.containerID)
+        try await fixture.engine.removeContainer(containerID, force: true)
+        var labels = [SessionLabels.agent: fixture.settings.agentID, SessionLabels.sessionID: "0000000000000000000000000000cafe"]
+        labels[SessionLabels.username] = "oscar"
+        labels[SessionLabels.template] = "web"
+        let orphanID = try await Self.createBare(fixture.engine, labels: labels, hostPort: 23879)
+        #expect(try log.records().isEmpty)
+
+        try await fixture.manager.reconcile()
+
+        #expect(try await fixture.labelled().isEmpty)
+        let records = try log.records().sorted { $0.id < $1.id }
+        #expect(records.count == 2, "\(records)")
+        let closed = try #require(records.first { $0.parameters?["session_id"] == session.sessionID })
+        #expect(closed.event == "session.end")
+        #expect(closed.principal == "viworks-agent")
+        #expect(closed.role == "agent")
+        #expect(closed.action == "close \(session.sessionID)")
+        #expect(closed.outcome == "ok")
+        #expect(closed.parameters == ["session_id": session.sessionID, "status": "removed", "username": "peggy", "reason": "the container vanished while the agent was not watching"])
+        let removed = try #require(records.first { $0.parameters?["session_id"] == "0000000000000000000000000000cafe" })
+        #expect(removed.event == "session.end")
+        #expect(removed.action == "remove 0000000000000000000000000000cafe")
+        #expect(removed.outcome == "ok")
+        #expect(
+            removed.parameters == [
+                "session_id": "0000000000000000000000000000cafe", "status": "orphaned", "username": "oscar", "container_id": orphanID,
+                "reason": "removed at start: a labelled container without a record",
+            ])
+        #expect(try log.verify().isIntact)
+        // A second reconciliation finds nothing to do and writes nothing.
+        try await fixture.manager.reconcile()
+        #expect(try log.records().count == 2)
     }
 
     @Test func aContainerRemovedBehindTheManagersBackClosesItsSession() async throws {

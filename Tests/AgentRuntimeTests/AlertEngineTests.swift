@@ -63,6 +63,24 @@ struct AlertEngineTests {
         #expect(engine.summary() == AlertSummary(state: .ok, warning: 0, critical: 0, enabled: true))
     }
 
+    @Test func aStepOfTheWallClockNeitherRaisesAnAlertEarlyNorHoldsItBack() async throws {
+        // Every 30 s of the monotonic clock the value is 85 (above the warning of 80, held for 120 s). The wall clock
+        // steps 10 minutes forward, or back, after the first evaluation: the warning is raised at 120 s of the
+        // monotonic clock either way, at the wall time of that evaluation.
+        for step: Int64 in [600, -600] {
+            let engine = AlertEngine(settings: AlertSettings(), incidents: IncidentStore(database: nil), bus: nil, logger: logger)
+            var raised: [AlertTransition] = []
+            for monotonic: Int64 in stride(from: 0, through: 150, by: 30) {
+                let wall = monotonic == 0 ? 0 : monotonic + step
+                raised += await engine.evaluate(
+                    [AlertInput(rule: "cpu", subject: "", value: 85, thresholds: cpu)], at: Self.at(wall), monotonic: 5_000_000 + monotonic * 1000)
+                #expect(engine.severity(rule: "cpu") == (monotonic >= 120 ? .warning : .ok), "step \(step) s, at \(monotonic) s of the monotonic clock")
+            }
+            #expect(raised.map(\.to) == [.warning], "step \(step) s")
+            #expect(raised.first?.at == Self.at(120 + step), "step \(step) s")
+        }
+    }
+
     @Test func criticalCanBeReachedDirectlyAndZeroHoldRaisesAtOnce() async throws {
         let engine = AlertEngine(settings: AlertSettings(), incidents: IncidentStore(database: nil), bus: nil, logger: logger)
         var thresholds = cpu

@@ -112,6 +112,82 @@ struct HistoryLimitsTests {
     }
 }
 
+/// A wall clock and a monotonic clock that a test moves, and what a logger was told.
+private final class SteppedClocks: Sendable {
+    let wall: Atomic<Int64>
+    let monotonic = Atomic<Int64>(7_000_000)
+    let messages = Mutex<[String]>([])
+
+    init(wall: Int64) { self.wall = Atomic(wall) }
+
+    /// One second on both clocks, then `step` more on the wall clock.
+    func tick(step: Int64 = 0) {
+        monotonic.add(1000, ordering: .relaxed)
+        wall.add(1000 + step, ordering: .relaxed)
+    }
+
+    var logger: Logger { Logger(label: "history-clock") { _ in MessageHandler(clocks: self) } }
+
+    struct MessageHandler: LogHandler {
+        let clocks: SteppedClocks
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) { clocks.messages.withLock { $0.append(event.message.description) } }
+    }
+}
+
+extension HistoryLimitsTests {
+    @Test func aWallClockStepIsSeenAgainstTheMonotonicClockLoggedAndHistoryStaysInOrder() async throws {
+        let clocks = SteppedClocks(wall: start)
+        let store = HistoryStore(database: try temporaryHistoryDatabase())
+        let writer = HistoryWriter(
+            store: store, bus: nil, settings: HistorySettings(), clock: ContinuousClock(),
+            wallClock: { Timestamp(nanosecondsSinceEpoch: clocks.wall.load(ordering: .relaxed) * 1_000_000) },
+            monotonicClock: { clocks.monotonic.load(ordering: .relaxed) }, logger: clocks.logger)
+        func collect(_ count: Int, step: Int64 = 0) {
+            for index in 0..<count {
+                clocks.tick(step: index == 0 ? step : 0)
+                writer.record(
+                    MetricBatch(
+                        source: "cpu", timestamp: Timestamp(nanosecondsSinceEpoch: clocks.wall.load(ordering: .relaxed) * 1_000_000),
+                        samples: [MetricSample("x_clock", .gauge, Double(clocks.monotonic.load(ordering: .relaxed) / 1000))]))
+            }
+        }
+        collect(5)  // wall start+1 s … start+5 s
+        #expect(writer.clockSteps == 0)
+        collect(5, step: 180_000)  // 3 minutes forward: start+186 s … start+190 s
+        #expect(writer.clockSteps == 1)
+        collect(5, step: -180_000)  // 3 minutes back: start+11 s … start+15 s, older than the newest by less than 5 minutes
+        #expect(writer.clockSteps == 2)
+        #expect(writer.statistics.outOfOrderSamples == 5)
+        collect(5, step: -600_000)  // 10 minutes back: start-584 s … start-580 s
+        #expect(writer.clockSteps == 3)
+        #expect(writer.statistics.outOfOrderSamples == 5)
+        // NTP slewing (a few milliseconds between batches) is no step.
+        for _ in 0..<5 {
+            clocks.wall.add(3, ordering: .relaxed)
+            collect(1)
+        }
+        #expect(writer.clockSteps == 3)
+        #expect(
+            clocks.messages.withLock { $0 } == [
+                "history: the wall clock stepped forward by 180.0 s: history has no samples for the time skipped",
+                "history: the wall clock stepped back by 180.0 s: samples older than their series' newest are dropped (counted as out_of_order) until the clock passes it again, so history stays in time order",
+                "history: the wall clock stepped back by 600.0 s: each series begins a new block; queries return the samples of both passes in time order",
+            ])
+        try await writer.flush()
+        let series = try #require(try await store.series(named: "x_clock").first)
+        let stored = try await store.samples(series: series.id, from: start - 3_600_000, to: start + 3_600_000).samples
+        // The monotonic second of each stored sample, in wall-clock order: the 10-minutes-back pass comes first.
+        #expect(stored.map { Int($0.value) - 7000 } == [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+        #expect(zip(stored, stored.dropFirst()).allSatisfy { $0.milliseconds <= $1.milliseconds })
+    }
+}
+
 /// `[history] max_series`, `[history] series_idle_timeout` and `[plugins] max_series_per_plugin`.
 struct SeriesLimitConfigTests {
     let helper = ConfigLoaderTests()

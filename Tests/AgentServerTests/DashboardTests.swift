@@ -11,6 +11,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import AgentServer
@@ -170,6 +171,14 @@ struct LiveStreamTests {
             // The same bytes a poll gets.
             let poll = try await client.execute(uri: "/api/v1/status", method: .get)
             #expect(String(data.dropFirst(6)) == String(buffer: poll.body))
+            // The verdict follows in the same write: the `status-simple` event, the bytes a poll of status-simple gets.
+            let both = String(buffer: try await client.execute(uri: "/api/v1/stream?max_events=2", method: .get).body)
+            let simpleLines = both.split(separator: "\n").drop { $0 != "event: status-simple" }
+            #expect(simpleLines.first == "event: status-simple")
+            let simpleData = try #require(simpleLines.first { $0.hasPrefix("data: ") })
+            let simplePoll = try await client.execute(uri: "/api/v1/status-simple", method: .get)
+            #expect(String(simpleData.dropFirst(6)) == String(buffer: simplePoll.body))
+            #expect(both.contains("id: \(hub.generation)-2\nevent: status-simple\n"))
             // An id this process did not send resumes nothing: the latest event comes at once.
             let foreign = try await client.execute(uri: "/api/v1/stream?max_events=1", method: .get, headers: [HTTPField.Name("Last-Event-ID")!: "x-1"])
             #expect(String(buffer: foreign.body).contains("id: \(hub.generation)-1\n"))
@@ -184,21 +193,27 @@ struct LiveStreamTests {
         agent.apply("cpu", .cpu(cpu50))
         let hub = Self.hub(agent)
         await hub.update()
-        let stream = try hub.subscribe(lastEventID: nil, maxEvents: 2)
+        // Replayed at once: status (1) and status-simple (2); the third event is the next collection's status.
+        let stream = try hub.subscribe(lastEventID: nil, maxEvents: 3)
         #expect(hub.clientCount == 1)
         agent.apply("memory", .memory(memory))
         await hub.update()
         await hub.update()  // nothing new: no event
         var sequences: [UInt64] = []
+        var kinds: [LiveStatusHub.Kind] = []
         for await item in stream {
-            if case .event(let event) = item { sequences.append(event.sequence) }
+            if case .events(let batch) = item {
+                sequences += batch.events.map(\.sequence)
+                kinds += batch.events.map(\.kind)
+            }
         }
-        #expect(sequences == [1, 2])
+        #expect(sequences == [1, 2, 3])
+        #expect(kinds == [.status, .statusSimple, .status])
         #expect(hub.clientCount == 0)
     }
 
     @Test func resumptionReplaysWhatWasMissedOrTheLatestOfEachKind() {
-        let events = (5...9).map { LiveStatusHub.Event(sequence: UInt64($0), kind: $0 == 7 ? .alerts : .status, frame: "\($0)") }
+        let events = (5...9).map { LiveStatusHub.Event(sequence: UInt64($0), kind: $0 == 7 ? .alerts : .status, frame: ByteBuffer(string: "\($0)")) }
         #expect(LiveStatusHub.replay(events, after: 6).map(\.sequence) == [7, 8, 9])
         #expect(LiveStatusHub.replay(events, after: 4).map(\.sequence) == [5, 6, 7, 8, 9])
         #expect(LiveStatusHub.replay(events, after: 9).isEmpty)
@@ -206,6 +221,51 @@ struct LiveStreamTests {
         #expect(LiveStatusHub.replay(events, after: 2).map(\.sequence) == [7, 9])
         #expect(LiveStatusHub.replay(events, after: nil).map(\.sequence) == [7, 9])
         #expect(LiveStatusHub.replay([], after: nil).isEmpty)
+    }
+
+    /// The frames written for one stream, until it ends.
+    static func written(_ stream: AsyncStream<LiveStatusHub.Item>) async -> String {
+        var text = ""
+        for await item in stream {
+            switch item {
+            case .events(let batch): text += String(buffer: batch.bytes)
+            case .keepAlive: text += ": keep-alive\n\n"
+            case .end(let frame): text += String(buffer: frame)
+            }
+        }
+        return text
+    }
+
+    /// A JWT's stream ends when the token expires, with an `event: error` in the API's error shape; a stream without a
+    /// credential that expires stays.
+    @Test func aStreamEndsWhenItsTokenExpires() async throws {
+        let agent = FakeAgent()
+        agent.apply("cpu", .cpu(cpu50))
+        let hub = Self.hub(agent)
+        await hub.update()
+        let expiring = try hub.subscribe(lastEventID: nil, maxEvents: nil, credential: .init(expiresIn: .milliseconds(100)))
+        let lasting = try hub.subscribe(lastEventID: nil, maxEvents: nil)
+        let text = await Self.written(expiring)
+        #expect(text.hasPrefix("id: \(hub.generation)-1\nevent: status\n"))
+        #expect(text.hasSuffix("event: error\ndata: {\"error\":{\"code\":\"token_expired\",\"message\":\"the token expired; sign in again with a new one\"}}\n\n"))
+        #expect(hub.clientCount == 1)
+        _ = lasting
+    }
+
+    /// At a keep-alive, the streams whose credential is no longer accepted end; the others get the keep-alive.
+    @Test func aStreamEndsWhenItsKeyIsRevoked() async throws {
+        let agent = FakeAgent()
+        let hub = Self.hub(agent)
+        let accepted = Mutex(true)
+        let revocable = try hub.subscribe(
+            lastEventID: nil, maxEvents: nil, credential: .init(revoked: { accepted.withLock { $0 } ? nil : "the API key is no longer accepted" }))
+        let other = try hub.subscribe(lastEventID: nil, maxEvents: 1)
+        hub.keepAlive()
+        accepted.withLock { $0 = false }
+        hub.keepAlive()
+        #expect(await Self.written(revocable) == ": keep-alive\n\nevent: error\ndata: {\"error\":{\"code\":\"credential_revoked\",\"message\":\"the API key is no longer accepted\"}}\n\n")
+        #expect(hub.clientCount == 1)
+        _ = other
     }
 
     @Test func streamsBeyondTheCapAre429() async throws {

@@ -151,7 +151,8 @@ struct JWTVerifierTests {
         let now = TestTokens.now
         let good = TestClaims(sub: "ci", exp: now + 60, nbf: now - 1, iss: "https://issuer.example", aud: "viworks", role: "operator")
         let claims = try await verifier.verify(Substring(try await TestTokens.hs256(good)))
-        #expect(claims == JWTVerifier.Claims(subject: "ci", role: .operator))
+        // The stream ends at exp plus the leeway, the moment the token is refused.
+        #expect(claims == JWTVerifier.Claims(subject: "ci", role: .operator, expiresAt: Double(now + 60 + 5)))
 
         func refusal(_ claims: TestClaims, secret: String = TestTokens.secret) async throws -> String? {
             let token = try await TestTokens.hs256(claims, secret: secret)
@@ -230,7 +231,7 @@ struct JWTVerifierTests {
         }
         let claims = Custom(sub: "svc", exp: TestTokens.now + 60, viworks_role: ["viewer", "admin"])
         let es = try await JWTKeyCollection().add(ecdsa: ecKey).sign(claims)
-        #expect(try await verifier.verify(Substring(es)) == JWTVerifier.Claims(subject: "svc", role: .admin))
+        #expect(try await verifier.verify(Substring(es)) == JWTVerifier.Claims(subject: "svc", role: .admin, expiresAt: Double(claims.exp + 30)))
         let ed = try await JWTKeyCollection().add(eddsa: edKey).sign(claims)
         #expect(try await verifier.verify(Substring(ed)).role == .admin)
         // A token signed by another key of the same algorithm.
@@ -254,7 +255,7 @@ struct JWTVerifierTests {
             var settings = JWTSettings()
             settings.hs256SecretFile = try directory.write(name, bytes: contents)
             let verifier = try await JWTVerifier(settings: settings)
-            #expect(try await verifier.verify(Substring(token)) == JWTVerifier.Claims(subject: "binary", role: .operator), "\(name)")
+            #expect(try await verifier.verify(Substring(token)) == JWTVerifier.Claims(subject: "binary", role: .operator, expiresAt: Double((claims.exp ?? 0) + 30)), "\(name)")
             // What the file read as text would give (invalid bytes repaired, whitespace trimmed) is not the key.
             let asText = Array(String(decoding: secret, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
             let textToken = try TestTokens.hs256Raw(claims, secretBytes: asText)
@@ -296,7 +297,7 @@ struct JWTVerifierTests {
         #expect(await refusal(#"{"sub":"ci","exp":\#(exp),"role":3}"#) == "claim role must be a string or a list of strings")
         // Other claims of any type are ignored; a list of roles still works.
         let good = try await verifier.verify(Substring(TestTokens.hs256JSON(#"{"sub":"ci","exp":\#(exp),"role":["viewer","operator"],"scope":{"x":1}}"#)))
-        #expect(good == JWTVerifier.Claims(subject: "ci", role: .operator))
+        #expect(good == JWTVerifier.Claims(subject: "ci", role: .operator, expiresAt: Double(exp + 30)))
         // The signature is checked first: a forged token learns nothing about its claims.
         #expect(await refusal(#"{"sub":42,"exp":"soon"}"#, secret: Array("another secret of more than 32 bytes!".utf8)) == "signature does not verify")
     }

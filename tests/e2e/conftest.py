@@ -240,10 +240,12 @@ class Agent:
                 self.process.wait(timeout=5)
 
 
-def start_agent(workdir: Path, *args: str, env: dict[str, str] | None = None, accept: tuple[int, ...] = (200,)) -> Agent:
+def start_agent(
+    workdir: Path, *args: str, env: dict[str, str] | None = None, accept: tuple[int, ...] = (200,), launcher: tuple[str, ...] = ()
+) -> Agent:
     """Starts `viworks-agent run` on a free port with an empty configuration file (so a host's
     /etc/viworks-agent/agent.toml cannot change what is tested) and waits until health answers with a
-    status in `accept` (200 by default)."""
+    status in `accept` (200 by default). `launcher` runs before the binary (e.g. `/usr/bin/env`)."""
     binary = require_binary()
     workdir.mkdir(parents=True, exist_ok=True)
     # The suite sends hundreds of requests from 127.0.0.1: no rate limit unless a test asks for one (test_security.py).
@@ -256,7 +258,7 @@ def start_agent(workdir: Path, *args: str, env: dict[str, str] | None = None, ac
         log_path = workdir / f"agent-{port}.log"
         log = open(log_path, "wb")
         process = subprocess.Popen(
-            [str(binary), "run", "--config", str(config), "--listen", f"127.0.0.1:{port}", *args],
+            [*launcher, str(binary), "run", "--config", str(config), "--listen", f"127.0.0.1:{port}", *args],
             # History and incidents go to the test's own state directory, never /var/lib.
             stdout=log, stderr=subprocess.STDOUT, env=clean_environment({"VIWORKS_AGENT_STATE_DIRECTORY": str(workdir / "state"), **(env or {})}), cwd=workdir,
         )

@@ -274,6 +274,22 @@ def test_the_capacity_projection_of_a_linear_growth_is_the_hand_computed_date(da
     assert not problems(browser)
 
 
+def test_the_monthly_report_carries_the_same_capacity_projection(dashboard, browser):
+    # The monthly report fits the 30 days ending at its end (now), which hold the whole seeded growth: the date of
+    # GET /api/v1/capacity, t0 + 4 608 000 s.
+    expected = datetime.fromtimestamp(dashboard.t0 + 4_608_000, timezone.utc)
+    report = api(dashboard, "/api/v1/reports/monthly", "viewer")
+    assert report["capacity"]["window"] == "30d"
+    seeded = next(r for r in report["capacity"]["resources"] if r["mountpoint"] == SEEDED_MOUNT)
+    assert datetime.fromisoformat(seeded["projected_full_at"]) == expected
+    open_view(browser, dashboard, "incidents", role="viewer", query="?report=monthly")
+    shown = wait_in_page(browser, f"return document.querySelector('.report-projected[data-resource=\"{SEEDED_MOUNT}\"]')?.dataset.projected || ''",
+                         bool, "the report's projection")
+    assert datetime.fromisoformat(shown) == expected
+    shoot(browser, "report-monthly")
+    assert not problems(browser)
+
+
 def test_a_viewer_sees_no_action_and_a_forged_post_is_refused(dashboard, browser):
     open_view(browser, dashboard, "services", role="viewer")
     assert browser.find_elements(By.CSS_SELECTOR, "#service-list tbody tr"), "no service rows"

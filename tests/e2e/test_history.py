@@ -134,6 +134,30 @@ def test_unknown_series_and_report_period_are_404(history_agent):
     assert report["metrics"]["memory_usage_percent"]["samples"] > 0
 
 
+def test_daily_reports_in_the_configured_time_zone_last_23_and_25_hours_on_clock_change_days(tmp_path):
+    # Europe/Berlin: 2026-03-29 runs from 00:00 CET (23:00Z the day before) to 00:00 CEST (22:00Z), 23 hours;
+    # 2026-10-25 from 00:00 CEST (22:00Z the day before) to 00:00 CET (23:00Z), 25 hours.
+    agent = start_agent(tmp_path, env={"VIWORKS_REPORTS_TIME_ZONE": "Europe/Berlin"})
+    try:
+        spring = agent.get_json("/api/v1/reports/daily?date=2026-03-29")
+        assert [spring["date"], spring["time_zone"], spring["from"], spring["to"]] == [
+            "2026-03-29", "Europe/Berlin", "2026-03-28T23:00:00.000000000+00:00", "2026-03-29T22:00:00.000000000+00:00"]
+        assert [spring["from_local"], spring["to_local"], spring["length_seconds"]] == ["2026-03-29T00:00:00+01:00", "2026-03-30T00:00:00+02:00", 82_800]
+        autumn = agent.get_json("/api/v1/reports/daily?date=2026-10-25")
+        assert [autumn["from_local"], autumn["to_local"], autumn["length_seconds"]] == ["2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00", 90_000]
+        # Nothing was stored on those days: empty summaries, and a capacity window with no resource.
+        assert spring["metrics"]["cpu_usage_percent"]["samples"] == 0 and spring["capacity"]["resources"] == []
+        bad = agent.get("/api/v1/reports/daily?date=2026-02-29")
+        assert bad.status == 400 and bad.json()["error"]["code"] == "invalid_parameter", bad.body
+    finally:
+        agent.stop()
+    config = tmp_path / "zone.toml"
+    config.write_text('[reports]\ntime_zone = "Europe/Atlantis"\n')
+    result = run_cli("check-config", "--config", str(config))
+    assert result.returncode != 0
+    assert f'{config}:2: reports.time_zone: unknown time zone "Europe/Atlantis"' in result.stderr, result.stderr
+
+
 class Receiver:
     """A local webhook receiver: answers 500 to the first request, then 204."""
 

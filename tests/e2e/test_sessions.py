@@ -11,8 +11,11 @@ agent without containers answers 503 runs everywhere.
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import signal
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -401,6 +404,108 @@ def test_kill_9_with_five_sessions_then_restart_reconciles_all_five(private_dock
         for agent in (first, second):
             if agent:
                 agent.stop()
+        for container in labelled(private_docker, agent_id):
+            private_docker.api("DELETE", f"/containers/{container['Id']}?force=1")
+
+
+def _engine_matches_the_list(agent: Agent, docker, agent_id: str) -> tuple[str, dict] | None:
+    """The session list and the engine agree: every labelled container is a listed session that holds it (same
+    container, same port, each port once), and every session that holds a container has it on the engine. Returns
+    ("agree", {session id: container id}) when they do."""
+    status, listed = call(agent, "GET", SESSIONS, role="viewer")
+    if status != 200 or listed["engine"]["status"] != "available":
+        return None
+    holding = [s for s in listed["sessions"] if s["status"] not in ("removed", "orphaned")]
+    containers = labelled(docker, agent_id)
+    engine_ports = sorted(p["PublicPort"] for c in containers for p in c.get("Ports", []) if p.get("PublicPort"))
+    session_ports = sorted(s["port"] for s in holding if s["port"] is not None)
+    assert len(set(engine_ports)) == len(engine_ports), f"a port published twice: {engine_ports}"
+    assert len(set(session_ports)) == len(session_ports), f"a port given to two sessions: {holding}"
+    by_container = {c["Id"]: c for c in containers}
+    if sorted(by_container) != sorted(s["container_id"] for s in holding):
+        return None
+    for session in holding:
+        container = by_container[session["container_id"]]
+        assert container["Labels"]["io.viworks.session-id"] == session["session_id"], (session, container["Labels"])
+        if container["State"] == "running":
+            assert session["port"] in [p.get("PublicPort") for p in container.get("Ports", [])], (session, container["Ports"])
+    return ("agree", {s["session_id"]: s["container_id"] for s in holding})
+
+
+def test_kill_9_during_creates_and_deletes_then_the_list_equals_the_engine(private_docker, tmp_path):
+    """Five times: four clients create and delete sessions while the agent is killed at a random moment. After each
+    restart the session list equals the engine's labelled containers (no container without its session, no session
+    without its container, no port twice), and every session the reconciliation closed or whose container it removed
+    has a `session.end` record by the agent with the reason."""
+    agent_id = f"e2e-{secrets.token_hex(4)}"
+    ports = free_port_range(40)
+    config = write_config(tmp_path / "agent.toml", private_docker.socket, agent_id, ports, per_user=30, max_sessions=30)
+    rng = random.Random(18)
+    agents: list[Agent] = []
+    reconciled: set[tuple[str, str]] = set()  # (session id, reason) of the agent's session.end records
+    left_by_kill: list[dict] = []
+    try:
+        for round_ in range(6):
+            agent = launch(tmp_path, config)
+            agents.append(agent)
+            wait_for(lambda: engine_status(agent) == "available", timeout=30, what=f"round {round_}: engine available")
+            before_id = last_audit_id(agent)
+            if round_ > 0:
+                # The restart reconciled what the kill left: the list equals the engine.
+                wait_for(lambda: _engine_matches_the_list(agent, private_docker, agent_id), timeout=30, what=f"round {round_}: list equals engine")
+                gone = [c for c in left_by_kill if c["Id"] not in {x["Id"] for x in labelled(private_docker, agent_id)}]
+                ends = [r for r in audit_records(agent) if r["event"] == "session.end" and r["principal"] == "viworks-agent"]
+                ended_sessions = {r["parameters"]["session_id"] for r in ends}
+                for container in gone:
+                    session_id = container["Labels"]["io.viworks.session-id"]
+                    assert session_id in ended_sessions, (f"round {round_}: container {container['Id']} of {session_id} went without a record", ends)
+                for record in ends:
+                    assert record["parameters"]["reason"] and record["outcome"] == "ok", record
+                reconciled.update((r["parameters"]["session_id"], r["parameters"]["reason"]) for r in ends)
+            if round_ == 5:
+                break
+            stop = threading.Event()
+            created: list[str] = []
+
+            def churn(seed: int) -> None:
+                local = random.Random(seed)
+                while not stop.is_set():
+                    try:
+                        if created and local.random() < 0.45:
+                            call(agent, "DELETE", f"{SESSIONS}/{created.pop(local.randrange(len(created)))}")
+                        else:
+                            status, body = call(agent, "POST", SESSIONS, {"username": f"churn{local.randrange(8)}", "template": "web"})
+                            if status == 201:
+                                created.append(body["session_id"])
+                    except Exception:  # the agent is gone (refused, reset, or cut mid-answer)
+                        return
+
+            threads = [threading.Thread(target=churn, args=(round_ * 10 + i,), daemon=True) for i in range(4)]
+            for thread in threads:
+                thread.start()
+            try:
+                wait_for(lambda: len(audit_records(agent, before_id)) >= 4, timeout=30, what=f"round {round_}: session changes under way")
+                time.sleep(rng.uniform(0.2, 1.5))
+            finally:
+                agent.process.send_signal(signal.SIGKILL)
+                agent.process.wait(timeout=10)
+                stop.set()
+                for thread in threads:
+                    thread.join(timeout=30)
+            left_by_kill = labelled(private_docker, agent_id)
+
+        # The kills landed during creates: the restarts closed sessions left `creating` and removed their containers.
+        assert "the agent stopped while the session was being created" in {reason for _, reason in reconciled}, reconciled
+        # Every session still listed can be deleted, and then nothing of this agent is left on the engine.
+        last = agents[-1]
+        _, listed = call(last, "GET", SESSIONS, role="viewer")
+        for session in listed["sessions"]:
+            if session["status"] not in ("removed", "orphaned"):
+                assert call(last, "DELETE", f"{SESSIONS}/{session['session_id']}")[0] == 200
+        assert labelled(private_docker, agent_id) == []
+    finally:
+        for agent in agents:
+            agent.stop()
         for container in labelled(private_docker, agent_id):
             private_docker.api("DELETE", f"/containers/{container['Id']}?force=1")
 

@@ -16,12 +16,32 @@ import NIOPosix
 /// Responsiveness probes of services over SwiftNIO: a TCP connect, an HTTP request (NIOHTTP1's client codec), Redis
 /// `PING` and the PostgreSQL `SSLRequest` handshake. Every probe has one deadline covering connect and answer; the
 /// connection is closed when the deadline passes, whatever state it is in.
+///
+/// A host name is dialled on every address it resolves to (NIO's Happy Eyeballs connector, RFC 8305: AAAA and A
+/// queries, IPv6 first, the next address after a refusal or after 250 ms), so `localhost` answering with `::1` and
+/// `127.0.0.1` reaches a service that listens on only one of them. A failure names each address tried.
 public struct ServiceProber: Sendable {
     private let group: any EventLoopGroup
+    private let resolver: (@Sendable (any EventLoop) -> any Resolver & Sendable)?
 
     /// - Parameter group: the event loops probes run on (the agent's own, or NIO's singleton).
     public init(group: (any EventLoopGroup)? = nil) {
+        self.init(group: group, resolver: nil)
+    }
+
+    /// - Parameters:
+    ///   - group: the event loops probes run on (the agent's own, or NIO's singleton).
+    ///   - resolver: makes the name resolver of a probe on its event loop; nil is NIO's `getaddrinfo` resolver (the
+    ///     host's /etc/hosts and DNS). Tests give fixed answers.
+    init(group: (any EventLoopGroup)?, resolver: (@Sendable (any EventLoop) -> any Resolver & Sendable)?) {
         self.group = group ?? MultiThreadedEventLoopGroup.singleton
+        self.resolver = resolver
+    }
+
+    /// A client bootstrap on one event loop, with the probe's connect timeout (covering every address tried).
+    private func bootstrap(milliseconds: Int64) -> ClientBootstrap {
+        let loop = group.next()
+        return ClientBootstrap(group: loop).connectTimeout(.milliseconds(milliseconds)).resolver(resolver?(loop))
     }
 
     public func probe(_ spec: ServiceProbeSpec, timeout: Duration) async -> ServiceProbeResult {
@@ -33,7 +53,7 @@ public struct ServiceProber: Sendable {
             let detail: String
             switch spec.kind {
             case .tcp:
-                let channel = try await ClientBootstrap(group: group).connectTimeout(.milliseconds(milliseconds)).connect(host: spec.host, port: spec.port).get()
+                let channel = try await bootstrap(milliseconds: milliseconds).connect(host: spec.host, port: spec.port).get()
                 try? await channel.close()
                 detail = "connected"
             case .redis:
@@ -66,6 +86,10 @@ public struct ServiceProber: Sendable {
     static func describe(_ error: any Error, timeout: Duration) -> String {
         if let error = error as? ChannelError, case .connectTimeout = error { return "connect timed out after \(timeout.secondsDouble) s" }
         if let error = error as? NIOConnectionError {
+            if error.connectionErrors.count > 1 {
+                // Every address of the name was tried: say what each one answered.
+                return error.connectionErrors.map { "\(address($0.target)): \(describe($0.error, timeout: timeout))" }.joined(separator: "; ")
+            }
             if let first = error.connectionErrors.first { return describe(first.error, timeout: timeout) }
             if error.dnsAAAAError != nil || error.dnsAError != nil { return "cannot resolve \(error.host)" }
         }
@@ -79,12 +103,17 @@ public struct ServiceProber: Sendable {
         return "\(error)"
     }
 
+    /// `127.0.0.1` or `::1`, without the port (the target already names it).
+    static func address(_ target: SocketAddress) -> String {
+        target.ipAddress ?? "\(target)"
+    }
+
     /// Writes `request` and feeds the bytes received so far to `verdict` until it decides (or the deadline closes the channel).
     private func exchange(
         _ spec: ServiceProbeSpec, milliseconds: Int64, request: [UInt8],
         verdict: @escaping @Sendable ([UInt8]) -> Result<String, ProbeFailure>?
     ) async throws -> String {
-        let channel = try await ClientBootstrap(group: group).connectTimeout(.milliseconds(milliseconds))
+        let channel = try await bootstrap(milliseconds: milliseconds)
             .connect(host: spec.host, port: spec.port) { channel in
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
             }
@@ -114,7 +143,7 @@ public struct ServiceProber: Sendable {
     }
 
     private func http(_ spec: ServiceProbeSpec, milliseconds: Int64) async throws -> String {
-        let channel = try await ClientBootstrap(group: group).connectTimeout(.milliseconds(milliseconds))
+        let channel = try await bootstrap(milliseconds: milliseconds)
             .connect(host: spec.host, port: spec.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()

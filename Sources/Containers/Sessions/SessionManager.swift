@@ -34,6 +34,8 @@ public actor SessionManager {
     private let logger: Logger
     private let now: @Sendable () -> Timestamp
     private let portIsFree: @Sendable (String, Int) -> Bool
+    /// Appends a record to the audit log (``Operations/record(_:)``); nil without one.
+    private let audit: (@Sendable (AuditRecord) throws -> AuditRecord?)?
 
     /// Every record, by session id (the store's rows, kept in memory).
     private var sessions: [String: Session] = [:]
@@ -63,10 +65,14 @@ public actor SessionManager {
     /// - Parameters:
     ///   - now: the wall clock (tests move it).
     ///   - portIsFree: whether a port can be bound on an address (``PortProbe/isFree(address:port:)``).
+    ///   - audit: appends to the audit log; the sessions ``reconcile()`` closes or removes by itself are written to it
+    ///     (a `session.end` record by the agent with the reason). The API's own changes are audited by
+    ///     ``AuditedSessions``.
     /// - Throws: ``SessionStoreError`` when the records cannot be read.
     public init(
         settings: ContainerSettings, engine: DockerEngine, store: SessionStore, logger: Logger, now: @escaping @Sendable () -> Timestamp = { .now() },
-        portIsFree: @escaping @Sendable (String, Int) -> Bool = { PortProbe.isFree(address: $0, port: $1) }
+        portIsFree: @escaping @Sendable (String, Int) -> Bool = { PortProbe.isFree(address: $0, port: $1) },
+        audit: (@Sendable (AuditRecord) throws -> AuditRecord?)? = nil
     ) async throws {
         self.settings = settings
         self.engine = engine
@@ -74,6 +80,7 @@ public actor SessionManager {
         self.logger = logger
         self.now = now
         self.portIsFree = portIsFree
+        self.audit = audit
         portCursor = settings.portRange.lowerBound
         for session in try await store.all() { sessions[session.sessionID] = session }
     }
@@ -533,12 +540,20 @@ public actor SessionManager {
             guard let session = sessions[id], session.status.holdsContainer, !busy.contains(id) else { continue }
             if session.status == .creating {
                 let leftovers = containers.filter { $0.labels[SessionLabels.sessionID] == id }.map(\.id) + [session.containerID].compactMap { $0 }
-                for containerID in Set(leftovers) { try? await engine.removeContainer(containerID, force: true) }
+                var failures: [String] = []
+                for containerID in Set(leftovers).sorted() {
+                    do {
+                        try await engine.removeContainer(containerID, force: true)
+                    } catch {
+                        failures.append("\(containerID): \(error)")
+                    }
+                }
                 claimed.formUnion(leftovers)
                 var closed = session
                 close(&closed, reason: "the agent stopped while the session was being created")
                 sessions[id] = closed
                 try? await store.save(closed)
+                auditRemoval(closed, containers: Set(leftovers).sorted(), failure: failures.isEmpty ? nil : failures.joined(separator: "; "))
                 continue
             }
             if let containerID = session.containerID, byID[containerID] != nil {
@@ -549,6 +564,7 @@ public actor SessionManager {
                 close(&closed, reason: "the container vanished while the agent was not watching")
                 sessions[id] = closed
                 try? await store.save(closed)
+                auditRemoval(closed, containers: [], failure: nil)
                 logger.info("containers: session closed, its container vanished", metadata: ["session.id": "\(id)"])
             }
         }
@@ -574,6 +590,14 @@ public actor SessionManager {
                         cpuShares: 0, reason: "removed at start: a labelled container without a record", removedAt: ended)
                     sessions[sessionID] = orphan
                     try? await store.save(orphan)
+                    auditRemoval(orphan, containers: [container.id], failure: nil)
+                } else {
+                    let reason = known == nil ? "removed at start: a labelled container without a record" : "removed at start: its session was already closed"
+                    let session = known ?? Session(
+                        sessionID: sessionID ?? "", username: container.labels[SessionLabels.username] ?? "", template: container.labels[SessionLabels.template] ?? "",
+                        containerID: container.id, status: .orphaned, createdAt: Timestamp(seconds: container.created, nanoseconds: 0), memoryLimitBytes: 0,
+                        cpuShares: 0)
+                    auditRemoval(session, containers: [container.id], failure: nil, reason: reason)
                 }
                 logger.info("containers: removed a labelled container without an open record", metadata: ["container.id": "\(container.id)"])
             } catch {
@@ -581,6 +605,27 @@ public actor SessionManager {
             }
         }
         foreignPorts = foreign
+    }
+
+    /// Writes the `session.end` record of a session that reconciliation closed or whose container it removed: by the
+    /// agent (`viworks-agent`, role `agent`), action `remove <session id>` (`close <session id>` when no container was
+    /// left to remove), with the session id, the containers removed
+    /// (comma-separated), the status and the reason; outcome `ok`, or `failed: …` when a removal failed. An audit log
+    /// that cannot be written is logged; reconciliation goes on (the engine's state is already changed).
+    private func auditRemoval(_ session: Session, containers: [String], failure: String?, reason: String? = nil) {
+        guard let audit else { return }
+        var parameters = ["session_id": session.sessionID, "status": session.status.rawValue, "reason": reason ?? session.reason ?? ""]
+        if !containers.isEmpty { parameters["container_id"] = containers.joined(separator: ",") }
+        if !session.username.isEmpty { parameters["username"] = session.username }
+        do {
+            _ = try audit(
+                AuditRecord(
+                    time: now(), event: "session.end", principal: Requester.agent.name, role: Requester.agent.role,
+                    action: "\(containers.isEmpty ? "close" : "remove") \(session.sessionID)",
+                    parameters: parameters, outcome: failure.map { "failed: \($0)" } ?? "ok"))
+        } catch {
+            logger.error("containers: the removal could not be audited", metadata: ["session.id": "\(session.sessionID)", "error": "\(error)"])
+        }
     }
 
     /// A session record for a labelled container found without one; nil when its labels do not name a session.

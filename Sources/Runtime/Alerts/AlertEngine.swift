@@ -147,8 +147,10 @@ public final class AlertEngine: Service, Sendable {
 
     /// Evaluates `inputs` at `now`; subjects of `complete` rules that are not in `inputs` are dropped (ending their
     /// incidents). Records incidents, logs and forwards every transition, and returns them.
+    /// - Parameter monotonic: milliseconds of a monotonic clock at `now`, on which the hold (`for`) is measured (the
+    ///   running engine passes `CLOCK_BOOTTIME`); nil measures it on `now`.
     @discardableResult
-    public func evaluate(_ inputs: [AlertInput], complete: Set<String> = [], at now: Timestamp) async -> [AlertTransition] {
+    public func evaluate(_ inputs: [AlertInput], complete: Set<String> = [], at now: Timestamp, monotonic: Int64? = nil) async -> [AlertTransition] {
         let ms = now.nanosecondsSinceEpoch / 1_000_000
         var changes: [(AlertTransition, AlertSubjectState, AlertSubjectState?)] = []
         var peakUpdates: [AlertSubjectState] = []
@@ -156,7 +158,7 @@ public final class AlertEngine: Service, Sendable {
         state.withLock { state in
             for input in inputs {
                 let previous = state.entries[input.rule]?[input.subject]?.state
-                let next = ThresholdEvaluator.next(previous, value: input.value, now: ms, thresholds: input.thresholds)
+                let next = ThresholdEvaluator.next(previous, value: input.value, now: ms, monotonic: monotonic, thresholds: input.thresholds)
                 state.entries[input.rule, default: [:]][input.subject] = Entry(state: next, thresholds: input.thresholds)
                 let from = previous?.severity ?? .ok
                 if next.severity != from {
@@ -359,7 +361,11 @@ public final class AlertEngine: Service, Sendable {
         await cancelWhenGracefulShutdown {
             for await batch in stream {
                 let (inputs, rules) = self.inputs(for: batch)
-                if !inputs.isEmpty || !rules.isEmpty { await self.evaluate(inputs, complete: rules, at: batch.timestamp) }
+                if !inputs.isEmpty || !rules.isEmpty {
+                    // The hold runs on CLOCK_BOOTTIME, read as the batch is evaluated (right after its collection).
+                    let monotonic = Int64((MonotonicClock.bootTimeSeconds() * 1000).rounded())
+                    await self.evaluate(inputs, complete: rules, at: batch.timestamp, monotonic: monotonic)
+                }
             }
         }
         transitions?.finish()

@@ -44,12 +44,17 @@ public struct AlertThresholds: Sendable, Hashable {
     }
 }
 
-/// Where one subject of a rule stands. Times are milliseconds since the epoch.
+/// Where one subject of a rule stands. Times are milliseconds since the epoch, except the hold clocks
+/// (`warningHeldFrom`, `criticalHeldFrom`), which are milliseconds of a monotonic clock.
 public struct AlertSubjectState: Sendable, Hashable {
     public var severity: AlertSeverity = .ok
     /// Since when the value has been continuously at or above the warning / critical threshold.
     public var aboveWarningSince: Int64?
     public var aboveCriticalSince: Int64?
+    /// The same moments on the monotonic clock: the hold (`for`) is measured on it, so that a step of the wall clock
+    /// neither raises an alert early (a step forward) nor holds it back (a step back).
+    public var warningHeldFrom: Int64?
+    public var criticalHeldFrom: Int64?
     /// When the current severity began.
     public var since: Int64
     public var value: Double
@@ -74,16 +79,25 @@ public struct AlertSubjectState: Sendable, Hashable {
 /// - **Clearing** uses hysteresis: critical holds while the value stays at or above `criticalClear`, warning while
 ///   it stays at or above `warningClear`; below, the state falls at once to what the value still justifies.
 public enum ThresholdEvaluator {
-    public static func next(_ previous: AlertSubjectState?, value: Double, now: Int64, thresholds: AlertThresholds) -> AlertSubjectState {
+    /// - Parameters:
+    ///   - now: wall-clock milliseconds since the epoch (the times the state and its incident show).
+    ///   - monotonic: milliseconds of a monotonic clock (`CLOCK_BOOTTIME`), on which the hold is measured; `now`
+    ///     when nil (callers whose times are all synthetic).
+    public static func next(
+        _ previous: AlertSubjectState?, value: Double, now: Int64, monotonic: Int64? = nil, thresholds: AlertThresholds
+    ) -> AlertSubjectState {
+        let tick = monotonic ?? now
         var state = previous ?? AlertSubjectState(now: now, value: value)
         state.value = value
         state.aboveWarningSince = value >= thresholds.warning ? (state.aboveWarningSince ?? now) : nil
         state.aboveCriticalSince = value >= thresholds.critical ? (state.aboveCriticalSince ?? now) : nil
+        state.warningHeldFrom = value >= thresholds.warning ? (state.warningHeldFrom ?? tick) : nil
+        state.criticalHeldFrom = value >= thresholds.critical ? (state.criticalHeldFrom ?? tick) : nil
         let hold = HistoryStore.milliseconds(thresholds.holdFor)
         var raised = AlertSeverity.ok
-        if let since = state.aboveCriticalSince, now - since >= hold {
+        if let from = state.criticalHeldFrom, tick - from >= hold {
             raised = .critical
-        } else if let since = state.aboveWarningSince, now - since >= hold {
+        } else if let from = state.warningHeldFrom, tick - from >= hold {
             raised = .warning
         }
         var held = AlertSeverity.ok

@@ -174,6 +174,7 @@ public final class AuditLog: Sendable {
     public init(path: String, journal: Bool = true, retention: Duration? = nil, health: StorageHealth? = nil) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        configuration.maximumReaderCount = StorageFiles.maximumReaders
         configuration.prepareDatabase { db in try StorageFiles.limitWAL(db) }
         database = try DatabasePool(path: path, configuration: configuration)
         self.path = path

@@ -48,6 +48,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var dashboard = DashboardSettings()
     /// `[stream]`: `GET /api/v1/stream`.
     public var stream = StreamSettings()
+    /// `[reports]`: the time zone of the daily, weekly and monthly reports.
+    public var reports = ReportSettings()
 
     public init() {}
 
@@ -86,6 +88,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         ConfigTable("history", \.history, HistorySettings.keys),
         ConfigTable("dashboard", \.dashboard, DashboardSettings.keys),
         ConfigTable("stream", \.stream, StreamSettings.keys),
+        ConfigTable("reports", \.reports, ReportSettings.keys),
         ConfigTable("alerts", \.alerts, AlertSettings.keys),
         ConfigTable("alerts.cpu", \.alerts.cpu, AlertRuleSettings.percentKeys),
         ConfigTable("alerts.memory", \.alerts.memory, AlertRuleSettings.percentKeys),

@@ -72,6 +72,10 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
         /// Wall-clock milliseconds of the last idle sweep and of the last warning about `max_series`.
         var lastSweep: Int64 = 0
         var lastLimitWarning: Int64?
+        /// Wall-clock minus monotonic milliseconds at the last batch, and the steps of the wall clock seen (a change
+        /// of that difference by ``clockStepMilliseconds`` or more between two batches).
+        var clockOffset: Int64?
+        var clockSteps: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -80,6 +84,7 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
     private let settings: HistorySettings
     private let clock: C
     private let wallClock: @Sendable () -> Timestamp
+    private let monotonicClock: @Sendable () -> Int64
     private let logger: Logger
     /// Samples of sealed blocks kept for the next flush while flushes fail; beyond it the oldest blocks are dropped.
     private let retryLimit: Int
@@ -97,8 +102,11 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
     ///   - bus: the bus to subscribe to; nil when a test or benchmark calls ``record(_:)`` itself.
     ///   - clock: drives flushes and retention.
     ///   - wallClock: "now" of retention.
+    ///   - monotonicClock: milliseconds of a monotonic clock (`CLOCK_BOOTTIME`), against which a step of `wallClock`
+    ///     is seen (``clockSteps``).
     public init(
         store: HistoryStore, bus: MetricsBus?, settings: HistorySettings, clock: C, wallClock: @escaping @Sendable () -> Timestamp = { .now() },
+        monotonicClock: @escaping @Sendable () -> Int64 = { Int64((MonotonicClock.bootTimeSeconds() * 1000).rounded()) },
         logger: Logger, retryLimit: Int = HistoryWriter.defaultRetryLimit
     ) {
         self.store = store
@@ -106,19 +114,34 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
         self.settings = settings
         self.clock = clock
         self.wallClock = wallClock
+        self.monotonicClock = monotonicClock
         self.logger = logger
         self.retryLimit = retryLimit
     }
 
     // MARK: - Buffering
 
+    /// A change of the wall clock against the monotonic clock between two batches of at least this much is taken for
+    /// a step of the wall clock (set by hand, or by NTP stepping instead of slewing), and logged.
+    public static var clockStepMilliseconds: Int64 { 1000 }
+
+    /// Steps of the wall clock seen while recording (each one logged with its size and what history does with it).
+    public var clockSteps: UInt64 { state.withLock { $0.clockSteps } }
+
     /// Buffers every finite sample of `batch` (NaN and ±infinity are dropped and counted: they would poison aggregates).
     public func record(_ batch: MetricBatch) {
         let milliseconds = floorDiv(batch.timestamp.nanosecondsSinceEpoch, 1_000_000)
         let now = floorDiv(wallClock().nanosecondsSinceEpoch, 1_000_000)
+        let offset = now - monotonicClock()
         let maxSeries = settings.maxSeries
+        var step: Int64?
         let warn = state.withLock { state -> Bool in
             state.received += 1
+            if let last = state.clockOffset, abs(offset - last) >= Self.clockStepMilliseconds {
+                step = offset - last
+                state.clockSteps += 1
+            }
+            state.clockOffset = offset
             if now - state.lastSweep >= Self.sweepPeriod(settings.seriesIdleTimeout) { Self.evictIdle(now: now, idle: settings.seriesIdleTimeout, state: &state) }
             let refusedBefore = state.refusedSeriesSamples
             for sample in batch.samples {
@@ -134,11 +157,29 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
             state.lastLimitWarning = now
             return true
         }
+        if let step { logClockStep(step) }
         if warn {
             logger.warning(
                 "history: \(maxSeries) series are open ([history] max_series); samples of new series are dropped until a series has been idle for series_idle_timeout",
                 metadata: ["source": "\(batch.source)"])
         }
+    }
+
+    /// Says what a step of the wall clock does to history. Samples are stamped with the wall clock, so: forward, the
+    /// time skipped has no samples; back by less than ``maxReorderMilliseconds``, samples older than their series'
+    /// newest are dropped (counted as out of order) until the clock is past it again, so that each series stays in
+    /// time order; back further, each series begins a new block and queries return both passes in time order.
+    private func logClockStep(_ step: Int64) {
+        let seconds = Double(abs(step)) / 1000
+        let what: String
+        if step > 0 {
+            what = "stepped forward by \(seconds) s: history has no samples for the time skipped"
+        } else if -step < Self.maxReorderMilliseconds {
+            what = "stepped back by \(seconds) s: samples older than their series' newest are dropped (counted as out_of_order) until the clock passes it again, so history stays in time order"
+        } else {
+            what = "stepped back by \(seconds) s: each series begins a new block; queries return the samples of both passes in time order"
+        }
+        logger.warning("history: the wall clock \(what)", metadata: ["step_seconds": "\(Double(step) / 1000)"])
     }
 
     /// Buffers one sample (benchmarks and tests that bypass the bus).

@@ -109,6 +109,11 @@ public enum StorageFiles {
     /// without it, the file keeps the largest size it ever reached (a reader holding a long transaction lets it grow).
     public static let walSizeLimitBytes = 16 << 20
 
+    /// Readers a state database's pool opens at most (GRDB's default is 5). Each reader is a serial Dispatch queue whose
+    /// thread lives while it reads; the agent's reads (API and dashboard queries) are few, so two bound those threads
+    /// without making a query wait behind another for long.
+    public static let maximumReaders = 2
+
     /// Sets the WAL size limit on a connection (``walSizeLimitBytes``); for `Configuration.prepareDatabase`.
     public static func limitWAL(_ db: Database) throws {
         try db.execute(sql: "PRAGMA journal_size_limit = \(walSizeLimitBytes)")
@@ -124,6 +129,7 @@ public enum StorageFiles {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.label = label
+        configuration.maximumReaderCount = maximumReaders
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try limitWAL(db)

@@ -90,18 +90,36 @@ public struct HistoryController: Sendable {
                 let trends = try await CapacityForecast.trends(store: store, settings: settings, from: from, to: now, now: now)
                 return try jsonResponse(CapacityDTO(window: window, from: from, to: now, trends: trends))
             },
-            Route(.get, "/api/v1/reports/{period}", .viewer, "Daily, weekly or monthly report: headline min/avg/p95/max, incidents, service availability") { request, requestContext in
+            Route(.get, "/api/v1/reports/{period}", .viewer, "Daily, weekly or monthly report: headline min/avg/p95/max, incidents, service availability, capacity") { request, requestContext in
                 let name = try requestContext.pathParameter("period")
-                let parameters = try QueryParameters(request, allowed: ["to"])
+                let parameters = try QueryParameters(request, allowed: ["to", "date"])
                 guard let period = PeriodReport.Period(rawValue: name) else {
                     throw APIError.notFound("no report \(QueryParameters.shortened(name)): use daily, weekly or monthly")
                 }
-                let (store, _) = try availableWithSettings()
+                let (store, settings) = try availableWithSettings()
                 let now = context?.now() ?? .now()
-                // `to` is within Timestamp.acceptedRange, so neither this nor the report's conversions can overflow.
-                let to = try parameters.time("to")?.millisecondsSinceEpoch ?? now.millisecondsSinceEpoch
-                let report = ReportDTO(report: try await PeriodReport.build(period: period, to: to, store: store, incidents: alerts?.incidentStore))
-                return try jsonResponse(report)
+                let span: PeriodReport.Span
+                if let text = parameters.text("date") {
+                    guard let date = PeriodReport.CalendarDate(text) else {
+                        throw QueryParameters.invalid(
+                            "date: expected a calendar date YYYY-MM-DD (e.g. 2026-03-29) of the years \(PeriodReport.CalendarDate.acceptedYears.lowerBound) to "
+                                + "\(PeriodReport.CalendarDate.acceptedYears.upperBound), got \"\(QueryParameters.shortened(text))\"")
+                    }
+                    guard parameters.text("to") == nil else { throw QueryParameters.invalid("give either date (a calendar period) or to (a rolling period), not both") }
+                    span = .calendar(date)
+                } else {
+                    // `to` is within Timestamp.acceptedRange, so neither this nor the report's conversions can overflow.
+                    span = .rolling(to: try parameters.time("to")?.millisecondsSinceEpoch ?? now.millisecondsSinceEpoch)
+                }
+                let report: PeriodReport
+                do {
+                    report = try await PeriodReport.build(
+                        period: period, span: span, zone: (context?.reports ?? ReportSettings()).resolvedTimeZone, store: store, settings: settings,
+                        incidents: alerts?.incidentStore, now: now.millisecondsSinceEpoch)
+                } catch let error as PeriodReport.ReportError {
+                    throw QueryParameters.invalid("date: \(error.message)")
+                }
+                return try jsonResponse(ReportDTO(report: report))
             },
         ]
     }

@@ -27,13 +27,7 @@ public struct StatusController: Sendable {
                 try await cached(request, route: "status", contentType: .json, make: encodeStatus)
             },
             Route(.get, "/api/v1/status-simple", .viewer, "Overall status and the headline percentages, for cheap polls") { request, _ in
-                try await cached(request, route: "status-simple", contentType: .json) { snapshot, collectors in
-                    try encode(
-                        SimpleStatusDTO(
-                            status: SimpleStatus.evaluate(
-                                snapshot: snapshot, collectors: collectors, storage: dependencies.storage, thresholds: dependencies.headlineThresholds,
-                                outputs: dependencies.outputs?.all ?? [])))
-                }
+                try await cached(request, route: "status-simple", contentType: .json, make: encodeSimpleStatus)
             },
             Route(.get, "/api/v1/system", .viewer, "System information alone (cpu, memory, network, system, disks, temperatures)") { request, _ in
                 try await cached(request, route: "system", contentType: .json) { snapshot, _ in try encode(SystemInfoDTO(snapshot: snapshot, agentID: dependencies.agentID)) }
@@ -112,6 +106,20 @@ public struct StatusController: Sendable {
     /// The current `/api/v1/status` body, from the cache (the live stream sends the very bytes a poll gets).
     func statusBody() async throws -> ByteBuffer {
         try await entry(route: "status", make: encodeStatus).body
+    }
+
+    /// The `/api/v1/status-simple` document of a snapshot.
+    func encodeSimpleStatus(_ snapshot: AgentSnapshot, _ collectors: [ChildState]) throws -> ByteBuffer {
+        try encode(
+            SimpleStatusDTO(
+                status: SimpleStatus.evaluate(
+                    snapshot: snapshot, collectors: collectors, storage: dependencies.storage, thresholds: dependencies.headlineThresholds,
+                    outputs: dependencies.outputs?.all ?? [])))
+    }
+
+    /// The current `/api/v1/status-simple` body, from the cache (the live stream's `status-simple` event).
+    func simpleStatusBody() async throws -> ByteBuffer {
+        try await entry(route: "status-simple", make: encodeSimpleStatus).body
     }
 
     /// Serves `route` from the cache, or encodes it once for the current state; answers 304 to a matching `If-None-Match`.

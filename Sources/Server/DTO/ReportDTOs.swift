@@ -34,11 +34,13 @@ struct ServiceAvailabilityDTO: Encodable {
     }
 }
 
-/// `GET /api/v1/reports/{period}`: ``PeriodReport`` (computed in the runtime).
+/// `GET /api/v1/reports/{period}`: ``PeriodReport`` (computed in the runtime). `from` and `to` in UTC, `from_local` and
+/// `to_local` in the report's `time_zone`, `length_seconds`, `date` (the calendar date asked, or null for a rolling
+/// period) and `capacity` (the shape of `GET /api/v1/capacity`, over the window ending at `to`).
 struct ReportDTO: Encodable {
     var report: PeriodReport
 
-    enum Keys: String, CodingKey { case period, from, to, metrics, incidents, services }
+    enum Keys: String, CodingKey { case period, from, to, metrics, incidents, services, date, time_zone, from_local, to_local, length_seconds, capacity }
     enum MetricKeys: String, CodingKey { case cpu_usage_percent, memory_usage_percent, disk_usage_percent, load_one_minute }
     enum IncidentKeys: String, CodingKey { case total, warning, critical, by_rule, items }
 
@@ -59,5 +61,13 @@ struct ReportDTO: Encodable {
         try incidents.encode(report.incidentsByRule, forKey: .by_rule)
         try incidents.encode(report.incidents.map { IncidentDTO(incident: $0, now: report.to) }, forKey: .items)
         try o(.services, report.services.map(ServiceAvailabilityDTO.init))
+        try o(.date, report.date?.description)
+        try o(.time_zone, report.timeZone)
+        try o(.from_local, PeriodReport.localTime(report.from.millisecondsSinceEpoch, offsetSeconds: report.fromOffsetSeconds))
+        try o(.to_local, PeriodReport.localTime(report.to.millisecondsSinceEpoch, offsetSeconds: report.toOffsetSeconds))
+        try o(.length_seconds, report.lengthSeconds)
+        try o(
+            .capacity,
+            CapacityDTO(window: "\(report.period.capacityWindowDays)d", from: report.capacityFrom, to: report.to.millisecondsSinceEpoch, trends: report.capacity))
     }
 }

@@ -26,6 +26,8 @@ public struct Principal: Sendable, Hashable {
     public var id: String
     public var role: AccessRole?
     public var method: Method
+    /// Unix seconds after which the credential is refused (a JWT's `exp` plus the leeway); nil when it does not expire.
+    public var expiresAt: Double? = nil
 }
 
 /// Everything the access middleware needs, built once from ``SecuritySettings`` (and again on reload).

@@ -132,6 +132,12 @@ public struct AccessMiddleware: RouterMiddleware {
             }
         }
         context.principal = principal
+        if principal?.method == .apiKey, let key = Self.presentedKey(request) {
+            // A response that outlives the request (the status stream) asks again now and then: a reload may have removed the key.
+            context.credentialRevoked = { [state] in
+                state.current.apiKeys.authenticate(key) == nil ? "the API key is no longer accepted (removed from the key file and reloaded)" : nil
+            }
+        }
         context.requester = Requester(
             name: principal.flatMap { $0.method == .anonymous ? nil : $0.id }, role: principal?.role.map { "\($0)" },
             clientAddress: client.map { "\($0)" }, requestID: context.requestID)
@@ -191,6 +197,19 @@ public struct AccessMiddleware: RouterMiddleware {
         var message: String
     }
 
+    /// The API key the request presents (as a bearer token or in `X-API-Key`); nil for none or another credential.
+    static func presentedKey(_ request: Request) -> Substring? {
+        let credential: Substring
+        if let authorization = request.headers[.authorization], authorization.utf8.count > 7, authorization.prefix(7).lowercased() == "bearer " {
+            credential = authorization.dropFirst(7).drop { $0 == " " }
+        } else if let key = request.headers[.xAPIKey] {
+            credential = Substring(key)
+        } else {
+            return nil
+        }
+        return credential.hasPrefix("vwk_") ? credential : nil
+    }
+
     /// The principal of the request's credential; the anonymous principal (or nil) without one.
     static func authenticate(_ request: Request, _ control: AccessControl) async throws(Failure) -> Principal? {
         let credential: Substring
@@ -211,7 +230,7 @@ public struct AccessMiddleware: RouterMiddleware {
         guard let jwt = control.jwt, credential.contains(".") else { throw Failure(message: "unknown API key") }
         do {
             let claims = try await jwt.verify(credential)
-            return Principal(id: "jwt:\(claims.subject)", role: claims.role, method: .jwt)
+            return Principal(id: "jwt:\(claims.subject)", role: claims.role, method: .jwt, expiresAt: claims.expiresAt)
         } catch {
             throw Failure(message: error.message)
         }

@@ -17,6 +17,9 @@ public struct AgentRequestContext: RequestContext {
     /// Who the request comes from, as the audit log records it (credential, role, client address, request id);
     /// set by ``AccessMiddleware`` with ``principal``.
     public var requester: Requester?
+    /// Set by ``AccessMiddleware`` for an API key: nil while the key is still accepted, else why it no longer is (a
+    /// reload removed it). Responses that outlive their request (the status stream) ask it now and then.
+    public var credentialRevoked: (@Sendable () -> String?)?
     /// The `X-Request-Id` of this request.
     public var requestID: String = ""
 

@@ -20,6 +20,8 @@ public struct JWTVerifier: Sendable {
     public struct Claims: Sendable, Equatable {
         public var subject: String
         public var role: AccessRole?
+        /// Unix seconds after which the token is refused: `exp` plus the leeway.
+        public var expiresAt: Double? = nil
     }
 
     private let hmac: JWTKeyCollection?
@@ -110,7 +112,7 @@ public struct JWTVerifier: Sendable {
         if let issuer = settings.issuer, payload.iss != issuer { throw Failure(message: "wrong issuer") }
         if let audience = settings.audience, !payload.aud.contains(audience) { throw Failure(message: "wrong audience") }
         let role = (payload.claims[settings.roleClaim] ?? []).compactMap(AccessRole.init(name:)).max()
-        return Claims(subject: subject, role: role)
+        return Claims(subject: subject, role: role, expiresAt: exp + leeway)
     }
 
     /// The payload of a token whose signature verifies with a key of its header's algorithm.

@@ -59,19 +59,23 @@ export function query(params) {
     if (Array.isArray(value)) value.forEach((item) => search.append(key, item));
     else search.append(key, String(value));
   }
-  const text = search.toString();
+  // URLSearchParams writes a space as `+` (form encoding), which the agent reads as a literal `+` (RFC 3986, so that
+  // `from=…+00:00` works from curl): spaces are sent as %20 (a `+` in a value is already %2B).
+  const text = search.toString().replace(/\+/g, '%20');
   return text ? `?${text}` : '';
 }
 
 /**
  * Reads a Server-Sent Events response with fetch (EventSource cannot send an Authorization header) and calls
- * onEvent({id, event, data}) per event. Reconnects after `retry` ms with Last-Event-ID until stop() is called.
+ * onEvent({id, event, data}) per event. Reconnects after `retry` ms with Last-Event-ID until stop() is called, or
+ * until the agent refuses the credential (401: onRefused(message), no more tries).
  */
 export class EventReader {
-  constructor(path, onEvent, { onState = () => {}, resume = true } = {}) {
+  constructor(path, onEvent, { onState = () => {}, onRefused = () => {}, resume = true } = {}) {
     this.path = path;
     this.onEvent = onEvent;
     this.onState = onState;
+    this.onRefused = onRefused;
     this.resume = resume;
     this.lastEventId = '';
     this.retry = 3000;
@@ -101,6 +105,7 @@ export class EventReader {
           let message = `${response.status} ${response.statusText}`;
           try { message = (await response.json()).error.message; } catch { /* not JSON */ }
           this.onState(false, message);
+          if (response.status === 401 && !this.stopped) this.onRefused(message);
           if (response.status === 401 || response.status === 403 || response.status === 404) return;
         } else {
           this.onState(true, '');
@@ -133,6 +138,7 @@ export class EventReader {
           if (event.data.length) {
             if (event.id) this.lastEventId = event.id;
             this.onEvent({ id: event.id, event: event.event, data: event.data.join('\n') });
+            if (this.stopped) return;
           }
           event = { id: '', event: 'message', data: [] };
           continue;

@@ -20,11 +20,16 @@ const VIEWS = [
   { id: 'agent', title: 'Agent', role: 'viewer', load: () => import('./agent.js') },
 ];
 
-/** The live state every view reads: the latest status and alerts documents and the last 15 minutes of figures. */
+/**
+ * The live state every view reads: the latest status, status-simple (verdict) and alerts documents and the last
+ * 15 minutes of figures. The stream ends with `event: error` when the credential is no longer accepted (a JWT that
+ * expired, an API key removed): the page then asks to sign in again.
+ */
 class Live extends EventTarget {
   constructor() {
     super();
     this.status = null;
+    this.simple = null;
     this.alerts = null;
     this.points = [];
     this.window = 900;
@@ -39,7 +44,13 @@ class Live extends EventTarget {
         indicator.textContent = connected ? 'live' : 'offline';
         indicator.title = connected ? 'receiving every collection' : why;
       },
+      onRefused: (why) => this.dispatchEvent(new CustomEvent('refused', { detail: why })),
     }).start();
+  }
+
+  stop() {
+    if (this.reader) this.reader.stop();
+    this.reader = null;
   }
 
   receive(event) {
@@ -48,8 +59,16 @@ class Live extends EventTarget {
     if (event.event === 'status') {
       this.status = data;
       this.add(Live.point(data));
+    } else if (event.event === 'status-simple') {
+      this.simple = data;
     } else if (event.event === 'alerts') {
       this.alerts = data;
+    } else if (event.event === 'error') {
+      // The agent ends the stream: the credential is no longer accepted.
+      this.stop();
+      const message = data && data.error ? data.error.message : 'the stream ended';
+      this.dispatchEvent(new CustomEvent('refused', { detail: message }));
+      return;
     }
     this.dispatchEvent(new CustomEvent(event.event, { detail: data }));
   }
@@ -104,7 +123,7 @@ class Live extends EventTarget {
   }
 }
 
-const state = { who: null, live: new Live(), cleanup: null, current: '' };
+const state = { who: null, live: new Live(), cleanup: null, current: '', routing: false };
 
 function can(role) {
   return state.who && (ROLES[state.who.role] || 0) >= ROLES[role];
@@ -174,6 +193,23 @@ function renderShell() {
   signOut.hidden = !credential();
 }
 
+/** The credential is no longer accepted (refused, expired, removed): the view goes, and the page asks to sign in again. */
+function signInAgain(reason) {
+  state.live.stop();
+  if (state.cleanup) {
+    try { state.cleanup(); } catch { /* the view is going away */ }
+    state.cleanup = null;
+  }
+  state.current = '';
+  state.who = null;
+  setCredential('');
+  document.getElementById('nav').hidden = true;
+  document.getElementById('who').hidden = true;
+  signIn(`Signed out: ${reason}. Sign in again.`);
+}
+
+state.live.addEventListener('refused', (event) => signInAgain(event.detail));
+
 function signIn(reason) {
   const main = document.getElementById('main');
   const input = h('input', { type: 'password', id: 'credential', autocomplete: 'off', required: true, 'aria-describedby': 'signin-help' });
@@ -213,14 +249,17 @@ async function start() {
   }).catch(() => {});
   await state.live.backfill();
   state.live.start();
-  window.addEventListener('hashchange', route);
+  if (!state.routing) {
+    window.addEventListener('hashchange', route);
+    state.routing = true;
+  }
   route();
 }
 
 // Streams end with the page: a page kept in the back/forward cache must not hold its connections open (browsers
 // allow six per host), and comes back with a fresh stream.
 window.addEventListener('pagehide', () => {
-  if (state.live.reader) state.live.reader.stop();
+  state.live.stop();
   if (state.cleanup) {
     try { state.cleanup(); } catch { /* the page is going away */ }
     state.cleanup = null;

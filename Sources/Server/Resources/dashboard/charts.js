@@ -68,6 +68,8 @@ export function lineChart({ title, series, thresholds = [], unit = '', min, max,
     series.forEach((_, index) => {
       const points = (data[index] || []).map(([x, y]) => ({ x, y }));
       chart.data.datasets[index].data = points;
+      // A line needs two points: one or two alone are drawn as dots, or they would not show at all.
+      chart.data.datasets[index].pointRadius = series[index].points || points.length < 3 ? 2 : 0;
       count = Math.max(count, points.length);
     });
     const xs = data.flat().map(([x]) => x);

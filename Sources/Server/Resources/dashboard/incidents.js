@@ -1,5 +1,5 @@
 // Incidents and reports: the incident timeline (start, end, duration, peak) over 1–30 days and the daily, weekly
-// and monthly reports.
+// and monthly reports with their capacity trends (fitted by the agent).
 
 import { api, query } from './api.js';
 import { h, replace, badge, table, message, errorText, number, duration, time } from './dom.js';
@@ -42,7 +42,7 @@ export async function mount(root, { params, navigate }) {
     const data = await api(`/api/v1/reports/${period}`);
     const incidents = data.incidents || {};
     replace(report,
-      h('p', { class: 'muted' }, `${period} report, ${time(data.from)} – ${time(data.to)}`),
+      h('p', { class: 'muted' }, `${period} report, ${time(data.from)} – ${time(data.to)} (${data.from_local} – ${data.to_local}, ${data.time_zone}, ${number(data.length_seconds / 3600, 0)} h)`),
       summaryTable(data.metrics),
       h('h2', {}, 'Incidents'),
       h('p', {}, `${incidents.total ?? 0} incidents: ${incidents.critical ?? 0} critical, ${incidents.warning ?? 0} warning`),
@@ -50,7 +50,15 @@ export async function mount(root, { params, navigate }) {
       h('h2', {}, 'Service availability'),
       table(['Service', 'Availability', 'Downtime', 'Incidents'], (data.services || []).map((s) => [
         s.name, s.availability_percent === null ? '—' : `${number(s.availability_percent, 2)} %`, duration(s.downtime_seconds), String(s.incidents ?? 0),
-      ]), { empty: 'No tracked services.' }));
+      ]), { empty: 'No tracked services.' }),
+      h('h2', {}, `Capacity (trend over the ${data.capacity.window} to the report's end)`),
+      table(['Resource', 'Now', 'Trend per day', 'Projected 100 %'], (data.capacity.resources || []).map((r) => [
+        r.resource === 'memory' ? 'memory' : r.mountpoint || r.series,
+        r.current_percent === null ? '—' : `${number(r.current_percent, 1)} %`,
+        r.slope_percent_per_day === null ? '—' : `${r.slope_percent_per_day >= 0 ? '+' : ''}${number(r.slope_percent_per_day, 3)} points`,
+        h('span', { class: 'report-projected', dataset: { resource: r.resource === 'memory' ? 'memory' : r.mountpoint || r.series, projected: r.projected_full_at || '' } },
+          r.projected_full_at ? time(r.projected_full_at) : r.fit ? 'not growing' : 'needs two hours of history'),
+      ]), { empty: 'No usage history in the window.' }));
   } catch (error) {
     replace(report, message(errorText(error)));
   }
