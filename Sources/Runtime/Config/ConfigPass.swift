@@ -32,6 +32,9 @@ public struct ConfigPass<Root> {
 
     /// Parses `text` (named `file` in issues) and applies every value to `root`; returns the problems.
     public func apply(toml text: String, file: String, to root: inout Root) -> [ConfigIssue] {
+        if let bad = TOMLHeaderCheck.firstBadHeader(text) {
+            return [ConfigIssue(source: file, line: bad.line, key: "", message: "TOML syntax: expected a table name after '[', found \(bad.found)")]
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
