@@ -65,7 +65,8 @@ test-deps:
 ## in its own scratch path (.build/fuzz); Package.swift declares it only when VIWORKS_FUZZ=1. `make fuzz` runs each target
 ## on its committed seed corpus (Fuzz/corpus/TARGET) plus FUZZ_RUNS inputs, with a fixed seed, and fails on any crash,
 ## sanitizer report, leak or input slower than 10 s; new inputs go to .build/fuzz/corpus, crashes to .build/fuzz/artifacts,
-## each target's output to .build/fuzz/TARGET.log.
+## each target's output to .build/fuzz/TARGET.log. Swift's own crash backtracer is off: libFuzzer and the address
+## sanitizer report a crash, and the backtracer's memory reader trips the sanitizer.
 FUZZ_TARGETS := plugin-wire plugin-manifest config procfs time docker-stats authorization
 FUZZ_RUNS ?= 5000
 FUZZ_BUILD_FLAGS := --scratch-path .build/fuzz --product viworks-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
@@ -78,7 +79,7 @@ fuzz: fuzz-build
 	@set -e; mkdir -p .build/fuzz/artifacts; for target in $(FUZZ_TARGETS); do \
 	  mkdir -p .build/fuzz/corpus/$$target; \
 	  echo "== fuzz $$target ($(FUZZ_RUNS) runs)"; \
-	  $(FUZZ_BIN) $$target -seed=1 -runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+	  SWIFT_BACKTRACE=enable=no $(FUZZ_BIN) $$target -seed=1 -runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
 	    -artifact_prefix=.build/fuzz/artifacts/$$target- .build/fuzz/corpus/$$target Fuzz/corpus/$$target \
 	    > .build/fuzz/$$target.log 2>&1 || { tail -60 .build/fuzz/$$target.log; exit 1; }; \
 	  grep -E '^(#[0-9]+ +DONE|Done [0-9]+ runs)' .build/fuzz/$$target.log; \
