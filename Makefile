@@ -82,7 +82,7 @@ fuzz: fuzz-build
 	  SWIFT_BACKTRACE=enable=no $(FUZZ_BIN) $$target -seed=1 -runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
 	    -artifact_prefix=.build/fuzz/artifacts/$$target- .build/fuzz/corpus/$$target Fuzz/corpus/$$target \
 	    > .build/fuzz/$$target.log 2>&1 || { tail -60 .build/fuzz/$$target.log; exit 1; }; \
-	  grep -E '^(#[0-9]+ +DONE|Done [0-9]+ runs)' .build/fuzz/$$target.log; \
+	  grep -E '^(#[0-9]+[[:space:]]+DONE|Done [0-9]+ runs)' .build/fuzz/$$target.log; \
 	done
 
 ## Install the release binary in $(PREFIX)/bin, the systemd unit in /etc/systemd/system and, only if there is none yet,
