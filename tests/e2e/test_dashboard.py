@@ -454,6 +454,8 @@ def test_sign_in_with_an_api_key(dashboard, browser):
     sign_in(browser, dashboard, None)
     browser.get(f"{dashboard.base}/#/overview")
     field = WebDriverWait(browser, DEADLINE).until(lambda d: d.find_element(By.ID, "credential"))
+    # Signed out, the header shows neither a role nor a Sign out button, nor the views.
+    assert not browser.find_element(By.ID, "who").is_displayed() and not browser.find_element(By.ID, "nav").is_displayed()
     shoot(browser, "sign-in")
     field.send_keys(dashboard.credentials["operator"] + Keys.ENTER)
     wait_in_page(browser, "return document.getElementById('role')?.textContent", lambda role: role == "operator", "signed in")
