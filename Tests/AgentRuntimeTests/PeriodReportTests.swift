@@ -67,6 +67,8 @@ struct PeriodReportTests {
         #expect(configuration.reports.resolvedTimeZone.secondsFromGMT(for: Date(timeIntervalSince1970: 1_774_738_800)) == 3600)
         #expect(try base.loader.load(path: nil, environment: ["VIWORKS_REPORTS_TIME_ZONE": "UTC"]).reports.timeZone == "UTC")
         #expect(try base.loader.load(path: nil, environment: [:]).reports.timeZone == nil)
+        // Read at start: a reload that changes it is logged as taking effect after a restart.
+        #expect(ReloadCoordinator.changedKeys(from: AgentConfiguration(), to: configuration) == ["reports"])
     }
 
     static func store() throws -> (HistoryStore, HistoryWriter<ContinuousClock>) {

@@ -15,12 +15,14 @@ import os
 import re
 import shutil
 import time
+import urllib.parse
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from conftest import REPO_ROOT, raw_request, run_cli, start_agent, wait_for
+from docker_fixture import IMAGE, port_is_free, private_docker  # noqa: F401 (fixture)
 from journal import LiveJournal, unavailable
 
 try:
@@ -43,6 +45,31 @@ VIEWS = ["overview", "history", "capacity", "incidents", "services", "sessions",
 OPERATOR_VIEWS = {"logs"}
 ADMIN_VIEWS = {"commands", "audit"}
 DEADLINE = 20.0
+# What a plugin puts in its version, a label value, a service message and its disable reason: must show as text.
+MARKUP = '<img src=x onerror="window.__pwned=1">'
+# A label value long enough that its series name is wider than a 1280 px window (History's series list).
+LONG_LABEL = "/srv/" + "/".join(f"directory-{n:02d}" for n in range(16))
+MARKUP_PLUGIN = f'''import json, sys, time
+MARKUP = {MARKUP!r}
+print(json.dumps({{"type": "hello", "protocol": 1, "version": MARKUP}}), flush=True)
+while True:
+    print(json.dumps({{"type": "metrics", "samples": [{{"name": "markup_value", "value": 1, "labels": {{"note": MARKUP, "path": {LONG_LABEL!r}}}}}]}}), flush=True)
+    print(json.dumps({{"type": "service", "name": "markup-service", "state": "active", "message": MARKUP}}), flush=True)
+    time.sleep(1)
+'''
+QUITTING_PLUGIN = f'''import json, sys
+print(json.dumps({{"type": "hello", "protocol": 1}}), flush=True)
+print(json.dumps({{"type": "disable", "reason": {MARKUP!r}}}), flush=True)
+sys.stdin.read()
+'''
+
+
+def write_plugin(directory: Path, name: str, source: str, mode: str) -> None:
+    """A Python plugin in `directory` (plugins.d) with its manifest (docs/plugin-protocol.md)."""
+    script = directory / f"{name}.py"
+    script.write_text(f"#!{shutil.which('python3') or '/usr/bin/python3'}\n{source}")
+    script.chmod(0o755)
+    (directory / f"{name}.toml").write_text(f'name = "{name}"\ncommand = ["{script}"]\nmode = "{mode}"\ninterval = "1s"\ntimeout = "5s"\n')
 
 
 def chromium_paths() -> tuple[str, str]:
@@ -64,6 +91,9 @@ def new_browser(width: int = 1280, height: int = 1000, dark: bool = False):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     instance = webdriver.Chrome(service=Service(driver), options=options)
+    if width < 500:
+        # Headless Chromium's window is at least 500 px wide: a phone's viewport is emulated.
+        instance.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
     if dark:
         instance.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
     instance.set_script_timeout(20)
@@ -96,16 +126,22 @@ def dashboard(tmp_path_factory):
     config.write_text("" if journal is None else f'[logs]\nunits = ["{UNIT}"]\njournal_directory = "{workdir / "journal"}"\n')
     plugins = workdir / "plugins.d"
     plugins.mkdir()
+    write_plugin(plugins, "markup", MARKUP_PLUGIN, "stream")
+    write_plugin(plugins, "quitting", QUITTING_PLUGIN, "stream")
     env = {
         "VIWORKS_AUTH_API_KEY_FILE": str(keys), "VIWORKS_SERVICES_SYSTEMD": "off", "VIWORKS_AGENT_INTERVAL": "1s",
         "VIWORKS_PLUGINS_DIRECTORY": str(plugins), "VIWORKS_HISTORY_FLUSH_INTERVAL": "1s",
     }
     agent = start_agent(workdir, "--config", str(config), env=env)
+    agent.keys = keys
     agent.credentials = credentials
     agent.t0 = t0
     agent.journal = journal
     agent.no_journal = no_journal
     agent.base = f"http://127.0.0.1:{agent.port}"
+    # The plugins' series are stored and the quitting one has disabled itself before any view is loaded.
+    wait_for(lambda: any(item["name"] == "markup_value" for item in api(agent, "/api/v1/metrics")["series"]), timeout=DEADLINE, what="markup_value stored")
+    wait_for(lambda: {p["name"]: p["status"] for p in api(agent, "/api/v1/plugins")["plugins"]}.get("quitting") == "disabled", timeout=DEADLINE, what="quitting disabled")
     agent.assets = re.search(r'/assets/([0-9a-f]{16})/app\.js', agent.get("/").body.decode()).group(1)
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
@@ -186,6 +222,11 @@ def click(driver, selector: str):
     raise AssertionError(f"{selector} kept being replaced")
 
 
+def overflow(driver) -> int:
+    """How many pixels the page is wider than the window (a horizontal scrollbar when above 0)."""
+    return driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+
+
 def shoot(driver, name: str) -> Path:
     path = SHOTS / f"dashboard-{name}.png"
     driver.save_screenshot(str(path))
@@ -207,6 +248,7 @@ def test_every_view_loads_with_no_console_error_and_no_failed_request(dashboard,
         open_view(browser, dashboard, view)
         time.sleep(0.5)
         assert browser.execute_script(f"return document.querySelector('section[data-view=\"{view}\"]').dataset.ready") == "true", view
+        assert overflow(browser) <= 0, f"{view} is {overflow(browser)} px wider than 1280 px"
         shoot(browser, view)
         assert not problems(browser, allowed), f"{view}: {problems(browser, allowed)}"
 
@@ -412,11 +454,206 @@ def test_sign_in_with_an_api_key(dashboard, browser):
     sign_in(browser, dashboard, None)
     browser.get(f"{dashboard.base}/#/overview")
     field = WebDriverWait(browser, DEADLINE).until(lambda d: d.find_element(By.ID, "credential"))
+    # Signed out, the header shows neither a role nor a Sign out button, nor the views.
+    assert not browser.find_element(By.ID, "who").is_displayed() and not browser.find_element(By.ID, "nav").is_displayed()
     shoot(browser, "sign-in")
     field.send_keys(dashboard.credentials["operator"] + Keys.ENTER)
     wait_in_page(browser, "return document.getElementById('role')?.textContent", lambda role: role == "operator", "signed in")
     assert browser.execute_script("return sessionStorage.getItem('viworks.credential')") == dashboard.credentials["operator"]
     assert browser.get_cookies() == []
+
+
+def test_no_view_is_wider_than_a_phone(dashboard):
+    instance = new_browser(390, 844)
+    try:
+        for view in VIEWS:
+            open_view(instance, dashboard, view)
+            assert overflow(instance) <= 0, f"{view} is {overflow(instance)} px wider than a 390 px phone"
+        # History's series list holds the plugin's series, whose name is far wider than the phone.
+        open_view(instance, dashboard, "history")
+        longest = instance.execute_script("return Math.max(...[...document.querySelectorAll('#series option')].map(o => o.textContent.length))")
+        assert longest > len(LONG_LABEL)
+        assert instance.execute_script("return window.innerWidth") == 390
+        assert instance.execute_script("return document.getElementById('series').getBoundingClientRect().right") <= 390
+        shoot(instance, "history-phone")
+        assert not problems(instance)
+    finally:
+        instance.quit()
+
+
+def test_markup_from_a_plugin_is_shown_as_text(dashboard, browser):
+    open_view(browser, dashboard, "agent", role="operator")
+    version = browser.execute_script(
+        "return document.querySelector('[data-plugin=\"markup\"]').closest('tr').cells[1].textContent")
+    assert version == MARKUP
+    reason = browser.execute_script("return document.querySelector('[data-plugin=\"quitting\"]').closest('tr').querySelector('.plugin-status').textContent")
+    assert reason == f"disabled disabled at its own request: {MARKUP}"
+    services = browser.execute_script("return [...document.querySelectorAll('#plugin-services tbody tr')].map(tr => [...tr.cells].map(td => td.textContent))")
+    assert [row[:4] for row in services] == [["markup", "markup-service", "active", MARKUP]]
+    assert browser.find_elements(By.CSS_SELECTOR, "main img") == []
+    shoot(browser, "agent")
+    # History: the series list and the chart's title carry the label value as text.
+    open_view(browser, dashboard, "history")
+    options = browser.execute_script("return [...document.querySelectorAll('#series option')].map(o => [o.value, o.textContent])")
+    key = next(value for value, text in options if value.startswith("markup_value{"))
+    assert key == f"markup_value{{note={MARKUP},path={LONG_LABEL},plugin=markup}}"
+    assert dict(options)[key] == key
+    browser.get(f"{dashboard.base}/#/history?series={urllib.parse.quote(key)}&range=1h")
+    title = wait_in_page(browser, "return document.querySelector('figure[data-chart=\"history\"] figcaption')?.textContent || ''",
+                         lambda text: text.startswith("markup_value"), "the markup series' chart")
+    assert title == key
+    assert browser.execute_script("return document.getElementById('series').value") == key
+    assert browser.find_elements(By.CSS_SELECTOR, "main img") == []
+    assert overflow(browser) <= 0
+    assert browser.execute_script("return window.__pwned === undefined")
+    assert not problems(browser)
+
+
+@pytest.fixture(scope="module")
+def session_agent(dashboard, private_docker, tmp_path_factory):
+    """An agent with the private dockerd's engine, one template (`web`, busybox httpd) and the audit log enabled."""
+    workdir = tmp_path_factory.mktemp("dashboard-sessions")
+    low = next(port for port in range(31000, 39000, 20) if all(port_is_free(p) for p in range(port, port + 10)))
+    agent_id = f"dashboard-{os.getpid()}"
+    config = workdir / "agent.toml"
+    config.write_text(f"""
+[commands]
+enabled = true
+
+[containers]
+enabled = true
+socket = "{private_docker.socket}"
+port_range = "{low}-{low + 9}"
+publish_address = "127.0.0.1"
+agent_id = "{agent_id}"
+stop_grace_period = "2s"
+
+[containers.templates.web]
+image = "{IMAGE}:latest"
+port = 8080
+memory = "64MiB"
+cpu_shares = 256
+pids_limit = 64
+""")
+    env = {"VIWORKS_AUTH_API_KEY_FILE": str(dashboard.keys), "VIWORKS_SERVICES_SYSTEMD": "off", "VIWORKS_AGENT_INTERVAL": "1s",
+           "VIWORKS_PLUGINS_DIRECTORY": str(workdir)}
+    agent = start_agent(workdir, "--config", str(config), env=env)
+    agent.credentials = dashboard.credentials
+    agent.base = f"http://127.0.0.1:{agent.port}"
+    agent.docker = private_docker
+    try:
+        wait_for(lambda: api(agent, "/api/v1/sessions")["engine"]["status"] == "available", timeout=DEADLINE, what="engine available")
+        yield agent
+    finally:
+        agent.stop()
+        for container in private_docker.containers(f"io.viworks.agent={agent_id}"):
+            private_docker.api("DELETE", f"/containers/{container['Id']}?force=1")
+
+
+def human_bytes(value: int) -> str:
+    """As the page writes a size: powers of 1024, one decimal above bytes."""
+    units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    number, unit = float(value), 0
+    while abs(number) >= 1024 and unit < len(units) - 1:
+        number, unit = number / 1024, unit + 1
+    return f"{number:.{0 if unit == 0 else 1}f} {units[unit]}"
+
+
+def session_rows(driver) -> dict[str, dict[str, str]]:
+    """The Sessions view's table by session id: column name to the text shown."""
+    return driver.execute_script(
+        "const names = [...document.querySelectorAll('#session-list thead th')].map(th => th.textContent);"
+        "return Object.fromEntries([...document.querySelectorAll('#session-list tbody tr')].map(tr =>"
+        " [tr.querySelector('code[data-session]').dataset.session, Object.fromEntries([...tr.cells].map((td, i) => [names[i], td.textContent]))]))")
+
+
+def assert_list_matches_api(driver, agent) -> list[dict]:
+    sessions = api(agent, "/api/v1/sessions", "operator")["sessions"]
+    shown = session_rows(driver)
+    assert set(shown) == {session["session_id"] for session in sessions}
+    for session in sessions:
+        row = shown[session["session_id"]]
+        assert row["Session"] == session["session_id"][:12]
+        assert (row["User"], row["Template"], row["Status"]) == (session["username"], session["template"], session["status"])
+        assert row["Port"] == ("—" if session["port"] is None else str(session["port"]))
+        assert row["Memory limit"] == "64.0 MiB" and row["CPU shares"] == "256"
+    return sessions
+
+
+def act_on_session(driver, action: str, session_id: str, expected: str, confirm: str | None = None) -> None:
+    click(driver, f'button[data-action="{action}"][data-session="{session_id}"]')
+    if confirm is not None:
+        assert driver.find_element(By.ID, "confirm").get_attribute("open") is not None
+        assert driver.find_element(By.ID, "confirm-text").text.startswith(confirm)
+        driver.find_element(By.ID, "confirm-ok").click()
+    text = wait_in_page(driver, "return document.getElementById('action-result').textContent", lambda t: "failed" in t or t.startswith(f"{action} {session_id}:"),
+                        f"the answer to {action}")
+    assert text.startswith(f"{action} {session_id}: {expected}"), text
+
+
+def test_an_operator_creates_stops_starts_and_deletes_a_session(session_agent, browser):
+    agent = session_agent
+    # A fresh agent has no audit record and no anchor file yet: its chain verifies, 0 records.
+    open_view(browser, agent, "audit")
+    verification = browser.find_element(By.ID, "verification")
+    assert (verification.get_attribute("data-verdict"), verification.get_attribute("data-records")) == ("intact", "0"), verification.text
+    assert verification.text == "Hash chain intact 0 records checked"
+
+    open_view(browser, agent, "sessions", role="operator")
+    assert browser.find_element(By.CSS_SELECTOR, "#session-list").text.startswith("No sessions.")
+    browser.find_element(By.ID, "session-username").send_keys("alice")
+    browser.find_element(By.ID, "session-template").send_keys("web")
+    click(browser, '#create-session button[type="submit"]')
+    text = wait_in_page(browser, "return document.getElementById('action-result').textContent", lambda t: "failed" in t or ": running" in t, "the created session")
+    [session] = assert_list_matches_api(browser, agent)
+    session_id, port = session["session_id"], session["port"]
+    assert text == f"create a session for alice: running, port {port}"
+    assert (session["username"], session["status"]) == ("alice", "running") and port is not None
+
+    # Resource use: the container's CPU and memory of the status the page last received, equal to the API's.
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        shown = browser.execute_script(
+            "const row = document.querySelector(`code[data-session='${arguments[0]}']`).closest('tr');"
+            "return {timestamp: document.getElementById('session-list').dataset.timestamp,"
+            " cpu: row.querySelector('.cpu').dataset.value, memory: row.querySelector('.memory').dataset.value, text: row.querySelector('.memory').textContent}",
+            session_id)
+        status = api(agent, "/api/v1/status", "viewer")
+        container = next((c for c in status.get("containers") or [] if c.get("session_id") == session_id), None)
+        # The section can change between collections (a session change refreshes it): the same figures, not only the
+        # same timestamp, once both are measured (CPU needs two samples).
+        if (shown["timestamp"] == status["timestamp"] and container and container["memory_bytes"] is not None and container["cpu_percent"] is not None
+                and shown["memory"] == str(container["memory_bytes"]) and shown["cpu"] != "" and float(shown["cpu"]) == container["cpu_percent"]):
+            break
+        assert time.monotonic() < deadline, f"the page's usage {shown} never matched the status of {status['timestamp']}: {container}"
+        time.sleep(0.1)
+    assert int(shown["memory"]) == container["memory_bytes"] and 0 < container["memory_bytes"] <= 64 << 20
+    assert shown["text"] == human_bytes(container["memory_bytes"])
+    assert 0 <= container["cpu_percent"] <= 100 * os.cpu_count()
+    shoot(browser, "sessions")
+
+    act_on_session(browser, "stop", session_id, "stopped", confirm=f"Stop session {session_id} of alice?")
+    assert [s["status"] for s in assert_list_matches_api(browser, agent)] == ["stopped"]
+    assert agent.docker.inspect(session["container_id"])["State"]["Running"] is False
+
+    act_on_session(browser, "start", session_id, f"running, port {port}")
+    assert [(s["status"], s["port"]) for s in assert_list_matches_api(browser, agent)] == [("running", port)]
+
+    act_on_session(browser, "delete", session_id, "removed", confirm=f"Delete session {session_id} of alice?")
+    assert [(s["status"], s["port"]) for s in assert_list_matches_api(browser, agent)] == [("removed", None)]
+    assert agent.docker.inspect(session["container_id"]) is None
+    assert browser.find_elements(By.CSS_SELECTOR, f'button[data-session="{session_id}"]') == []
+    assert not problems(browser)
+
+    # Each of the four changes wrote a start and an end record; the chain verifies with them.
+    audit = api(agent, "/api/v1/audit?limit=100&verify=true")
+    actions = sorted(record["event"] for record in audit["records"])
+    assert actions == ["session.end"] * 4 + ["session.start"] * 4, actions
+    open_view(browser, agent, "audit")
+    verification = browser.find_element(By.ID, "verification")
+    assert (verification.get_attribute("data-verdict"), verification.get_attribute("data-records")) == ("intact", "8"), verification.text
+    shoot(browser, "audit")
+    assert not problems(browser)
 
 
 def test_on_loopback_without_credentials_the_page_opens_as_viewer(tmp_path):

@@ -150,6 +150,7 @@ public final class ReloadCoordinator: Service, Sendable {
         if old.security != new.security { keys.append("security") }
         if old.containers != new.containers { keys.append("containers") }
         if old.outputs != new.outputs { keys.append("outputs") }
+        if old.reports != new.reports { keys.append("reports") }
         // Anything added to the configuration later and not compared above still shows up.
         if keys.isEmpty, old != new { keys.append("other") }
         return keys

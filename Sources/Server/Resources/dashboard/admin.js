@@ -54,8 +54,10 @@ async function audit(root) {
     return;
   }
   const verification = log.verification || {};
-  root.append(h('p', { id: 'verification' }, 'Hash chain ', badge(verification.intact ? 'intact' : 'broken'),
-    ` ${verification.records ?? 0} records checked${verification.problem ? `: ${verification.problem}` : ''}`));
+  // Broken: a record does not verify. Unverified: the chain holds but its end cannot be checked (no anchor file).
+  const verdict = verification.intact ? 'intact' : verification.first_bad_record === null ? 'unverified' : 'broken';
+  root.append(h('p', { id: 'verification', dataset: { verdict, records: verification.records ?? 0 } }, 'Hash chain ', badge(verdict),
+    ` ${verification.records ?? 0} records checked${verification.first_bad_record ? `, first bad record ${verification.first_bad_record}` : ''}${verification.problem ? `: ${verification.problem}` : ''}`));
   root.append(table(['Time', 'Event', 'Principal', 'Role', 'Client', 'Action', 'Outcome'], (log.records || []).map((record) => [
     time(record.time), record.event, record.principal || '—', record.role || '—', record.client_address || '—', record.action || '—', record.outcome || '—',
   ]), { empty: 'No audit records.' }));

@@ -30,12 +30,14 @@ export async function mount(root, { can }) {
     try {
       const answer = await api('/api/v1/plugins');
       const operator = can('operator');
-      const columns = ['Plugin', 'Status', 'Restarts', 'Samples', 'Bad lines', 'Last sample', 'Last error'];
+      const columns = ['Plugin', 'Version', 'Status', 'Restarts', 'Series', 'Samples', 'Bad lines', 'Last sample', 'Last error'];
       if (operator) columns.push('Actions');
       const rows = (answer.plugins || []).map((p) => {
         const bad = Object.entries(p.bad_lines || {}).filter(([, n]) => n).map(([why, n]) => `${why}: ${n}`).join(', ') || '0';
-        const row = [p.name, h('span', {}, badge(p.status), p.disabled_reason ? ` ${p.disabled_reason}` : ''), String(p.restarts ?? 0),
-          String(p.samples ?? 0), bad, time(p.last_sample_at), p.last_error || '—'];
+        const row = [h('span', { class: 'plugin-name', dataset: { plugin: p.name } }, p.name), p.plugin_version || '—',
+          h('span', { class: 'plugin-status' }, badge(p.status), p.disabled_reason ? ` ${p.disabled_reason}` : ''), String(p.restarts ?? 0),
+          p.max_series ? `${p.series ?? 0} of ${p.max_series}` : String(p.series ?? 0), String(p.samples ?? 0), bad, time(p.last_sample_at),
+          p.last_error && p.last_error !== p.disabled_reason ? p.last_error : '—'];
         if (operator) {
           row.push(p.status === 'disabled' ? h('button', {
             type: 'button',
@@ -53,7 +55,9 @@ export async function mount(root, { can }) {
         return row;
       });
       const errors = (answer.manifest_errors || []).map((e) => [e.file, String(e.line ?? '—'), e.key || '—', e.message]);
+      const services = (answer.plugins || []).flatMap((p) => (p.services || []).map((s) => [p.name, s.name, badge(s.state), s.message || '—', time(s.reported_at)]));
       replace(plugins, table(columns, rows, { empty: 'No plugins in plugins.d.' }),
+        services.length ? h('div', { id: 'plugin-services' }, h('h2', {}, 'Services watched by plugins'), table(['Plugin', 'Service', 'State', 'Message', 'Reported'], services)) : null,
         errors.length ? h('div', {}, h('h2', {}, 'Manifests that did not load'), table(['File', 'Line', 'Key', 'Problem'], errors)) : null);
     } catch (error) {
       replace(plugins, message(errorText(error)));

@@ -72,7 +72,7 @@ export async function mount(root, { params, navigate }) {
   const info = h('p', { class: 'muted', id: 'plan' });
   const chartBox = h('div');
   root.append(
-    h('div', { class: 'toolbar' }, h('label', {}, 'Series ', select)),
+    h('div', { class: 'toolbar' }, h('label', { class: 'grow' }, 'Series ', select)),
     h('div', { class: 'toolbar', role: 'group', 'aria-label': 'Range' }, buttons, fromInput, toInput, apply, zoomIn, zoomOut),
     summary, info, chartBox);
   if (!selected) {
