@@ -22,7 +22,7 @@ struct TOMLHeaderCheckTests {
         var template = Array("/tmp/viworks-config-XXXXXX.toml".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemps($0, 5) } ?? -1 }
         try #require(fd >= 0)
-        let path = String(cString: template)
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         defer { unlink(path) }
         _ = Self.fuzzerInput.withCString { write(fd, $0, strlen($0)) }
         close(fd)
@@ -63,7 +63,10 @@ struct TOMLHeaderCheckTests {
     }
 
     @Test func theExampleConfigurationPasses() throws {
-        let example = try HostFile.read(#filePath.replacingOccurrences(of: "Tests/AgentRuntimeTests/TOMLHeaderCheckTests.swift", with: "examples/agent.toml"), limit: 1 << 20)
+        let here = #filePath
+        let suffix = "Tests/AgentRuntimeTests/TOMLHeaderCheckTests.swift"
+        try #require(here.hasSuffix(suffix))
+        let example = try HostFile.read(String(here.dropLast(suffix.count)) + "examples/agent.toml", limit: 1 << 20)
         #expect(example.contains("[server]"))
         #expect(TOMLHeaderCheck.firstBadHeader(example) == nil)
     }
