@@ -106,12 +106,23 @@ DEB_DIR ?= $(CURDIR)/.build/deb
 deb: release
 	packaging/deb/build.sh $(RELEASE_BIN) $(DEB_DIR)
 
-## Benchmarks: parser micro-benchmark and the peer comparison (see docs/benchmarks.md). The agent runs without its
-## per-client rate limit (100 requests per minute by default), which a load generator would hit at once.
+## Benchmarks (see docs/benchmarks.md): the micro-benchmarks, the scaling benchmarks (processes, services, network, disk and
+## history at a small and a large size), the peer comparison at a 1 s interval (ours, node_exporter, Netdata, collectd and
+## the C floor), then one table of our figures against the peers' with the ratios and targets (Benchmarks/bench_table.py;
+## it also loads /api/v1/status with an API key). The agent runs without its per-client rate limit (100 requests per
+## minute by default), which a load generator would hit at once.
+BENCH_DIR ?= $(CURDIR)/.build/bench
 bench: release
-	$(SWIFT) run -c release viworks-bench
-	../shared/bench/peerbench.sh --ours 'env VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE=0 VIWORKS_AGENT_STATE_DIRECTORY=$(CURDIR)/.build/bench-state $(RELEASE_BIN) run --listen 127.0.0.1:19300' \
-	  http://127.0.0.1:19300/api/v1/status,http://127.0.0.1:19300/metrics,http://127.0.0.1:19300/api/v1/health
+	mkdir -p $(BENCH_DIR)
+	$(SWIFT) run $(RELEASE_FLAGS) viworks-bench
+	$(SWIFT) run $(RELEASE_FLAGS) viworks-bench scaling
+	uptime
+	../shared/bench/peerbench.sh --only ours,node_exporter,netdata,collectd,floor --tsv $(BENCH_DIR)/results.tsv \
+	  --ours-name viworks --ours-interval 1 \
+	  --ours 'env VIWORKS_AGENT_INTERVAL=1s VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE=0 VIWORKS_AGENT_STATE_DIRECTORY=$(BENCH_DIR)/state $(RELEASE_BIN) run --config /dev/null --listen 127.0.0.1:19300' \
+	  http://127.0.0.1:19300/metrics,http://127.0.0.1:19300/api/v1/status,http://127.0.0.1:19300/api/v1/health
+	uptime
+	$(PYTHON) Benchmarks/bench_table.py --binary $(RELEASE_BIN) --results $(BENCH_DIR)/results.tsv
 
 clean:
 	rm -rf .build

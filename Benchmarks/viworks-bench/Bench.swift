@@ -27,6 +27,10 @@ struct Bench {
             try await PostgreSQLBench.run(arguments: Array(arguments.dropFirst(2)))
             return
         }
+        if arguments.count > 1, arguments[1] == "scaling" {
+            try await ScalingBench.run(arguments: Array(arguments.dropFirst(2)))
+            return
+        }
         if arguments.count > 1, arguments[1] == "containers" {
             try await ContainersBench.run(arguments: Array(arguments.dropFirst(2)))
             return

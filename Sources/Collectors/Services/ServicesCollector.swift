@@ -40,6 +40,15 @@ public actor ServicesCollector: Collector {
     /// `usage_usec` of each cgroup at the previous collection, with the monotonic time it was read.
     private var cgroupUsage: [String: (usec: UInt64, at: Double)] = [:]
     private var bootTime: (procRoot: String, seconds: Double?)?
+    /// The names each process answered to at the previous `/proc` scan (``processNames(comm:arguments:)``), by PID.
+    private var argumentNames: [Int: ArgumentNames] = [:]
+
+    /// What a process's arguments made of its names, and which process that was.
+    private struct ArgumentNames {
+        var startTicks: UInt64
+        var comm: String
+        var names: [String]
+    }
 
     /// - Parameters:
     ///   - unitSource: systemd's D-Bus API; nil creates a ``SystemdBus`` on the host's root when systemd is used.
@@ -244,15 +253,30 @@ public actor ServicesCollector: Collector {
         let reader = try ProcFileReader(root: context.paths.procRoot)
         let percents = cpuHistory.percentages(table, ticksPerSecond: ticksPerSecond)
         // One read of each process's arguments, for its names (argv[0], a script's name) and for command patterns.
+        // Names are kept from one collection to the next for a process that is still the same program (same PID, start
+        // time and comm), so a quiet host reads the arguments of its new processes only. Interpreters and `exe` are
+        // read every time (a shell that forks and runs another script keeps its comm), and every process is read
+        // for command patterns, which match the whole, changing command line.
         var commandLines: [Int: String] = [:]
         var names: [Int: [String]] = [:]
         let byPattern = definitions.contains { !$0.commandPatterns.isEmpty }
         if byPattern || discover || definitions.contains(where: { !$0.processNames.isEmpty }) {
+            var kept: [Int: ArgumentNames] = [:]
+            kept.reserveCapacity(table.processes.count)
             for process in table.processes {
+                let stable = !byPattern && !process.isZombie && process.comm != "exe" && !Self.isInterpreter(process.comm)
+                if stable, let known = argumentNames[process.pid], known.startTicks == process.startTicks, known.comm == process.comm {
+                    names[process.pid] = known.names
+                    kept[process.pid] = known
+                    continue
+                }
                 let arguments = reader.arguments(process.pid, limit: 4096)
-                names[process.pid] = Self.processNames(comm: process.comm, arguments: arguments)
+                let derived = Self.processNames(comm: process.comm, arguments: arguments)
+                names[process.pid] = derived
                 if byPattern { commandLines[process.pid] = arguments?.joined(separator: " ") }
+                if stable { kept[process.pid] = ArgumentNames(startTicks: process.startTicks, comm: process.comm, names: derived) }
             }
+            argumentNames = kept
         }
         func answers(_ configured: String, _ process: ProcessStat) -> Bool {
             (names[process.pid] ?? [process.comm]).contains { Self.commMatches(configured, $0) }
