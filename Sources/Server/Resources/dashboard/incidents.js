@@ -50,7 +50,7 @@ export async function mount(root, { params, navigate }) {
       h('h2', {}, 'Service availability'),
       table(['Service', 'Availability', 'Downtime', 'Incidents'], (data.services || []).map((s) => [
         s.name, s.availability_percent === null ? '—' : `${number(s.availability_percent, 2)} %`, duration(s.downtime_seconds), String(s.incidents ?? 0),
-      ]), { empty: 'No tracked services.' }),
+      ]), { empty: 'No service was down in this period: every tracked service was available 100 %.' }),
       h('h2', {}, `Capacity (trend over the ${data.capacity.window} to the report's end)`),
       table(['Resource', 'Now', 'Trend per day', 'Projected 100 %'], (data.capacity.resources || []).map((r) => [
         r.resource === 'memory' ? 'memory' : r.mountpoint || r.series,
