@@ -12,6 +12,8 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+// sockaddr_in's members are attributed to NIO's C module, which declares the struct again (MemberImportVisibility).
+import CNIOLinux
 
 extension CollectorOutput {
     var services: ServicesReport? { if case .services(let r)? = report { r } else { nil } }
