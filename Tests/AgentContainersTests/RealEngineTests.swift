@@ -183,7 +183,7 @@ struct RealEngineTests {
         let restarted = try await manager.start(session.sessionID)
         #expect(restarted.status == .running)
         #expect(restarted.stoppedAt == nil)
-        let answered = await Self.eventually(within: .seconds(3)) { (try? await HTTP.get(port: port)) == "hello\n" }
+        let answered = await Self.eventually(within: .seconds(15)) { (try? await HTTP.get(port: port)) == "hello\n" }
         #expect(answered != nil)
 
         let removed = try await manager.delete(session.sessionID)
@@ -595,7 +595,7 @@ struct RealEngineTests {
         #expect(await manager.engineStatus.apiVersion == "1.41")
 
         await docker.stopDaemon()
-        let noticed = await Self.eventually(within: .seconds(5)) {
+        let noticed = await Self.eventually(within: .seconds(15)) {
             let status = await manager.engineStatus
             return status.status == .unavailable && (status.reason?.hasPrefix("ENOENT") == true || status.reason?.hasPrefix("ECONNREFUSED") == true)
         }

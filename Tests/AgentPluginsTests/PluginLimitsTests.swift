@@ -39,7 +39,7 @@ struct PluginLimitsTests {
     @Test func everNewLabelValuesStopAtMaxSeriesAndTheRestAreCounted() async throws {
         // Message n carries the series id=1…n; with max_series = 20 the first 20 are kept in every message and
         // message n drops n − 20 samples: 1 + 2 + … + 30 = 465 over 50 messages; kept: 1 + … + 20 + 30 × 20 = 810.
-        let manifest = try loadManifest(manifestText(name: "growth", script: "series_growth.py", mode: "stream", interval: "1s", extra: "max_series = 20"))
+        let manifest = try loadManifest(manifestText(name: "growth", script: "series_growth.py", mode: "stream", interval: "5s", extra: "max_series = 20"))
         #expect(manifest.maxSeries == 20)
         let bus = MetricsBus()
         let plugin = host(manifest, bus: bus, cycles: 50)
@@ -86,7 +86,7 @@ struct PluginLimitsTests {
     @Test func timestampsOutsideTheWindowOrOutOfOrderAreRefusedAndNoneWraps() async throws {
         let base = Timestamp.now().nanosecondsSinceEpoch / 1_000_000 - 1000
         let manifest = try loadManifest(
-            manifestText(name: "stamps", script: "timestamps.py", mode: "stream", interval: "1s", extra: "[env]\nFIXTURE_BASE_MS = \"\(base)\"\n"))
+            manifestText(name: "stamps", script: "timestamps.py", mode: "stream", interval: "5s", extra: "[env]\nFIXTURE_BASE_MS = \"\(base)\"\n"))
         let bus = MetricsBus()
         let plugin = host(manifest, bus: bus, cycles: 3)
         let before = Timestamp.now()

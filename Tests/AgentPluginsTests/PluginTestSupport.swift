@@ -59,7 +59,7 @@ struct TemporaryPluginDirectory {
 
 /// Manifest text for a fixture script.
 func manifestText(
-    name: String, script: String, mode: String = "poll", interval: String = "200ms", timeout: String = "1s", extra: String = ""
+    name: String, script: String, mode: String = "poll", interval: String = "200ms", timeout: String = "10s", extra: String = ""
 ) -> String {
     """
     name = "\(name)"
@@ -89,7 +89,7 @@ func loadManifest(_ text: String, name: String = "fixture") throws -> PluginMani
 let quietLogger = Logger(label: "plugin-tests") { _ in SwiftLogNoOpLogHandler() }
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
+func eventually(timeout: Duration = .seconds(30), _ condition: () async -> Bool) async -> Bool {
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while ContinuousClock.now < deadline {
         if await condition() { return true }

@@ -121,7 +121,7 @@ struct CommandRunnerTests {
         #expect(result.timedOut)
         #expect(result.signal == 9)
         #expect(result.outcome == "timeout")
-        #expect(result.durationSeconds < 5)
+        #expect(result.durationSeconds < 30, "killed at its 0.5 s timeout, not after sleep 300")
         let childPID = Int32((try HostFile.read(marker)).trimmingASCIIWhitespace()) ?? 0
         #expect(childPID > 0)
         try await Task.sleep(for: .milliseconds(100))
@@ -349,7 +349,7 @@ struct CommandJobsTests {
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await operations.jobs.run() }
-                let run = try await operations.runCommand("sleep", parameters: ["seconds": "30"], principal: .agent, background: true)
+                let run = try await operations.runCommand("sleep", parameters: ["seconds": "120"], principal: .agent, background: true)
                 #expect(run.status == .running)
                 // Give the process time to start, so that it is killed rather than never started.
                 try await Task.sleep(for: .milliseconds(300))
@@ -357,7 +357,7 @@ struct CommandJobsTests {
                 let shutdown = ContinuousClock.now
                 trigger.triggerGracefulShutdown()
                 try await group.waitForAll()
-                #expect(ContinuousClock.now - shutdown < .seconds(5), "the job ended promptly, not after its 30 s")
+                #expect(ContinuousClock.now - shutdown < .seconds(60), "the job ended promptly, not after its 120 s")
                 let finished = try #require(operations.job(run.jobID))
                 #expect(finished.status == .timedOut)
                 #expect(finished.result?.cancelled == true)
