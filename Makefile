@@ -61,15 +61,16 @@ test-deps:
 	@$(PYTHON) -c 'import pytest, jsonschema, openapi_spec_validator, psycopg, schemathesis, selenium' 2>/dev/null \
 	  || $(PYTHON) -m pip install -q pytest jsonschema openapi-spec-validator "psycopg[binary]" "schemathesis>=4.32,<5" "selenium>=4.20,<5"
 
-## Fuzzing (docs/fuzzing.md): one libFuzzer executable with every target, built with the fuzzer and address sanitizers
-## in its own scratch path (.build/fuzz); Package.swift declares it only when VIWORKS_FUZZ=1. `make fuzz` runs each target
+## Fuzzing (docs/fuzzing.md): one libFuzzer executable with every target; Package.swift declares it only when
+## VIWORKS_FUZZ=1 and then compiles the agent's own modules with the fuzzer and address sanitizers, reusing the debug
+## build's dependencies (a later plain debug build compiles those modules again). `make fuzz` runs each target
 ## on its committed seed corpus (Fuzz/corpus/TARGET) plus FUZZ_RUNS inputs, with a fixed seed, and fails on any crash,
 ## sanitizer report, leak or input slower than 10 s; new inputs go to .build/fuzz/corpus, crashes to .build/fuzz/artifacts,
 ## each target's output to .build/fuzz/TARGET.log. Swift's own crash backtracer is off: libFuzzer and the address
 ## sanitizer report a crash, and the backtracer's memory reader trips the sanitizer.
 FUZZ_TARGETS := plugin-wire plugin-manifest config procfs time docker-stats authorization
 FUZZ_RUNS ?= 5000
-FUZZ_BUILD_FLAGS := --scratch-path .build/fuzz --product viworks-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+FUZZ_BUILD_FLAGS := --product viworks-fuzz
 FUZZ_BIN = $(shell VIWORKS_FUZZ=1 $(SWIFT) build $(FUZZ_BUILD_FLAGS) --show-bin-path)/viworks-fuzz
 
 fuzz-build:

@@ -268,9 +268,16 @@ let package = Package(
 )
 
 // Fuzzing (docs/fuzzing.md): one libFuzzer executable, declared only when VIWORKS_FUZZ=1 so that a plain `swift build`
-// neither plans nor builds it. Built into its own scratch path with the fuzzer and address sanitizers:
-// VIWORKS_FUZZ=1 swift build --scratch-path .build/fuzz --product viworks-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+// neither plans nor builds it. Only the agent's own modules (where the parsers are) are compiled with the fuzzer's
+// coverage and the address sanitizer; the dependencies are the debug build's, unchanged, so that the fuzz build compiles
+// our modules again and nothing else. In the debug configuration:
+// VIWORKS_FUZZ=1 swift build --product viworks-fuzz
+// (a later plain debug build compiles the agent's modules again, without the sanitizers).
 if Context.environment["VIWORKS_FUZZ"] == "1" {
+    let sanitizers = ["-sanitize=fuzzer,address"]
+    for target in package.targets where target.type == .regular && target.path?.hasPrefix("Sources/") == true {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(sanitizers)]
+    }
     package.targets += [
         // libFuzzer's entry point (LLVMFuzzerRunDriver), declared for Swift.
         .target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"),
@@ -282,7 +289,8 @@ if Context.environment["VIWORKS_FUZZ"] == "1" {
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Fuzz/viworks-fuzz",
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings + [.unsafeFlags(sanitizers + ["-parse-as-library"])],
+            linkerSettings: [.unsafeFlags(sanitizers)]
         ),
     ]
 }
