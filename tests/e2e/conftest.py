@@ -44,8 +44,14 @@ PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 CACHED_ROUTES = {"/api/v1/status", "/api/v1/status-simple", "/api/v1/system", "/api/v1/collectors", "/api/v1/services", "/api/v1/processes", "/metrics"}
 OPENAPI_URI = "urn:viworks:openapi"
 
-STARTUP_TIMEOUT = 15.0
-COLLECTION_TIMEOUT = 15.0
+# Waits: generous, for a loaded two-core CI machine running a debug build (a wait costs nothing when the test passes).
+STARTUP_TIMEOUT = 60.0
+COLLECTION_TIMEOUT = 60.0
+WAIT_TIMEOUT = 30.0
+# How long one request may take to answer before the suite gives up on it.
+REQUEST_TIMEOUT = 60.0
+# How long a terminated process may take to exit.
+EXIT_TIMEOUT = 30.0
 
 
 def agent_binary() -> Path:
@@ -62,7 +68,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(predicate, timeout: float = 10.0, what: str = "condition", interval: float = 0.1):
+def wait_for(predicate, timeout: float = WAIT_TIMEOUT, what: str = "condition", interval: float = 0.1):
     """Calls `predicate` every `interval` s until it returns something truthy and returns that; after `timeout` s fails
     naming `what` and the last value seen."""
     deadline = time.monotonic() + timeout
@@ -103,7 +109,7 @@ def require_binary() -> Path:
     return binary
 
 
-def run_cli(*args: str, timeout: float = 20.0, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 60.0, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     require_binary()
     return subprocess.run(
         [str(agent_binary()), *args], capture_output=True, text=True, timeout=timeout, env=clean_environment(env), cwd=REPO_ROOT
@@ -135,7 +141,7 @@ def raw_request(port: int, method: str, path: str, headers: dict[str, str] | Non
     if body or method in ("POST", "PUT", "PATCH"):
         lines.append(f"Content-Length: {len(body)}")
     request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+    with socket.create_connection(("127.0.0.1", port), timeout=REQUEST_TIMEOUT) as s:
         s.sendall(request)
         chunks = []
         while True:
@@ -234,10 +240,10 @@ class Agent:
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=5)
+                self.process.wait(timeout=EXIT_TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait(timeout=5)
+                self.process.wait(timeout=EXIT_TIMEOUT)
 
 
 def start_agent(
