@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import JSON_TYPE, REPO_ROOT, agent_binary, assert_valid, clean_environment, component_validator, run_cli, start_agent, wait_for
+from conftest import EXIT_TIMEOUT, JSON_TYPE, REPO_ROOT, agent_binary, assert_valid, clean_environment, component_validator, run_cli, start_agent, wait_for
 
 EXAMPLE = REPO_ROOT / "examples/plugins/shell/processes.sh"
 CRASHING = REPO_ROOT / "Tests/AgentPluginsTests/Fixtures/bin/exit_now.sh"
@@ -18,9 +18,11 @@ STREAM = REPO_ROOT / "Tests/AgentPluginsTests/Fixtures/bin/stream.sh"
 GROWTH = REPO_ROOT / "Tests/AgentPluginsTests/Fixtures/bin/series_growth.py"
 
 
-def write_manifest(directory: Path, name: str, command: Path, extra: str = "") -> None:
+def write_manifest(directory: Path, name: str, command: Path, extra: str = "", interval: str = "200ms") -> None:
+    """A poll plugin collected every 200 ms by default. A stream plugin is restarted after three intervals of silence:
+    those here are given "5s" (15 s of silence allowed, for a loaded machine)."""
     (directory / f"{name}.toml").write_text(
-        f'name = "{name}"\ncommand = ["{command}"]\ninterval = "200ms"\ntimeout = "2s"\n{extra}\n'
+        f'name = "{name}"\ncommand = ["{command}"]\ninterval = "{interval}"\ntimeout = "10s"\n{extra}\n'
         '[restart]\nbackoff_initial = "20ms"\nbackoff_max = "40ms"\nmax_restarts = 2\n'
     )
 
@@ -93,7 +95,7 @@ def test_enable_and_reload_over_http_and_sighup(plugin_agent, openapi_doc):
     assert again.json() == {"error": {"code": "already_running", "message": "plugin example is running, not disabled: there is nothing to enable"}}
     assert plugin_agent.get_json("/api/v1/plugins/example")["pid"] == pid
 
-    write_manifest(plugin_agent.plugins_dir, "stream", STREAM, 'mode = "stream"')
+    write_manifest(plugin_agent.plugins_dir, "stream", STREAM, 'mode = "stream"', interval="5s")
     reload = plugin_agent.request("POST", "/api/v1/plugins/reload", plugin_agent.operator)
     assert reload.status == 200
     body = reload.json()
@@ -140,7 +142,7 @@ def test_plugins_die_with_an_agent_killed_by_sigkill(tmp_path):
     plugins = tmp_path / "plugins.d"
     plugins.mkdir(mode=0o755)
     os.chmod(STREAM, 0o755)
-    write_manifest(plugins, "stream", STREAM, 'mode = "stream"')
+    write_manifest(plugins, "stream", STREAM, 'mode = "stream"', interval="5s")
     agent = start_agent(tmp_path, env={"VIWORKS_PLUGINS_DIRECTORY": str(plugins)})
     pid = 0
     try:
@@ -151,9 +153,9 @@ def test_plugins_die_with_an_agent_killed_by_sigkill(tmp_path):
         assert agent.get_json("/api/v1/plugins/stream")["pid"] == pid
         assert agent.get_json("/api/v1/plugins/stream")["restarts"] == 0
         agent.process.kill()
-        agent.process.wait(timeout=5)
+        agent.process.wait(timeout=EXIT_TIMEOUT)
         # Before, the plugin lived on, re-parented to init, one more copy for every agent crash.
-        wait_for(lambda: process_state(pid) in (None, "Z"), timeout=1.0)
+        wait_for(lambda: process_state(pid) in (None, "Z"), what=f"plugin {pid} ended")
     finally:
         agent.stop()
         if pid and process_state(pid) not in (None, "Z"):
@@ -164,7 +166,7 @@ def test_series_limit_bounds_a_plugin_in_the_api_and_metrics(tmp_path, openapi_d
     plugins = tmp_path / "plugins.d"
     plugins.mkdir(mode=0o755)
     os.chmod(GROWTH, 0o755)
-    write_manifest(plugins, "growth", GROWTH, 'mode = "stream"\nmax_series = 20\n[env]\nFIXTURE_REPEAT = "1"')
+    write_manifest(plugins, "growth", GROWTH, 'mode = "stream"\nmax_series = 20\n[env]\nFIXTURE_REPEAT = "1"', interval="5s")
     agent = start_agent(tmp_path, env={"VIWORKS_PLUGINS_DIRECTORY": str(plugins)})
     try:
         # 50 growing messages: 465 samples of new series refused (1 + … + 30), then the last set every 100 ms, 30 more each.
@@ -183,11 +185,12 @@ def test_series_limit_bounds_a_plugin_in_the_api_and_metrics(tmp_path, openapi_d
 def test_plugin_test_runs_a_shipped_manifests_cycles_back_to_back_and_prints_each_line_at_once(tmp_path):
     manifest = REPO_ROOT / "plugins.d/shell-example.toml"
     assert 'interval = "30s"' in manifest.read_text()
-    # Three cycles of a 30 s plugin used to take a minute; back to back they take well under the 20 s allowed here.
-    result = run_cli("plugin", "test", str(manifest), "--cycles", "3", timeout=20)
+    # Six cycles of a 30 s plugin used to take two and a half minutes; back to back they take well under the minute
+    # allowed here.
+    result = run_cli("plugin", "test", str(manifest), "--cycles", "6", timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "interval 100ms (the agent collects every 30s; --interval to wait that long here)" in result.stdout, result.stdout
-    assert "reply to collect 3" in result.stdout and result.stdout.rstrip().endswith("OK")
+    assert "reply to collect 6" in result.stdout and result.stdout.rstrip().endswith("OK")
 
     # With --interval the cycles keep that pace, and stdout (a pipe here) gets each line as it is printed:
     # the header arrives while the plugin still runs, not when the command exits.

@@ -11,18 +11,18 @@ import time
 
 import pytest
 
-from conftest import start_agent, wait_for
+from conftest import REQUEST_TIMEOUT, start_agent, wait_for
 from test_security import create_key, hs256_token
 
 # Every read below is bounded: a stream that never ends fails the test here instead of hanging it.
-READ_LIMIT = 30.0
+READ_LIMIT = 60.0
 
 
 class Stream:
     """A raw HTTP/1.1 request to /api/v1/stream whose body is read as it arrives (chunked transfer encoding)."""
 
     def __init__(self, port: int, headers: dict[str, str]):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=REQUEST_TIMEOUT)
         lines = [f"GET /api/v1/stream HTTP/1.1", f"Host: 127.0.0.1:{port}", "Accept: text/event-stream"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
@@ -89,7 +89,9 @@ def test_a_stream_opened_with_a_jwt_ends_when_the_token_expires(tmp_path):
         "VIWORKS_AGENT_INTERVAL": "1s", "VIWORKS_AUTH_JWT_HS256_SECRET_FILE": str(tmp_path / "jwt-secret"),
         "VIWORKS_AUTH_JWT_LEEWAY": "0s"})
     try:
-        token = hs256_token({"sub": "short", "exp": int(time.time()) + 4, "role": "viewer"}, secret)
+        # Valid for 8 s (7 at least, the expiry being in whole seconds): long enough for a loaded machine to send the
+        # first collection's events, short enough to wait for.
+        token = hs256_token({"sub": "short", "exp": int(time.time()) + 8, "role": "viewer"}, secret)
         lasting = hs256_token({"sub": "long", "exp": int(time.time()) + 600, "role": "viewer"}, secret)
         stream = Stream(agent.port, {"Authorization": f"Bearer {token}"})
         other = Stream(agent.port, {"Authorization": f"Bearer {lasting}"})
@@ -164,7 +166,8 @@ def test_the_dashboard_asks_to_sign_in_again_when_its_token_expires(tmp_path):
     try:
         browser.get(f"http://127.0.0.1:{agent.port}/#/overview")
         field = WebDriverWait(browser, dashboard.DEADLINE).until(lambda d: d.find_element(By.ID, "credential"))
-        token = hs256_token({"sub": "page", "exp": int(time.time()) + 6, "role": "viewer"}, secret)
+        # Valid for 20 s: time to sign in and show the overview's verdict before it expires, on a loaded machine too.
+        token = hs256_token({"sub": "page", "exp": int(time.time()) + 20, "role": "viewer"}, secret)
         field.send_keys(token + Keys.ENTER)
         # Signed in: the overview shows the verdict that came on the stream.
         wait_for(lambda: browser.execute_script("return document.getElementById('verdict')?.dataset.status"),
