@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from conftest import REPO_ROOT, copy_host_tree, fixture_host_args, fixture_host_dir, free_port, run_cli, start_agent
+from conftest import EXIT_TIMEOUT, REPO_ROOT, copy_host_tree, fixture_host_args, fixture_host_dir, free_port, run_cli, start_agent, wait_for
 from postgres_server import SPEC_COLUMNS, rows, table_columns
 
 import psycopg  # noqa: E402  (make test-deps installs it from PyPI)
@@ -50,7 +50,7 @@ def fixture_agent(tmp_path_factory):
                         env={"VIWORKS_AUTH_API_KEY_FILE": str(keys), "VIWORKS_AGENT_INTERVAL": "3600"})
     try:
         key = result.stdout.strip()
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while True:
             status = agent.get("/api/v1/status", {"Authorization": f"Bearer {key}"}).json()
             if status["collectors"] and all(c["collections"] >= 2 for c in status["collectors"]):
@@ -66,7 +66,7 @@ def current_status(fixture_agent) -> dict:
     return fixture_agent["agent"].get("/api/v1/status", {"Authorization": f"Bearer {fixture_agent['key']}"}).json()
 
 
-def test_the_poller_writes_what_the_status_reports_in_the_specifications_schema(postgres, fixture_agent):
+def test_the_poller_writes_what_the_status_reports_in_the_specifications_schema(postgres, fixture_agent, tmp_path):
     database = postgres.fresh_database("pull")
     result = poll(database, f"web-1={fixture_agent['url']}", "--api-key-file", str(fixture_agent["key_file"]), "--extended")
     assert result.returncode == 0, result.stderr
@@ -106,13 +106,19 @@ def test_the_poller_writes_what_the_status_reports_in_the_specifications_schema(
     assert rows(database, "SELECT count(*) FROM service_status") == [(len(services),)]
 
     # A running poller sends the ETag of its last answer: an unchanged collection is a 304 and costs nothing.
-    running = subprocess.Popen(
-        [sys.executable, str(POLLER), "--database", database, "--agent", f"web-1={fixture_agent['url']}",
-         "--api-key-file", str(fixture_agent["key_file"]), "--metrics-every", "1", "--services-every", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3.5)
-    running.terminate()
-    _, stderr = running.communicate(timeout=10)
+    log = tmp_path / "poller.log"
+    with open(log, "w") as stderr_file:
+        running = subprocess.Popen(
+            [sys.executable, str(POLLER), "--database", database, "--agent", f"web-1={fixture_agent['url']}",
+             "--api-key-file", str(fixture_agent["key_file"]), "--metrics-every", "1", "--services-every", "1"],
+            stdout=subprocess.DEVNULL, stderr=stderr_file, text=True)
+    try:
+        wait_for(lambda: log.read_text().count("web-1 metrics: not modified") >= 2 and log.read_text().count("web-1 services: not modified") >= 2,
+                 timeout=60, what="two unchanged polls of each")
+    finally:
+        running.terminate()
+        running.wait(timeout=EXIT_TIMEOUT)
+    stderr = log.read_text()
     assert f"web-1 metrics: collection of {status['timestamp']}, 0 new rows" in stderr, stderr
     assert stderr.count("web-1 metrics: not modified") >= 2, stderr
     assert stderr.count("web-1 services: not modified") >= 2, stderr

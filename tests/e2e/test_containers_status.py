@@ -6,8 +6,8 @@ fields (no `cpu_percent` on its first sample), its series gone once it is remove
 from __future__ import annotations
 
 import os
-import time
 
+import conftest
 from conftest import assert_valid, component_validator, free_port, openapi_source_json, start_agent
 from docker_fixture import IMAGE, private_docker  # noqa: F401  (the fixture)
 
@@ -17,16 +17,20 @@ FIELDS = {
 }
 
 
-def wait_for(agent, predicate, timeout: float, what: str) -> dict:
-    deadline = time.monotonic() + timeout
-    status = None
-    while time.monotonic() < deadline:
-        status = agent.get_json("/api/v1/status")
-        if predicate(status):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not seen within {timeout} s: engine={status and status['engine']} "
-                         f"containers={status and status['containers']}\n{agent.log()}")
+def wait_for(agent, predicate, what: str, timeout: float = 60.0) -> dict:
+    """The first `/api/v1/status` for which `predicate` holds (conftest's wait_for), failing with the last one seen."""
+    seen = {}
+
+    def check():
+        seen["status"] = status = agent.get_json("/api/v1/status")
+        return status if predicate(status) else None
+
+    try:
+        return conftest.wait_for(check, timeout=timeout, what=what)
+    except AssertionError:
+        status = seen.get("status")
+        raise AssertionError(f"{what} not seen within {timeout} s: engine={status and status['engine']} "
+                             f"containers={status and status['containers']}\n{agent.log()}") from None
 
 
 def metric_lines(agent, prefix: str) -> list[str]:
@@ -44,7 +48,7 @@ def test_status_lists_the_engine_and_the_agents_containers(private_docker, tmp_p
         "VIWORKS_AGENT_INTERVAL": "1s",
     })
     try:
-        status = wait_for(agent, lambda s: s["engine"]["status"] == "available", 20, "engine available")
+        status = wait_for(agent, lambda s: s["engine"]["status"] == "available", "engine available")
         engine = status["engine"]
         assert engine["api_version"] == "1.41"
         _, version = docker.api("GET", "/version")
@@ -64,11 +68,11 @@ def test_status_lists_the_engine_and_the_agents_containers(private_docker, tmp_p
         container_id = created["Id"]
         code, body = docker.api("POST", f"/containers/{container_id}/start")
         assert code == 204, body
-        first = wait_for(agent, lambda s: any(c["id"] == container_id and c["state"] == "running" for c in s["containers"]), 15,
+        first = wait_for(agent, lambda s: any(c["id"] == container_id and c["state"] == "running" for c in s["containers"]),
                          "the container listed")["containers"]
         assert [c["id"] for c in first] == [container_id]
         assert set(first[0]) == FIELDS
-        seen = wait_for(agent, lambda s: s["containers"] and s["containers"][0]["cpu_percent"] is not None, 15,
+        seen = wait_for(agent, lambda s: s["containers"] and s["containers"][0]["cpu_percent"] is not None,
                         "a second sample with cpu_percent")["containers"][0]
         assert seen["name"] == "e2e-status-web"
         assert seen["image"] == IMAGE
@@ -92,12 +96,12 @@ def test_status_lists_the_engine_and_the_agents_containers(private_docker, tmp_p
         # Removed: gone from status and from /metrics at the next collection.
         code, body = docker.api("DELETE", f"/containers/{container_id}?force=1")
         assert code == 204, body
-        wait_for(agent, lambda s: s["containers"] == [], 15, "the container gone")
+        wait_for(agent, lambda s: s["containers"] == [], "the container gone")
         assert [line for line in metric_lines(agent, "viworks_container_") if container_id in line] == []
 
         # The engine down is a state: unavailable with the reason, health still 200; then it comes back.
         docker.stop_daemon()
-        down_status = wait_for(agent, lambda s: s["engine"]["status"] == "unavailable", 15, "engine unavailable")
+        down_status = wait_for(agent, lambda s: s["engine"]["status"] == "unavailable", "engine unavailable")
         assert_valid(validator, down_status, "status with the engine down")
         assert down_status["containers"] == []
         down = down_status["engine"]
@@ -105,7 +109,7 @@ def test_status_lists_the_engine_and_the_agents_containers(private_docker, tmp_p
         assert agent.get("/api/v1/health").status == 200
         assert metric_lines(agent, "viworks_container_engine_up ") == ["viworks_container_engine_up 0.0"]
         docker.start_daemon()
-        back = wait_for(agent, lambda s: s["engine"]["status"] == "available", 20, "engine available again")["engine"]
+        back = wait_for(agent, lambda s: s["engine"]["status"] == "available", "engine available again")["engine"]
         assert back["reason"] is None and back["api_version"] == "1.41"
     finally:
         agent.stop()
@@ -116,7 +120,7 @@ def test_an_engine_that_is_not_there_is_unavailable_with_the_reason(tmp_path):
     socket_path = tmp_path / "no-engine.sock"
     agent = start_agent(tmp_path, env={"VIWORKS_CONTAINERS_ENABLED": "true", "VIWORKS_CONTAINERS_SOCKET": str(socket_path)})
     try:
-        status = wait_for(agent, lambda s: s["engine"]["reason"] != "not connected yet", 10, "a connection attempt")
+        status = wait_for(agent, lambda s: s["engine"]["reason"] != "not connected yet", "a connection attempt")
         assert status["engine"] == {
             "status": "unavailable", "version": None, "api_version": None,
             "reason": f"ENOENT: no socket at {socket_path} (is the engine installed and running?)",
