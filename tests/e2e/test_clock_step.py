@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, start_agent, wait_for
+from conftest import EXIT_TIMEOUT, free_port, start_agent, wait_for
 
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 CPU = "viworks_cpu_usage_percent"
@@ -120,7 +120,7 @@ def test_wall_clock_steps_leave_rates_durations_alerts_and_history_right(tmp_pat
     agent = start_agent(tmp_path / "agent", "--config", str(config), env=env, launcher=("/usr/bin/env",))
     try:
         agent.wait_collections(minimum=3)
-        wait_for(probed, timeout=20, what="the first answered probe of the slow server")
+        wait_for(probed, timeout=60, what="the first answered probe of the slow server")
 
         def collected_after(timestamp: str, count: int = 3) -> dict | None:
             """The status once `count` more cpu collections have run since the one stamped `timestamp`."""
@@ -134,28 +134,30 @@ def test_wall_clock_steps_leave_rates_durations_alerts_and_history_right(tmp_pat
             host_uptime_before = before["system_info"]["system"]["uptime_seconds"]
             marks[before["timestamp"]] = {c["name"]: c["collections"] for c in before["collectors"]}["cpu"]
             offset.write_text(to + "\n")
-            after = wait_for(lambda: collected_after(before["timestamp"]), timeout=20, what=f"three collections after the step to {to}")
-            # Durations on the monotonic clock: the agent's and the host's uptime grew by real seconds, not by the step.
+            after = wait_for(lambda: collected_after(before["timestamp"]), timeout=60, what=f"three collections after the step to {to}")
+            # Durations on the monotonic clock: the agent's and the host's uptime grew by real seconds (three 1 s
+            # collections, up to the minute waited on a loaded machine), not by the step (180 s or 600 s).
             grown = agent.get_json("/api/v1/health")["agent_uptime_seconds"] - uptime_before
-            assert 2 <= grown < 20, (to, grown)
+            assert 2 <= grown < 90, (to, grown)
             host_grown = after["system_info"]["system"]["uptime_seconds"] - host_uptime_before
-            assert 1 <= host_grown < 20, (to, host_grown)
+            assert 1 <= host_grown < 90, (to, host_grown)
             return after
 
         marks: dict[str, int] = {}
         journal: list[tuple[str, str]] = []
         for to, wall_step in (("+600", 600), ("+0", -600), ("-180", -180), ("+0", 180)):
             status = step(to)
-            # Rates on the monotonic clock: the loopback carries at least the test's 1 MB/s in every collection,
-            # including the one across the step (on wall time it would be divided by 600 s, or be negative).
+            # Rates on the monotonic clock: the loopback carries the test's 1 MB/s in every collection, including the
+            # one across the step (on wall time it would be divided by 600 s, under 2 kB/s, or be negative); a tenth of
+            # it allows a sender starved on a loaded machine.
             rate = loopback_receive_rate(status)
-            assert rate is not None and rate > 300_000, (to, rate)
+            assert rate is not None and rate > 100_000, (to, rate)
             cpu = status["system_info"]["cpu"]
             assert 0 <= cpu["usage_percent"] <= 100 and all(0 <= c["usage_percent"] <= 100 for c in cpu["per_core"]), cpu
             # The step is logged with its size and what history did with it.
             seen = len(journal)
             found = wait_for(
-                lambda: STEP_LINE.findall(agent.log_path.read_text(errors="replace"))[seen:] or None, timeout=10, what=f"the log line of the step to {to}"
+                lambda: STEP_LINE.findall(agent.log_path.read_text(errors="replace"))[seen:] or None, what=f"the log line of the step to {to}"
             )
             journal.extend(found)
             assert len(found) == 1, (to, found)
@@ -185,4 +187,4 @@ def test_wall_clock_steps_leave_rates_durations_alerts_and_history_right(tmp_pat
         agent.stop()
         traffic.close()
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=EXIT_TIMEOUT)
