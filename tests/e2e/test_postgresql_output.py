@@ -17,13 +17,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, copy_host_tree, fixture_host_args, fixture_host_dir, free_port, run_cli, start_agent, wait_for
+from conftest import EXIT_TIMEOUT, REPO_ROOT, copy_host_tree, fixture_host_args, fixture_host_dir, free_port, run_cli, start_agent, wait_for
 from docker_fixture import private_docker  # noqa: F401 (fixture)
 from postgres_server import SPEC_COLUMNS, rows, table_columns
 
@@ -48,7 +48,7 @@ def push_env(postgres, database: str, **overrides: str) -> dict[str, str]:
         "VIWORKS_OUTPUTS_POSTGRESQL_DATABASE": database,
         "VIWORKS_OUTPUTS_POSTGRESQL_USER": "postgres",
         "VIWORKS_OUTPUTS_POSTGRESQL_INTERVAL": "500ms",
-        "VIWORKS_OUTPUTS_POSTGRESQL_TIMEOUT": "2s",
+        "VIWORKS_OUTPUTS_POSTGRESQL_TIMEOUT": "10s",
         "VIWORKS_AGENT_INTERVAL": "1s",
     }
     env.update({f"VIWORKS_OUTPUTS_POSTGRESQL_{key.upper()}": value for key, value in overrides.items() if key != "agent_interval"})
@@ -70,7 +70,7 @@ def output(agent) -> dict:
     return outputs[0]
 
 
-def wait_drained(agent, timeout: float = 60) -> dict:
+def wait_drained(agent, timeout: float = 120) -> dict:
     def drained():
         state = output(agent)
         return state if state["status"] == "ok" and state["backlog_rows"] == 0 and state["last_success_at"] else None
@@ -132,8 +132,8 @@ def test_rows_equal_the_status_of_the_same_collection_and_the_pollers(postgres, 
         status = agent.get_json("/api/v1/status")
         at = naive_utc_truncated(status["timestamp"])
         # The collection is complete once the bus was quiet for the settle time (1 s here); then it is pushed.
-        wait_for(lambda: rows(database, f"SELECT 1 FROM agent_metrics WHERE timestamp = '{at.isoformat()}'"), 15, "the collection is pushed")
-        wait_drained(agent, timeout=30)
+        wait_for(lambda: rows(database, f"SELECT 1 FROM agent_metrics WHERE timestamp = '{at.isoformat()}'"), 60, "the collection is pushed")
+        wait_drained(agent)
         assert agent.get_json("/api/v1/status")["timestamp"] == status["timestamp"]
 
         # The id: derived from the fixture's /etc/machine-id, shown in /api/v1/system.
@@ -193,11 +193,11 @@ def test_an_outage_of_the_database_loses_nothing_and_doubles_nothing(postgres, w
     database = postgres.fresh_database("push_outage")
     agent = start_pushing(workdir, postgres, "push_outage", agent_id="outage-1")
     try:
-        wait_drained(agent, timeout=30)
+        wait_drained(agent)
         postgres.stop()
         stopped = datetime.utcnow()
         try:
-            failing = wait_for(lambda: (s := output(agent))["status"] == "failing" and s, 25, "the output is failing")
+            failing = wait_for(lambda: (s := output(agent))["status"] == "failing" and s, 60, "the output is failing")
             assert failing["backlog_rows"] > 0 and failing["oldest_backlog_at"]
             assert failing["last_error"], failing
             simple = agent.get_json("/api/v1/status-simple")
@@ -208,7 +208,7 @@ def test_an_outage_of_the_database_loses_nothing_and_doubles_nothing(postgres, w
         finally:
             postgres.start()
         restarted = datetime.utcnow()
-        wait_drained(agent, timeout=60)
+        wait_drained(agent)
         assert metric(agent, "viworks_output_retries_total") >= 3
     finally:
         agent.stop()
@@ -227,13 +227,13 @@ def test_kill_9_in_the_middle_of_pushes_loses_and_doubles_nothing(postgres, work
         agent = start_pushing(workdir, postgres, "push_kill", **settings)
         time.sleep(random.uniform(0.3, 1.5))
         agent.process.kill()
-        agent.process.wait(timeout=10)
+        agent.process.wait(timeout=EXIT_TIMEOUT)
     agent = start_pushing(workdir, postgres, "push_kill", **settings)
     try:
         time.sleep(1)
-        wait_drained(agent, timeout=60)
+        wait_drained(agent)
         agent.process.terminate()
-        agent.process.wait(timeout=10)
+        agent.process.wait(timeout=EXIT_TIMEOUT)
     finally:
         agent.stop()
     box = assert_database_equals_outbox(database, workdir, "kill-1")
@@ -247,7 +247,7 @@ def test_a_wrong_password_is_a_clear_error_that_is_retried_without_harm(postgres
     password.write_text("wrong-password\n")
     agent = start_pushing(workdir, postgres, "push_auth", user="pusher", password_file=str(password), agent_id="auth-1")
     try:
-        failing = wait_for(lambda: (s := output(agent))["status"] == "failing" and s, 30, "the output is failing")
+        failing = wait_for(lambda: (s := output(agent))["status"] == "failing" and s, 60, "the output is failing")
         assert 'password authentication failed for user "pusher"' in failing["last_error"], failing
         assert "SQLSTATE 28P01" in failing["last_error"], failing
         assert agent.get("/api/v1/health").status == 200
@@ -261,7 +261,7 @@ def test_a_wrong_password_is_a_clear_error_that_is_retried_without_harm(postgres
 
         # The password file is read at each new connection: fixing it is enough.
         password.write_text("right-password\n")
-        wait_drained(agent, timeout=60)
+        wait_drained(agent)
         assert rows(database, "SELECT count(*) FROM agent_metrics WHERE agent_id = 'auth-1'")[0][0] >= 3
     finally:
         agent.stop()
@@ -281,9 +281,9 @@ def test_tables_made_by_hand_are_kept_and_a_missing_key_is_named_with_its_statem
         connection.execute("INSERT INTO service_status (agent_id, timestamp, service_name) VALUES ('old', '2020-01-01', 'x'), ('old', '2020-01-01', 'x')")
     agent = start_pushing(workdir, postgres, "push_byhand", agent_id="byhand-1")
     try:
-        wait_drained(agent, timeout=30)
+        wait_drained(agent)
         time.sleep(1.5)
-        wait_drained(agent, timeout=30)
+        wait_drained(agent)
         log = agent.log()
         assert ("table service_status has no unique key on the agent's columns: a retried push can store a row twice."
                 " Its owner adds the key with: CREATE UNIQUE INDEX service_status_agent_id_timestamp_service_name_key"
@@ -303,23 +303,27 @@ def test_the_backlog_limit_drops_the_oldest_rows_and_counts_them(workdir):
 
     agent = start_pushing(workdir, Nowhere, "nowhere", agent_id="full-1", agent_interval="200ms", max_backlog_rows="20", timeout="1s")
     try:
-        wait_for(lambda: metric(agent, "viworks_output_dropped_rows_total") >= 40, 30, "rows are dropped")
+        wait_for(lambda: metric(agent, "viworks_output_dropped_rows_total") >= 100, 120, "rows are dropped")
         state = output(agent)
+        newest = datetime.fromisoformat(agent.get_json("/api/v1/status")["timestamp"]).astimezone(timezone.utc).replace(tzinfo=None)
+        started = datetime.utcnow() - timedelta(seconds=agent.get_json("/api/v1/health")["agent_uptime_seconds"])
         assert state["backlog_rows"] == 20, state
         assert state["status"] in ("retrying", "failing") and state["last_success_at"] is None, state
         assert "Connection refused" in state["last_error"] or "connection refused" in state["last_error"].lower(), state
         box = outbox(workdir)
         assert box["agent_metrics"]["delivered"] == [] and box["service_status"]["delivered"] == []
         assert len(box["agent_metrics"]["waiting"]) + len(box["service_status"]["waiting"]) == 20
-        # The newest rows are kept: the oldest waiting collection is recent.
-        oldest = datetime.fromisoformat(state["oldest_backlog_at"]).replace(tzinfo=None)
-        assert (datetime.utcnow() - oldest).total_seconds() < 10, state
+        # The newest rows are kept: the oldest waiting collection is recent, counted in the agent's own collections
+        # (the 20 kept rows are a fraction of the 120 and more made since the start; had the first rows been kept, it
+        # would be as old as the agent).
+        oldest = datetime.fromisoformat(state["oldest_backlog_at"]).astimezone(timezone.utc).replace(tzinfo=None)
+        assert (newest - oldest) < (newest - started) / 2, (state, newest, started)
         dropped = metric(agent, "viworks_output_dropped_rows_total")
         assert agent.log().count("the outbox is full, the oldest rows are dropped") == 1
         assert agent.get("/api/v1/health").status == 200
     finally:
         agent.stop()
-    assert dropped >= 40
+    assert dropped >= 100
 
 
 def make_ca(directory: Path, name: str) -> tuple[Path, Path]:
@@ -345,7 +349,7 @@ def test_tls_verify_full_against_a_test_ca_and_refused_with_a_wrong_one(postgres
     agent = start_pushing(workdir, postgres, "push_tls", host="localhost", tls="verify-full", ca_file=str(ca), agent_id="tls-1",
                           application_name="viworks-tls-test")
     try:
-        wait_drained(agent, timeout=30)
+        wait_drained(agent)
         # The pool's connection is still open: the server says it is encrypted.
         assert rows(database, "SELECT DISTINCT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)"
                               " WHERE a.application_name = 'viworks-tls-test'") == [(True,)]
@@ -356,7 +360,7 @@ def test_tls_verify_full_against_a_test_ca_and_refused_with_a_wrong_one(postgres
     refused = start_pushing(tmp_path / "refused", postgres, "push_tls", host="localhost", tls="verify-full", ca_file=str(wrong_ca),
                             agent_id="tls-2")
     try:
-        failing = wait_for(lambda: (s := output(refused))["status"] == "failing" and s, 30, "the output is failing")
+        failing = wait_for(lambda: (s := output(refused))["status"] == "failing" and s, 60, "the output is failing")
         assert "CERTIFICATE_VERIFY_FAILED" in failing["last_error"], failing
         assert refused.get("/api/v1/health").status == 200
     finally:
@@ -371,8 +375,8 @@ def test_extended_pushes_filesystems_and_network_totals_as_the_status_reports_th
         agent.wait_collections(2)
         status = agent.get_json("/api/v1/status")
         at = naive_utc_truncated(status["timestamp"])
-        wait_for(lambda: rows(database, f"SELECT 1 FROM agent_network WHERE timestamp = '{at.isoformat()}'"), 15, "the collection is pushed")
-        wait_drained(agent, timeout=30)
+        wait_for(lambda: rows(database, f"SELECT 1 FROM agent_network WHERE timestamp = '{at.isoformat()}'"), 60, "the collection is pushed")
+        wait_drained(agent)
     finally:
         agent.stop()
     disks = sorted((d["mount_point"], d["fs_type"], d["total_bytes"], d["used_bytes"], d["available_bytes"], two_places(d["usage_percent"]))
@@ -404,7 +408,7 @@ def test_every_change_of_a_container_session_upserts_its_row(postgres, private_d
            "VIWORKS_SERVICES_SYSTEMD": "off"}
     agent = start_agent(workdir, "--config", str(config), env=env)
     try:
-        wait_for(lambda: json.loads(agent.get("/api/v1/status", operator).body)["engine"]["status"] == "available", 30, "the engine is available")
+        wait_for(lambda: json.loads(agent.get("/api/v1/status", operator).body)["engine"]["status"] == "available", 60, "the engine is available")
         response = agent.request("POST", "/api/v1/sessions", headers=operator, body=json.dumps({"username": "alice", "template": "web"}).encode())
         assert response.status == 201, response.body
         session = json.loads(response.body)
@@ -415,19 +419,19 @@ def test_every_change_of_a_container_session_upserts_its_row(postgres, private_d
                                    f" WHERE session_id = '{sid}'")
             return found[0] if found else None
 
-        running = wait_for(lambda: (r := row()) and r[4] == "running" and r, 20, "the running session is pushed")
+        running = wait_for(lambda: (r := row()) and r[4] == "running" and r, 60, "the running session is pushed")
         assert running[:5] == ("sessions-1", session["container_id"], "alice", session["port"], "running")
         assert running[5] == naive_utc_truncated(session["created_at"]) and running[6] is None
 
         response = agent.request("POST", f"/api/v1/sessions/{sid}/stop", headers=operator)
         assert response.status == 200, response.body
         stopped_session = json.loads(response.body)
-        stopped = wait_for(lambda: (r := row()) and r[4] == "stopped" and r, 20, "the stop is pushed")
+        stopped = wait_for(lambda: (r := row()) and r[4] == "stopped" and r, 60, "the stop is pushed")
         assert stopped[6] == naive_utc_truncated(stopped_session["stopped_at"])
 
         response = agent.request("DELETE", f"/api/v1/sessions/{sid}", headers=operator)
         assert response.status == 200, response.body
-        wait_for(lambda: (r := row()) and r[4] == "removed", 20, "the removal is pushed")
+        wait_for(lambda: (r := row()) and r[4] == "removed", 60, "the removal is pushed")
         assert rows(database, "SELECT count(*) FROM container_sessions") == [(1,)]
     finally:
         agent.stop()
