@@ -108,7 +108,7 @@ class PrivateDocker:
                 return
         self.bridge = name
 
-    def start_daemon(self, timeout: float = 60.0) -> None:
+    def start_daemon(self, timeout: float = 120.0) -> None:
         """Starts dockerd (again) on this root and waits until it answers /_ping."""
         assert self.process is None or self.process.poll() is not None, "dockerd is running already"
         arguments = [DOCKERD, "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),

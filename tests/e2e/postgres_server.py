@@ -56,7 +56,7 @@ class PostgresServer:
             [str(POSTGRES_BIN / "postgres"), "-D", str(self.data), "-k", str(self.base), "-c", "listen_addresses=127.0.0.1",
              "-p", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user="postgres", cwd=self.base)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 psycopg.connect(self.url).close()

@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import run_cli, start_agent, wait_for
+from conftest import EXIT_TIMEOUT, run_cli, start_agent, wait_for
 
 ROUNDS = 20
 WORKERS = 6
@@ -65,11 +65,11 @@ def test_kill_9_during_audit_appends_keeps_the_chain_and_a_record_of_every_actio
             thread.start()
         try:
             # Commands complete in this round before the kill lands at a random moment among the appends.
-            wait_for(lambda: len(answered) > before, timeout=20, what=f"round {round_}: a command answered")
+            wait_for(lambda: len(answered) > before, timeout=60, what=f"round {round_}: a command answered")
             time.sleep(rng.uniform(0.05, 0.6))
         finally:
             agent.process.send_signal(signal.SIGKILL)
-            agent.process.wait(timeout=10)
+            agent.process.wait(timeout=EXIT_TIMEOUT)
             stop.set()
             for thread in threads:
                 thread.join(timeout=10)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (
+    EXIT_TIMEOUT,
     REPO_ROOT,
     agent_binary,
     assert_valid,
@@ -272,7 +273,7 @@ def test_log_format_journald_without_a_journal_falls_back_to_stderr_with_one_war
     env = clean_environment({"VIWORKS_AGENT_STATE_DIRECTORY": str(tmp_path / "state")})
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 if raw_request(port, "GET", "/api/v1/health").status in (200, 503):
@@ -283,7 +284,7 @@ def test_log_format_journald_without_a_journal_falls_back_to_stderr_with_one_war
             pytest.fail("the agent did not answer")
     finally:
         process.terminate()
-        _, stderr = process.communicate(timeout=10)
+        _, stderr = process.communicate(timeout=EXIT_TIMEOUT)
     lines = stderr.decode(errors="replace").splitlines()
     warnings = [line for line in lines if "the journal is not reachable" in line]
     assert len(warnings) == 1, lines

@@ -88,7 +88,7 @@ def failing_agent(tmp_path_factory):
     }
     agent = start_agent(workdir, *fixture_host_args(root), env=env, accept=(200, 503))
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             states = {c["name"]: c for c in agent.get_json("/api/v1/collectors")["collectors"]}
             if states["cpu"]["status"] == "failed":

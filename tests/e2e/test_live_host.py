@@ -108,7 +108,7 @@ def test_health_is_healthy(live_agent, openapi_doc):
     assert body["version"] and isinstance(body["version"], str)
     assert isinstance(body["uptime"], int) and not isinstance(body["uptime"], bool)
     uptime = float((PROC / "uptime").read_text().split()[0])
-    # `uptime` is the system uptime as of the last uptime collection (default interval 30 s).
-    assert 0 <= uptime - body["uptime"] <= 35
+    # `uptime` is the system uptime as of the last uptime collection (default interval 30 s, later on a loaded machine).
+    assert 0 <= uptime - body["uptime"] <= 60
     assert body["failed_collectors"] == []
     assert body["agent_uptime_seconds"] > 0

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import run_cli, start_agent
+from conftest import REQUEST_TIMEOUT, run_cli, start_agent
 
 # Hostile values: 64-bit limits and beyond, exponents, signs, NaN, empty, times far outside the accepted range.
 EXTREME_VALUES = [
@@ -34,7 +34,9 @@ EXTREME_VALUES = [
 # Path values that would otherwise only reach a 404 before the query is read: a real series, a real period.
 KNOWN_PATH_VALUES = {("/api/v1/metrics/{name}/history", "name"): "viworks_load1"}
 
-SWEEP_BUDGET_SECONDS = 90
+# Far above the sweep's time on a loaded machine (a few minutes at most), far below that of a slow answer to each of its
+# thousand-odd requests.
+SWEEP_BUDGET_SECONDS = 600
 
 
 def encode(value: str) -> str:
@@ -71,7 +73,7 @@ parameters.text = "text:64"
     agent = start_agent(workdir, "--config", str(config), env=env)
     agent.admin = {"X-API-Key": created.stdout.strip()}
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             response = agent.get("/api/v1/metrics/viworks_load1/history")
             if response.status == 200 and response.json()["series"][0]["points"]:
@@ -289,14 +291,12 @@ def test_expect_100_continue_is_answered_before_the_body_is_sent(sweep_agent):
         f"POST /api/v1/command HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
         f"X-API-Key: {sweep_agent.admin['X-API-Key']}\r\nContent-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n"
     ).encode()
-    with socket.create_connection(("127.0.0.1", sweep_agent.port), timeout=5) as s:
+    # A server that waited for the body would never answer: the interim answer comes without it, before the timeout.
+    with socket.create_connection(("127.0.0.1", sweep_agent.port), timeout=REQUEST_TIMEOUT) as s:
         s.sendall(head)
-        s.settimeout(0.5)
-        started = time.monotonic()
         interim = s.recv(4096)
         assert interim.startswith(b"HTTP/1.1 100 Continue\r\n"), interim
-        assert interim.endswith(b"\r\n\r\n") and time.monotonic() - started < 0.5
-        s.settimeout(5)
+        assert interim.endswith(b"\r\n\r\n"), interim
         s.sendall(body)
         data = b""
         while chunk := s.recv(65536):

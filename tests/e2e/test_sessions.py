@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Agent, assert_valid, component_validator, openapi_source_json, run_cli, start_agent, wait_for
+from conftest import EXIT_TIMEOUT, Agent, assert_valid, component_validator, openapi_source_json, run_cli, start_agent, wait_for
 from docker_fixture import IMAGE, cgroup_limits, http_get, port_is_free, private_docker  # noqa: F401 (fixture)
 
 SESSIONS = "/api/v1/sessions"
@@ -116,7 +116,7 @@ def engine_agent(private_docker, tmp_path_factory):
     agent = launch(workdir, write_config(workdir / "agent.toml", private_docker.socket, agent_id, ports))
     agent.agent_id, agent.ports, agent.docker = agent_id, ports, private_docker
     try:
-        wait_for(lambda: engine_status(agent) == "available", timeout=20, what="engine available")
+        wait_for(lambda: engine_status(agent) == "available", timeout=60, what="engine available")
         yield agent
     finally:
         agent.stop()
@@ -192,7 +192,7 @@ def test_create_get_stop_start_delete_on_the_engine_and_in_the_kernel(engine_age
     assert_valid(component_validator(openapi_source_json(), "SessionList"), listed, "the list")
 
     # busybox httpd answers on the published port, on 127.0.0.1 only.
-    assert wait_for(lambda: _get_ok(port), timeout=20, what="httpd on the published port") == b"hello\n"
+    assert wait_for(lambda: _get_ok(port), timeout=60, what="httpd on the published port") == b"hello\n"
 
     # What the engine was told: the template's safety settings, nothing the client chose beyond the limits.
     inspect = docker.inspect(container_id)
@@ -223,14 +223,14 @@ def test_create_get_stop_start_delete_on_the_engine_and_in_the_kernel(engine_age
     assert status == 200, started
     assert started["status"] == "running" and started["stopped_at"] is None and started["port"] == port
     assert docker.inspect(container_id)["State"]["Running"] is True
-    assert wait_for(lambda: _get_ok(port), timeout=20, what="httpd after start") == b"hello\n"
+    assert wait_for(lambda: _get_ok(port), timeout=60, what="httpd after start") == b"hello\n"
 
     # Delete: container gone, port free, the record stays as removed.
     status, removed = call(agent, "DELETE", f"{SESSIONS}/{sid}")
     assert status == 200, removed
     assert removed["status"] == "removed" and removed["port"] is None and removed["stopped_at"] is not None
     assert docker.inspect(container_id) is None
-    assert wait_for(lambda: port_is_free(port), timeout=20, what="port free")
+    assert wait_for(lambda: port_is_free(port), timeout=60, what="port free")
     status, kept = call(agent, "GET", f"{SESSIONS}/{sid}", role="viewer")
     assert status == 200 and kept["status"] == "removed"
     status, gone = call(agent, "DELETE", f"{SESSIONS}/{sid}")
@@ -342,7 +342,7 @@ def test_twenty_concurrent_creates_get_twenty_ports_then_leave_nothing(engine_ag
     assert len({s["container_id"] for s in sessions}) == 20
     assert len(labelled(engine_agent.docker, engine_agent.agent_id)) == 20
     for port in ports:
-        assert wait_for(lambda: _get_ok(port), timeout=20, what=f"httpd on {port}") == b"hello\n"
+        assert wait_for(lambda: _get_ok(port), timeout=60, what=f"httpd on {port}") == b"hello\n"
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         deleted = list(pool.map(lambda s: call(engine_agent, "DELETE", f"{SESSIONS}/{s['session_id']}"), sessions))
@@ -360,10 +360,10 @@ def test_a_container_removed_behind_the_agents_back_closes_its_session(engine_ag
         _, body = call(engine_agent, "GET", f"{SESSIONS}/{session['session_id']}", role="viewer")
         return body if body["status"] == "removed" else None
 
-    record = wait_for(closed, timeout=10, what="the session closed")
+    record = wait_for(closed, timeout=60, what="the session closed")
     assert record["reason"] == "the container was removed outside the agent", record
     assert record["port"] is None and record["stopped_at"] is not None
-    assert wait_for(lambda: port_is_free(session["port"]), timeout=20, what="port free")
+    assert wait_for(lambda: port_is_free(session["port"]), timeout=60, what="port free")
 
 
 # MARK: - Restarts
@@ -376,13 +376,13 @@ def test_kill_9_with_five_sessions_then_restart_reconciles_all_five(private_dock
     first = launch(tmp_path, config)
     second = None
     try:
-        wait_for(lambda: engine_status(first) == "available", timeout=20, what="engine available")
+        wait_for(lambda: engine_status(first) == "available", timeout=60, what="engine available")
         made = [create(first, f"kim{i}") for i in range(5)]
         first.process.send_signal(signal.SIGKILL)
-        first.process.wait(timeout=10)
+        first.process.wait(timeout=EXIT_TIMEOUT)
 
         second = launch(tmp_path, config)
-        wait_for(lambda: engine_status(second) == "available", timeout=20, what="engine available after the restart")
+        wait_for(lambda: engine_status(second) == "available", timeout=60, what="engine available after the restart")
         _, listed = call(second, "GET", SESSIONS, role="viewer")
         by_id = {s["session_id"]: s for s in listed["sessions"]}
         assert len(listed["sessions"]) == 5, listed
@@ -448,11 +448,11 @@ def test_kill_9_during_creates_and_deletes_then_the_list_equals_the_engine(priva
         for round_ in range(6):
             agent = launch(tmp_path, config)
             agents.append(agent)
-            wait_for(lambda: engine_status(agent) == "available", timeout=30, what=f"round {round_}: engine available")
+            wait_for(lambda: engine_status(agent) == "available", timeout=60, what=f"round {round_}: engine available")
             before_id = last_audit_id(agent)
             if round_ > 0:
                 # The restart reconciled what the kill left: the list equals the engine.
-                wait_for(lambda: _engine_matches_the_list(agent, private_docker, agent_id), timeout=30, what=f"round {round_}: list equals engine")
+                wait_for(lambda: _engine_matches_the_list(agent, private_docker, agent_id), timeout=60, what=f"round {round_}: list equals engine")
                 gone = [c for c in left_by_kill if c["Id"] not in {x["Id"] for x in labelled(private_docker, agent_id)}]
                 ends = [r for r in audit_records(agent) if r["event"] == "session.end" and r["principal"] == "viworks-agent"]
                 ended_sessions = {r["parameters"]["session_id"] for r in ends}
@@ -484,11 +484,11 @@ def test_kill_9_during_creates_and_deletes_then_the_list_equals_the_engine(priva
             for thread in threads:
                 thread.start()
             try:
-                wait_for(lambda: len(audit_records(agent, before_id)) >= 4, timeout=30, what=f"round {round_}: session changes under way")
+                wait_for(lambda: len(audit_records(agent, before_id)) >= 4, timeout=60, what=f"round {round_}: session changes under way")
                 time.sleep(rng.uniform(0.2, 1.5))
             finally:
                 agent.process.send_signal(signal.SIGKILL)
-                agent.process.wait(timeout=10)
+                agent.process.wait(timeout=EXIT_TIMEOUT)
                 stop.set()
                 for thread in threads:
                     thread.join(timeout=30)
@@ -518,7 +518,7 @@ def test_the_engine_stopped_is_a_state_and_it_recovers(engine_agent):
     before = create(agent, "frank")
     docker.stop_daemon()
     try:
-        wait_for(lambda: engine_status(agent) == "unavailable", timeout=15, what="engine unavailable")
+        wait_for(lambda: engine_status(agent) == "unavailable", timeout=60, what="engine unavailable")
         _, listed = call(agent, "GET", SESSIONS, role="viewer")
         assert listed["engine"]["reason"], listed
         assert agent.get("/api/v1/health").status == 200
@@ -533,13 +533,13 @@ def test_the_engine_stopped_is_a_state_and_it_recovers(engine_agent):
         assert agent.process.poll() is None
     finally:
         docker.start_daemon()
-    wait_for(lambda: engine_status(agent) == "available", timeout=30, what="engine available again")
+    wait_for(lambda: engine_status(agent) == "available", timeout=60, what="engine available again")
     # The exited session starts again on the engine that came back.
     status, restarted = call(agent, "POST", f"{SESSIONS}/{before['session_id']}/start")
     assert status == 200 and restarted["status"] == "running", restarted
-    assert wait_for(lambda: _get_ok(before["port"]), timeout=20, what="httpd of the restarted session") == b"hello\n"
+    assert wait_for(lambda: _get_ok(before["port"]), timeout=60, what="httpd of the restarted session") == b"hello\n"
     after = create(agent, "frank")
-    assert wait_for(lambda: _get_ok(after["port"]), timeout=20, what="httpd of the new session") == b"hello\n"
+    assert wait_for(lambda: _get_ok(after["port"]), timeout=60, what="httpd of the new session") == b"hello\n"
     for session in (before, after):
         assert call(agent, "DELETE", f"{SESSIONS}/{session['session_id']}")[0] == 200
     assert labelled(docker, agent.agent_id) == []
