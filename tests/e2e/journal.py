@@ -20,15 +20,18 @@ mount --bind "$JOURNAL_DIR" /run/log/journal
 if [ -d /var/log/journal ]; then mount -t tmpfs tmpfs /var/log/journal; fi
 /lib/systemd/systemd-journald &
 JPID=$!
-for _ in $(seq 200); do [ -S /run/systemd/journal/socket ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -S /run/systemd/journal/socket ] && break; sleep 0.05; done
 [ -S /run/systemd/journal/socket ] || { echo "journald did not start" >&2; exit 90; }
 """
 
-# After the prologue: one entry of $UNIT per line read (`<priority> <message>`), "written" after each; ends with stdin.
+# After the prologue: one entry of $UNIT per line read (`<priority> <message>`), "written" once it is in the journal's
+# files (journald reads its socket in its own time; `journalctl --sync` returns once what was sent before is stored);
+# ends with stdin.
 WRITE_LOOP = r"""
 echo ready
 while IFS=' ' read -r priority message; do
   printf 'MESSAGE=%s\nPRIORITY=%s\nSYSLOG_IDENTIFIER=e2e\nUNIT=%s\n' "$message" "$priority" "$UNIT" | logger --journald
+  journalctl --sync || true
   echo written
 done
 kill -TERM "$JPID"
