@@ -7,7 +7,8 @@ VIWORKS_AGENT_BIN overrides), copied into a temporary directory so a rebuild mea
 1 s interval with history writes on (flushed every second) and three plugins: the shipped shell example
 (processes.sh, poll), the shipped Python example (tcp_states.py, stream) and the stream fixture of the plugin tests
 (stream.sh). Load: `--clients` threads share `--rate` requests per second over keep-alive connections, cycling through
-GET /api/v1/status, /metrics and /api/v1/metrics/viworks_cpu_usage_percent/history; `--followers` clients follow
+GET /api/v1/status, /metrics and /api/v1/metrics/viworks_cpu_usage_percent/history?from=(now - `--history-window`,
+300 s); `--followers` clients follow
 GET /api/v1/stream; and, when a standalone journald can run here (tests/e2e/journal.py: root, unshare, logger), one
 client follows GET /api/v1/logs?follow=true while a line is written to that journal every second.
 
@@ -65,8 +66,12 @@ class Errors:
             self.counts[what] += 1
 
 
-def poller(port: int, period: float, offset: int, stop: threading.Event, errors: Errors, done: list[int], index: int) -> None:
-    """One client: a request every `period` s on a keep-alive connection (reopened after an error)."""
+def poller(
+    port: int, period: float, offset: int, stop: threading.Event, errors: Errors, done: list[int], index: int, window: float
+) -> None:
+    """One client: a request every `period` s on a keep-alive connection (reopened after an error). History asks for the
+    last `window` seconds: with the route's default hour, every answer of the first hour is longer than the one before,
+    which is growth by design, not a leak."""
     connection: http.client.HTTPConnection | None = None
     n = offset
     next_at = time.monotonic() + (offset % 10) * period / 10
@@ -77,7 +82,8 @@ def poller(port: int, period: float, offset: int, stop: threading.Event, errors:
             if stop.is_set():
                 break
         next_at += period
-        path = PATHS[n % len(PATHS)]
+        name = PATHS[n % len(PATHS)]
+        path = name + (f"?from={time.time() - window:.0f}" if name.endswith("/history") else "")
         n += 1
         try:
             if connection is None:
@@ -86,10 +92,10 @@ def poller(port: int, period: float, offset: int, stop: threading.Event, errors:
             response = connection.getresponse()
             response.read()
             if response.status != 200:
-                errors.add(f"GET {path}: HTTP {response.status}")
+                errors.add(f"GET {name}: HTTP {response.status}")
             done[index] += 1
         except (OSError, http.client.HTTPException) as error:
-            errors.add(f"GET {path}: {type(error).__name__}: {error}")
+            errors.add(f"GET {name}: {type(error).__name__}: {error}")
             if connection is not None:
                 connection.close()
             connection = None
@@ -158,6 +164,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50, help="requests per second, all polling clients together")
     parser.add_argument("--followers", type=int, default=5)
     parser.add_argument("--sample", type=float, default=10, help="seconds between samples")
+    parser.add_argument("--history-window", type=float, default=300, help="seconds of history each history request asks for")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="viworks-soak-"))
@@ -189,7 +196,7 @@ def main() -> None:
     done = [0] * args.clients
     events = [0] * (args.followers + 1)
     threads = [
-        threading.Thread(target=poller, args=(agent.port, args.clients / args.rate, i, stop, errors, done, i), daemon=True)
+        threading.Thread(target=poller, args=(agent.port, args.clients / args.rate, i, stop, errors, done, i, args.history_window), daemon=True)
         for i in range(args.clients)
     ]
     threads += [

@@ -69,4 +69,17 @@ import Testing
         for _ in 0..<3 { try audit.append(AuditRecord(time: .now(), event: "command.end", action: "test", outcome: "ok")) }
         #expect(Self.walBytes(path) <= Self.limit)
     }
+
+    /// Every connection of a state database (the writer and each reader) keeps at most 256 KiB of SQLite page cache
+    /// (`PRAGMA cache_size` negative: KiB), not SQLite's default of about 2 MB that slowly fills as the file grows.
+    @Test func everyConnectionOfAStateDatabaseHasTheSmallPageCache() async throws {
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let history = try HistoryDatabase(path: directory + "/history.db")
+        #expect(try await history.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -256)
+        #expect(try await history.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -256)
+        let audit = try AuditLog(path: directory + "/audit.db", journal: false)
+        #expect(try await audit.database.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -256)
+        #expect(try await audit.database.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -256)
+    }
 }

@@ -140,7 +140,7 @@ public final class AuditLog: Sendable {
     /// Retention written when the database has none and none is given: the default of `[commands] audit_retention`.
     public static let defaultRetention: Duration = .seconds(365 * 86_400)
 
-    private let database: DatabasePool
+    let database: DatabasePool
     public let path: String
     /// The anchor file: `<id> <hash>` of the newest record.
     public var anchorPath: String { path + Self.anchorSuffix }
@@ -175,7 +175,7 @@ public final class AuditLog: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.maximumReaderCount = StorageFiles.maximumReaders
-        configuration.prepareDatabase { db in try StorageFiles.limitWAL(db) }
+        configuration.prepareDatabase { db in try StorageFiles.applyLimits(db) }
         database = try DatabasePool(path: path, configuration: configuration)
         self.path = path
         self.journal = journal

@@ -114,9 +114,17 @@ public enum StorageFiles {
     /// without making a query wait behind another for long.
     public static let maximumReaders = 2
 
-    /// Sets the WAL size limit on a connection (``walSizeLimitBytes``); for `Configuration.prepareDatabase`.
-    public static func limitWAL(_ db: Database) throws {
+    /// SQLite's page cache per connection, in KiB (SQLite's default is 2,000). A database's pages the agent reads are
+    /// the recent blocks, which the kernel's page cache holds anyway; with the default, each of a database's three
+    /// connections (writer, two readers) keeps filling its cache as the file grows, so the agent's memory creeps up
+    /// for hours before it levels off.
+    public static let pageCacheKiB = 256
+
+    /// Sets the WAL size limit (``walSizeLimitBytes``) and the page cache (``pageCacheKiB``) on a connection; for
+    /// `Configuration.prepareDatabase`.
+    public static func applyLimits(_ db: Database) throws {
         try db.execute(sql: "PRAGMA journal_size_limit = \(walSizeLimitBytes)")
+        try db.execute(sql: "PRAGMA cache_size = -\(pageCacheKiB)")
     }
 
     /// Opens the WAL database at `path` as the agent keeps every state database: its directory made when missing, a
@@ -132,7 +140,7 @@ public enum StorageFiles {
         configuration.maximumReaderCount = maximumReaders
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try limitWAL(db)
+            try applyLimits(db)
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         do {
