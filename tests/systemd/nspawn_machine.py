@@ -6,7 +6,7 @@ Shared by test_nspawn.py (the agent as a unit: notify, journal, reload, watchdog
 The container's root filesystem is made by debootstrap once and cached as a zstd tarball in $VIWORKS_CI_CACHE
 (default /var/cache/viworks-ci), then unpacked fresh for every test module (about a second). The release binary
 (`--static-swift-stdlib`, so no Swift runtime is needed inside) and examples/systemd/viworks-agent.service are
-installed in it, with a drop-in that shortens the watchdog to 2 s. Debian's postinst scripts enable the daemons'
+installed in it, with a drop-in that shortens the watchdog to 10 s. Debian's postinst scripts enable the daemons'
 units (openssh-server, nginx-light, redis-server) in the chroot without starting them: they start at boot.
 
 The container runs in a cgroup of its own; `booted_machine` stops nspawn, kills whatever is left in that cgroup and
@@ -47,7 +47,8 @@ DROP_IN = """\
 StartLimitIntervalSec=0
 
 [Service]
-WatchdogSec=2s
+# Short, so that the watchdog test is, but with five seconds between pings: a loaded machine never misses one.
+WatchdogSec=10s
 RestartSec=500ms
 """
 
@@ -147,7 +148,7 @@ class Machine:
                     pass
             return None
 
-        self.leader = wait_for("the container's init", leader, 30)
+        self.leader = wait_for("the container's init", leader, 60)
         wait_for("/run/systemd/private in the container", lambda: self.run("test", "-S", "/run/systemd/private", check=False).returncode == 0, 60)
         self.booted = True
         state = self.run("systemctl", "is-system-running", "--wait", check=False, timeout=120).stdout.strip()
@@ -224,8 +225,8 @@ class Machine:
         """GET on the agent from inside the container's network namespace (with the host's curl)."""
         assert self.leader is not None
         result = subprocess.run(
-            ["nsenter", "-t", str(self.leader), "-n", "--", "curl", "-s", "-m", "5", "-w", "\n%{http_code}", f"http://127.0.0.1:9740{path}"],
-            capture_output=True, text=True, timeout=15, env=CLEAN_ENV,
+            ["nsenter", "-t", str(self.leader), "-n", "--", "curl", "-s", "-m", "30", "-w", "\n%{http_code}", f"http://127.0.0.1:9740{path}"],
+            capture_output=True, text=True, timeout=60, env=CLEAN_ENV,
         )
         body, _, code = result.stdout.rpartition("\n")
         return int(code or 0), body

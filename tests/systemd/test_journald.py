@@ -32,6 +32,8 @@ JOURNAL_STREAM="$(stat -c %d:%i /proc/self/exe)" "$AGENT" debug log-test --tag "
 # 4. --log-level notice drops info and below.
 "$AGENT" debug log-test --log-format journald --log-level notice --tag "$TAG-notice" 2>"$OUT/notice.stderr"
 
+# Stopped once everything sent is in its files (journald reads its sockets in its own time).
+journalctl --sync || true
 kill -TERM "$JPID"
 wait "$JPID" || true
 """

@@ -1,6 +1,6 @@
 """The agent under a real systemd: Debian 12 booted with systemd as PID 1 in systemd-nspawn (see nspawn_machine.py
 for the container: cached debootstrap root filesystem, the release binary and examples/systemd/viworks-agent.service
-installed with a drop-in that shortens the watchdog to 2 s, teardown of the container's cgroup).
+installed with a drop-in that shortens the watchdog to 10 s, teardown of the container's cgroup).
 
 The tests drive the unit with systemctl inside the container, in order: start, journal fields, journald
 auto-detection, reload, watchdog restart, stop.
@@ -56,7 +56,7 @@ def test_start_reports_ready_only_once_serving(machine: Machine) -> None:
     assert props["SubState"] == "running"
     assert props["Type"] == "notify"
     assert props["NotifyAccess"] == "main"
-    assert props["WatchdogUSec"] == "2s"
+    assert props["WatchdogUSec"] == "10s"
     assert SUMMARY.match(props["StatusText"]), props["StatusText"]
     # READY came after the first collection: health is already 200, never the 503 "starting".
     code, body = machine.http("/api/v1/health")
@@ -110,7 +110,7 @@ def test_reload_applies_the_log_level_and_rejects_an_invalid_file(machine: Machi
         machine.run("systemctl", "reload", UNIT, timeout=60)
         reloaded = wait_for(
             "configuration reloaded",
-            lambda: [e for e in machine.journal_after(cursor, "-u", UNIT) if e.get("MESSAGE") == "configuration reloaded"], 15,
+            lambda: [e for e in machine.journal_after(cursor, "-u", UNIT) if e.get("MESSAGE") == "configuration reloaded"], 60,
         )
         assert reloaded[-1]["APPLIED"] == "log.level"
         props = machine.show()
@@ -122,7 +122,7 @@ def test_reload_applies_the_log_level_and_rejects_an_invalid_file(machine: Machi
         machine.run("systemctl", "reload", UNIT, timeout=60)
         rejected = wait_for(
             "the rejected reload",
-            lambda: [e for e in machine.journal_after(cursor, "-u", UNIT) if e.get("MESSAGE", "").startswith("invalid configuration")], 15,
+            lambda: [e for e in machine.journal_after(cursor, "-u", UNIT) if e.get("MESSAGE", "").startswith("invalid configuration")], 60,
         )
         assert (rejected[0]["FILE"], rejected[0]["LINE"], rejected[0]["KEY"]) == (CONFIG, "2", "agent.interval")
         assert rejected[0]["PRIORITY"] == "3"
@@ -149,17 +149,19 @@ def test_watchdog_restarts_a_stopped_agent(machine: Machine) -> None:
             and (now["ActiveState"], now["SubState"]) == ("active", "running")
         )
 
-    wait_for("the agent restarted by the watchdog", back, 30, interval=0.05)
+    wait_for("the agent restarted by the watchdog", back, 90, interval=0.05)
     elapsed = time.monotonic() - stopped
     TIMINGS["SIGSTOP -> active again"] = elapsed
     def watchdog_lines() -> list[str]:
         machine.run("journalctl", "--sync", check=False)
         found = messages(machine.journal_after(cursor, "-u", UNIT))
-        return found if any("Watchdog timeout (limit 2s)" in m for m in found) else []
+        return found if any("Watchdog timeout (limit 10s)" in m for m in found) else []
 
-    unit_messages = wait_for("PID 1's watchdog timeout in the journal", watchdog_lines, 15, interval=0.5)
+    unit_messages = wait_for("PID 1's watchdog timeout in the journal", watchdog_lines, 60, interval=0.5)
     assert "watchdog" in results or any("Failed with result 'watchdog'" in m for m in unit_messages), (results, unit_messages)
-    assert 2.0 <= elapsed < 15, elapsed
+    # 10 s after the last ping (one every 5 s, so at least 5 s after SIGSTOP), then RestartSec and the start; a
+    # stopped agent is never restarted without the watchdog.
+    assert 5.0 <= elapsed < 60, elapsed
     code, body = machine.http("/api/v1/health")
     assert code == 200, body
 
@@ -173,7 +175,8 @@ def test_stop_is_clean_and_sends_stopping(machine: Machine) -> None:
     machine.run("systemctl", "stop", UNIT, timeout=60)
     TIMINGS["systemctl stop"] = elapsed = time.monotonic() - started
     machine.run("systemd-analyze", "log-level", "info")
-    assert elapsed < 5, elapsed
+    # Well before TimeoutStopSec (20 s), after which PID 1 would kill it (Result would not be success either).
+    assert elapsed < 10, elapsed
     props = machine.show()
     assert props["ActiveState"] == "inactive"
     assert props["Result"] == "success"
