@@ -6,6 +6,8 @@ PYTHON ?= python3
 RELEASE_FLAGS := -c release --static-swift-stdlib
 RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/viworks-agent
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/viworks-agent
+# swift run takes no --static-swift-stdlib: the benchmarks are built with the release flags and run from the bin path.
+RELEASE_BENCH_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/viworks-bench
 LISTEN ?= 127.0.0.1:9740
 PREFIX ?= /usr/local
 # Debian packages: libsystemd-dev and pkg-config to build (CSystemd), dpkg-dev for `make deb`; systemd, systemd-container, debootstrap, zstd, curl for
@@ -115,8 +117,9 @@ deb: release
 BENCH_DIR ?= $(CURDIR)/.build/bench
 bench: release
 	mkdir -p $(BENCH_DIR)
-	$(SWIFT) run $(RELEASE_FLAGS) viworks-bench
-	$(SWIFT) run $(RELEASE_FLAGS) viworks-bench scaling
+	$(SWIFT) build $(RELEASE_FLAGS) --product viworks-bench
+	$(RELEASE_BENCH_BIN)
+	$(RELEASE_BENCH_BIN) scaling
 	uptime
 	../shared/bench/peerbench.sh --only ours,node_exporter,netdata,collectd,floor --tsv $(BENCH_DIR)/results.tsv \
 	  --ours-name viworks --ours-interval 1 \
