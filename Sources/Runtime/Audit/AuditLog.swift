@@ -140,6 +140,7 @@ public final class AuditLog: Sendable {
     /// Retention written when the database has none and none is given: the default of `[commands] audit_retention`.
     public static let defaultRetention: Duration = .seconds(365 * 86_400)
 
+    /// Internal, not private: the tests read its connections' settings.
     let database: DatabasePool
     public let path: String
     /// The anchor file: `<id> <hash>` of the newest record.

@@ -128,8 +128,8 @@ public enum StorageFiles {
     }
 
     /// Opens the WAL database at `path` as the agent keeps every state database: its directory made when missing, a
-    /// 10 s busy timeout, `synchronous = NORMAL`, the WAL truncated to 16 MiB after checkpoints, and `migrator` applied
-    /// (the pool is closed again when a migration fails).
+    /// 10 s busy timeout, `synchronous = NORMAL`, the WAL truncated to 16 MiB after checkpoints, a 256 KiB page cache
+    /// per connection, and `migrator` applied (the pool is closed again when a migration fails).
     /// - Parameter label: GRDB's label of the pool, e.g. `viworks-history`.
     public static func openPool(_ path: String, label: String, migrator: DatabaseMigrator) throws -> DatabasePool {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
