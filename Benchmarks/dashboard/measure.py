@@ -24,7 +24,6 @@ import argparse
 import collections
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -33,7 +32,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests/e2e"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import start_agent  # noqa: E402
+from sse_reader import read_events  # noqa: E402
 import test_dashboard as dashboard  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -84,20 +85,10 @@ def loop_text() -> str:
 
 
 def sse_client(port: int, stop: threading.Event, counts: list[int], index: int) -> None:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(f"GET /api/v1/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n".encode())
-        s.settimeout(1)
-        buffer = b""
-        while not stop.is_set():
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                continue
-            if not chunk:
-                return
-            buffer += chunk
-            counts[index] += buffer.count(b"event: status\n")
-            buffer = buffer[buffer.rfind(b"\n") + 1:]
+    def add(count: int) -> None:
+        counts[index] += count
+
+    read_events(port, "/api/v1/stream", b"event: status\n", stop, add)
 
 
 def logging_browser():

@@ -24,7 +24,6 @@ import argparse
 import http.client
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -34,6 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests/e2e"))
+sys.path.insert(0, str(REPO / "Benchmarks"))
 
 
 def newest_build() -> Path:
@@ -46,6 +46,7 @@ def newest_build() -> Path:
 
 from conftest import start_agent  # noqa: E402
 from journal import LiveJournal, unavailable  # noqa: E402
+from sse_reader import read_events  # noqa: E402
 
 UNIT = "soak.service"
 PLUGINS = [
@@ -105,32 +106,21 @@ def poller(
 
 def follower(port: int, path: str, marker: bytes, stop: threading.Event, errors: Errors, events: list[int], index: int) -> None:
     """Reads a Server-Sent Events response until stopped, counting `marker` lines; reconnects if the agent ends it."""
+
+    def add(count: int) -> None:
+        events[index] += count
+
     while not stop.is_set():
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-                s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n".encode())
-                s.settimeout(1)
-                buffer = b""
-                first = True
-                while not stop.is_set():
-                    try:
-                        chunk = s.recv(65536)
-                    except socket.timeout:
-                        continue
-                    if not chunk:
-                        errors.add(f"GET {path}: the agent closed the stream")
-                        break
-                    if first and not chunk.startswith(b"HTTP/1.1 200"):
-                        status_line = chunk.split(b"\r\n", 1)[0].decode(errors="replace")
-                        errors.add(f"GET {path}: {status_line}")
-                        stop.wait(1)
-                        break
-                    first = False
-                    buffer += chunk
-                    events[index] += buffer.count(marker)
-                    buffer = buffer[buffer.rfind(b"\n") + 1:]
+            ended = read_events(port, path, marker, stop, add)
         except OSError as error:
             errors.add(f"GET {path}: {type(error).__name__}: {error}")
+            stop.wait(1)
+            continue
+        if ended == "closed":
+            errors.add(f"GET {path}: the agent closed the stream")
+        elif ended is not None:
+            errors.add(f"GET {path}: {ended}")
             stop.wait(1)
 
 
