@@ -10,7 +10,8 @@ public enum CollectorCatalog {
     /// All eleven built-in collectors, configured from `configuration`. Whether each one runs is
     /// decided by the caller from its ``CollectorDescriptor`` and `[collectors.<id>] enabled`.
     public static func builtins(configuration: AgentConfiguration) -> [any Collector] {
-        [
+        let processTable = SharedProcessTable()
+        return [
             CPUCollector(),
             MemoryCollector(),
             DiskCollector(settings: configuration.options(DiskSettings.self, for: "disk")),
@@ -19,8 +20,8 @@ public enum CollectorCatalog {
             NetworkCollector(settings: configuration.options(NetworkSettings.self, for: "network")),
             TemperatureCollector(),
             HostCollector(),
-            ServicesCollector(settings: configuration.services),
-            ProcessesCollector(settings: configuration.options(ProcessesSettings.self, for: "processes")),
+            ServicesCollector(settings: configuration.services, processTable: processTable),
+            ProcessesCollector(settings: configuration.options(ProcessesSettings.self, for: "processes"), processTable: processTable),
             PressureCollector(),
         ]
     }

@@ -265,13 +265,18 @@ public final class LiveStatusHub: Service, Sendable {
 
     /// Sends the status and status-simple events when a collection changed the snapshot, and an alerts event when the
     /// alerts changed.
-    func update() async {
+    ///
+    /// While no stream is open the status documents are not encoded at each collection: the kept ones stay as they are
+    /// until a stream opens, which first calls this with `catchingUp` (``StreamController``), so it replays the
+    /// current state. The first status events are made in any case, so that there is always something to replay.
+    func update(catchingUp: Bool = false) async {
         let version = snapshots.version
         let generation = alerts?.generation
         let (statusChanged, alertsChanged) = state.withLock { state -> (Bool, Bool) in
-            let statusChanged = state.lastVersion != version
+            let idle = !catchingUp && state.clients.isEmpty && state.recent.contains { $0.kind == .status }
+            let statusChanged = !idle && state.lastVersion != version
             let alertsChanged = generation != nil && state.lastAlertsGeneration != generation
-            state.lastVersion = version
+            if !idle { state.lastVersion = version }
             state.lastAlertsGeneration = generation
             return (statusChanged, alertsChanged)
         }

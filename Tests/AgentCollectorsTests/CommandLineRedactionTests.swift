@@ -43,6 +43,20 @@ struct CommandLineRedactionTests {
         #expect(CommandLineRedaction.isSecretName("--DB_PASSWORD"))
         #expect(CommandLineRedaction.isSecretName("X-Api-Key"))
         #expect(!CommandLineRedaction.isSecretName("--port"))
+        // The word at either end, the whole name, and names shorter than every word.
+        #expect(CommandLineRedaction.isSecretName("MY_TOKEN"))
+        #expect(CommandLineRedaction.isSecretName("AuthHeader"))
+        #expect(CommandLineRedaction.isSecretName("key"))
+        #expect(CommandLineRedaction.isSecretName("-PaSsWd"))
+        #expect(!CommandLineRedaction.isSecretName("ke"))
+        #expect(!CommandLineRedaction.isSecretName(""))
+        #expect(!CommandLineRedaction.isSecretName("--tokn"))
+    }
+
+    @Test func aSchemeSeparatorAnywhereIsLookedAt() {
+        #expect(redact("x ://u:p@h") == "x ://u:***@h")
+        #expect(redact("x :// :/ //") == "x :// :/ //")
+        #expect(redact("x a:/b//c@d") == "x a:/b//c@d")
     }
 
     @Test func theProcessesCollectorShowsMaskedCommandLinesCutAfterMasking() throws {

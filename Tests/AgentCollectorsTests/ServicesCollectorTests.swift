@@ -68,6 +68,60 @@ struct ProcessTableTests {
         #expect(table.vanished == 1)
     }
 
+    /// The real uid is the first of the four numbers of `Uid:`: nginx's workers run as nobody, init as root.
+    @Test func uidIsTheRealUidOfTheStatusFile() throws {
+        let reader = try ProcFileReader(root: capture("step0").procRoot)
+        #expect(reader.uid(2318) == 65534)
+        #expect(reader.uid(1) == 0)
+        #expect(reader.uid(424242) == nil)
+        func parse(_ text: String) -> Int? { Array(text.utf8).withUnsafeBufferPointer { ProcFileReader.parseUid($0[...]) } }
+        #expect(parse("Name:\tsu\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n") == 1000)
+        #expect(parse("Uid: 7 7 7 7") == 7)
+        #expect(parse("Name:\tx\nUid:\t\nGid:\t0\n") == nil)
+        #expect(parse("Name:\tx\nUid:\t-1\t0\t0\t0\n") == nil)
+        #expect(parse("Name:\tUid: 5\nPPid:\t1\n") == nil, "only a line that starts with Uid:")
+        #expect(parse("") == nil)
+    }
+
+    /// Two collectors of one round share a scan; each one's next round, and a table older than the window, read again.
+    @Test func aSharedTableIsTakenOncePerCollectorWithinTheWindow() throws {
+        var template = Array("/tmp/viworks-shared-proc-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) } }
+        let root = try #require(made)
+        func add(_ pid: Int) throws {
+            mkdir(root + "/\(pid)", 0o755)
+            let file = try #require(fopen(root + "/\(pid)/stat", "w"))
+            fputs("\(pid) (app) S 1 \(pid) \(pid) 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 100 7\n", file)
+            fclose(file)
+        }
+        defer {
+            for pid in [10, 11, 12] {
+                unlink(root + "/\(pid)/stat")
+                rmdir(root + "/\(pid)")
+            }
+            rmdir(root)
+        }
+        try add(10)
+        let shared = SharedProcessTable(reuseWindow: .seconds(3600))
+        #expect(try shared.table(for: "processes", procRoot: root, monotonicSeconds: 1).processes.map(\.pid) == [10])
+        try add(11)
+        // The services collector of the same round takes the table read for the processes collector.
+        let taken = try shared.table(for: "services", procRoot: root, monotonicSeconds: 2)
+        #expect(taken.processes.map(\.pid) == [10])
+        #expect(taken.monotonicSeconds == 1)
+        // Asking again is the next round: a fresh read, which the other collector may then take.
+        #expect(try shared.table(for: "processes", procRoot: root, monotonicSeconds: 3).processes.map(\.pid).sorted() == [10, 11])
+        #expect(try shared.table(for: "services", procRoot: root, monotonicSeconds: 4).monotonicSeconds == 3)
+        // Another root is another table.
+        #expect(try shared.table(for: "services", procRoot: capture("step0").procRoot, monotonicSeconds: 5).processes.count == 9)
+        // Older than the window: read again.
+        try add(12)
+        let brief = SharedProcessTable(reuseWindow: .zero)
+        _ = try brief.table(for: "processes", procRoot: root, monotonicSeconds: 6)
+        usleep(1000)
+        #expect(try brief.table(for: "services", procRoot: root, monotonicSeconds: 7).monotonicSeconds == 7)
+    }
+
     @Test func cpuPercentOfABusyLoopFromTwoCaptures() async throws {
         let collector = ProcessesCollector(settings: ProcessesSettings(), ticksPerSecond: 100, pageSize: 4096)
         let first = try await collector.collect(Fixtures.context(capture("step0")))

@@ -212,6 +212,34 @@ struct LiveStreamTests {
         #expect(hub.clientCount == 0)
     }
 
+    /// While no stream is open a collection encodes nothing; the next stream to open gets the current documents.
+    @Test func withoutStreamsTheStatusIsEncodedWhenAStreamOpens() async throws {
+        let agent = FakeAgent()
+        agent.apply("cpu", .cpu(cpu50))
+        let hub = Self.hub(agent)
+        await hub.update()  // the first documents: events 1 and 2
+        agent.apply("memory", .memory(memory))
+        await hub.update()  // no stream open: kept as they were
+        var replayed: [UInt64] = []
+        for await item in try hub.subscribe(lastEventID: nil, maxEvents: 2) {
+            if case .events(let batch) = item { replayed += batch.events.map(\.sequence) }
+        }
+        #expect(replayed == [1, 2])
+        var dependencies = agent.dependencies
+        dependencies.liveStatus = hub
+        try await Application(router: APIServer.buildRouter(dependencies: dependencies)).test(.router) { client in
+            let text = String(buffer: try await client.execute(uri: "/api/v1/stream?max_events=2", method: .get).body)
+            let lines = text.split(separator: "\n")
+            #expect(lines.contains("id: \(hub.generation)-3"))
+            #expect(lines.contains("id: \(hub.generation)-4"))
+            let data = try #require(lines.first { $0.hasPrefix("data: ") })
+            let poll = try await client.execute(uri: "/api/v1/status", method: .get)
+            #expect(String(data.dropFirst(6)) == String(buffer: poll.body))
+            let status = try #require(try JSONSerialization.jsonObject(with: Data(data.dropFirst(6).utf8)) as? [String: Any])
+            #expect((status["system_health"] as? [String: Any])?["memory_usage_percent"] as? Double == 18)
+        }
+    }
+
     @Test func resumptionReplaysWhatWasMissedOrTheLatestOfEachKind() {
         let events = (5...9).map { LiveStatusHub.Event(sequence: UInt64($0), kind: $0 == 7 ? .alerts : .status, frame: ByteBuffer(string: "\($0)")) }
         #expect(LiveStatusHub.replay(events, after: 6).map(\.sequence) == [7, 8, 9])

@@ -50,9 +50,20 @@ public enum CommandLineRedaction {
 
     /// Whether `name` (an option or variable name, dashes included) contains one of ``secretWords``.
     public static func isSecretName(_ name: Substring) -> Bool {
-        let lowered = String(decoding: name.utf8.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
-        return secretWords.contains { lowered.contains($0) }
+        // Byte comparison without a lowered copy: this runs for every argument of every listed process at each collection.
+        let bytes = Array(name.utf8)
+        return secretWordBytes.contains { word in
+            guard word.count <= bytes.count else { return false }
+            return (0...(bytes.count - word.count)).contains { start in
+                word.indices.allSatisfy { asciiLowered(bytes[start + $0]) == word[$0] }
+            }
+        }
     }
+
+    /// ``secretWords`` as bytes (all lower case).
+    private static let secretWordBytes: [[UInt8]] = secretWords.map { Array($0.utf8) }
+
+    private static func asciiLowered(_ byte: UInt8) -> UInt8 { (65...90).contains(byte) ? byte + 32 : byte }
 
     /// An option or variable name: 1 to 128 ASCII letters, digits, `-`, `_` and `.`, with at least one letter.
     static func isName(_ text: Substring) -> Bool {
@@ -63,7 +74,10 @@ public enum CommandLineRedaction {
 
     /// `scheme://user:password@host…` with the password masked, wherever it appears in `argument`.
     static func redactingURLPasswords(_ argument: String) -> String {
-        guard argument.contains("://") else { return argument }
+        let utf8 = argument.utf8
+        guard zip(utf8, zip(utf8.dropFirst(), utf8.dropFirst(2))).contains(where: { $0 == UInt8(ascii: ":") && $1 == (UInt8(ascii: "/"), UInt8(ascii: "/")) }) else {
+            return argument
+        }
         var output = ""
         var rest = Substring(argument)
         while let scheme = schemeSeparator(in: rest) {

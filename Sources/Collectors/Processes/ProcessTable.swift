@@ -9,6 +9,7 @@ import Glibc
 import Musl
 #endif
 public import AgentRuntime
+import Synchronization
 
 /// One process as `/proc/PID/stat` describes it.
 public struct ProcessStat: Sendable, Hashable {
@@ -148,6 +149,47 @@ public struct ProcessTable: Sendable {
     }
 }
 
+/// One read of the process table per collection round for the collectors that need it (`processes` and the `/proc`
+/// side of `services`), instead of one each.
+///
+/// Each collector takes a table at most once: the first to ask in a round reads `/proc`, another that asks within
+/// ``reuseWindow`` gets the same table, and a collector that asks again (its next round) always gets a fresh read. So
+/// collectors whose runners tick together share a scan, and a lone collector behaves exactly as if it read its own.
+public final class SharedProcessTable: Sendable {
+    private struct Entry {
+        var procRoot: String
+        var readAt: ContinuousClock.Instant
+        var table: ProcessTable
+        var takenBy: Set<String>
+    }
+
+    /// How old a table another collector read may be to be taken (collectors of one round start within milliseconds).
+    let reuseWindow: Duration
+    private let last = Mutex<Entry?>(nil)
+
+    public init(reuseWindow: Duration = .milliseconds(250)) {
+        self.reuseWindow = reuseWindow
+    }
+
+    /// The process table under `procRoot` for `consumer` (a collector id).
+    /// - Throws: when `procRoot` itself cannot be listed.
+    func table(for consumer: String, procRoot: String, monotonicSeconds: Double) throws(HostFileError) -> ProcessTable {
+        let now = ContinuousClock.now
+        let shared = last.withLock { last -> ProcessTable? in
+            guard var entry = last, entry.procRoot == procRoot, !entry.takenBy.contains(consumer), entry.readAt.duration(to: now) <= reuseWindow else {
+                return nil
+            }
+            entry.takenBy.insert(consumer)
+            last = entry
+            return entry.table
+        }
+        if let shared { return shared }
+        let table = try ProcessTable.read(procRoot: procRoot, monotonicSeconds: monotonicSeconds)
+        last.withLock { $0 = Entry(procRoot: procRoot, readAt: now, table: table, takenBy: [consumer]) }
+        return table
+    }
+}
+
 /// Reads small files under a `/proc` root through one directory descriptor (`openat`), into a reused buffer.
 struct ProcFileReader: ~Copyable {
     let root: String
@@ -260,9 +302,32 @@ struct ProcFileReader: ~Copyable {
 
     /// The real uid (`Uid:` line of `status`).
     func uid(_ pid: Int) -> Int? {
-        guard let status = text("\(pid)/status", limit: 8192) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("Uid:") {
-            return line.dropFirst(4).split(whereSeparator: { $0 == "\t" || $0 == " " }).first.flatMap { Int($0) }
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        guard let count = read("\(pid)/status", into: &buffer, limit: 8192) else { return nil }
+        return buffer.withUnsafeBufferPointer { Self.parseUid($0[0..<count]) }
+    }
+
+    /// The first number of the `Uid:` line of `status` text (real, effective, saved and filesystem uid follow).
+    static func parseUid(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
+        let key: [UInt8] = Array("Uid:".utf8)
+        var lineStart = bytes.startIndex
+        while lineStart < bytes.endIndex {
+            let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+            if lineEnd - lineStart > key.count, bytes[lineStart..<(lineStart + key.count)].elementsEqual(key) {
+                var value = 0
+                var digits = 0
+                for byte in bytes[(lineStart + key.count)..<lineEnd] {
+                    if byte == UInt8(ascii: "\t") || byte == UInt8(ascii: " ") {
+                        if digits > 0 { break }
+                        continue
+                    }
+                    guard byte >= 48, byte <= 57, digits < 18 else { return nil }
+                    value = value * 10 + Int(byte - 48)
+                    digits += 1
+                }
+                return digits > 0 ? value : nil
+            }
+            lineStart = lineEnd + 1
         }
         return nil
     }

@@ -55,15 +55,21 @@ public actor ProcessesCollector: Collector {
     private let ticksPerSecond: Double
     private let pageSize: UInt64
     private var bootTime: (procRoot: String, seconds: Double?)?
+    private let processTable: SharedProcessTable
 
-    public init(settings: ProcessesSettings = ProcessesSettings(), ticksPerSecond: Double? = nil, pageSize: UInt64? = nil) {
+    /// - Parameter processTable: the scan of `/proc` this collector shares with others (``CollectorCatalog``).
+    public init(
+        settings: ProcessesSettings = ProcessesSettings(), ticksPerSecond: Double? = nil, pageSize: UInt64? = nil,
+        processTable: SharedProcessTable = SharedProcessTable()
+    ) {
         self.settings = settings
+        self.processTable = processTable
         self.ticksPerSecond = ticksPerSecond ?? HostConstants.ticksPerSecond
         self.pageSize = pageSize ?? HostConstants.pageSize
     }
 
     public func collect(_ context: CollectorContext) async throws -> CollectorOutput {
-        let table = try ProcessTable.read(procRoot: context.paths.procRoot, monotonicSeconds: context.monotonicSeconds)
+        let table = try processTable.table(for: descriptor.id, procRoot: context.paths.procRoot, monotonicSeconds: context.monotonicSeconds)
         let percents = history.percentages(table, ticksPerSecond: ticksPerSecond)
         if bootTime?.procRoot != context.paths.procRoot { bootTime = (context.paths.procRoot, HostClock.bootTimeEpochSeconds(paths: context.paths)) }
         let bootTime = self.bootTime?.seconds
@@ -95,12 +101,17 @@ public actor ProcessesCollector: Collector {
         let byCPU = indices.filter { (cpuPercents[$0] ?? 0) > 0 }.sorted { (cpuPercents[$0] ?? 0, table.processes[$1].pid) > (cpuPercents[$1] ?? 0, table.processes[$0].pid) }
             .prefix(top)
         let byMemory = indices.sorted { (table.processes[$0].rssPages, table.processes[$1].pid) > (table.processes[$1].rssPages, table.processes[$0].pid) }.prefix(top)
+        // A process in both lists is read (command line, uid) once.
+        var described: [Int: ProcessReport] = [:]
         func describe(_ index: Int) -> ProcessReport {
+            if let known = described[index] { return known }
             let process = table.processes[index]
-            return ProcessReport(
+            let report = ProcessReport(
                 pid: process.pid, ppid: process.ppid, name: process.comm, command: reader.displayCommandLine(process.pid) ?? "", state: process.stateLetter,
                 uid: reader.uid(process.pid), cpuPercent: cpuPercents[index], memoryBytes: process.rssPages * pageSize, threads: process.threads,
                 startedAt: bootTime.map { ServicesCollector.startTime(bootTime: $0, startTicks: process.startTicks, ticksPerSecond: ticksPerSecond) })
+            described[index] = report
+            return report
         }
         return ProcessesReport(
             total: table.processes.count, threads: threads, byState: byState, topByCPU: byCPU.map(describe), topByMemory: byMemory.map(describe))

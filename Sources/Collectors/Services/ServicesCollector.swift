@@ -50,14 +50,18 @@ public actor ServicesCollector: Collector {
         var names: [String]
     }
 
+    private let processTable: SharedProcessTable
+
     /// - Parameters:
     ///   - unitSource: systemd's D-Bus API; nil creates a ``SystemdBus`` on the host's root when systemd is used.
     ///   - prober: runs the probes.
+    ///   - processTable: the scan of `/proc` this collector shares with others (``CollectorCatalog``).
     public init(
         settings: ServicesSettings, unitSource: (any SystemdUnitSource)? = nil, prober: ServiceProber = ServiceProber(), ticksPerSecond: Double? = nil,
-        pageSize: UInt64? = nil
+        pageSize: UInt64? = nil, processTable: SharedProcessTable = SharedProcessTable()
     ) {
         self.settings = settings
+        self.processTable = processTable
         self.unitSource = unitSource
         self.prober = prober
         self.ticksPerSecond = ticksPerSecond ?? HostConstants.ticksPerSecond
@@ -249,7 +253,7 @@ public actor ServicesCollector: Collector {
     }
 
     private func scanProc(_ context: CollectorContext, definitions: [ServiceDefinition], discover: Bool, busError: String?) throws -> [ServiceReport] {
-        let table = try ProcessTable.read(procRoot: context.paths.procRoot, monotonicSeconds: context.monotonicSeconds)
+        let table = try processTable.table(for: descriptor.id, procRoot: context.paths.procRoot, monotonicSeconds: context.monotonicSeconds)
         let reader = try ProcFileReader(root: context.paths.procRoot)
         let percents = cpuHistory.percentages(table, ticksPerSecond: ticksPerSecond)
         // One read of each process's arguments, for its names (argv[0], a script's name) and for command patterns.

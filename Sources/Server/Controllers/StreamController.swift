@@ -27,6 +27,8 @@ struct StreamController: Sendable {
                 // A JWT's stream ends when the token expires; an API key's when a reload removed the key.
                 let expiresIn = context.principal?.expiresAt.map { Duration.seconds(max(0, $0 - Date().timeIntervalSince1970)) }
                 let credential = LiveStatusHub.Credential(expiresIn: expiresIn, revoked: context.credentialRevoked)
+                // Brings the kept status events up to date (they are not encoded while no stream is open).
+                await hub.update(catchingUp: true)
                 let events: AsyncStream<LiveStatusHub.Item>
                 do throws(LiveStatusHub.TooManyStreams) {
                     events = try hub.subscribe(lastEventID: lastEventID, maxEvents: maxEvents, credential: credential)
