@@ -83,6 +83,18 @@ struct ProcessTableTests {
         #expect(parse("") == nil)
     }
 
+    /// The bounded selection of the top lists gives what sorting everything and keeping a prefix gives, ties included.
+    @Test func theTopSelectionIsTheSortedPrefix() {
+        for round in 0..<300 {
+            // Values 0…6 in a different pattern each round: many ties, which the index breaks.
+            let values = (0..<(round % 40)).map { (($0 + 3) * (round + 11) * 2_654_435_761 >> 7) % 7 }
+            let order: (Int, Int) -> Bool = { (values[$0], $1) > (values[$1], $0) }
+            for count in [0, 1, 3, 10, 50] {
+                #expect(ProcessesCollector.first(count, of: values.indices, by: order) == Array(values.indices.sorted(by: order).prefix(count)))
+            }
+        }
+    }
+
     /// Two collectors of one round share a scan; each one's next round, and a table older than the window, read again.
     @Test func aSharedTableIsTakenOncePerCollectorWithinTheWindow() throws {
         var template = Array("/tmp/viworks-shared-proc-XXXXXX".utf8CString)
@@ -598,3 +610,4 @@ private final class TemporaryDirectory {
         for directory in directories.reversed() { rmdir(directory) }
     }
 }
+

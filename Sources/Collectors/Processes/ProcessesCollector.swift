@@ -91,16 +91,21 @@ public actor ProcessesCollector: Collector {
         _ table: ProcessTable, cpuPercents: [Double?], top: Int, pageSize: UInt64, ticksPerSecond: Double, bootTime: Double?,
         reader: borrowing ProcFileReader
     ) -> ProcessesReport {
-        var byState: [String: Int] = [:]
+        var countByState = [Int](repeating: 0, count: 256)
         var threads = 0
         for process in table.processes {
-            byState[process.stateLetter, default: 0] += 1
+            countByState[Int(process.state)] += 1
             threads += process.threads
         }
-        let indices = Array(table.processes.indices)
-        let byCPU = indices.filter { (cpuPercents[$0] ?? 0) > 0 }.sorted { (cpuPercents[$0] ?? 0, table.processes[$1].pid) > (cpuPercents[$1] ?? 0, table.processes[$0].pid) }
-            .prefix(top)
-        let byMemory = indices.sorted { (table.processes[$0].rssPages, table.processes[$1].pid) > (table.processes[$1].rssPages, table.processes[$0].pid) }.prefix(top)
+        var byState: [String: Int] = [:]
+        for (state, count) in countByState.enumerated() where count > 0 { byState[String(UnicodeScalar(UInt8(state)))] = count }
+        // Highest first; the lower PID first among equals.
+        let byCPU = Self.first(top, of: table.processes.indices.lazy.filter { (cpuPercents[$0] ?? 0) > 0 }) {
+            (cpuPercents[$0] ?? 0, table.processes[$1].pid) > (cpuPercents[$1] ?? 0, table.processes[$0].pid)
+        }
+        let byMemory = Self.first(top, of: table.processes.indices) {
+            (table.processes[$0].rssPages, table.processes[$1].pid) > (table.processes[$1].rssPages, table.processes[$0].pid)
+        }
         // A process in both lists is read (command line, uid) once.
         var described: [Int: ProcessReport] = [:]
         func describe(_ index: Int) -> ProcessReport {
@@ -115,6 +120,22 @@ public actor ProcessesCollector: Collector {
         }
         return ProcessesReport(
             total: table.processes.count, threads: threads, byState: byState, topByCPU: byCPU.map(describe), topByMemory: byMemory.map(describe))
+    }
+}
+
+extension ProcessesCollector {
+    /// The first `count` of `indices` in the order of `ranksBefore` (a strict total order), as sorting them all and
+    /// keeping a prefix would give, without sorting them all: each index is compared with the last one kept first.
+    static func first(_ count: Int, of indices: some Sequence<Int>, by ranksBefore: (Int, Int) -> Bool) -> [Int] {
+        var kept: [Int] = []
+        kept.reserveCapacity(count + 1)
+        guard count > 0 else { return kept }
+        for index in indices {
+            if kept.count == count, let last = kept.last, !ranksBefore(index, last) { continue }
+            kept.insert(index, at: kept.firstIndex { ranksBefore(index, $0) } ?? kept.endIndex)
+            if kept.count > count { kept.removeLast() }
+        }
+        return kept
     }
 }
 

@@ -282,24 +282,28 @@ public actor ServicesCollector: Collector {
             }
             argumentNames = kept
         }
-        func answers(_ configured: String, _ process: ProcessStat) -> Bool {
-            (names[process.pid] ?? [process.comm]).contains { Self.commMatches(configured, $0) }
-        }
+        var wanted = Set(definitions.flatMap(\.processNames))
+        if discover { wanted.formUnion(settings.discoveryRules.map(\.processName).filter { !$0.isEmpty }) }
+        let answering = Self.processesAnswering(wanted, table: table, names: names)
         let tree = ProcessTree(table)
         var claimed = Set<Int>()
         var services: [ServiceReport] = []
         for definition in definitions where !definition.processNames.isEmpty || !definition.commandPatterns.isEmpty {
-            let matches = tree.matching { process in
-                definition.processNames.contains { answers($0, process) }
-                    || (commandLines[process.pid].map { line in definition.commandPatterns.contains { line.contains($0) } } ?? false)
+            var found = Set(definition.processNames.flatMap { answering[$0] ?? [] })
+            if !definition.commandPatterns.isEmpty {
+                for (index, process) in table.processes.enumerated()
+                where commandLines[process.pid].map({ line in definition.commandPatterns.contains { line.contains($0) } }) ?? false {
+                    found.insert(index)
+                }
             }
+            let matches = found.sorted()
             services.append(report(definition, matches: matches, tree: tree, percents: percents, reader: reader, discovered: false, busError: busError))
             claimed.formUnion(tree.members(of: matches).map { tree.table.processes[$0].pid })
         }
         if discover {
             let configured = Set(settings.definitions.map(\.name))
             for rule in settings.discoveryRules where !rule.processName.isEmpty && !configured.contains(rule.name) {
-                let matches = tree.matching { answers(rule.processName, $0) && !claimed.contains($0.pid) }
+                let matches = (answering[rule.processName] ?? []).filter { !claimed.contains(table.processes[$0].pid) }
                 guard !matches.isEmpty else { continue }
                 let definition = ServiceDefinition(name: rule.name, processNames: [rule.processName])
                 services.append(report(definition, matches: matches, tree: tree, percents: percents, reader: reader, discovered: true, busError: nil))
@@ -364,6 +368,28 @@ public actor ServicesCollector: Collector {
 
     private static func baseName(_ path: String) -> String {
         path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? ""
+    }
+
+    /// For each name in `wanted`, the indices (ascending) of the processes that answer to it: one pass over the table,
+    /// a dictionary lookup per name a process has (`names`, else its comm), instead of one pass per configured name.
+    static func processesAnswering(_ wanted: Set<String>, table: ProcessTable, names: [Int: [String]]) -> [String: [Int]] {
+        // The configured names a process's name may stand for: the name itself, and a longer name's first 15 bytes.
+        var configuredByName: [String: [String]] = [:]
+        for configured in wanted {
+            configuredByName[configured, default: []].append(configured)
+            if configured.utf8.count > 15 {
+                configuredByName[String(decoding: configured.utf8.prefix(15), as: UTF8.self), default: []].append(configured)
+            }
+        }
+        var answering: [String: [Int]] = [:]
+        for (index, process) in table.processes.enumerated() {
+            for name in names[process.pid] ?? [process.comm] {
+                for configured in configuredByName[name] ?? [] where commMatches(configured, name) && answering[configured]?.last != index {
+                    answering[configured, default: []].append(index)
+                }
+            }
+        }
+        return answering
     }
 
     /// `comm` is cut to 15 bytes by the kernel: a longer configured name matches on its first 15.
@@ -509,11 +535,6 @@ struct ProcessTree {
             indexByPID[process.pid] = index
             children[process.ppid, default: []].append(index)
         }
-    }
-
-    /// Indices of the processes for which `predicate` holds.
-    func matching(_ predicate: (ProcessStat) -> Bool) -> [Int] {
-        table.processes.indices.filter { predicate(table.processes[$0]) }
     }
 
     /// The main process of a set of matches: among the matches whose parent is not a match, the oldest (by start time, then PID).
