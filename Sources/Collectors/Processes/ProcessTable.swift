@@ -232,6 +232,11 @@ struct ProcFileReader: ~Copyable {
     }
 
     /// Reads `relative` into `buffer` (growing it up to `limit`); the number of bytes, or nil when it cannot be read.
+    ///
+    /// A read that leaves room in the buffer is taken as the end of the file, without a further read that would return
+    /// 0: procfs generates a `stat`, `status` or `cmdline` file whole into the reader's buffer, and a regular file
+    /// (a captured tree) returns less than asked only at its end. That is one system call fewer per file, a quarter
+    /// of the calls per process of a `/proc` scan.
     func read(_ relative: String, into buffer: inout [UInt8], limit: Int = 1 << 16) -> Int? {
         let fd = openat(directory, relative, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -249,6 +254,7 @@ struct ProcFileReader: ~Copyable {
             }
             if n == 0 { break }
             total += n
+            if total < buffer.count { break }
         }
         return total
     }
