@@ -3,8 +3,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-import AgentRuntime
+@testable import AgentRuntime
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct StartupMemoryReleaseTests {
     @Test func findsOnlyTheExecutablesCodeMappings() {
@@ -25,9 +29,44 @@ struct StartupMemoryReleaseTests {
         #expect(StartupMemoryRelease.executableCodeRanges(maps: maps, executable: "/nope").isEmpty)
     }
 
+    /// In a private mapping of a file, the pages read are the file's and the page written is an anonymous copy: only
+    /// the runs of the former are released, and the written value survives the release.
+    @Test func onlyPagesStillTheFilesAreReleasedFromADataMapping() throws {
+        let path = "/tmp/viworks-pagemap-\(getpid())"
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        try #require(descriptor >= 0)
+        defer {
+            close(descriptor)
+            unlink(path)
+        }
+        let bytes = [UInt8](repeating: 7, count: page * 4)
+        #expect(write(descriptor, bytes, bytes.count) == bytes.count)
+        let mapped = try #require(mmap(nil, page * 4, PROT_READ | PROT_WRITE, MAP_PRIVATE, descriptor, 0))
+        try #require(mapped != MAP_FAILED)
+        defer { munmap(mapped, page * 4) }
+        let memory = mapped.assumingMemoryBound(to: UInt8.self)
+        var sum = 0
+        for index in 0..<4 { sum += Int(memory[index * page]) }  // every page read: present, the file's
+        #expect(sum == 28)
+        memory[2 * page] = 9  // the third page written: an anonymous copy
+        let pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)
+        try #require(pagemap >= 0)
+        defer { close(pagemap) }
+        let start = UInt(bitPattern: mapped)
+        let range = start..<(start + UInt(page * 4))
+        let expected = [start..<(start + UInt(page * 2)), (start + UInt(page * 3))..<(start + UInt(page * 4))]
+        #expect(StartupMemoryRelease.cleanFilePageRuns(range, pagemap: pagemap) == expected)
+        // After the release the file's pages read the file again, and the written page keeps its value.
+        let maps = try #require(HostFile.readIfPresent("/proc/self/maps"))
+        #expect(StartupMemoryRelease.executableMappings(maps: maps, executable: path).map(\.range) == [range])
+        #expect(StartupMemoryRelease.releaseExecutablePages(maps: maps, executable: path) == page * 3)
+        #expect(memory[0] == 7 && memory[page] == 7 && memory[2 * page] == 9 && memory[3 * page] == 7)
+    }
+
     @Test func releasingTheTestBinarysOwnCodeIsHarmless() {
         // The running test binary's code is paged out and faults back in as the test goes on.
-        let advised = StartupMemoryRelease.releaseExecutableCode()
+        let advised = StartupMemoryRelease.releaseExecutablePages()
         #expect(advised > 0)
         #expect(Timestamp(nanosecondsSinceEpoch: 0).rfc3339 == "1970-01-01T00:00:00.000000000+00:00")
     }

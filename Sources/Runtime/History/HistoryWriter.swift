@@ -190,18 +190,26 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
     }
 
     private static func append(_ sample: HistorySample, kind: MetricKind, key: SeriesKey, to state: inout State, maxSeries: Int) {
-        if let newest = state.open[key]?.encoder.last?.milliseconds {
-            if sample.milliseconds < newest, newest - sample.milliseconds < maxReorderMilliseconds {
+        // One lookup of the series (its key hashes its name and every label), then changes in place.
+        let sealed: BlockEncoder?
+        if let index = state.open.index(forKey: key) {
+            if let newest = state.open.values[index].encoder.last?.milliseconds, sample.milliseconds < newest,
+                newest - sample.milliseconds < maxReorderMilliseconds
+            {
                 state.outOfOrderSamples += 1
                 return
             }
-        } else if state.open[key] == nil, state.open.count >= maxSeries {
-            state.refusedSeriesSamples += 1
-            return
+            sealed = state.open.values[index].append(sample, kind: kind)
+        } else {
+            guard state.open.count < maxSeries else {
+                state.refusedSeriesSamples += 1
+                return
+            }
+            var block = OpenBlock(kind: kind)
+            sealed = block.append(sample, kind: kind)
+            state.open[key] = block
         }
-        if let sealed = state.open[key, default: OpenBlock(kind: kind)].append(sample, kind: kind) {
-            state.sealed.append(HistoryFlush.Block(series: key, kind: kind, encoder: sealed))
-        }
+        if let sealed { state.sealed.append(HistoryFlush.Block(series: key, kind: kind, encoder: sealed)) }
     }
 
     /// How often ``record(_:)`` looks for idle series: a tenth of the idle timeout, at least once a minute.

@@ -14,12 +14,14 @@ import Glibc
 ///
 /// Start-up runs code that never runs again (argument parsing, the TOML parser, configuration, bootstrap) and the
 /// kernel maps the binary's code around every page fault in large windows, so right after start the agent's RSS
-/// counts megabytes of code it will not touch again. Once the agent is ready (server listening, first collections
-/// done) and has served a while, this service asks the kernel to drop the executable's code pages from the process
-/// (`madvise(MADV_PAGEOUT)` on the read-only, executable mapping of the agent's own binary: code pages are clean and
-/// never written, so nothing is lost; what is still used faults back in at once). Afterwards RSS is the steady-state
-/// working set. (The heap is left alone: the agent's anonymous memory is about 2 MB.) It runs once and is switched off with
-/// `[agent] release_startup_memory = false`.
+/// counts megabytes of code and constant data it will not touch again (the HTTP server's date cache, for one, loads
+/// the time zone through ICU's data, 34 MB in the binary, once). Once the agent is ready (server listening, first
+/// collections done) and has served a while, this service asks the kernel to drop those pages from the process
+/// (`madvise(MADV_PAGEOUT)`): the whole executable mapping of the agent's own binary, and in its other mappings the
+/// pages that are still the file's own (``cleanFilePageRuns(_:pagemap:)``: constant data never written; a page that
+/// relocation or the program wrote is anonymous by now and stays). Such pages are clean, so nothing is lost; what is
+/// still used faults back in at once. Afterwards RSS is the steady-state working set. (The heap is left alone.) It runs
+/// once and is switched off with `[agent] release_startup_memory = false`.
 public struct StartupMemoryRelease: Service {
     private let enabled: Bool
     private let isReady: @Sendable () -> Bool
@@ -47,10 +49,10 @@ public struct StartupMemoryRelease: Service {
                 while !isReady() { try await Task.sleep(for: .milliseconds(200)) }
                 try await Task.sleep(for: delay)
                 let before = Self.residentKilobytes()
-                let released = Self.releaseExecutableCode()
+                let released = Self.releaseExecutablePages()
                 logger.debug(
                     "released start-up memory",
-                    metadata: ["memory.code_bytes_advised": "\(released)", "memory.rss_kb_before": "\(before ?? -1)",
+                    metadata: ["memory.bytes_advised": "\(released)", "memory.rss_kb_before": "\(before ?? -1)",
                         "memory.rss_kb_after": "\(Self.residentKilobytes() ?? -1)"])
                 // Stay alive like every other service until shutdown.
                 try await gracefulShutdown()
@@ -63,16 +65,31 @@ public struct StartupMemoryRelease: Service {
     /// `MADV_PAGEOUT` (Linux 5.4): reclaim the pages of a range as if under memory pressure.
     static let madvisePageout: Int32 = 21
 
-    /// Advises the kernel to page out the read-only executable mappings of `/proc/self/exe`; returns the bytes advised.
+    /// Advises the kernel to page out the pages of `/proc/self/exe` that are clean: its executable mappings whole, and
+    /// the runs of pages of its other mappings that are still the file's (without a readable `pagemap`, only the
+    /// executable mappings). Returns the bytes advised.
     @discardableResult
-    public static func releaseExecutableCode(maps: String? = HostFile.readIfPresent("/proc/self/maps"), executable: String? = HostFile.readLink("/proc/self/exe"))
-        -> Int
-    {
+    public static func releaseExecutablePages(
+        maps: String? = HostFile.readIfPresent("/proc/self/maps"), executable: String? = HostFile.readLink("/proc/self/exe"),
+        pagemap: String = "/proc/self/pagemap"
+    ) -> Int {
         guard let maps, let executable, !executable.isEmpty else { return 0 }
+        let pagemapDescriptor = open(pagemap, O_RDONLY | O_CLOEXEC)
+        defer { if pagemapDescriptor >= 0 { close(pagemapDescriptor) } }
         var advised = 0
-        for range in executableCodeRanges(maps: maps, executable: executable) {
-            guard let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound) else { continue }
-            if madvise(start, range.count, madvisePageout) == 0 { advised += range.count }
+        for mapping in executableMappings(maps: maps, executable: executable) {
+            let ranges: [Range<UInt>]
+            if mapping.permissions == "r-xp" {
+                ranges = [mapping.range]
+            } else if pagemapDescriptor >= 0 {
+                ranges = cleanFilePageRuns(mapping.range, pagemap: pagemapDescriptor)
+            } else {
+                continue
+            }
+            for range in ranges {
+                guard let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound) else { continue }
+                if madvise(start, range.count, madvisePageout) == 0 { advised += range.count }
+            }
         }
         return advised
     }
@@ -80,15 +97,44 @@ public struct StartupMemoryRelease: Service {
     /// The address ranges of `r-xp` mappings of `executable` in a `/proc/PID/maps` text (only code: never written,
     /// never relocated, so dropping its pages loses nothing).
     public static func executableCodeRanges(maps: String, executable: String) -> [Range<UInt>] {
-        var ranges: [Range<UInt>] = []
+        executableMappings(maps: maps, executable: executable).filter { $0.permissions == "r-xp" }.map(\.range)
+    }
+
+    /// Every mapping of `executable` in a `/proc/PID/maps` text, with its permissions (`r-xp`, `r--p`, `rw-p`).
+    public static func executableMappings(maps: String, executable: String) -> [(range: Range<UInt>, permissions: Substring)] {
+        var mappings: [(range: Range<UInt>, permissions: Substring)] = []
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 6, fields[1] == "r-xp", fields[5...].joined(separator: " ") == executable else { continue }
+            guard fields.count >= 6, fields[5...].joined(separator: " ") == executable else { continue }
             let bounds = fields[0].split(separator: "-")
             guard bounds.count == 2, let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16), low < high else { continue }
-            ranges.append(low..<high)
+            mappings.append((low..<high, fields[1]))
         }
-        return ranges
+        return mappings
+    }
+
+    /// The runs of pages of `range` that are present and still pages of the mapped file (`/proc/self/pagemap`: bit 63
+    /// present, bit 61 file page or shared anonymous; a private mapping's page that was written is an anonymous copy).
+    static func cleanFilePageRuns(_ range: Range<UInt>, pagemap: Int32) -> [Range<UInt>] {
+        let pageSize = UInt(max(sysconf(Int32(_SC_PAGESIZE)), 4096))
+        let firstPage = range.lowerBound / pageSize
+        let pages = Int((range.upperBound - range.lowerBound) / pageSize)
+        var entries = [UInt64](repeating: 0, count: pages)
+        let wanted = pages * MemoryLayout<UInt64>.size
+        let read = entries.withUnsafeMutableBytes { pread(pagemap, $0.baseAddress, wanted, off_t(firstPage) * 8) }
+        guard read == wanted else { return [] }
+        var runs: [Range<UInt>] = []
+        var runStart: Int?
+        for index in 0...pages {
+            let entry = index < pages ? entries[index] : 0  // past the end: closes the last run
+            let clean = entry & (1 << 63) != 0 && entry & (1 << 61) != 0
+            if clean, runStart == nil { runStart = index }
+            if !clean, let start = runStart {
+                runs.append((range.lowerBound + UInt(start) * pageSize)..<(range.lowerBound + UInt(index) * pageSize))
+                runStart = nil
+            }
+        }
+        return runs
     }
 
     /// VmRSS of this process in kB.
