@@ -102,6 +102,8 @@ public final class LiveStatusHub: Service, Sendable {
     static let settle: Duration = .milliseconds(200)
 
     private let state = Mutex(State())
+    /// The update in progress (``update(catchingUp:)``).
+    private let updating = Mutex<Task<Void, Never>?>(nil)
     private let bus: MetricsBus
     private let settings: StreamSettings
     private let status: StatusController
@@ -269,7 +271,25 @@ public final class LiveStatusHub: Service, Sendable {
     /// While no stream is open the status documents are not encoded at each collection: the kept ones stay as they are
     /// until a stream opens, which first calls this with `catchingUp` (``StreamController``), so it replays the
     /// current state. The first status events are made in any case, so that there is always something to replay.
+    /// Updates run one at a time: one that is asked for while another encodes waits for it and then looks again, so a
+    /// stream that opens meanwhile replays the documents that update made, not older ones.
     func update(catchingUp: Bool = false) async {
+        while true {
+            let (running, mine) = updating.withLock { updating -> (Task<Void, Never>, Bool) in
+                if let updating { return (updating, false) }
+                let task = Task {
+                    await self.updateAlone(catchingUp: catchingUp)
+                    self.updating.withLock { $0 = nil }
+                }
+                updating = task
+                return (task, true)
+            }
+            await running.value
+            if mine { return }
+        }
+    }
+
+    private func updateAlone(catchingUp: Bool) async {
         let version = snapshots.version
         let generation = alerts?.generation
         let (statusChanged, alertsChanged) = state.withLock { state -> (Bool, Bool) in
@@ -307,8 +327,16 @@ public final class LiveStatusHub: Service, Sendable {
                         await self.update()
                     }
                 }
+                // The bus's batches are taken as they come (a subscriber that fell behind would lose batches, and the
+                // bus counts that as a fault); each wakes the publisher, whose wake-ups fold into one while it waits
+                // out the settle time: one publication per burst of batches (per collection round), not per batch.
+                let (wakeUps, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
                 group.addTask {
-                    for await _ in batches {
+                    for await _ in batches { wake.yield() }
+                    wake.finish()
+                }
+                group.addTask {
+                    for await _ in wakeUps {
                         do { try await Task.sleep(for: Self.settle) } catch { return }
                         await self.update()
                     }

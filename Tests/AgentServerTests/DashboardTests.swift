@@ -240,6 +240,40 @@ struct LiveStreamTests {
         }
     }
 
+    /// The hub takes the bus's batches as they come, however many arrive while it waits to publish: a burst of 150
+    /// batches (more than the subscription's buffer of 64) loses none, and the last one is published.
+    @Test func aBurstOfBatchesLosesNoneOnTheBus() async throws {
+        let agent = FakeAgent()
+        var settings = StreamSettings()
+        settings.keepAlive = .seconds(1)
+        let hub = LiveStatusHub(dependencies: agent.dependencies, bus: agent.bus, settings: settings, logger: Logger(label: "test"))
+        let store = agent.store
+        let running = [Task { try await hub.run() }, Task { try await store.run() }]
+        defer { for task in running { task.cancel() } }
+        for _ in 0..<3000 where await agent.bus.dropCounts().keys.count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await agent.bus.dropCounts().keys.sorted() == ["snapshot", "stream"])
+        let stream = try hub.subscribe(lastEventID: nil, maxEvents: nil)
+        for index in 1...150 {
+            var report = cpu50
+            report.usagePercent = index == 150 ? 77.5 : Double(index % 50)
+            await agent.bus.publish(MetricBatch(source: "cpu", timestamp: .now(), samples: [], report: .cpu(report)))
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        #expect(await agent.bus.dropCounts()["stream"] == 0)
+        // A publication after the burst carries its last batch.
+        var published = false
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        for await item in stream {
+            if ContinuousClock.now > deadline { break }
+            guard case .events(let batch) = item else { continue }
+            if String(buffer: batch.bytes).contains("\"cpu_usage_percent\":77.5") {
+                published = true
+                break
+            }
+        }
+        #expect(published)
+    }
+
     @Test func resumptionReplaysWhatWasMissedOrTheLatestOfEachKind() {
         let events = (5...9).map { LiveStatusHub.Event(sequence: UInt64($0), kind: $0 == 7 ? .alerts : .status, frame: ByteBuffer(string: "\($0)")) }
         #expect(LiveStatusHub.replay(events, after: 6).map(\.sequence) == [7, 8, 9])

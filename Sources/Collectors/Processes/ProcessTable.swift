@@ -155,6 +155,8 @@ public struct ProcessTable: Sendable {
 /// Each collector takes a table at most once: the first to ask in a round reads `/proc`, another that asks within
 /// ``reuseWindow`` gets the same table, and a collector that asks again (its next round) always gets a fresh read. So
 /// collectors whose runners tick together share a scan, and a lone collector behaves exactly as if it read its own.
+/// A table carries the monotonic time of the context it was read for: callers ask at the start of their collection.
+/// The scan runs under the lock, so a collector that asks while another scans waits for that table.
 public final class SharedProcessTable: Sendable {
     private struct Entry {
         var procRoot: String
@@ -174,19 +176,17 @@ public final class SharedProcessTable: Sendable {
     /// The process table under `procRoot` for `consumer` (a collector id).
     /// - Throws: when `procRoot` itself cannot be listed.
     func table(for consumer: String, procRoot: String, monotonicSeconds: Double) throws(HostFileError) -> ProcessTable {
-        let now = ContinuousClock.now
-        let shared = last.withLock { last -> ProcessTable? in
-            guard var entry = last, entry.procRoot == procRoot, !entry.takenBy.contains(consumer), entry.readAt.duration(to: now) <= reuseWindow else {
-                return nil
+        try last.withLock { last throws(HostFileError) -> ProcessTable in
+            let now = ContinuousClock.now
+            if var entry = last, entry.procRoot == procRoot, !entry.takenBy.contains(consumer), entry.readAt.duration(to: now) <= reuseWindow {
+                entry.takenBy.insert(consumer)
+                last = entry
+                return entry.table
             }
-            entry.takenBy.insert(consumer)
-            last = entry
-            return entry.table
+            let table = try ProcessTable.read(procRoot: procRoot, monotonicSeconds: monotonicSeconds)
+            last = Entry(procRoot: procRoot, readAt: now, table: table, takenBy: [consumer])
+            return table
         }
-        if let shared { return shared }
-        let table = try ProcessTable.read(procRoot: procRoot, monotonicSeconds: monotonicSeconds)
-        last.withLock { $0 = Entry(procRoot: procRoot, readAt: now, table: table, takenBy: [consumer]) }
-        return table
     }
 }
 
@@ -234,9 +234,10 @@ struct ProcFileReader: ~Copyable {
     /// Reads `relative` into `buffer` (growing it up to `limit`); the number of bytes, or nil when it cannot be read.
     ///
     /// A read that leaves room in the buffer is taken as the end of the file, without a further read that would return
-    /// 0: procfs generates a `stat`, `status` or `cmdline` file whole into the reader's buffer, and a regular file
-    /// (a captured tree) returns less than asked only at its end. That is one system call fewer per file, a quarter
-    /// of the calls per process of a `/proc` scan.
+    /// 0: procfs generates a `stat`, `status`, `smaps_rollup` (one record each) or `cmdline` file whole into the reader's
+    /// buffer, and a regular file (a captured tree) returns less than asked only at its end. That is one system call
+    /// fewer per file, a quarter of the calls per process of a `/proc` scan. Not for files of many records (`maps`,
+    /// `mountinfo`, `net/*`): procfs returns those a page at a time.
     func read(_ relative: String, into buffer: inout [UInt8], limit: Int = 1 << 16) -> Int? {
         let fd = openat(directory, relative, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }

@@ -88,7 +88,7 @@ public actor ServicesCollector: Collector {
                 report = try fromProc(context, busError: error.description)
             }
         } else {
-            report = try fromProc(context, busError: nil)
+            report = try fromProc(context, busError: nil, shared: true)
         }
         if settings.probes {
             // Probes run after the D-Bus calls and the scan: they get at most 60 % of the collection's deadline.
@@ -247,13 +247,20 @@ public actor ServicesCollector: Collector {
 
     // MARK: - /proc
 
-    private func fromProc(_ context: CollectorContext, busError: String?) throws -> ServicesReport {
-        let services = try scanProc(context, definitions: settings.enabledDefinitions, discover: settings.discover, busError: busError)
+    /// - Parameter shared: whether the scan is the round's shared one (``SharedProcessTable``): only when it starts with
+    ///   the collection, so that the table's time is its context's; a scan after the D-Bus calls reads its own.
+    private func fromProc(_ context: CollectorContext, busError: String?, shared: Bool = false) throws -> ServicesReport {
+        let services = try scanProc(context, definitions: settings.enabledDefinitions, discover: settings.discover, busError: busError, shared: shared)
         return ServicesReport(services: services, source: .proc, busError: busError)
     }
 
-    private func scanProc(_ context: CollectorContext, definitions: [ServiceDefinition], discover: Bool, busError: String?) throws -> [ServiceReport] {
-        let table = try processTable.table(for: descriptor.id, procRoot: context.paths.procRoot, monotonicSeconds: context.monotonicSeconds)
+    private func scanProc(
+        _ context: CollectorContext, definitions: [ServiceDefinition], discover: Bool, busError: String?, shared: Bool = false
+    ) throws -> [ServiceReport] {
+        let table =
+            shared
+            ? try processTable.table(for: descriptor.id, procRoot: context.paths.procRoot, monotonicSeconds: context.monotonicSeconds)
+            : try ProcessTable.read(procRoot: context.paths.procRoot, monotonicSeconds: context.monotonicSeconds)
         let reader = try ProcFileReader(root: context.paths.procRoot)
         let percents = cpuHistory.percentages(table, ticksPerSecond: ticksPerSecond)
         // One read of each process's arguments, for its names (argv[0], a script's name) and for command patterns.
