@@ -274,6 +274,24 @@ struct LiveStreamTests {
         #expect(published)
     }
 
+    /// Two streams opening at once: the second's catch-up waits for the first's, so both replay the new documents,
+    /// encoded once.
+    @Test func catchUpsRunOneAtATime() async throws {
+        let agent = FakeAgent()
+        agent.apply("cpu", .cpu(cpu50))
+        let hub = Self.hub(agent)
+        await hub.update()  // events 1 and 2
+        agent.apply("memory", .memory(memory))
+        async let first: Void = hub.update(catchingUp: true)
+        await hub.update(catchingUp: true)
+        var replayed: [UInt64] = []
+        for await item in try hub.subscribe(lastEventID: nil, maxEvents: 2) {
+            if case .events(let batch) = item { replayed += batch.events.map(\.sequence) }
+        }
+        await first
+        #expect(replayed == [3, 4])
+    }
+
     @Test func resumptionReplaysWhatWasMissedOrTheLatestOfEachKind() {
         let events = (5...9).map { LiveStatusHub.Event(sequence: UInt64($0), kind: $0 == 7 ? .alerts : .status, frame: ByteBuffer(string: "\($0)")) }
         #expect(LiveStatusHub.replay(events, after: 6).map(\.sequence) == [7, 8, 9])
