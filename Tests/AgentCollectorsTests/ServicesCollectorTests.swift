@@ -74,7 +74,7 @@ struct ProcessTableTests {
         #expect(reader.uid(2318) == 65534)
         #expect(reader.uid(1) == 0)
         #expect(reader.uid(424242) == nil)
-        func parse(_ text: String) -> Int? { Array(text.utf8).withUnsafeBufferPointer { ProcFileReader.parseUid($0[...]) } }
+        func parse(_ text: String) -> Int? { ProcFileReader.parseUid(text) }
         #expect(parse("Name:\tsu\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n") == 1000)
         #expect(parse("Uid: 7 7 7 7") == 7)
         #expect(parse("Name:\tx\nUid:\t\nGid:\t0\n") == nil)
@@ -97,21 +97,10 @@ struct ProcessTableTests {
 
     /// Two collectors of one round share a scan; each one's next round, and a table older than the window, read again.
     @Test func aSharedTableIsTakenOncePerCollectorWithinTheWindow() throws {
-        var template = Array("/tmp/viworks-shared-proc-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) } }
-        let root = try #require(made)
+        let directory = try TemporaryDirectory()
+        let root = directory.path
         func add(_ pid: Int) throws {
-            mkdir(root + "/\(pid)", 0o755)
-            let file = try #require(fopen(root + "/\(pid)/stat", "w"))
-            fputs("\(pid) (app) S 1 \(pid) \(pid) 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 100 7\n", file)
-            fclose(file)
-        }
-        defer {
-            for pid in [10, 11, 12] {
-                unlink(root + "/\(pid)/stat")
-                rmdir(root + "/\(pid)")
-            }
-            rmdir(root)
+            try directory.write("\(pid)/stat", "\(pid) (app) S 1 \(pid) \(pid) 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 100 7\n")
         }
         try add(10)
         let shared = SharedProcessTable(reuseWindow: .seconds(3600))

@@ -311,32 +311,20 @@ struct ProcFileReader: ~Copyable {
     func uid(_ pid: Int) -> Int? {
         var buffer = [UInt8](repeating: 0, count: 2048)
         guard let count = read("\(pid)/status", into: &buffer, limit: 8192) else { return nil }
-        return buffer.withUnsafeBufferPointer { Self.parseUid($0[0..<count]) }
+        return Self.parseUid(String(decoding: buffer[0..<count], as: UTF8.self))
     }
 
     /// The first number of the `Uid:` line of `status` text (real, effective, saved and filesystem uid follow).
-    static func parseUid(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
-        let key: [UInt8] = Array("Uid:".utf8)
-        var lineStart = bytes.startIndex
-        while lineStart < bytes.endIndex {
-            let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
-            if lineEnd - lineStart > key.count, bytes[lineStart..<(lineStart + key.count)].elementsEqual(key) {
-                var value = 0
-                var digits = 0
-                for byte in bytes[(lineStart + key.count)..<lineEnd] {
-                    if byte == UInt8(ascii: "\t") || byte == UInt8(ascii: " ") {
-                        if digits > 0 { break }
-                        continue
-                    }
-                    guard byte >= 48, byte <= 57, digits < 18 else { return nil }
-                    value = value * 10 + Int(byte - 48)
-                    digits += 1
-                }
-                return digits > 0 ? value : nil
-            }
-            lineStart = lineEnd + 1
+    static func parseUid(_ text: String) -> Int? {
+        var text = text
+        var uid: Int?
+        var seen = false
+        text.forEachByteLine { line in
+            guard !seen, line.count >= 1, line.equals(line.fields[0], "Uid:") else { return }
+            seen = true
+            uid = line.count >= 2 ? line.uint64(line.fields[1]).flatMap { Int(exactly: $0) } : nil
         }
-        return nil
+        return uid
     }
 
     /// `Pss` of `smaps_rollup` in bytes (kernels ≥ 4.14); nil when absent or unreadable (another user's process).

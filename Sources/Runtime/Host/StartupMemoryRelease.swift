@@ -94,13 +94,8 @@ public struct StartupMemoryRelease: Service {
         return advised
     }
 
-    /// The address ranges of `r-xp` mappings of `executable` in a `/proc/PID/maps` text (only code: never written,
-    /// never relocated, so dropping its pages loses nothing).
-    public static func executableCodeRanges(maps: String, executable: String) -> [Range<UInt>] {
-        executableMappings(maps: maps, executable: executable).filter { $0.permissions == "r-xp" }.map(\.range)
-    }
-
-    /// Every mapping of `executable` in a `/proc/PID/maps` text, with its permissions (`r-xp`, `r--p`, `rw-p`).
+    /// Every mapping of `executable` in a `/proc/PID/maps` text, with its permissions (`r-xp`, `r--p`, `rw-p`). The
+    /// `r-xp` ones are code: never written, never relocated, so dropping their pages loses nothing.
     public static func executableMappings(maps: String, executable: String) -> [(range: Range<UInt>, permissions: Substring)] {
         var mappings: [(range: Range<UInt>, permissions: Substring)] = []
         for line in maps.split(separator: "\n") {
