@@ -41,6 +41,31 @@ final class ScriptedCollector: Collector, Sendable {
     }
 }
 
+/// A collector that takes `work` of a test clock's time, then does what ``ScriptedCollector`` would.
+final class TimedCollector: Collector, Sendable {
+    let descriptor: CollectorDescriptor
+    let clock: TestClock
+    let work: Duration
+    let behaviour: ScriptedCollector.Behaviour?
+
+    /// `behaviour` nil: reports no data.
+    init(_ id: String, clock: TestClock, work: Duration, behaviour: ScriptedCollector.Behaviour?) {
+        descriptor = CollectorDescriptor(id: id, defaultTimeout: .seconds(2))
+        self.clock = clock
+        self.work = work
+        self.behaviour = behaviour
+    }
+
+    func collect(_ context: CollectorContext) async throws -> CollectorOutput {
+        clock.advance(by: work)
+        switch behaviour {
+        case nil: throw CollectorError.noData("no such device")
+        case .fail: throw ParseError(file: "/proc/test", line: 3, reason: "scripted failure")
+        case .succeed, .hang: return CollectorOutput(samples: [MetricSample("test_value", .gauge, 1)])
+        }
+    }
+}
+
 struct SupervisorTests {
     let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
@@ -57,6 +82,29 @@ struct SupervisorTests {
             monotonicSeconds: { 0 }, primingDelay: nil
         )
         return SupervisedChild(name: collector.descriptor.id, isCore: true, policy: policy) { handle in try await runner.run(handle: handle) }
+    }
+
+    /// The collectors of a round share one executor thread: a collection that waits 300 ms for it while the others run
+    /// and then works 40 ms records 40 ms, whatever its outcome, so the slow collector is the one that shows it.
+    @Test(arguments: [ScriptedCollector.Behaviour.succeed, .fail, nil])
+    func theRecordedDurationIsTheCollectionsOwnNotItsWaitForTheExecutor(behaviour: ScriptedCollector.Behaviour?) async throws {
+        let clock = TestClock()
+        let collector = TimedCollector("timed", clock: clock, work: .milliseconds(40), behaviour: behaviour)
+        let runner = CollectorRunner(
+            collector: collector, interval: .seconds(5), timeout: .seconds(2), paths: HostPaths(), bus: MetricsBus(), clock: clock,
+            logger: logger, monotonicSeconds: { 0 }, primingDelay: nil
+        )
+        let handle = ChildHandle(ChildState(name: "timed", kind: "collector", core: true))
+        // The runner starts; 300 ms pass (the other collectors of the round on the thread); the collection takes 40 ms.
+        clock.passAfterNextRead(.milliseconds(300))
+        var thrown: (any Error)?
+        do { try await runner.collectOnce(handle: handle, logger: logger) } catch { thrown = error }
+        #expect((thrown is ParseError) == (behaviour == .fail))
+        let state = handle.snapshot
+        #expect(clock.now.offset == .milliseconds(340))
+        #expect(state.lastDurationSeconds == 0.04)
+        #expect(state.lastSuccess == (behaviour != .fail))
+        #expect(state.collections == (behaviour == .fail ? 0 : 1))
     }
 
     @Test func backoffGrowsExponentiallyWithJitterAndCaps() {

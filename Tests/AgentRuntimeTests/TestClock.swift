@@ -24,11 +24,27 @@ final class TestClock: Clock, Sendable {
         var now = Instant(offset: .zero)
         var sleepers: [Sleeper] = []
         var nextID = 0
+        var passAfterNextRead: Duration?
     }
 
     private let state = Mutex(State())
 
-    var now: Instant { state.withLock { $0.now } }
+    var now: Instant {
+        state.withLock { state in
+            let now = state.now
+            if let passing = state.passAfterNextRead {
+                state.now = now.advanced(by: passing)
+                state.passAfterNextRead = nil
+            }
+            return now
+        }
+    }
+
+    /// Lets `duration` pass right after the next read of ``now``: the reader sees time that went by without it, as a
+    /// task does that waits for a busy executor.
+    func passAfterNextRead(_ duration: Duration) {
+        state.withLock { $0.passAfterNextRead = duration }
+    }
     var minimumResolution: Duration { .zero }
 
     /// Tasks currently sleeping on this clock.

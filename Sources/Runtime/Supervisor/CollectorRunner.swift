@@ -75,20 +75,38 @@ public struct CollectorRunner<C: Clock<Duration>>: Sendable {
     }
 
     /// One collection: on success (or `noData`) publishes and returns; on failure records and throws.
+    ///
+    /// The recorded duration runs from the collector's own start to its result. The collectors of one round share the
+    /// agent's executor, so the time a collection waits for the thread before it starts is the others' work, not its
+    /// own; a timed-out collection records the time from the runner's start instead.
     public func collectOnce(handle: ChildHandle, logger: Logger) async throws {
         let started = clock.now
         let context = CollectorContext(paths: paths, logger: logger, timestamp: .now(), monotonicSeconds: monotonicSeconds(), timeout: timeout)
         let collector = self.collector
+        let clock = self.clock
+        let outcome: (result: Result<CollectorOutput, any Error>, duration: Duration)
         do {
-            let output = try await withDeadline(timeout, clock: clock) { try await collector.collect(context) }
-            handle.recordCollection(at: context.timestamp, duration: started.duration(to: clock.now), error: nil)
-            await bus.publish(MetricBatch(source: collector.descriptor.id, timestamp: context.timestamp, samples: output.samples, report: output.report))
-        } catch CollectorError.noData(let reason) {
-            handle.recordCollection(at: context.timestamp, duration: started.duration(to: clock.now), error: nil)
-            logger.debug("no data", metadata: ["reason": "\(reason)"])
+            outcome = try await withDeadline(timeout, clock: clock) {
+                let began = clock.now
+                let result: Result<CollectorOutput, any Error>
+                do { result = .success(try await collector.collect(context)) } catch { result = .failure(error) }
+                return (result, began.duration(to: clock.now))
+            }
         } catch {
             if Task.isCancelled { throw error }
             handle.recordCollection(at: context.timestamp, duration: started.duration(to: clock.now), error: error)
+            throw error
+        }
+        switch outcome.result {
+        case .success(let output):
+            handle.recordCollection(at: context.timestamp, duration: outcome.duration, error: nil)
+            await bus.publish(MetricBatch(source: collector.descriptor.id, timestamp: context.timestamp, samples: output.samples, report: output.report))
+        case .failure(CollectorError.noData(let reason)):
+            handle.recordCollection(at: context.timestamp, duration: outcome.duration, error: nil)
+            logger.debug("no data", metadata: ["reason": "\(reason)"])
+        case .failure(let error):
+            if Task.isCancelled { throw error }
+            handle.recordCollection(at: context.timestamp, duration: outcome.duration, error: error)
             throw error
         }
     }
