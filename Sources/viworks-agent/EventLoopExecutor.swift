@@ -31,8 +31,7 @@ final class EventLoopTaskExecutor: TaskExecutor, SchedulingExecutor {
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
-        // The event loop runs a global job as NIO's own concurrency take-over does: on the loop's serial executor.
-        loop.executor.enqueue(job)
+        schedule(UnownedJob(job), in: .zero)
     }
 
     func enqueue<C: Clock>(_ job: consuming ExecutorJob, at instant: C.Instant, tolerance: C.Duration?, clock: C) {
@@ -55,16 +54,21 @@ final class EventLoopTaskExecutor: TaskExecutor, SchedulingExecutor {
     }
 
     /// Runs `job` on the loop once `delay` has passed (at once when it is zero or negative).
+    ///
+    /// A job runs as the runtime's own default executor runs it: on the generic executor (no isolation), with this
+    /// executor as its task executor. Run as isolated to the loop's serial executor instead (as NIO's take-over does), a
+    /// task could not switch to an actor or back on the thread it has: each such hop went to the end of the loop's queue,
+    /// behind every other job, and a collection's time included the whole round's.
     private func schedule(_ job: UnownedJob, in delay: Duration) {
         let (seconds, attoseconds) = delay.components
         let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         let total = nanoseconds.overflow ? Int64.max : nanoseconds.partialValue.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
-        let executor = loop.executor
+        let executor = asUnownedTaskExecutor()
         if total <= 0 {
-            loop.execute { job.runSynchronously(on: executor.asUnownedSerialExecutor()) }
+            loop.execute { job.runSynchronously(on: executor) }
             return
         }
-        loop.scheduleTask(in: .nanoseconds(total)) { job.runSynchronously(on: executor.asUnownedSerialExecutor()) }
+        loop.scheduleTask(in: .nanoseconds(total)) { job.runSynchronously(on: executor) }
     }
 
     private static func fallback<C: Clock>(_ job: consuming ExecutorJob, at instant: C.Instant, tolerance: C.Duration?, clock: C) {
