@@ -41,6 +41,22 @@ struct IPAllowlistTests {
         #expect(IPAddressBits("::ffff:10.1.2.3")?.description == "10.1.2.3")
     }
 
+    /// The peer's bits come from the socket address's bytes: the same as the text, the zone left out, a Unix socket none.
+    @Test func socketAddressesGiveTheBitsOfTheirText() throws {
+        for text in ["127.0.0.1", "192.168.1.9", "0.0.0.0", "255.255.255.255", "::1", "::", "2001:db8::8a2e:370:7334", "::ffff:10.1.2.3", "fe80::1"] {
+            let bits = try #require(IPAddressBits(try SocketAddress(ipAddress: text, port: 9740)))
+            #expect(bits == IPAddressBits(text), "\(text)")
+        }
+        let v4 = try #require(IPAddressBits(try SocketAddress(ipAddress: "192.0.2.1", port: 1)))
+        #expect((v4.high, v4.low) == (0, 0x0000_ffff_c000_0201))
+        let v6 = try #require(IPAddressBits(try SocketAddress(ipAddress: "2001:db8::8a2e:370:7334", port: 1)))
+        #expect((v6.high, v6.low) == (0x2001_0db8_0000_0000, 0x0000_8a2e_0370_7334))
+        let zoned = try #require(IPAddressBits(try SocketAddress(ipAddress: "fe80::1%lo", port: 1)))
+        #expect(zoned == IPAddressBits("fe80::1"))
+        #expect(IPAddressBits(try SocketAddress(unixDomainSocketPath: "/run/viworks.sock")) == nil)
+        #expect(IPAddressBits(nil as SocketAddress?) == nil)
+    }
+
     @Test func malformedBlocksAreRejected() {
         for bad in ["10.0.0.0/33", "10.0.0", "1.2.3.256", "2001:db8::/129", "2001:::1", "fe80::1%eth0", "10.0.0.0/-1", "", "abc"] {
             #expect(throws: AccessControlError.self, "\(bad)") { try IPAllowlist([bad]) }
@@ -103,6 +119,27 @@ struct RateLimiterTests {
         }
         #expect(limiter.clientCount <= 64)
         #expect(!limiter.acquire(client: "busy", limit: 10).allowed, "a busy client's empty bucket was forgotten")
+    }
+}
+
+struct RequestIDTests {
+    @Test func hexIsSixteenDigitsOfEachHalfHighNibbleFirst() {
+        #expect(RequestIDMiddleware.hex(0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210) == "0123456789abcdeffedcba9876543210")
+        #expect(RequestIDMiddleware.hex(0, .max) == "0000000000000000ffffffffffffffff")
+        #expect(RequestIDMiddleware.hex(0xa, 0x10) == "000000000000000a0000000000000010")
+    }
+
+    /// 256 ids use one batch of 4 KiB: 1,000 span four refills, and none repeats.
+    @Test func generatedIdsAreSaneDistinctAndSurviveRefills() {
+        let ids = (0..<1000).map { _ in RequestIDMiddleware.generate() }
+        #expect(Set(ids).count == 1000)
+        #expect(ids.allSatisfy { $0.utf8.count == 32 && $0.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) } })
+        #expect(ids.allSatisfy(RequestIDMiddleware.isSane))
+        // Every nibble position takes more than one value (not a constant or a counter in disguise).
+        for position in 0..<32 {
+            let digits = Set(ids.map { Array($0.utf8)[position] })
+            #expect(digits.count > 8, "position \(position)")
+        }
     }
 }
 

@@ -18,6 +18,16 @@ public struct APIKeyStore: Sendable {
         var role: AccessRole
         var salt: [UInt8]
         var digest: [UInt8]
+        /// HMAC-SHA256 keyed with the salt, before any data: a request copies it instead of keying one anew.
+        var keyed: HMAC<SHA256>
+
+        init(name: String, role: AccessRole, salt: [UInt8], digest: [UInt8]) {
+            self.name = name
+            self.role = role
+            self.salt = salt
+            self.digest = digest
+            self.keyed = HMAC<SHA256>(key: SymmetricKey(data: salt))
+        }
     }
 
     private let entries: [String: Entry]
@@ -44,7 +54,10 @@ public struct APIKeyStore: Sendable {
         let saltHex = key.dropFirst(4).prefix(32)
         let entry = entries[String(saltHex)]
         let candidate = entry ?? Self.decoy
-        let valid = HMAC<SHA256>.isValidAuthenticationCode(candidate.digest, authenticating: Array(utf8), using: SymmetricKey(data: candidate.salt))
+        var hmac = candidate.keyed
+        hmac.update(data: Array(utf8))
+        // `==` of a MAC and bytes compares in constant time, as `isValidAuthenticationCode` does.
+        let valid = hmac.finalize() == candidate.digest
         guard valid, let entry else { return nil }
         return (entry.name, entry.role)
     }

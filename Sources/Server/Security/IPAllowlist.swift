@@ -5,6 +5,10 @@
 
 import AgentRuntime
 public import NIOCore
+// `sockaddr_in`/`sockaddr_in6` as NIO declares them (SocketAddress.IPv4Address.address).
+#if canImport(CNIOLinux)
+import CNIOLinux
+#endif
 
 /// An IP address as 128 bits; IPv4 addresses are held IPv4-mapped (`::ffff:a.b.c.d`), so an IPv4 block matches a
 /// client that reached an IPv6 socket with an IPv4-mapped address, and the other way round.
@@ -30,11 +34,23 @@ public struct IPAddressBits: Sendable, Hashable, CustomStringConvertible {
         self.init(bytes: bytes)
     }
 
-    /// The peer of a socket; nil for Unix sockets.
+    /// The peer of a socket, from its `sockaddr` bytes (the zone of `fe80::1%eth0` is not part of them); nil for Unix
+    /// sockets.
     public init?(_ address: SocketAddress?) {
-        guard let address, let ip = address.ipAddress else { return nil }
-        // A zone (`fe80::1%eth0`) is not part of the address.
-        self.init(ip.split(separator: "%", maxSplits: 1).first ?? "")
+        switch address {
+        case .v4(let v4):
+            // `s_addr` is in network order: its first byte in memory is the address's first.
+            let value = UInt64(UInt32(bigEndian: v4.address.sin_addr.s_addr))
+            high = 0
+            low = 0xffff_0000_0000 | value
+        case .v6(let v6):
+            var address = v6.address.sin6_addr
+            (high, low) = withUnsafeBytes(of: &address) { bytes in
+                (UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self)), UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+            }
+        case .unixDomainSocket, nil:
+            return nil
+        }
     }
 
     public var isIPv4Mapped: Bool { high == 0 && low >> 32 == 0xffff }

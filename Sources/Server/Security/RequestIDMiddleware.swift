@@ -6,6 +6,11 @@
 import HTTPTypes
 public import Hummingbird
 import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension HTTPField.Name {
     static let xRequestID = Self("X-Request-Id")!  // Safe to force unwrap: a valid literal token.
@@ -47,15 +52,63 @@ public struct RequestIDMiddleware: RouterMiddleware {
             && utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 46 || $0 == 95 || $0 == 58 || $0 == 45 }
     }
 
-    /// 128 random bits in hex.
+    /// 128 random bits in hex: 32 lowercase hex digits.
     static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        func padded(_ value: UInt64) -> String {
-            let text = String(value, radix: 16)
-            return String(repeating: "0", count: 16 - text.utf8.count) + text
+        let (high, low) = randomBits.withLock { $0.next128() }
+        return hex(high, low)
+    }
+
+    /// `high` then `low`, 16 lowercase hex digits each.
+    static func hex(_ high: UInt64, _ low: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 32) { buffer in
+            for (offset, value) in [(0, high), (16, low)] {
+                for digit in 0..<16 {
+                    let nibble = UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * digit)) & 0xF
+                    buffer[offset + digit] = nibble < 10 ? 48 + nibble : 87 + nibble
+                }
+            }
+            return 32
         }
-        return padded(high) + padded(low)
+    }
+
+    private static let randomBits = Mutex(RandomBits())
+}
+
+/// The kernel's random numbers read 4 KiB at a time from `/dev/urandom` (the source `SystemRandomNumberGenerator` draws
+/// 8 bytes from per `getrandom` call), so that a request id costs no system call of its own; each word is used once.
+/// Where `/dev/urandom` cannot be read, the words come from `SystemRandomNumberGenerator`.
+struct RandomBits {
+    private var words: [UInt64] = []
+    private var used = 0
+
+    mutating func next128() -> (UInt64, UInt64) {
+        if used + 2 > words.count {
+            words = [UInt64](repeating: 0, count: 512)
+            let filled = words.withUnsafeMutableBytes { Self.readURandom(into: $0) } / 8
+            var generator = SystemRandomNumberGenerator()
+            for index in filled..<words.count { words[index] = generator.next() }
+            used = 0
+        }
+        defer { used += 2 }
+        return (words[used], words[used + 1])
+    }
+
+    /// Bytes read into the start of `buffer`; short only when the device cannot be opened or read.
+    private static func readURandom(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let descriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0, let base = buffer.baseAddress else { return 0 }
+        defer { close(descriptor) }
+        var offset = 0
+        while offset < buffer.count {
+            let count = read(descriptor, base + offset, buffer.count - offset)
+            if count > 0 {
+                offset += count
+            } else if count < 0, errno == EINTR {
+                continue
+            } else {
+                break
+            }
+        }
+        return offset
     }
 }
