@@ -92,7 +92,7 @@ enum MetricsPage {
             guard state.kind == "collector" else { continue }
             if let duration = state.lastDurationSeconds {
                 samples.append(
-                    MetricSample("viworks_collector_duration_seconds", .gauge, duration, labels: labels, help: "Wall time of the last collection, from the collector's start to its result."))
+                    MetricSample("viworks_collector_duration_seconds", .gauge, duration, labels: labels, help: "Wall time of the last collection, from the collector's start to its result (a timed-out one: at least the timeout)."))
             }
             if let success = state.lastSuccess {
                 samples.append(

@@ -66,6 +66,41 @@ final class TimedCollector: Collector, Sendable {
     }
 }
 
+/// A serial executor that keeps its jobs until the test runs them: an actor on it is busy with other work until then.
+final class HeldExecutor: SerialExecutor {
+    private let jobs = Mutex<[UnownedJob]>([])
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        jobs.withLock { $0.append(job) }
+    }
+
+    var held: Int { jobs.withLock { $0.count } }
+
+    func runHeld() {
+        for job in jobs.withLock({ jobs in defer { jobs = [] }; return jobs }) { job.runSynchronously(on: asUnownedSerialExecutor()) }
+    }
+}
+
+/// A collector that is an actor (as the CPU, network, processes and services collectors are), on a ``HeldExecutor``;
+/// it takes 40 ms of a test clock's time.
+actor ActorCollector: Collector {
+    nonisolated let descriptor = CollectorDescriptor(id: "actor", defaultTimeout: .seconds(2))
+    let clock: TestClock
+    let executor: HeldExecutor
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    init(clock: TestClock, executor: HeldExecutor) {
+        self.clock = clock
+        self.executor = executor
+    }
+
+    func collect(_ context: CollectorContext) async throws -> CollectorOutput {
+        clock.advance(by: .milliseconds(40))
+        return CollectorOutput(samples: [MetricSample("test_value", .gauge, 1)])
+    }
+}
+
 struct SupervisorTests {
     let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
@@ -105,6 +140,25 @@ struct SupervisorTests {
         #expect(state.lastDurationSeconds == 0.04)
         #expect(state.lastSuccess == (behaviour != .fail))
         #expect(state.collections == (behaviour == .fail ? 0 : 1))
+    }
+
+    /// A collector that is an actor waits for its actor (300 ms of others' work), then works 40 ms: it records 40 ms.
+    @Test func anActorCollectorIsTimedFromWhenItsActorRunsIt() async throws {
+        let clock = TestClock()
+        let executor = HeldExecutor()
+        let runner = CollectorRunner(
+            collector: ActorCollector(clock: clock, executor: executor), interval: .seconds(5), timeout: .seconds(2), paths: HostPaths(),
+            bus: MetricsBus(), clock: clock, logger: logger, monotonicSeconds: { 0 }, primingDelay: nil
+        )
+        let handle = ChildHandle(ChildState(name: "actor", kind: "collector", core: true))
+        let collection = Task { try await runner.collectOnce(handle: handle, logger: logger) }
+        #expect(await eventually { executor.held > 0 })
+        clock.advance(by: .milliseconds(300))
+        executor.runHeld()
+        try await collection.value
+        #expect(clock.now.offset == .milliseconds(340))
+        #expect(handle.snapshot.lastDurationSeconds == 0.04)
+        #expect(handle.snapshot.collections == 1)
     }
 
     @Test func backoffGrowsExponentiallyWithJitterAndCaps() {

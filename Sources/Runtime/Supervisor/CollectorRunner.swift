@@ -77,8 +77,9 @@ public struct CollectorRunner<C: Clock<Duration>>: Sendable {
     /// One collection: on success (or `noData`) publishes and returns; on failure records and throws.
     ///
     /// The recorded duration runs from the collector's own start to its result. The collectors of one round share the
-    /// agent's executor, so the time a collection waits for the thread before it starts is the others' work, not its
-    /// own; a timed-out collection records the time from the runner's start instead.
+    /// agent's executor, so the time a collection waits for the thread before it starts (or, for a collector that is an
+    /// actor, for its actor) is the others' work, not its own; a timed-out collection records the time from the
+    /// runner's start to the moment the runner resumes after the deadline.
     public func collectOnce(handle: ChildHandle, logger: Logger) async throws {
         let started = clock.now
         let context = CollectorContext(paths: paths, logger: logger, timestamp: .now(), monotonicSeconds: monotonicSeconds(), timeout: timeout)
@@ -87,10 +88,7 @@ public struct CollectorRunner<C: Clock<Duration>>: Sendable {
         let outcome: (result: Result<CollectorOutput, any Error>, duration: Duration)
         do {
             outcome = try await withDeadline(timeout, clock: clock) {
-                let began = clock.now
-                let result: Result<CollectorOutput, any Error>
-                do { result = .success(try await collector.collect(context)) } catch { result = .failure(error) }
-                return (result, began.duration(to: clock.now))
+                await Self.timedCollection(collector, context, clock: clock, isolation: collector as? any Actor)
             }
         } catch {
             if Task.isCancelled { throw error }
@@ -109,6 +107,19 @@ public struct CollectorRunner<C: Clock<Duration>>: Sendable {
             handle.recordCollection(at: context.timestamp, duration: outcome.duration, error: error)
             throw error
         }
+    }
+}
+
+extension CollectorRunner {
+    /// Collects once, timed from where the collection runs: on `isolation` (the collector itself when it is an actor, so
+    /// the clock is read after the hop to it) or, for nil, wherever the caller runs.
+    static func timedCollection(
+        _ collector: any Collector, _ context: CollectorContext, clock: C, isolation: isolated (any Actor)?
+    ) async -> (result: Result<CollectorOutput, any Error>, duration: Duration) {
+        let began = clock.now
+        let result: Result<CollectorOutput, any Error>
+        do { result = .success(try await collector.collect(context)) } catch { result = .failure(error) }
+        return (result, began.duration(to: clock.now))
     }
 }
 

@@ -11,7 +11,8 @@ import FoundationEssentials
 ///
 /// A key reads `vwk_<salt>_<secret>`: 16 random bytes of salt and 32 of secret, in hex. The configuration holds
 /// `hmac-sha256:<salt>:<HMAC-SHA256(salt, key)>`; the salt in the key finds its entry in one dictionary lookup,
-/// and the HMAC is compared in constant time (swift-crypto's `isValidAuthenticationCode`).
+/// and the HMAC (keyed with the salt once per entry) is compared in constant time (swift-crypto's `==` of a MAC and
+/// bytes, as its `isValidAuthenticationCode` does).
 public struct APIKeyStore: Sendable {
     struct Entry: Sendable {
         var name: String

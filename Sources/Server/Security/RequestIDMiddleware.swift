@@ -61,11 +61,10 @@ public struct RequestIDMiddleware: RouterMiddleware {
     /// `high` then `low`, 16 lowercase hex digits each.
     static func hex(_ high: UInt64, _ low: UInt64) -> String {
         String(unsafeUninitializedCapacity: 32) { buffer in
-            for (offset, value) in [(0, high), (16, low)] {
-                for digit in 0..<16 {
-                    let nibble = UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * digit)) & 0xF
-                    buffer[offset + digit] = nibble < 10 ? 48 + nibble : 87 + nibble
-                }
+            for digit in 0..<32 {
+                let value = digit < 16 ? high : low
+                let nibble = UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * (digit % 16))) & 0xF
+                buffer[digit] = nibble < 10 ? 48 + nibble : 87 + nibble
             }
             return 32
         }
