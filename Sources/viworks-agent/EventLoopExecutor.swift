@@ -57,9 +57,9 @@ final class EventLoopTaskExecutor: TaskExecutor, SchedulingExecutor {
     ///
     /// A job runs as the runtime's own default executor runs it: on the generic executor (no isolation), with this
     /// executor as its task executor. Run as isolated to the loop's serial executor instead (as NIO's take-over does),
-    /// the task was never on the generic executor, so each switch to it (a call into nonisolated async code, a return
-    /// from an actor) went to the end of the loop's queue, behind every other job, instead of going on at once: under
-    /// HTTP load 9 % of the agent's CPU was that re-queueing. A switch to an actor is still queued on the actor.
+    /// the task was never on the generic executor, so a switch to it (into nonisolated async code) went to the end of
+    /// the loop's queue, behind every other job, instead of going on at once: under HTTP load 9 % of the agent's CPU was
+    /// that re-queueing. A switch to an actor is still queued on the actor.
     private func schedule(_ job: UnownedJob, in delay: Duration) {
         let (seconds, attoseconds) = delay.components
         let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
