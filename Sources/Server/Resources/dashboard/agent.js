@@ -21,7 +21,7 @@ export async function mount(root, { can }) {
     const list = (await api('/api/v1/collectors')).collectors || [];
     replace(collectors, table(['Collector', 'Status', 'Restarts', 'Failures', 'Last duration', 'Last error'], list.map((c) => [
       c.name, badge(c.status), String(c.restarts ?? 0), String(c.failures ?? 0),
-      c.last_duration_seconds === null || c.last_duration_seconds === undefined ? '—' : `${(c.last_duration_seconds * 1000).toFixed(1)} ms`, c.last_error || '—',
+      lastDuration(c.last_duration_seconds), c.last_error || '—',
     ])));
   } catch (error) {
     replace(collectors, message(errorText(error)));
@@ -65,4 +65,10 @@ export async function mount(root, { can }) {
   }
   await drawPlugins();
   return undefined;
+}
+
+/** A collection's wall time: microseconds below a millisecond (most collectors take tens of them), else milliseconds. */
+function lastDuration(seconds) {
+  if (seconds === null || seconds === undefined) return '—';
+  return seconds < 0.001 ? `${Math.round(seconds * 1e6)} µs` : `${(seconds * 1000).toFixed(1)} ms`;
 }
