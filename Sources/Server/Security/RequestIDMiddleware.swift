@@ -3,14 +3,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+import AgentRuntime
 import HTTPTypes
 public import Hummingbird
 import Logging
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension HTTPField.Name {
     static let xRequestID = Self("X-Request-Id")!  // Safe to force unwrap: a valid literal token.
@@ -82,32 +79,16 @@ struct RandomBits {
 
     mutating func next128() -> (UInt64, UInt64) {
         if used + 2 > words.count {
-            words = [UInt64](repeating: 0, count: 512)
-            let filled = words.withUnsafeMutableBytes { Self.readURandom(into: $0) } / 8
+            // `/dev/urandom` has no end: a read of the limit fills it.
+            let bytes = (try? HostFile.readBytes("/dev/urandom", limit: 512 * 8)) ?? []
             var generator = SystemRandomNumberGenerator()
-            for index in filled..<words.count { words[index] = generator.next() }
+            words = (0..<512).map { index in
+                index * 8 + 8 <= bytes.count
+                    ? bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self) } : generator.next()
+            }
             used = 0
         }
         defer { used += 2 }
         return (words[used], words[used + 1])
-    }
-
-    /// Bytes read into the start of `buffer`; short only when the device cannot be opened or read.
-    private static func readURandom(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        let descriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0, let base = buffer.baseAddress else { return 0 }
-        defer { close(descriptor) }
-        var offset = 0
-        while offset < buffer.count {
-            let count = read(descriptor, base + offset, buffer.count - offset)
-            if count > 0 {
-                offset += count
-            } else if count < 0, errno == EINTR {
-                continue
-            } else {
-                break
-            }
-        }
-        return offset
     }
 }
