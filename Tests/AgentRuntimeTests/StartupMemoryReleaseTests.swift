@@ -32,6 +32,35 @@ struct StartupMemoryReleaseTests {
         #expect(executableCodeRanges(maps: maps, executable: "/nope").isEmpty)
     }
 
+    @Test func findsTheSharedLibrariesMappings() {
+        // Captured from `cat /proc/PID/maps` of a running agent (trimmed), plus a library path with a space and files
+        // that only look like libraries.
+        let maps = """
+            55d4470de000-55d447e41000 r--p 00000000 fe:00 16220257                   /usr/local/bin/viworks-agent
+            7f17e1400000-7f17e1428000 r--p 00000000 fe:00 12591431                   /usr/lib/x86_64-linux-gnu/libc.so.6
+            7f17e1428000-7f17e15bd000 r-xp 00028000 fe:00 12591431                   /usr/lib/x86_64-linux-gnu/libc.so.6
+            7f17e1619000-7f17e161b000 rw-p 00218000 fe:00 12591431                   /usr/lib/x86_64-linux-gnu/libc.so.6
+            7f17e1800000-7f17e18b1000 r-xp 00013000 fe:00 12590002                   /usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6
+            7f17e1a00000-7f17e1a01000 r-xp 00000000 fe:00 999                        /opt/my libs/libplugin.so
+            7f17e1b00000-7f17e1b01000 r--p 00000000 fe:00 998                        /var/lib/viworks-agent/history.so.db-wal
+            7f17e1b10000-7f17e1b11000 r--p 00000000 fe:00 997                        /var/lib/viworks-agent/.so
+            7f17e1c00000-7f17e1c21000 rw-p 00000000 00:00 0                          [heap]
+            7ffd5e1f2000-7ffd5e1f4000 r-xp 00000000 00:00 0                          [vdso]
+            """
+        let mappings = StartupMemoryRelease.sharedLibraryMappings(maps: maps)
+        #expect(mappings.map(\.range) == [
+            0x7f17_e140_0000..<0x7f17_e142_8000, 0x7f17_e142_8000..<0x7f17_e15b_d000, 0x7f17_e161_9000..<0x7f17_e161_b000,
+            0x7f17_e180_0000..<0x7f17_e18b_1000, 0x7f17_e1a0_0000..<0x7f17_e1a0_1000,
+        ])
+        #expect(mappings.map(\.permissions) == ["r--p", "r-xp", "rw-p", "r-xp", "r-xp"])
+    }
+
+    @Test func releasingTheTestProcesssSharedLibrariesIsHarmless() {
+        // libc's code among them: the pages in use fault back in as the test goes on.
+        #expect(StartupMemoryRelease.releaseSharedLibraryPages() > 0)
+        #expect(Timestamp(nanosecondsSinceEpoch: 0).rfc3339 == "1970-01-01T00:00:00.000000000+00:00")
+    }
+
     /// In a private mapping of a file, the pages read are the file's and the page written is an anonymous copy: only
     /// the runs of the former are released, and the written value survives the release.
     @Test func onlyPagesStillTheFilesAreReleasedFromADataMapping() throws {

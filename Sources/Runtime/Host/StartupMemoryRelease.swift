@@ -19,8 +19,9 @@ import Glibc
 /// collections done) and has served a while, this service asks the kernel to drop those pages from the process
 /// (`madvise(MADV_PAGEOUT)`): the whole executable mapping of the agent's own binary, and in its other mappings the
 /// pages that are still the file's own (``cleanFilePageRuns(_:pagemap:)``: constant data never written; a page that
-/// relocation or the program wrote is anonymous by now and stays). Such pages are clean, so nothing is lost; what is
-/// still used faults back in at once. Afterwards RSS is the steady-state working set. (The heap is left alone.) It runs
+/// relocation or the program wrote is anonymous by now and stays); the same for the shared libraries it loaded (the C
+/// and C++ runtimes, SQLite, libsystemd: their start-up paths and tables), where the kernel keeps any page another
+/// process maps too. Such pages are clean, so nothing is lost; what is still used faults back in at once. Afterwards RSS is the steady-state working set. (The heap is left alone.) It runs
 /// once and is switched off with `[agent] release_startup_memory = false`.
 public struct StartupMemoryRelease: Service {
     private let enabled: Bool
@@ -49,7 +50,7 @@ public struct StartupMemoryRelease: Service {
                 while !isReady() { try await Task.sleep(for: .milliseconds(200)) }
                 try await Task.sleep(for: delay)
                 let before = Self.residentKilobytes()
-                let released = Self.releaseExecutablePages()
+                let released = Self.releaseExecutablePages() + Self.releaseSharedLibraryPages()
                 logger.debug(
                     "released start-up memory",
                     metadata: ["memory.bytes_advised": "\(released)", "memory.rss_kb_before": "\(before ?? -1)",
@@ -74,10 +75,15 @@ public struct StartupMemoryRelease: Service {
         pagemap: String = "/proc/self/pagemap"
     ) -> Int {
         guard let maps, let executable, !executable.isEmpty else { return 0 }
+        return release(executableMappings(maps: maps, executable: executable), pagemap: pagemap)
+    }
+
+    /// Pages out the `r-xp` mappings whole and the clean file page runs of the others. Returns the bytes advised.
+    private static func release(_ mappings: [(range: Range<UInt>, permissions: Substring)], pagemap: String) -> Int {
         let pagemapDescriptor = open(pagemap, O_RDONLY | O_CLOEXEC)
         defer { if pagemapDescriptor >= 0 { close(pagemapDescriptor) } }
         var advised = 0
-        for mapping in executableMappings(maps: maps, executable: executable) {
+        for mapping in mappings {
             let ranges: [Range<UInt>]
             if mapping.permissions == "r-xp" {
                 ranges = [mapping.range]
@@ -94,13 +100,41 @@ public struct StartupMemoryRelease: Service {
         return advised
     }
 
+    /// Advises the kernel to page out the clean pages of the shared libraries mapped into this process (their code
+    /// mappings whole, the file's pages of the others; ``sharedLibraryMappings(maps:)``). Returns the bytes advised.
+    @discardableResult
+    public static func releaseSharedLibraryPages(
+        maps: String? = HostFile.readIfPresent("/proc/self/maps"), pagemap: String = "/proc/self/pagemap"
+    ) -> Int {
+        guard let maps else { return 0 }
+        return release(sharedLibraryMappings(maps: maps), pagemap: pagemap)
+    }
+
+    /// The mappings of shared libraries (a path whose file name ends in `.so` or in `.so` and a version of digits,
+    /// `libc.so.6`, `libsqlite3.so.0.8.6`) in a `/proc/PID/maps` text, with their permissions.
+    public static func sharedLibraryMappings(maps: String) -> [(range: Range<UInt>, permissions: Substring)] {
+        mappings(maps: maps) { path in
+            guard path.hasPrefix("/"), let name = path.split(separator: "/").last else { return false }
+            let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+            guard let so = parts.lastIndex(of: "so"), so > 0, !parts[so - 1].isEmpty else { return false }
+            return parts[(so + 1)...].allSatisfy { !$0.isEmpty && $0.allSatisfy { ("0"..."9").contains($0) } }
+        }
+    }
+
     /// Every mapping of `executable` in a `/proc/PID/maps` text, with its permissions (`r-xp`, `r--p`, `rw-p`). The
     /// `r-xp` ones are code: never written, never relocated, so dropping their pages loses nothing.
     public static func executableMappings(maps: String, executable: String) -> [(range: Range<UInt>, permissions: Substring)] {
+        mappings(maps: maps) { $0 == executable }
+    }
+
+    /// The mappings of a `/proc/PID/maps` text whose path (everything after the inode, spaces included) `matches`.
+    private static func mappings(
+        maps: String, where matches: (String) -> Bool
+    ) -> [(range: Range<UInt>, permissions: Substring)] {
         var mappings: [(range: Range<UInt>, permissions: Substring)] = []
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 6, fields[5...].joined(separator: " ") == executable else { continue }
+            guard fields.count >= 6, matches(fields[5...].joined(separator: " ")) else { continue }
             let bounds = fields[0].split(separator: "-")
             guard bounds.count == 2, let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16), low < high else { continue }
             mappings.append((low..<high, fields[1]))
