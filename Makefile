@@ -36,6 +36,8 @@ build: deps
 	$(SWIFT) build --build-tests
 
 release: deps
+	@# SwiftPM does not know the link reads the hot-code order: a newer order means a new link.
+	@[ ! Sources/viworks-agent/hot-code.order -nt $(RELEASE_BIN) ] || rm -f $(RELEASE_BIN)
 	$(SWIFT) build $(RELEASE_FLAGS) --product viworks-agent
 
 ## Debian packages the build and the tests need; installs only the missing ones (quick when all are present).
@@ -136,7 +138,7 @@ bench: release
 hot-code-order: release
 	rm -f $(RELEASE_BIN)
 	$(SWIFT) build $(RELEASE_FLAGS) --product viworks-agent -Xlinker -Map=$(CURDIR)/.build/viworks-agent.map
-	Benchmarks/hot-code/profile.sh $(RELEASE_BIN) $(CURDIR)/.build/viworks-agent.map > .build/hot-code.order
+	PYTHON=$(PYTHON) Benchmarks/hot-code/profile.sh $(RELEASE_BIN) $(CURDIR)/.build/viworks-agent.map > .build/hot-code.order
 	mv .build/hot-code.order Sources/viworks-agent/hot-code.order
 	rm -f $(RELEASE_BIN)
 	$(SWIFT) build $(RELEASE_FLAGS) --product viworks-agent

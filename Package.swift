@@ -9,8 +9,9 @@ let swiftSettings: [SwiftSetting] = [
 
 // The release binary's steady-state code (what runs every collection and every request, listed by
 // `make hot-code-order` in Sources/viworks-agent/hot-code.order) placed together at the start of the text by lld:
-// pages of code fault in whole 64 KB folios, so code that runs every second scattered over 53 MB of text kept about
-// 11 MB of it resident. A name the order lists that a build no longer has is skipped.
+// code faults in 64 KB at a time (the kernel maps the cached pages around a fault), so code that runs every second
+// scattered over 50 MB of text kept 10-11 MB of it resident. A name the order lists that a build no longer has is
+// skipped. SwiftPM does not see the file: a changed order needs a new link (`make release` relinks then).
 let hotCodeFirst = [
     "-use-ld=lld",
     "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/viworks-agent/hot-code.order",
@@ -199,7 +200,9 @@ let package = Package(
             swiftSettings: swiftSettings,
             // The static Swift runtime's link arguments export every symbol of the executable (--export-dynamic): 59,000
             // dynamic symbols that nothing looks up and that --gc-sections then has to keep. 6 MB of the stripped binary.
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"] + hotCodeFirst, .when(configuration: .release))]
+            linkerSettings: [
+                .unsafeFlags(["-Xlinker", "--no-export-dynamic"] + hotCodeFirst, .when(platforms: [.linux], configuration: .release))
+            ]
         ),
         .executableTarget(
             name: "viworks-bench",

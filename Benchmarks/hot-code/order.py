@@ -64,7 +64,7 @@ def whole_text_symbols(link_map: str, limit: int) -> set[str]:
             if len(fields) < 5:
                 continue
             name = fields[4].strip()
-            column = line.index(fields[4])
+            column = len(line.rstrip("\n")) - len(fields[4].rstrip("\n"))  # the name is the rest of the line
             if column < input_column:
                 in_text = name == ".text"
             elif column < symbol_column:

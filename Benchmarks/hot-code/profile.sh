@@ -15,27 +15,31 @@ window=${3:-120}
 command -v valgrind >/dev/null || { echo "profile.sh needs valgrind: apt-get install valgrind" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/viworks-hot-code.XXXXXX)
+pid=
+cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; rm -rf "$work"; }
+trap cleanup EXIT
 port=19320
+if curl -s -m 2 -o /dev/null "http://127.0.0.1:$port/"; then echo "something already answers on port $port" >&2; exit 1; fi
 # valgrind 3.19 cannot read DWARF 5: a copy without debug information, symbols kept.
 objcopy --strip-debug "$agent" "$work/agent"
-key=$("$work/agent" keys create --role viewer --name profile --file "$work/api-keys" 2>/dev/null | grep '^vwk_')
+key=$("$work/agent" keys create --role viewer --name profile --file "$work/api-keys" | grep '^vwk_')
 VIWORKS_AUTH_API_KEY_FILE="$work/api-keys" VIWORKS_AUTH_ANONYMOUS_ROLE=viewer VIWORKS_AGENT_INTERVAL=1s VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE=0 VIWORKS_AGENT_STATE_DIRECTORY="$work/state" \
   valgrind --tool=callgrind --instr-atstart=no --dump-instr=no --compress-strings=no --compress-pos=no --demangle=no \
   --callgrind-out-file="$work/callgrind.out" \
   "$work/agent" run --config /dev/null --listen 127.0.0.1:$port >"$work/agent.log" 2>&1 &
 pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+ready=false
 for _ in $(seq 1 300); do
   kill -0 "$pid" 2>/dev/null || { cat "$work/agent.log" >&2; exit 1; }
-  curl -sf -m 5 -o /dev/null "http://127.0.0.1:$port/api/v1/health" && break
+  if curl -sf -m 5 -o /dev/null "http://127.0.0.1:$port/api/v1/health"; then ready=true; break; fi
   sleep 1
 done
+$ready || { echo "the agent did not answer health within 300 s under valgrind" >&2; exit 1; }
 poll() {
   local path
   for path in metrics api/v1/status api/v1/health; do
-    curl -s -m 30 -o /dev/null "http://127.0.0.1:$port/$path"
-    curl -s -m 30 -o /dev/null -H "X-API-Key: $key" "http://127.0.0.1:$port/$path"
+    curl -s -m 30 -o /dev/null "http://127.0.0.1:$port/$path" || true
+    curl -s -m 30 -o /dev/null -H "X-API-Key: $key" "http://127.0.0.1:$port/$path" || true
   done
 }
 poll
@@ -45,4 +49,4 @@ callgrind_control -i on "$pid" >/dev/null 2>&1
 end=$((SECONDS + window))
 while [ $SECONDS -lt $end ]; do poll; sleep 5; done
 callgrind_control -d "$pid" >/dev/null 2>&1
-python3 "$here/order.py" "$work/agent" "$link_map" "$work"/callgrind.out.*
+"${PYTHON:-python3}" "$here/order.py" "$work/agent" "$link_map" "$work"/callgrind.out.*

@@ -33,8 +33,8 @@ struct StartupMemoryReleaseTests {
     }
 
     @Test func findsTheSharedLibrariesMappings() {
-        // Captured from `cat /proc/PID/maps` of a running agent (trimmed), plus a library path with a space and files
-        // that only look like libraries.
+        // Captured from `cat /proc/PID/maps` of a running agent (trimmed), plus a library path with a space, a shared
+        // (`rw-s`) mapping of a library, and files that only look like libraries.
         let maps = """
             55d4470de000-55d447e41000 r--p 00000000 fe:00 16220257                   /usr/local/bin/viworks-agent
             7f17e1400000-7f17e1428000 r--p 00000000 fe:00 12591431                   /usr/lib/x86_64-linux-gnu/libc.so.6
@@ -42,6 +42,7 @@ struct StartupMemoryReleaseTests {
             7f17e1619000-7f17e161b000 rw-p 00218000 fe:00 12591431                   /usr/lib/x86_64-linux-gnu/libc.so.6
             7f17e1800000-7f17e18b1000 r-xp 00013000 fe:00 12590002                   /usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6
             7f17e1a00000-7f17e1a01000 r-xp 00000000 fe:00 999                        /opt/my libs/libplugin.so
+            7f17e1a10000-7f17e1a11000 rw-s 00000000 fe:00 999                        /opt/my libs/libplugin.so
             7f17e1b00000-7f17e1b01000 r--p 00000000 fe:00 998                        /var/lib/viworks-agent/history.so.db-wal
             7f17e1b10000-7f17e1b11000 r--p 00000000 fe:00 997                        /var/lib/viworks-agent/.so
             7f17e1c00000-7f17e1c21000 rw-p 00000000 00:00 0                          [heap]

@@ -19,10 +19,12 @@ import Glibc
 /// collections done) and has served a while, this service asks the kernel to drop those pages from the process
 /// (`madvise(MADV_PAGEOUT)`): the whole executable mapping of the agent's own binary, and in its other mappings the
 /// pages that are still the file's own (``cleanFilePageRuns(_:pagemap:)``: constant data never written; a page that
-/// relocation or the program wrote is anonymous by now and stays); the same for the shared libraries it loaded (the C
-/// and C++ runtimes, SQLite, libsystemd: their start-up paths and tables), where the kernel keeps any page another
-/// process maps too. Such pages are clean, so nothing is lost; what is still used faults back in at once. Afterwards RSS is the steady-state working set. (The heap is left alone.) It runs
-/// once and is switched off with `[agent] release_startup_memory = false`.
+/// relocation or the program wrote is anonymous by now and stays); the same for the private mappings of the shared
+/// libraries it loaded (the C and C++ runtimes, SQLite, libsystemd: their start-up paths and tables). Such pages are
+/// clean, so nothing is lost; what is still used faults back in at once. Afterwards RSS is the steady-state working
+/// set. (The heap is left alone.) The kernel pages out a file's pages only for a process that owns the file or may
+/// write it (root and root's files under the systemd unit), and keeps any page another process maps too; the bytes
+/// logged are the bytes advised. It runs once and is switched off with `[agent] release_startup_memory = false`.
 public struct StartupMemoryRelease: Service {
     private let enabled: Bool
     private let isReady: @Sendable () -> Bool
@@ -110,15 +112,16 @@ public struct StartupMemoryRelease: Service {
         return release(sharedLibraryMappings(maps: maps), pagemap: pagemap)
     }
 
-    /// The mappings of shared libraries (a path whose file name ends in `.so` or in `.so` and a version of digits,
-    /// `libc.so.6`, `libsqlite3.so.0.8.6`) in a `/proc/PID/maps` text, with their permissions.
+    /// The private mappings of shared libraries (a path whose file name ends in `.so` or in `.so` and a version of
+    /// digits, `libc.so.6`, `libsqlite3.so.0.8.6`) in a `/proc/PID/maps` text, with their permissions. A shared
+    /// mapping (`rw-s`) is left out: paging out its written pages would write them back to the file.
     public static func sharedLibraryMappings(maps: String) -> [(range: Range<UInt>, permissions: Substring)] {
         mappings(maps: maps) { path in
             guard path.hasPrefix("/"), let name = path.split(separator: "/").last else { return false }
             let parts = name.split(separator: ".", omittingEmptySubsequences: false)
             guard let so = parts.lastIndex(of: "so"), so > 0, !parts[so - 1].isEmpty else { return false }
             return parts[(so + 1)...].allSatisfy { !$0.isEmpty && $0.allSatisfy { ("0"..."9").contains($0) } }
-        }
+        }.filter { $0.permissions.hasSuffix("p") }
     }
 
     /// Every mapping of `executable` in a `/proc/PID/maps` text, with its permissions (`r-xp`, `r--p`, `rw-p`). The
