@@ -133,7 +133,11 @@ def test_wall_clock_steps_leave_rates_durations_alerts_and_history_right(tmp_pat
             uptime_before = agent.get_json("/api/v1/health")["agent_uptime_seconds"]
             host_uptime_before = before["system_info"]["system"]["uptime_seconds"]
             marks[before["timestamp"]] = {c["name"]: c["collections"] for c in before["collectors"]}["cpu"]
-            offset.write_text(to + "\n")
+            # Replaced, not rewritten in place: libfaketime reads the file again by name, and a read between the
+            # truncation and the write would see no offset, a step back and forward again.
+            staged = offset.with_name("faketime.next")
+            staged.write_text(to + "\n")
+            staged.replace(offset)
             after = wait_for(lambda: collected_after(before["timestamp"]), timeout=60, what=f"three collections after the step to {to}")
             # Durations on the monotonic clock: the agent's and the host's uptime grew by real seconds (three 1 s
             # collections, up to the minute waited on a loaded machine), not by the step (180 s or 600 s).
