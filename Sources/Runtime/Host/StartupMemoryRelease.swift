@@ -52,7 +52,8 @@ public struct StartupMemoryRelease: Service {
                 while !isReady() { try await Task.sleep(for: .milliseconds(200)) }
                 try await Task.sleep(for: delay)
                 let before = Self.residentKilobytes()
-                let released = Self.releaseExecutablePages() + Self.releaseSharedLibraryPages()
+                let maps = HostFile.readIfPresent("/proc/self/maps")
+                let released = Self.releaseExecutablePages(maps: maps) + Self.releaseSharedLibraryPages(maps: maps)
                 logger.debug(
                     "released start-up memory",
                     metadata: ["memory.bytes_advised": "\(released)", "memory.rss_kb_before": "\(before ?? -1)",
