@@ -139,7 +139,9 @@ struct Agent {
         reloader.register("access") { configuration in try await security.reload(configuration, logger: logger) }
         let tlsReload = security.tls.map { TLSReloadService(provider: $0, interval: configuration.security.tls.reloadCheckInterval, logger: logger) }
         let memoryRelease = StartupMemoryRelease(
-            enabled: configuration.releaseStartupMemory, isReady: { snapshots.isReady && serverListening.isOpen }, logger: logger)
+            enabled: configuration.releaseStartupMemory,
+            isReady: { [writer = history.writer] in snapshots.isReady && serverListening.isOpen && writer?.hasAttemptedFlush != false },
+            logger: logger)
 
         // The start order. Shutdown runs it backwards: systemd hears STOPPING=1 first; the server stops taking requests
         // before the background jobs it started are cancelled; the collectors and plugins stop before the history

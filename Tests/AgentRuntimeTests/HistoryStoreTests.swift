@@ -198,6 +198,62 @@ struct HistoryStoreTests {
         #expect(remaining.3 == ["m"])
     }
 
+    @Test func writerServiceFlushesFirstAfterFiveSecondsThenOnItsInterval() async throws {
+        let database = try temporaryHistoryDatabase()
+        let store = HistoryStore(database: database)
+        let bus = MetricsBus()
+        let clock = TestClock()
+        // The default 30 s interval.
+        let writer = HistoryWriter(store: store, bus: bus, settings: HistorySettings(), clock: clock, logger: logger)
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await writer.run() }
+            while clock.sleeperCount == 0 { await Task.yield() }
+            await bus.publish(MetricBatch(source: "cpu", timestamp: Timestamp(nanosecondsSinceEpoch: 1_000_000_000_000), samples: [MetricSample("a", .gauge, 1.5)]))
+            while writer.statistics.batchesReceived < 1 { await Task.yield() }
+            clock.advance(by: .milliseconds(4999))
+            await settle(clock)
+            #expect(writer.statistics.flushes == 0)
+            #expect(!writer.hasAttemptedFlush)
+            clock.advance(by: .milliseconds(1))
+            #expect(await eventually { writer.statistics.flushes == 1 })
+            #expect(await eventually { writer.hasAttemptedFlush })
+            #expect(try await store.blockStatistics().samples == 1)
+            // From then on every 30 s: nothing at 29.999 s after the first flush, the second at 30 s.
+            await settle(clock)
+            await bus.publish(MetricBatch(source: "cpu", timestamp: Timestamp(nanosecondsSinceEpoch: 1_000_001_000_000), samples: [MetricSample("a", .gauge, 2.5)]))
+            while writer.statistics.batchesReceived < 2 { await Task.yield() }
+            clock.advance(by: .milliseconds(29_999))
+            await settle(clock)
+            #expect(writer.statistics.flushes == 1)
+            clock.advance(by: .milliseconds(1))
+            #expect(await eventually { writer.statistics.flushes == 2 })
+            #expect(try await store.blockStatistics().samples == 2)
+            trigger.triggerGracefulShutdown()
+            try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test func writerServiceCountsAFirstFlushWithNothingToWriteAsAttempted() async throws {
+        // The start-up memory release waits for the first flush; a writer that has nothing to write must not hold it.
+        let database = try temporaryHistoryDatabase()
+        let clock = TestClock()
+        let writer = HistoryWriter(store: HistoryStore(database: database), bus: MetricsBus(), settings: HistorySettings(), clock: clock, logger: logger)
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await writer.run() }
+            while clock.sleeperCount == 0 { await Task.yield() }
+            #expect(!writer.hasAttemptedFlush)
+            clock.advance(by: .seconds(5))
+            #expect(await eventually { writer.hasAttemptedFlush })
+            #expect(writer.statistics.flushes == 0)
+            trigger.triggerGracefulShutdown()
+            try await group.waitForAll()
+            }
+        }
+    }
+
     @Test func writerServiceFlushesOnItsIntervalAndAtShutdown() async throws {
         let database = try temporaryHistoryDatabase()
         let store = HistoryStore(database: database)

@@ -4,6 +4,8 @@
 //
 
 @testable import AgentRuntime
+import Logging
+import ServiceLifecycleTestKit
 import Testing
 
 #if canImport(Glibc)
@@ -102,5 +104,57 @@ struct StartupMemoryReleaseTests {
         let advised = StartupMemoryRelease.releaseExecutablePages()
         #expect(advised > 0)
         #expect(Timestamp(nanosecondsSinceEpoch: 0).rfc3339 == "1970-01-01T00:00:00.000000000+00:00")
+    }
+
+    typealias Records = Box<[(level: Logger.Level, message: String, metadata: Logger.Metadata)]>
+
+    static func releases(_ records: Records) -> [Logger.Metadata] {
+        records.get.filter { $0.message == "released start-up memory" }.map(\.metadata)
+    }
+
+    @Test func theServiceReleasesOnceWhenReadyAndRunsUntilShutdown() async throws {
+        let records = Records([])
+        let ready = Box(false)
+        let finished = Box(false)
+        let service = StartupMemoryRelease(
+            isReady: { ready.get }, delay: .milliseconds(50), logger: Logger(label: "test", factory: { _ in RecordingLogHandler(records: records) }))
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await service.run()
+                    finished.set(true)
+                }
+                try await Task.sleep(for: .milliseconds(400))
+                #expect(Self.releases(records).isEmpty)
+                ready.set(true)
+                #expect(await eventually { Self.releases(records).count == 1 })
+                let advised = Self.releases(records).first?["memory.bytes_advised"].flatMap { Int("\($0)") } ?? 0
+                #expect(advised > 0)
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(!finished.get)
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+        }
+        #expect(finished.get)
+        #expect(Self.releases(records).count == 1)
+    }
+
+    @Test func theServiceEndsAtShutdownWithoutReleasingWhenNeverReadyOrDisabled() async throws {
+        for enabled in [true, false] {
+            let records = Records([])
+            let service = StartupMemoryRelease(
+                enabled: enabled, isReady: { !enabled }, delay: .milliseconds(10),
+                logger: Logger(label: "test", factory: { _ in RecordingLogHandler(records: records) }))
+            try await testGracefulShutdown { trigger in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await service.run() }
+                    try await Task.sleep(for: .milliseconds(300))
+                    trigger.triggerGracefulShutdown()
+                    try await group.waitForAll()
+                }
+            }
+            #expect(Self.releases(records).isEmpty)
+        }
     }
 }

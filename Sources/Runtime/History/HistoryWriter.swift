@@ -8,8 +8,8 @@ public import ServiceLifecycle
 import Synchronization
 
 /// Writes every sample of the bus into the ``HistoryStore``: a subscriber that buffers one open block per series
-/// and the rollup aggregates since the last flush, and writes them every `flushInterval`, at shutdown, and runs
-/// retention in the background.
+/// and the rollup aggregates since the last flush, and writes them every `flushInterval` (the first time
+/// ``firstFlushDelay`` after start), at shutdown, and runs retention in the background.
 ///
 /// Loss bound: a crash or `kill -9` loses the samples collected since the last committed flush, at most
 /// `flushInterval` of them (plus the batches the bus had not yet delivered); every committed flush is intact.
@@ -22,6 +22,11 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
     /// source alternating between two times cannot split storage into one-sample blocks. Further back is taken for a
     /// step of the wall clock and begins a new block.
     public static var maxReorderMilliseconds: Int64 { 5 * 60_000 }
+    /// The first flush comes this soon after start (or after `flushInterval` when that is shorter): the history routes
+    /// have the first samples at once, and the one-time work of a first write (SQLite's statements prepared, the Swift
+    /// runtime's first look-ups of GRDB's types) is done before the start-up memory release
+    /// (``hasAttemptedFlush``), so that the pages it touches do not stay resident afterwards.
+    public static var firstFlushDelay: Duration { .seconds(5) }
 
     /// Everything buffered for one series: its open block and the rollup aggregates since the last flush.
     struct OpenBlock {
@@ -91,6 +96,10 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
     /// Samples dropped from the retry buffer (``retryLimit``), and rollup buckets dropped with them.
     private let dropped = Atomic<UInt64>(0)
     private let droppedBuckets = Atomic<UInt64>(0)
+    private let flushAttempted = Atomic<Bool>(false)
+
+    /// True once the service's first flush has run, whatever its outcome (written, nothing to write, failed).
+    public var hasAttemptedFlush: Bool { flushAttempted.load(ordering: .acquiring) }
 
     /// About 4,000 blocks, a few MB: an hour of 280 series at 1 s, or a day of 350 series at 30 s.
     public static var defaultRetryLimit: Int { 1_000_000 }
@@ -400,17 +409,19 @@ public final class HistoryWriter<C: Clock>: Service, Sendable where C.Duration =
                                 self.logger.warning("history retention failed", metadata: ["error": "\(error)"])
                             }
                         }
+                        let wait = self.hasAttemptedFlush ? self.settings.flushInterval : min(self.settings.flushInterval, Self.firstFlushDelay)
                         do {
-                            try await self.clock.sleep(for: self.settings.flushInterval)
+                            try await self.clock.sleep(for: wait)
                         } catch {
                             break
                         }
-                        sinceRetention += self.settings.flushInterval
+                        sinceRetention += wait
                         do {
                             try await self.flush()
                         } catch {
                             self.logger.warning("history flush failed; the samples stay buffered", metadata: ["error": "\(error)"])
                         }
+                        self.flushAttempted.store(true, ordering: .releasing)
                     }
                 }
             }

@@ -33,7 +33,8 @@ public struct StartupMemoryRelease: Service {
 
     /// - Parameters:
     ///   - enabled: false makes the service do nothing (`[agent] release_startup_memory = false`).
-    ///   - isReady: true once the agent serves and has collected (the same gate as systemd's READY).
+    ///   - isReady: true once the agent serves and has collected (the same gate as systemd's READY) and the one-time
+    ///     work that follows start-up is done (the agent waits for the history writer's first flush).
     ///   - delay: how long after readiness to wait, so that the steady-state paths have run at least once.
     public init(enabled: Bool = true, isReady: @escaping @Sendable () -> Bool, delay: Duration = .seconds(10), logger: Logger) {
         self.enabled = enabled
@@ -43,27 +44,38 @@ public struct StartupMemoryRelease: Service {
     }
 
     public func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                guard enabled else {
-                    try await gracefulShutdown()
-                    return
-                }
-                while !isReady() { try await Task.sleep(for: .milliseconds(200)) }
-                try await Task.sleep(for: delay)
-                let before = Self.residentKilobytes()
-                let maps = HostFile.readIfPresent("/proc/self/maps")
-                let released = Self.releaseExecutablePages(maps: maps) + Self.releaseSharedLibraryPages(maps: maps)
-                logger.debug(
-                    "released start-up memory",
-                    metadata: ["memory.bytes_advised": "\(released)", "memory.rss_kb_before": "\(before ?? -1)",
-                        "memory.rss_kb_after": "\(Self.residentKilobytes() ?? -1)"])
-                // Stay alive like every other service until shutdown.
-                try await gracefulShutdown()
-            }
-        } catch is CancellationError {
+        guard enabled else {
+            do { try await gracefulShutdown() } catch is CancellationError {}
             return
         }
+        await withTaskGroup(of: Void.self) { group in
+            // Stays alive like every other service until shutdown. The wait begins before the release, so that its code
+            // is not paged back in only to wait.
+            group.addTask { try? await gracefulShutdown() }
+            group.addTask {
+                try? await cancelWhenGracefulShutdown {
+                    while !isReady() { try await Task.sleep(for: .milliseconds(200)) }
+                    try await Task.sleep(for: delay)
+                    releaseNow()
+                }
+            }
+        }
+    }
+
+    private func releaseNow() {
+        let before = Self.residentKilobytes()
+        let maps = HostFile.readIfPresent("/proc/self/maps") ?? ""
+        let pagemap = "/proc/self/pagemap"
+        let libraries = Self.pageoutRanges(Self.sharedLibraryMappings(maps: maps), pagemap: pagemap)
+        let binary = HostFile.readLink("/proc/self/exe").map {
+            $0.isEmpty ? [] : Self.pageoutRanges(Self.executableMappings(maps: maps, executable: $0), pagemap: pagemap)
+        } ?? []
+        // The binary's code goes last: what runs after it (the end of the loop, the log line) faults back in.
+        let released = Self.advise(libraries + binary)
+        logger.debug(
+            "released start-up memory",
+            metadata: ["memory.bytes_advised": "\(released)", "memory.rss_kb_before": "\(before ?? -1)",
+                "memory.rss_kb_after": "\(Self.residentKilobytes() ?? -1)"])
     }
 
     /// `MADV_PAGEOUT` (Linux 5.4): reclaim the pages of a range as if under memory pressure.
@@ -83,22 +95,32 @@ public struct StartupMemoryRelease: Service {
 
     /// Pages out the `r-xp` mappings whole and the clean file page runs of the others. Returns the bytes advised.
     private static func release(_ mappings: [(range: Range<UInt>, permissions: Substring)], pagemap: String) -> Int {
+        advise(pageoutRanges(mappings, pagemap: pagemap))
+    }
+
+    /// The ranges of `mappings` to page out: the `r-xp` mappings whole, after the runs of pages of the others that are
+    /// still the file's (none of those without a readable `pagemap`).
+    private static func pageoutRanges(_ mappings: [(range: Range<UInt>, permissions: Substring)], pagemap: String) -> [Range<UInt>] {
         let pagemapDescriptor = open(pagemap, O_RDONLY | O_CLOEXEC)
         defer { if pagemapDescriptor >= 0 { close(pagemapDescriptor) } }
-        var advised = 0
+        var data: [Range<UInt>] = []
+        var code: [Range<UInt>] = []
         for mapping in mappings {
-            let ranges: [Range<UInt>]
             if mapping.permissions == "r-xp" {
-                ranges = [mapping.range]
+                code.append(mapping.range)
             } else if pagemapDescriptor >= 0 {
-                ranges = cleanFilePageRuns(mapping.range, pagemap: pagemapDescriptor)
-            } else {
-                continue
+                data += cleanFilePageRuns(mapping.range, pagemap: pagemapDescriptor)
             }
-            for range in ranges {
-                guard let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound) else { continue }
-                if madvise(start, range.count, madvisePageout) == 0 { advised += range.count }
-            }
+        }
+        return data + code
+    }
+
+    /// `madvise(MADV_PAGEOUT)` over `ranges` in order. Returns the bytes advised.
+    private static func advise(_ ranges: [Range<UInt>]) -> Int {
+        var advised = 0
+        for range in ranges {
+            guard let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound) else { continue }
+            if madvise(start, range.count, madvisePageout) == 0 { advised += range.count }
         }
         return advised
     }
