@@ -18,4 +18,7 @@
 #include <systemd/sd-journal.h>
 #include <systemd/sd-bus.h>
 
+// glibc's malloc_trim (not in Swift's Glibc module), for the start-up memory release.
+#include <malloc.h>
+
 #endif

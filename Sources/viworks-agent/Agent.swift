@@ -141,6 +141,10 @@ struct Agent {
         let memoryRelease = StartupMemoryRelease(
             enabled: configuration.releaseStartupMemory,
             isReady: { [writer = history.writer] in snapshots.isReady && serverListening.isOpen && writer?.hasAttemptedFlush != false },
+            releaseCaches: { [database = history.database, audit = operations?.audit] in
+                database?.releaseMemory()
+                audit?.releaseMemory()
+            },
             logger: logger)
 
         // The start order. Shutdown runs it backwards: systemd hears STOPPING=1 first; the server stops taking requests

@@ -116,8 +116,10 @@ struct StartupMemoryReleaseTests {
         let records = Records([])
         let ready = Box(false)
         let finished = Box(false)
+        let cachesReleased = Box(0)
         let service = StartupMemoryRelease(
-            isReady: { ready.get }, delay: .milliseconds(50), logger: Logger(label: "test", factory: { _ in RecordingLogHandler(records: records) }))
+            isReady: { ready.get }, delay: .milliseconds(50), releaseCaches: { cachesReleased.update { $0 += 1 } },
+            logger: Logger(label: "test", factory: { _ in RecordingLogHandler(records: records) }))
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -126,6 +128,7 @@ struct StartupMemoryReleaseTests {
                 }
                 try await Task.sleep(for: .milliseconds(400))
                 #expect(Self.releases(records).isEmpty)
+                #expect(cachesReleased.get == 0)
                 ready.set(true)
                 #expect(await eventually { Self.releases(records).count == 1 })
                 let advised = Self.releases(records).first?["memory.bytes_advised"].flatMap { Int("\($0)") } ?? 0
@@ -138,6 +141,7 @@ struct StartupMemoryReleaseTests {
         }
         #expect(finished.get)
         #expect(Self.releases(records).count == 1)
+        #expect(cachesReleased.get == 1)
     }
 
     @Test func theServiceEndsAtShutdownWithoutReleasingWhenNeverReadyOrDisabled() async throws {

@@ -6,6 +6,7 @@
 @testable import AgentRuntime
 import Foundation
 import GRDB
+import Logging
 import Testing
 
 /// A reader that holds a long transaction (a `sqlite3` shell left in `BEGIN`, a slow export) keeps SQLite from
@@ -81,5 +82,32 @@ import Testing
         let audit = try AuditLog(path: directory + "/audit.db", journal: false)
         #expect(try await audit.database.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -256)
         #expect(try await audit.database.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -256)
+    }
+
+    @Test func theDatabasesWorkOnAfterGivingBackTheirMemory() async throws {
+        // The start-up memory release empties the page caches and closes the readers; reads and writes go on.
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let history = try HistoryDatabase(path: directory + "/history.db")
+        try await history.write { db in try db.execute(sql: "CREATE TABLE t (v INTEGER)"); try db.execute(sql: "INSERT INTO t VALUES (1)") }
+        #expect(try await history.read { db in try Int.fetchOne(db, sql: "SELECT sum(v) FROM t") } == 1)
+        history.releaseMemory()
+        #expect(try await history.read { db in try Int.fetchOne(db, sql: "SELECT sum(v) FROM t") } == 1)
+        try await history.write { db in try db.execute(sql: "INSERT INTO t VALUES (2)") }
+        #expect(try await history.read { db in try Int.fetchOne(db, sql: "SELECT sum(v) FROM t") } == 3)
+        #expect(try await history.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -256)
+
+        let audit = try AuditLog(path: directory + "/audit.db", journal: false)
+        _ = try audit.append(AuditRecord(time: .now(), event: "command.start", action: "test", argv: ["/bin/true"]))
+        audit.releaseMemory()
+        _ = try audit.append(AuditRecord(time: .now(), event: "command.end", action: "test", outcome: "ok"))
+        #expect(try audit.records().map(\.event) == ["command.end", "command.start"])  // newest first
+        #expect(try audit.verify().isIntact)
+        #expect(try await audit.database.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -256)
+
+        // A database that could not be opened has nothing to give back.
+        let blocked = directory + "/blocked.db"
+        try FileManager.default.createDirectory(atPath: blocked, withIntermediateDirectories: true)
+        HistoryDatabase(recovering: blocked, health: nil, logger: Logger(label: "test")).releaseMemory()
     }
 }

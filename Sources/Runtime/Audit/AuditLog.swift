@@ -233,6 +233,13 @@ public final class AuditLog: Sendable {
         health?.set(.audit, .ok)
     }
 
+    /// Gives back the memory SQLite holds for the log (the writer's page cache and prepared statements; the readers are
+    /// closed and open again on the next read): after start-up, whose integrity check read the whole file. Waits for an
+    /// access in progress.
+    public func releaseMemory() {
+        database.releaseMemory()
+    }
+
     /// Opens the log at `path` as the agent does: a file that is not a database or fails `PRAGMA quick_check` is moved
     /// aside (`audit.sqlite.corrupt-<time>`, with its `-wal`, `-shm` and anchor) and a new log started, with one log line.
     /// Returns nil when no log can be opened (then nothing privileged runs); `health` says why.

@@ -72,6 +72,13 @@ public final class HistoryDatabase: Sendable {
         }
     }
 
+    /// Gives back the memory SQLite holds for the open pool (the writer's page cache and prepared statements; the
+    /// readers are closed and open again on the next read): after start-up, whose integrity check and migrations read
+    /// the whole file. Waits for an access in progress.
+    public func releaseMemory() {
+        state.withLock { $0.pool }?.releaseMemory()
+    }
+
     /// Reads in a read-only transaction (concurrently with other reads and the writer).
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let pool = try self.pool

@@ -7,6 +7,7 @@ public import Logging
 public import ServiceLifecycle
 
 #if canImport(Glibc)
+import CSystemd
 import Glibc
 #endif
 
@@ -22,12 +23,15 @@ import Glibc
 /// relocation or the program wrote is anonymous by now and stays); the same for the private mappings of the shared
 /// libraries it loaded (the C and C++ runtimes, SQLite, libsystemd: their start-up paths and tables). Such pages are
 /// clean, so nothing is lost; what is still used faults back in at once. Afterwards RSS is the steady-state working
-/// set. (The heap is left alone.) The kernel pages out a file's pages only for a process that owns the file or may
+/// set. Before that, the caches that start-up filled give back what they hold (``init(enabled:isReady:delay:releaseCaches:logger:)``:
+/// the databases' page caches after their integrity checks) and the heap's free pages go back to the kernel
+/// (`malloc_trim`). The kernel pages out a file's pages only for a process that owns the file or may
 /// write it (root and root's files under the systemd unit), and keeps any page another process maps too; the bytes
 /// logged are the bytes advised. It runs once and is switched off with `[agent] release_startup_memory = false`.
 public struct StartupMemoryRelease: Service {
     private let enabled: Bool
     private let isReady: @Sendable () -> Bool
+    private let releaseCaches: @Sendable () -> Void
     private let delay: Duration
     private let logger: Logger
 
@@ -36,9 +40,15 @@ public struct StartupMemoryRelease: Service {
     ///   - isReady: true once the agent serves and has collected (the same gate as systemd's READY) and the one-time
     ///     work that follows start-up is done (the agent waits for the history writer's first flush).
     ///   - delay: how long after readiness to wait, so that the steady-state paths have run at least once.
-    public init(enabled: Bool = true, isReady: @escaping @Sendable () -> Bool, delay: Duration = .seconds(10), logger: Logger) {
+    ///   - releaseCaches: called first, to give back what caches filled at start-up hold (the databases' page caches);
+    ///     the heap's free pages are then returned to the kernel (`malloc_trim`).
+    public init(
+        enabled: Bool = true, isReady: @escaping @Sendable () -> Bool, delay: Duration = .seconds(10),
+        releaseCaches: @escaping @Sendable () -> Void = {}, logger: Logger
+    ) {
         self.enabled = enabled
         self.isReady = isReady
+        self.releaseCaches = releaseCaches
         self.delay = delay
         self.logger = logger
     }
@@ -64,6 +74,10 @@ public struct StartupMemoryRelease: Service {
 
     private func releaseNow() {
         let before = Self.residentKilobytes()
+        releaseCaches()
+        #if canImport(Glibc)
+        _ = malloc_trim(0)
+        #endif
         let maps = HostFile.readIfPresent("/proc/self/maps") ?? ""
         let pagemap = "/proc/self/pagemap"
         let libraries = Self.pageoutRanges(Self.sharedLibraryMappings(maps: maps), pagemap: pagemap)
