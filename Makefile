@@ -132,8 +132,9 @@ bench: release
 	uptime
 	$(PYTHON) Benchmarks/bench_table.py --binary $(RELEASE_BIN) --results $(BENCH_DIR)/results.tsv
 
-## The release binary's steady-state functions, listed anew for the link (Benchmarks/hot-code/profile.sh: the agent
-## under valgrind's callgrind), after changes that move code in or out of the paths every collection and request take.
+## The release binary's steady-state functions and the zero-initialised data it writes, listed anew for the link
+## (Benchmarks/hot-code/profile.sh: the agent under valgrind's callgrind, then natively), after changes that move code
+## in or out of the paths every collection and request take.
 ## Links once more with lld's map, which the list needs, and once more with the new list.
 hot-code-order: release
 	rm -f $(RELEASE_BIN)

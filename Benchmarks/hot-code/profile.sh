@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Lists the functions of the agent's release binary that run in steady state, for the linker to place together
-# (Sources/viworks-agent/hot-code.order; `make hot-code-order`).
+# Lists the functions of the agent's release binary that run in steady state, and the zero-initialised data it writes,
+# for the linker to place together (Sources/viworks-agent/hot-code.order; `make hot-code-order`).
 #
 # Runs the binary under valgrind's callgrind with instrumentation off through start-up, then on for a steady-state
 # window: collections at a 1 s interval (the default collectors, history and its flushes, alerts), polls of /metrics,
 # /api/v1/status and /api/v1/health, anonymous and with an API key. Writes the functions of the binary that ran,
 # costliest first, one mangled name a line, to standard output (order.py; LINK_MAP is lld's -Map of the binary's link).
+# Then runs the binary natively past the start-up memory release and two history flushes and adds the `.bss` symbols
+# it has written (bss.py).
 # Needs valgrind (apt-get install valgrind).
 # Usage: Benchmarks/hot-code/profile.sh AGENT_BINARY LINK_MAP [WINDOW_SECONDS] > hot-code.order
 set -euo pipefail
@@ -49,4 +51,21 @@ callgrind_control -i on "$pid" >/dev/null 2>&1
 end=$((SECONDS + window))
 while [ $SECONDS -lt $end ]; do poll; sleep 5; done
 callgrind_control -d "$pid" >/dev/null 2>&1
-"${PYTHON:-python3}" "$here/order.py" "$work/agent" "$link_map" "$work"/callgrind.out.*
+"${PYTHON:-python3}" "$here/order.py" "$work/agent" "$link_map" "$work"/callgrind.out.* >"$work/code.order"
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+# The same agent natively, for the data it writes.
+VIWORKS_AUTH_API_KEY_FILE="$work/api-keys" VIWORKS_AUTH_ANONYMOUS_ROLE=viewer VIWORKS_AGENT_INTERVAL=1s VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE=0 VIWORKS_AGENT_STATE_DIRECTORY="$work/state-native" \
+  "$work/agent" run --config /dev/null --listen 127.0.0.1:$port >"$work/agent-native.log" 2>&1 &
+pid=$!
+ready=false
+for _ in $(seq 1 60); do
+  kill -0 "$pid" 2>/dev/null || { cat "$work/agent-native.log" >&2; exit 1; }
+  if curl -sf -m 5 -o /dev/null "http://127.0.0.1:$port/api/v1/health"; then ready=true; break; fi
+  sleep 1
+done
+$ready || { echo "the agent did not answer health within 60 s" >&2; exit 1; }
+poll
+end=$((SECONDS + 50))
+while [ $SECONDS -lt $end ]; do poll; sleep 5; done
+"${PYTHON:-python3}" "$here/bss.py" "$pid" "$work/agent" >"$work/bss.order"
+cat "$work/code.order" "$work/bss.order"
