@@ -22,6 +22,16 @@ cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 
 trap cleanup EXIT
 port=19320
 if curl -s -m 2 -o /dev/null "http://127.0.0.1:$port/"; then echo "something already answers on port $port" >&2; exit 1; fi
+wait_ready() { # SECONDS LOG: until the agent ($pid) answers health; exits when it died (printing LOG) or time is up
+  local _
+  for _ in $(seq 1 "$1"); do
+    kill -0 "$pid" 2>/dev/null || { cat "$2" >&2; exit 1; }
+    if curl -sf -m 5 -o /dev/null "http://127.0.0.1:$port/api/v1/health"; then return 0; fi
+    sleep 1
+  done
+  echo "the agent did not answer health within $1 s (log: $2)" >&2
+  exit 1
+}
 # valgrind 3.19 cannot read DWARF 5: a copy without debug information, symbols kept.
 objcopy --strip-debug "$agent" "$work/agent"
 key=$("$work/agent" keys create --role viewer --name profile --file "$work/api-keys" | grep '^vwk_')
@@ -30,13 +40,7 @@ VIWORKS_AUTH_API_KEY_FILE="$work/api-keys" VIWORKS_AUTH_ANONYMOUS_ROLE=viewer VI
   --callgrind-out-file="$work/callgrind.out" \
   "$work/agent" run --config /dev/null --listen 127.0.0.1:$port >"$work/agent.log" 2>&1 &
 pid=$!
-ready=false
-for _ in $(seq 1 300); do
-  kill -0 "$pid" 2>/dev/null || { cat "$work/agent.log" >&2; exit 1; }
-  if curl -sf -m 5 -o /dev/null "http://127.0.0.1:$port/api/v1/health"; then ready=true; break; fi
-  sleep 1
-done
-$ready || { echo "the agent did not answer health within 300 s under valgrind" >&2; exit 1; }
+wait_ready 300 "$work/agent.log"
 poll() {
   local path
   for path in metrics api/v1/status api/v1/health; do
@@ -45,8 +49,9 @@ poll() {
   done
 }
 poll
-# Past the start-up memory release (10 s after ready) and the first rounds' one-time work.
-sleep 20
+# Past the start-up memory release (10 s after ready and the history's first flush, 5 s after start) and the first
+# rounds' one-time work.
+sleep 30
 callgrind_control -i on "$pid" >/dev/null 2>&1
 end=$((SECONDS + window))
 while [ $SECONDS -lt $end ]; do poll; sleep 5; done
@@ -57,13 +62,7 @@ kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 VIWORKS_AUTH_API_KEY_FILE="$work/api-keys" VIWORKS_AUTH_ANONYMOUS_ROLE=viewer VIWORKS_AGENT_INTERVAL=1s VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE=0 VIWORKS_AGENT_STATE_DIRECTORY="$work/state-native" \
   "$work/agent" run --config /dev/null --listen 127.0.0.1:$port >"$work/agent-native.log" 2>&1 &
 pid=$!
-ready=false
-for _ in $(seq 1 60); do
-  kill -0 "$pid" 2>/dev/null || { cat "$work/agent-native.log" >&2; exit 1; }
-  if curl -sf -m 5 -o /dev/null "http://127.0.0.1:$port/api/v1/health"; then ready=true; break; fi
-  sleep 1
-done
-$ready || { echo "the agent did not answer health within 60 s" >&2; exit 1; }
+wait_ready 60 "$work/agent-native.log"
 poll
 end=$((SECONDS + 50))
 while [ $SECONDS -lt $end ]; do poll; sleep 5; done
