@@ -35,7 +35,8 @@ wait_ready() { # SECONDS LOG: until the agent ($pid) answers health; exits when 
 # valgrind 3.19 cannot read DWARF 5: a copy without debug information, symbols kept.
 objcopy --strip-debug "$agent" "$work/agent"
 key=$("$work/agent" keys create --role viewer --name profile --file "$work/api-keys" | grep '^vwk_')
-VIWORKS_AUTH_API_KEY_FILE="$work/api-keys" VIWORKS_AUTH_ANONYMOUS_ROLE=viewer VIWORKS_AGENT_INTERVAL=1s VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE=0 VIWORKS_AGENT_STATE_DIRECTORY="$work/state" \
+settings=(VIWORKS_AUTH_API_KEY_FILE="$work/api-keys" VIWORKS_AUTH_ANONYMOUS_ROLE=viewer VIWORKS_AGENT_INTERVAL=1s VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE=0)
+env "${settings[@]}" VIWORKS_AGENT_STATE_DIRECTORY="$work/state" \
   valgrind --tool=callgrind --instr-atstart=no --dump-instr=no --compress-strings=no --compress-pos=no --demangle=no \
   --callgrind-out-file="$work/callgrind.out" \
   "$work/agent" run --config /dev/null --listen 127.0.0.1:$port >"$work/agent.log" 2>&1 &
@@ -59,8 +60,7 @@ callgrind_control -d "$pid" >/dev/null 2>&1
 "${PYTHON:-python3}" "$here/order.py" "$work/agent" "$link_map" "$work"/callgrind.out.* >"$work/code.order"
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 # The same agent natively, for the data it writes.
-VIWORKS_AUTH_API_KEY_FILE="$work/api-keys" VIWORKS_AUTH_ANONYMOUS_ROLE=viewer VIWORKS_AGENT_INTERVAL=1s VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE=0 VIWORKS_AGENT_STATE_DIRECTORY="$work/state-native" \
-  "$work/agent" run --config /dev/null --listen 127.0.0.1:$port >"$work/agent-native.log" 2>&1 &
+env "${settings[@]}" VIWORKS_AGENT_STATE_DIRECTORY="$work/state-native" "$work/agent" run --config /dev/null --listen 127.0.0.1:$port >"$work/agent-native.log" 2>&1 &
 pid=$!
 wait_ready 60 "$work/agent-native.log"
 poll

@@ -78,14 +78,9 @@ public struct StartupMemoryRelease: Service {
         #if canImport(Glibc)
         _ = malloc_trim(0)
         #endif
-        let maps = HostFile.readIfPresent("/proc/self/maps") ?? ""
-        let pagemap = "/proc/self/pagemap"
-        let libraries = Self.pageoutRanges(Self.sharedLibraryMappings(maps: maps), pagemap: pagemap)
-        let binary = HostFile.readLink("/proc/self/exe").map {
-            $0.isEmpty ? [] : Self.pageoutRanges(Self.executableMappings(maps: maps, executable: $0), pagemap: pagemap)
-        } ?? []
-        // The binary's code goes last: what runs after it (the end of the loop, the log line) faults back in.
-        let released = Self.advise(libraries + binary)
+        let maps = HostFile.readIfPresent("/proc/self/maps")
+        // The binary last, and in it its code: what runs after that (the end of the loop, the log line) faults back in.
+        let released = Self.releaseSharedLibraryPages(maps: maps) + Self.releaseExecutablePages(maps: maps)
         logger.debug(
             "released start-up memory",
             metadata: ["memory.bytes_advised": "\(released)", "memory.rss_kb_before": "\(before ?? -1)",
