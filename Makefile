@@ -5,7 +5,13 @@ SWIFT ?= swift
 PYTHON ?= python3
 # Every function in a section of its own (Swift and C), so that --gc-sections drops what is not used and the link can
 # place the code that runs in steady state together (Sources/viworks-agent/hot-code.order, Package.swift).
-RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
+# The release link also takes ICU's data package trimmed to what the agent loads (packaging/icu-data/trim.py): 34 MB
+# of the binary were ICU data that full Foundation (GRDB, postgres-nio) brings and nothing reads.
+TOOLCHAIN_BIN := $(dir $(realpath $(shell command -v $(SWIFT))))
+# (RELEASE_FLAGS is expanded when used: the recipes run after the flags file is written.)
+ICU_DATA_LINK := $(CURDIR)/.build/icu-data/swift-build-flags
+RELEASE_FLAGS = -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections \
+  $(shell cat $(ICU_DATA_LINK) 2>/dev/null)
 RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/viworks-agent
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/viworks-agent
 # swift run takes no --static-swift-stdlib: the benchmarks are built with the release flags and run from the bin path.
@@ -19,7 +25,7 @@ PREFIX ?= /usr/local
 # faketime: libfaketime, which steps the agent's wall clock in the clock-step test.
 DEB_PACKAGES := libsystemd-dev pkg-config dpkg-dev systemd systemd-container debootstrap zstd curl nginx-light redis-server postgresql openssh-server docker.io busybox-static chromium chromium-driver faketime
 
-.PHONY: hot-code-order run build release test test-swift test-e2e test-systemd fuzz fuzz-build deps test-deps install deb bench clean
+.PHONY: hot-code-order run build release test test-swift test-e2e test-release test-systemd fuzz fuzz-build deps test-deps install deb bench clean
 
 ## Build the release binary and run the agent on this host with the built-in defaults (listens on 127.0.0.1:9740) and the repository's plugins.d.
 run: release
@@ -35,10 +41,15 @@ examples/plugins/swift/entropy: examples/plugins/swift/entropy.swift
 build: deps
 	$(SWIFT) build --build-tests
 
-release: deps
-	@# SwiftPM does not know the link reads the hot-code order: a newer order means a new link.
+release: deps $(ICU_DATA_LINK)
+	@# SwiftPM does not know the link reads the hot-code order and the ICU data: a newer one means a new link.
 	@[ ! Sources/viworks-agent/hot-code.order -nt $(RELEASE_BIN) ] || rm -f $(RELEASE_BIN)
+	@[ ! $(ICU_DATA_LINK) -nt $(RELEASE_BIN) ] || rm -f $(RELEASE_BIN)
 	$(SWIFT) build $(RELEASE_FLAGS) --product viworks-agent
+
+ICU_ARCHIVE = $(TOOLCHAIN_BIN)../lib/swift_static/linux/lib_FoundationICU.a
+$(ICU_DATA_LINK): packaging/icu-data/trim.py $(ICU_ARCHIVE)
+	$(PYTHON) packaging/icu-data/trim.py --tools $(TOOLCHAIN_BIN) --output $(dir $@) --archive $(ICU_ARCHIVE)
 
 ## Debian packages the build and the tests need; installs only the missing ones (quick when all are present).
 deps:
@@ -50,7 +61,7 @@ deps:
 
 ## The whole test suite: Swift unit and fixture tests, end-to-end tests of the real binary, then the release binary
 ## under a real journald and a real systemd (Debian 12 booted in systemd-nspawn; needs root).
-test: deps test-deps build test-swift test-e2e test-systemd fuzz
+test: deps test-deps build test-swift test-e2e test-release test-systemd fuzz
 
 test-swift:
 	$(SWIFT) test --skip-build
@@ -59,6 +70,11 @@ test-e2e:
 	VIWORKS_AGENT_BIN=$(DEBUG_BIN) $(PYTHON) -m pytest -q tests/e2e
 
 ## journald and systemd tests of the release binary (tests/systemd; the Debian root filesystem is cached in /var/cache/viworks-ci).
+## The end-to-end tests that depend on how the release binary is linked, run against it: the time zones of the
+## reports, whose rules come from the trimmed ICU data (packaging/icu-data/trim.py).
+test-release: release
+	VIWORKS_AGENT_BIN=$(RELEASE_BIN) $(PYTHON) -m pytest -q tests/e2e/test_history.py -k time_zone
+
 test-systemd: release
 	VIWORKS_AGENT_BIN=$(RELEASE_BIN) VIWORKS_AGENT_RELEASE_BIN=$(RELEASE_BIN) $(PYTHON) -m pytest -q tests/systemd
 
