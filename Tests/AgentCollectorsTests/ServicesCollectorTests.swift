@@ -526,6 +526,76 @@ struct ServiceProbeTests {
     }
 }
 
+@Suite("services: Pss read as often as its cost allows")
+struct ProportionalSetSizesTests {
+    static let mebibyte: UInt64 = 1 << 20
+    static let gibibyte: UInt64 = 1 << 30
+
+    @Test func aSmallProcessIsReadAgainAtTheNextCollection() {
+        var sizes = ProportionalSetSizes()
+        sizes.record(pid: 100, startTicks: 5, pssBytes: 4_096, now: 10)
+        sizes.endCollection()
+        // 50 MiB resident: reused for 50/1024 × 10 s = 0.49 s, so a 1 s interval reads it every time.
+        #expect(sizes.reusable(pid: 100, startTicks: 5, residentBytes: 50 * Self.mebibyte, now: 11) == nil)
+        #expect(sizes.reusable(pid: 100, startTicks: 5, residentBytes: 50 * Self.mebibyte, now: 10.48) == .some(4_096))
+    }
+
+    @Test func aLargeProcessIsReadEveryTenSecondsPerGiBAtMostEveryFiveMinutes() {
+        var sizes = ProportionalSetSizes()
+        sizes.record(pid: 7, startTicks: 1, pssBytes: 3 * Self.gibibyte, now: 100)
+        sizes.endCollection()
+        // 4 GiB resident now: 40 s.
+        #expect(sizes.reusable(pid: 7, startTicks: 1, residentBytes: 4 * Self.gibibyte, now: 101) == .some(3 * Self.gibibyte))
+        #expect(sizes.reusable(pid: 7, startTicks: 1, residentBytes: 4 * Self.gibibyte, now: 139.9) == .some(3 * Self.gibibyte))
+        #expect(sizes.reusable(pid: 7, startTicks: 1, residentBytes: 4 * Self.gibibyte, now: 140) == nil)
+        // The lifetime follows the process's size now: shrunk to 1 GiB, the 40 s old read is due.
+        #expect(sizes.reusable(pid: 7, startTicks: 1, residentBytes: Self.gibibyte, now: 139) == nil)
+        // 64 GiB would mean 640 s: capped at 300 s. (A saturated size from absurd page counts is no different.)
+        #expect(sizes.reusable(pid: 7, startTicks: 1, residentBytes: 64 * Self.gibibyte, now: 399.9) == .some(3 * Self.gibibyte))
+        #expect(sizes.reusable(pid: 7, startTicks: 1, residentBytes: .max, now: 400) == nil)
+        // A clock that went backwards reads again.
+        #expect(sizes.reusable(pid: 7, startTicks: 1, residentBytes: 4 * Self.gibibyte, now: 99) == nil)
+    }
+
+    @Test func aReusedPIDOrAProcessNoLongerAskedAboutIsReadAfresh() {
+        var sizes = ProportionalSetSizes()
+        sizes.record(pid: 7, startTicks: 1, pssBytes: 1_000, now: 100)
+        sizes.record(pid: 8, startTicks: 1, pssBytes: nil, now: 100)
+        sizes.endCollection()
+        // Another process with PID 7 (another start time).
+        #expect(sizes.reusable(pid: 7, startTicks: 2, residentBytes: 4 * Self.gibibyte, now: 101) == nil)
+        // An unreadable file is not tried again before its time either: known, without a value.
+        #expect(sizes.reusable(pid: 8, startTicks: 1, residentBytes: 4 * Self.gibibyte, now: 101) == .some(nil))
+        sizes.endCollection()
+        // A collection that asks only about PID 8 forgets PID 7.
+        #expect(sizes.reusable(pid: 8, startTicks: 1, residentBytes: 4 * Self.gibibyte, now: 102) == .some(nil))
+        sizes.endCollection()
+        #expect(sizes.reusable(pid: 7, startTicks: 1, residentBytes: 4 * Self.gibibyte, now: 103) == nil)
+    }
+
+    @Test func theTotalReadsTheDueFilesAndAddsTheReusedOnes() throws {
+        let reader = try ProcFileReader(root: capture("step1").procRoot)
+        func nginx(_ pid: Int, pages: UInt64) -> ProcessStat {
+            ProcessStat(pid: pid, comm: "nginx", state: UInt8(ascii: "S"), ppid: 1, cpuTicks: 0, threads: 1, startTicks: 9, rssPages: pages)
+        }
+        var sizes = ProportionalSetSizes()
+        // (2646 + 1100 + 1100) KiB, read from the capture's smaps_rollup files.
+        let small = [nginx(2314, pages: 1654), nginx(2318, pages: 998), nginx(2319, pages: 966)]
+        #expect(sizes.total(small, pageSize: 4096, now: 50, reader: reader) == 4_962_304)
+        // A PID without the file adds nothing; none readable at all is nil.
+        let gone = nginx(999_999, pages: 10)
+        #expect(sizes.total(small + [gone], pageSize: 4096, now: 51, reader: reader) == 4_962_304)
+        #expect(sizes.total([gone], pageSize: 4096, now: 52, reader: reader) == nil)
+        sizes.endCollection()
+        // The step0 files of the same processes hold (2070 + 1015 + 1015) KiB: a process that reports 2 GiB resident
+        // keeps its step1 read for 20 s, the small ones are read again.
+        let earlier = try ProcFileReader(root: capture("step0").procRoot)
+        let mixed = [nginx(2314, pages: 524_288), nginx(2318, pages: 998), nginx(2319, pages: 966)]
+        #expect(sizes.total(mixed, pageSize: 4096, now: 60, reader: earlier) == (2646 + 1015 + 1015) * 1024)
+        #expect(sizes.total(mixed, pageSize: 4096, now: 71, reader: earlier) == (2070 + 1015 + 1015) * 1024)
+    }
+}
+
 /// A listening TCP socket on 127.0.0.1 that accepts nothing itself (the kernel completes handshakes into its backlog).
 private final class Listener {
     let fd: Int32

@@ -42,6 +42,8 @@ public actor ServicesCollector: Collector {
     private var bootTime: (procRoot: String, seconds: Double?)?
     /// The names each process answered to at the previous `/proc` scan (``processNames(comm:arguments:)``), by PID.
     private var argumentNames: [Int: ArgumentNames] = [:]
+    /// The services' processes' `Pss`, read again as often as its cost allows.
+    private var proportionalSetSizes = ProportionalSetSizes()
 
     /// What a process's arguments made of its names, and which process that was.
     private struct ArgumentNames {
@@ -90,6 +92,7 @@ public actor ServicesCollector: Collector {
         } else {
             report = try fromProc(context, busError: nil, shared: true)
         }
+        proportionalSetSizes.endCollection()
         if settings.probes {
             // Probes run after the D-Bus calls and the scan: they get at most 60 % of the collection's deadline.
             await runProbes(&report, timeout: min(settings.probeTimeout, .nanoseconds(Int64(context.timeout.secondsDouble * 0.6e9))))
@@ -193,7 +196,8 @@ public actor ServicesCollector: Collector {
             if memory == nil, running {
                 memory = pids.reduce(UInt64(0)) { $0 + (index[$1].map { processes[$0].rssPages * pageSize } ?? 0) }
             }
-            let pss = running ? Self.sumPss(pids, reader: reader) : nil
+            let pss = running ? proportionalSetSizes.total(
+                pids.compactMap { index[$0].map { processes[$0] } }, pageSize: pageSize, now: context.monotonicSeconds, reader: reader) : nil
             let since = details.stateChangeTimestampMicroseconds > 0 ? Timestamp(secondsSinceEpoch: Double(details.stateChangeTimestampMicroseconds) / 1e6) : nil
             services.append(
                 ServiceReport(
@@ -338,12 +342,12 @@ public actor ServicesCollector: Collector {
             memory += tree.table.processes[member].rssPages * pageSize
             if let percent = percents[member], let sum = cpu { cpu = sum + percent } else { cpu = nil }
         }
-        let pids = members.map { tree.table.processes[$0].pid }
         let since = bootTime?.seconds.map { Self.startTime(bootTime: $0, startTicks: process.startTicks, ticksPerSecond: ticksPerSecond) }
         return ServiceReport(
             name: definition.name, status: process.isZombie ? .error : .running, pid: process.pid, since: since, cpuPercent: cpu.map(Self.round2),
-            memoryBytes: memory, pssBytes: Self.sumPss(pids, reader: reader), processCount: members.count, discovered: discovered,
-            critical: definition.critical, source: .proc, reason: process.isZombie ? "main process \(process.pid) is a zombie" : nil)
+            memoryBytes: memory, pssBytes: proportionalSetSizes.total(
+                members.map { tree.table.processes[$0] }, pageSize: pageSize, now: tree.table.monotonicSeconds, reader: reader),
+            processCount: members.count, discovered: discovered, critical: definition.critical, source: .proc, reason: process.isZombie ? "main process \(process.pid) is a zombie" : nil)
     }
 
     /// The names a process answers to in `process_names`: its `comm` (the kernel keeps the first 15 bytes of the
@@ -470,14 +474,6 @@ public actor ServicesCollector: Collector {
             for line in text.split(separator: "\n") where line.hasPrefix("file ") { file = UInt64(line.dropFirst(5)) ?? 0 }
         }
         return current >= file ? current - file : current
-    }
-
-    static func sumPss(_ pids: [Int], reader: borrowing ProcFileReader) -> UInt64? {
-        var total: UInt64?
-        for pid in pids {
-            if let pss = reader.pssBytes(pid) { total = (total ?? 0) + pss }
-        }
-        return total
     }
 
     /// When a process started: boot time plus `starttime` ticks, exact to the tick (no floating-point residue). Both
