@@ -74,6 +74,7 @@ public struct ServiceReport: Sendable, Hashable {
     /// else the sum of `VmRSS` over the service's processes. Nil when not running.
     public var memoryBytes: UInt64?
     /// Proportional set size (`Pss` of `/proc/PID/smaps_rollup`) summed over the processes, when the kernel has it and it is readable.
+    /// A large process's figure may be up to 10 s per GiB resident old (at most 300 s): reading it walks the page tables.
     public var pssBytes: UInt64?
     /// Processes of the service (cgroup members under systemd, else the main process and its descendants).
     public var processCount: Int
