@@ -131,7 +131,8 @@ deb: release
 
 ## Benchmarks (see docs/benchmarks.md): the micro-benchmarks, the scaling benchmarks (processes, services, network, disk and
 ## history at a small and a large size), the peer comparison at a 1 s interval (ours, node_exporter, Netdata, collectd and
-## the C floor), then one table of our figures against the peers' with the ratios and targets (Benchmarks/bench_table.py;
+## the C floor; idle RSS sampled 90 s after each peer's warm-up, in steady state: the agent's history flushes every 30 s
+## and the first flushes page code back in after the start-up release), then one table of our figures against the peers' with the ratios and targets (Benchmarks/bench_table.py;
 ## it also loads /api/v1/status with an API key). The agent runs without its per-client rate limit (100 requests per
 ## minute by default), which a load generator would hit at once.
 BENCH_DIR ?= $(CURDIR)/.build/bench
@@ -141,7 +142,7 @@ bench: release
 	$(RELEASE_BENCH_BIN)
 	$(RELEASE_BENCH_BIN) scaling
 	uptime
-	../shared/bench/peerbench.sh --only ours,node_exporter,netdata,collectd,floor --tsv $(BENCH_DIR)/results.tsv \
+	../shared/bench/peerbench.sh --only ours,node_exporter,netdata,collectd,floor --settle 90 --tsv $(BENCH_DIR)/results.tsv \
 	  --ours-name viworks --ours-interval 1 \
 	  --ours 'env VIWORKS_AGENT_INTERVAL=1s VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE=0 VIWORKS_AGENT_STATE_DIRECTORY=$(BENCH_DIR)/state $(RELEASE_BIN) run --config /dev/null --listen 127.0.0.1:19300' \
 	  http://127.0.0.1:19300/metrics,http://127.0.0.1:19300/api/v1/status,http://127.0.0.1:19300/api/v1/health

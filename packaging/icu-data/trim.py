@@ -11,13 +11,14 @@ with a breakpoint on ICU's table-of-contents lookup while every route was called
 This script writes an object with a package of the items in KEEP, taken byte for byte from the toolchain's package,
 under a symbol of its own, and the linker arguments that make ICU's symbol its alias (`--defsym`, which lld resolves
 before it reads the archives, so the archive's member is never taken; a second definition of the symbol itself would
-come after the archive's in the link and clash with it). The release link reads them (the Makefile's RELEASE_FLAGS). The package format is ICU's common data
-("CmnD"): the original header, an item count, (name offset, data offset) pairs sorted by name (ICU searches them
-by bisection), the names, then each item aligned to 16 bytes.
+come after the archive's in the link and clash with it). The release link reads them (the Makefile's RELEASE_FLAGS).
+The package format is ICU's common data ("CmnD"): the original header, an item count, (name offset, data offset)
+pairs sorted by name (ICU searches them by bisection), the names, then each item aligned to 16 bytes.
 
 Usage: trim.py --archive lib_FoundationICU.a --tools DIR_WITH_LLVM_TOOLS --output DIR
 writes DIR/icudata.dat (the package), DIR/icudata.o (it as a symbol) and DIR/swift-build-flags (`swift build`'s
-arguments that pass the object and the alias to the linker). The toolchain's llvm-nm, llvm-ar, llvm-objcopy and clang do the ELF work.
+arguments that pass the object and the alias to the linker). The toolchain's llvm-nm, llvm-ar, llvm-objcopy and
+clang do the ELF work.
 """
 
 import argparse

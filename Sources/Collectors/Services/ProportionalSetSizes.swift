@@ -6,9 +6,9 @@
 /// The last `Pss` read of each service process, and when it may be read again.
 ///
 /// procfs generates `/proc/PID/smaps_rollup` by walking the process's page tables: one read costs time in proportion
-/// to the memory the process has resident (measured on the 2-core VM: 24 ms for a process with 2 GiB resident, 45 ms
-/// for 4 GiB, against 50 µs for its `stat`). Read at every collection for every process of every service, a database
-/// server with tens of GiB would cost more CPU than everything else the agent does.
+/// to the memory the process has resident (measured on the 2-core VM: 24 ms for a process with 2 GiB resident, against
+/// 50 µs for its `stat`). Read at every collection for every process of every service, a database server with tens of
+/// GiB would cost more CPU than everything else the agent does.
 ///
 /// So a process's `Pss` is read again once its last read is ``secondsPerResidentGiB`` seconds old per GiB the process
 /// has resident now (`rss` of its `stat`), and at the latest after ``maximumAge``: a process of less than 100 MiB is
@@ -61,9 +61,9 @@ struct ProportionalSetSizes {
     mutating func total(_ processes: [ProcessStat], pageSize: UInt64, now: Double, reader: borrowing ProcFileReader) -> UInt64? {
         var total: UInt64?
         for process in processes {
-            let resident = process.rssPages.multipliedReportingOverflow(by: pageSize)
+            let (resident, overflow) = process.rssPages.multipliedReportingOverflow(by: pageSize)
             let pss: UInt64?
-            if let reused = reusable(pid: process.pid, startTicks: process.startTicks, residentBytes: resident.overflow ? .max : resident.partialValue, now: now) {
+            if let reused = reusable(pid: process.pid, startTicks: process.startTicks, residentBytes: overflow ? .max : resident, now: now) {
                 pss = reused
             } else {
                 pss = reader.pssBytes(process.pid)
