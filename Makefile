@@ -59,8 +59,9 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-## The whole test suite: Swift unit and fixture tests, end-to-end tests of the real binary, then the release binary
-## under a real journald and a real systemd (Debian 12 booted in systemd-nspawn; needs root).
+## The whole test suite: Swift unit and fixture tests, end-to-end tests of the real binary, the time zone tests against
+## the release binary, then the release binary under a real journald and a real systemd (Debian 12 booted in
+## systemd-nspawn; needs root).
 test: deps test-deps build test-swift test-e2e test-release test-systemd fuzz
 
 test-swift:
@@ -69,12 +70,12 @@ test-swift:
 test-e2e:
 	VIWORKS_AGENT_BIN=$(DEBUG_BIN) $(PYTHON) -m pytest -q tests/e2e
 
-## journald and systemd tests of the release binary (tests/systemd; the Debian root filesystem is cached in /var/cache/viworks-ci).
 ## The end-to-end tests that depend on how the release binary is linked, run against it: the time zones of the
 ## reports, whose rules come from the trimmed ICU data (packaging/icu-data/trim.py).
 test-release: release
 	VIWORKS_AGENT_BIN=$(RELEASE_BIN) $(PYTHON) -m pytest -q tests/e2e/test_history.py -k time_zone
 
+## journald and systemd tests of the release binary (tests/systemd; the Debian root filesystem is cached in /var/cache/viworks-ci).
 test-systemd: release
 	VIWORKS_AGENT_BIN=$(RELEASE_BIN) VIWORKS_AGENT_RELEASE_BIN=$(RELEASE_BIN) $(PYTHON) -m pytest -q tests/systemd
 
@@ -132,9 +133,9 @@ deb: release
 ## Benchmarks (see docs/benchmarks.md): the micro-benchmarks, the scaling benchmarks (processes, services, network, disk and
 ## history at a small and a large size), the peer comparison at a 1 s interval (ours, node_exporter, Netdata, collectd and
 ## the C floor; idle RSS sampled 90 s after each peer's warm-up, in steady state: the agent's history flushes every 30 s
-## and the first flushes page code back in after the start-up release), then one table of our figures against the peers' with the ratios and targets (Benchmarks/bench_table.py;
-## it also loads /api/v1/status with an API key). The agent runs without its per-client rate limit (100 requests per
-## minute by default), which a load generator would hit at once.
+## and the first flushes page code back in after the start-up release), then one table of our figures against the
+## peers' with the ratios and targets (Benchmarks/bench_table.py; it also loads /api/v1/status with an API key). The
+## agent runs without its per-client rate limit (100 requests per minute by default), which a load generator would hit.
 BENCH_DIR ?= $(CURDIR)/.build/bench
 bench: release
 	mkdir -p $(BENCH_DIR)
