@@ -165,7 +165,8 @@ public actor ServicesCollector: Collector {
         var services: [ServiceReport] = []
         for (entryIndex, entry) in chosen.enumerated() {
             let details = entry.details
-            let pids = members[entryIndex].filter { index[$0] != nil }
+            // The unit's processes still in the table, by their position in it.
+            let positions = members[entryIndex].compactMap { index[$0] }
             let main = details.mainPID > 0 ? index[details.mainPID].map { processes[$0] } : nil
             var (status, reason) = Self.status(details)
             if status == .running, let main, main.isZombie {
@@ -176,7 +177,7 @@ public actor ServicesCollector: Collector {
                 status = .error
                 reason = "\(failed.name) failed (\(failed.result ?? "unknown result"))"
             }
-            let running = !pids.isEmpty
+            let running = !positions.isEmpty
             var cpu: Double?
             var memory: UInt64?
             if let group = details.controlGroup {
@@ -190,20 +191,19 @@ public actor ServicesCollector: Collector {
                 memory = Self.cgroupMemory(directory)
             }
             if cpu == nil, running, cgroupUsage[details.controlGroup ?? ""] == nil {
-                let known = pids.compactMap { index[$0].flatMap { percents[$0] } }
-                if !known.isEmpty, known.count == pids.count { cpu = Self.round2(known.reduce(0, +)) }
+                let known = positions.compactMap { percents[$0] }
+                if !known.isEmpty, known.count == positions.count { cpu = Self.round2(known.reduce(0, +)) }
             }
             if memory == nil, running {
-                memory = pids.reduce(UInt64(0)) { $0 + (index[$1].map { processes[$0].rssPages * pageSize } ?? 0) }
+                memory = positions.reduce(UInt64(0)) { $0 + processes[$1].rssPages * pageSize }
             }
-            let pss = running ? proportionalSetSizes.total(
-                pids.compactMap { index[$0].map { processes[$0] } }, pageSize: pageSize, now: context.monotonicSeconds, reader: reader) : nil
+            let pss = running ? proportionalSetSizes.total(positions.map { processes[$0] }, pageSize: pageSize, now: context.monotonicSeconds, reader: reader) : nil
             let since = details.stateChangeTimestampMicroseconds > 0 ? Timestamp(secondsSinceEpoch: Double(details.stateChangeTimestampMicroseconds) / 1e6) : nil
             services.append(
                 ServiceReport(
                     name: entry.definition.name, status: status, pid: details.mainPID > 0 ? details.mainPID : nil, unit: details.name,
                     loadState: details.loadState, activeState: details.activeState, subState: details.subState, since: since, restarts: details.restarts,
-                    cpuPercent: status == .stopped ? nil : cpu, memoryBytes: status == .stopped ? nil : memory, pssBytes: pss, processCount: pids.count,
+                    cpuPercent: status == .stopped ? nil : cpu, memoryBytes: status == .stopped ? nil : memory, pssBytes: pss, processCount: positions.count,
                     probe: nil, discovered: entry.discovered, critical: entry.definition.critical, source: .systemd, reason: reason))
         }
         cgroupUsage = usageSeen
