@@ -11,6 +11,11 @@ Swift metadata sections), relocated data (.data.rel.ro, .data), unwind tables (.
 import argparse
 import collections
 import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "hot-code"))
+import linkmap  # noqa: E402 (lld's map, read as order.py reads it)
 
 KINDS = [
     ("code", re.compile(r"^\.text")),
@@ -18,7 +23,6 @@ KINDS = [
     ("relocated data", re.compile(r"^\.(data\.rel\.ro|data|init_array|fini_array)")),
     ("read-only data", re.compile(r"^(\.rodata|swift5_|\.lrodata)")),
 ]
-INPUT = re.compile(r"^\s*[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+\s{9}(\S.*):\((\S+)\)$")
 
 
 def origin(path: str) -> str:
@@ -37,15 +41,13 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30)
     options = parser.parse_args()
     sizes: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    with open(options.map, encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            match = INPUT.match(line)
-            if not match:
-                continue
-            size, path, section = int(match.group(1), 16), match.group(2), match.group(3)
-            kind = next((name for name, pattern in KINDS if pattern.match(section)), None)
-            if kind and size:
-                sizes[origin(path)][kind] += size
+    for kind_of_line, size, name in linkmap.entries(options.map):
+        if kind_of_line != "input" or not size:
+            continue
+        path, section = linkmap.split_input(name)
+        kind = next((label for label, pattern in KINDS if pattern.match(section)), None)
+        if kind:
+            sizes[origin(path)][kind] += size
     kinds = [name for name, _ in KINDS]
     rows = sorted(sizes.items(), key=lambda item: -sum(item[1].values()))
     total = collections.Counter()

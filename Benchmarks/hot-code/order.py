@@ -11,6 +11,8 @@ import re
 import subprocess
 import sys
 
+import linkmap
+
 
 def main() -> None:
     binary, link_map, profiles = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -49,28 +51,16 @@ def main() -> None:
 
 
 def whole_text_symbols(link_map: str, limit: int) -> set[str]:
-    """The symbols lld's map places in an input section named just `.text` larger than `limit` bytes.
-
-    The map's columns: VMA, LMA, Size, Align, then the name, indented to the header's Out (an output section), In (an
-    input section, `file:(section)`) or Symbol column.
-    """
+    """The symbols lld's map places in an input section named just `.text` larger than `limit` bytes."""
     symbols: set[str] = set()
     in_text, large = False, False
-    with open(link_map) as lines:
-        header = next(lines)
-        input_column, symbol_column = header.index(" In ") + 1, header.index("Symbol")
-        for line in lines:
-            fields = line.split(None, 4)
-            if len(fields) < 5:
-                continue
-            name = fields[4].strip()
-            column = len(line.rstrip("\n")) - len(fields[4].rstrip("\n"))  # the name is the rest of the line
-            if column < input_column:
-                in_text = name == ".text"
-            elif column < symbol_column:
-                large = in_text and name.endswith(":(.text)") and int(fields[2], 16) > limit
-            elif large:
-                symbols.add(name)
+    for kind, size, name in linkmap.entries(link_map):
+        if kind == "output":
+            in_text = name == ".text"
+        elif kind == "input":
+            large = in_text and name.endswith(":(.text)") and size > limit
+        elif large:
+            symbols.add(name)
     return symbols
 
 
