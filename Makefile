@@ -43,8 +43,7 @@ build: deps
 
 release: deps $(ICU_DATA_LINK)
 	@# SwiftPM does not know the link reads the hot-code order and the ICU data: a newer one means a new link.
-	@[ ! Sources/viworks-agent/hot-code.order -nt $(RELEASE_BIN) ] || rm -f $(RELEASE_BIN)
-	@[ ! $(ICU_DATA_LINK) -nt $(RELEASE_BIN) ] || rm -f $(RELEASE_BIN)
+	@for input in Sources/viworks-agent/hot-code.order $(ICU_DATA_LINK); do [ ! $$input -nt $(RELEASE_BIN) ] || rm -f $(RELEASE_BIN); done
 	$(SWIFT) build $(RELEASE_FLAGS) --product viworks-agent
 
 ICU_ARCHIVE = $(TOOLCHAIN_BIN)../lib/swift_static/linux/lib_FoundationICU.a
