@@ -82,4 +82,39 @@ struct HistoryConfigTests {
         #expect(found.contains("6 alerts.gpu: unknown key"))
         #expect(found.contains("9 notifications.webhook_urls: expected http:// or https:// URLs, got \"ftp://x\""))
     }
+
+    /// Webhook URLs are read as the HTTP client will read them when it posts, so a URL it would refuse at every alert
+    /// (`HTTPClientError.invalidURL`, `.emptyHost`) is an error of the configuration instead, on the line of the key.
+    @Test func webhookURLsTheClientCannotPostToAreRefused() throws {
+        let issues = helper.issues(
+            """
+            [notifications]
+            webhook_urls = [
+              "http://hooks example.com/x",
+              "https:///alerts",
+              "http://",
+              "mailto:ops@example.com",
+            ]
+            """)
+        let found = issues.map { "\($0.line.map(String.init) ?? "-") \($0.key): \($0.message)" }
+        // Each element on its own line.
+        let expected = "notifications.webhook_urls: expected http:// or https:// URLs, got"
+        #expect(
+            found == [
+                "3 \(expected) \"http://hooks example.com/x\", which is not a URL",
+                "4 \(expected) \"https:///alerts\", which has no host",
+                "5 \(expected) \"http://\", which has no host",
+                "6 \(expected) \"mailto:ops@example.com\"",
+            ])
+
+        // Host names that are not ASCII are mapped to their IDNA form by the client (ICU's UTS #46): accepted.
+        let path = helper.file(
+            """
+            [notifications]
+            webhook_urls = ["https://bücher.example/hook", "http://ｌｏｃａｌｈｏｓｔ:8080/x", "HTTPS://[::1]:9/y"]
+            """)
+        defer { unlink(path) }
+        let configuration = try helper.loader.load(path: path, environment: [:])
+        #expect(configuration.notifications.webhookURLs.count == 3)
+    }
 }

@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
+import FoundationEssentials
+
 /// `[history]`: every collected series stored in compressed blocks, plus per-minute and per-hour rollups.
 public struct HistorySettings: Sendable, Hashable {
     /// `enabled`: false stores nothing and the history routes answer 503.
@@ -147,10 +149,25 @@ extension AlertSettings: ConfigSection {
     ]
 }
 
+extension NotificationSettings {
+    /// Why the HTTP client could not post to `url`, or nil when it can: the client parses it with Foundation's `URL`
+    /// (a host name that is not ASCII is mapped to its IDNA form) and needs the scheme `http` or `https` and a host.
+    /// A URL it cannot use would fail every delivery of every alert, so it is refused when the configuration is read.
+    static func webhookURLProblem(_ url: String) -> String? {
+        let expected = "expected http:// or https:// URLs"
+        guard let parsed = URL(string: url) else { return "\(expected), got \"\(url)\", which is not a URL" }
+        guard let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+            return "\(expected), got \"\(url)\""
+        }
+        guard let host = parsed.host, !host.isEmpty else { return "\(expected), got \"\(url)\", which has no host" }
+        return nil
+    }
+}
+
 extension NotificationSettings: ConfigSection {
     public static let keys: [ConfigKey<Self>] = [
         .bool("journald", \.journald),
-        .strings("webhook_urls", \.webhookURLs) { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? nil : "expected http:// or https:// URLs, got \"\($0)\"" },
+        .strings("webhook_urls", \.webhookURLs, check: NotificationSettings.webhookURLProblem),
         .string("webhook_secret", \.webhookSecret),
         .duration("webhook_timeout", \.webhookTimeout, min: .milliseconds(10)),
         .int("webhook_max_attempts", \.webhookMaxAttempts, in: 1...20),
