@@ -4,9 +4,10 @@
 Full Foundation (imported by GRDB and postgres-nio) links `lib_FoundationICU.a`, whose member
 `icu_packaged_data.cpp.o` holds ICU's whole common data package as one symbol, `icudtNN_dat` (34 MB: collation,
 word-break dictionaries, transliteration, the display names of every language, region, currency, unit and zone,
-legacy charset converters, and the locale data of some 800 locales). The agent loads three of its items: the time
+legacy charset converters, and the locale data of some 800 locales). The agent loads four of its items: the time
 zone rules of `[reports] time_zone` and of the host's zone (`zoneinfo64`, `timezoneTypes`, `keyTypeData`; traced
-with a breakpoint on ICU's table-of-contents lookup while every route was called, docs/benchmarks.md).
+with a breakpoint on ICU's table-of-contents lookup while every route was called, docs/benchmarks.md) and, for a URL
+with a host name that is not ASCII, the IDNA mapping (`uts46`).
 
 This script writes an object with a package of the items in KEEP, taken byte for byte from the toolchain's package,
 under a symbol of its own, and the linker arguments that make ICU's symbol its alias (`--defsym`, which lld resolves
@@ -57,6 +58,9 @@ KEEP = [
     # Charset name aliases (UTF-8 by any of its names) and compatibility normalisation.
     "cnvalias.icu",
     "nfkc.nrm",
+    # Loaded by the agent for a URL whose host name is not ASCII (a webhook at an internationalised domain name, or
+    # typed in full-width letters): Foundation's URL maps the host with ICU's UTS #46 IDNA (traced the same way).
+    "uts46.nrm",
 ]
 
 HEADER_MAGIC = b"\xda\x27"

@@ -134,6 +134,7 @@ def test_unknown_series_and_report_period_are_404(history_agent):
     assert report["metrics"]["memory_usage_percent"]["samples"] > 0
 
 
+@pytest.mark.icu_data
 def test_daily_reports_in_the_configured_time_zone_last_23_and_25_hours_on_clock_change_days(tmp_path):
     # Europe/Berlin: 2026-03-29 runs from 00:00 CET (23:00Z the day before) to 00:00 CEST (22:00Z), 23 hours;
     # 2026-10-25 from 00:00 CEST (22:00Z the day before) to 00:00 CET (23:00Z), 25 hours.
@@ -158,6 +159,7 @@ def test_daily_reports_in_the_configured_time_zone_last_23_and_25_hours_on_clock
     assert f'{config}:2: reports.time_zone: unknown time zone "Europe/Atlantis"' in result.stderr, result.stderr
 
 
+@pytest.mark.icu_data
 @pytest.mark.parametrize(
     "zone, date, expected",
     [
@@ -236,6 +238,35 @@ def test_alert_transitions_reach_a_webhook_signed_and_retried(tmp_path):
             assert agent.get_json("/api/v1/status")["alerts"]["state"] in ("warning", "critical")
             incidents = agent.get_json("/api/v1/incidents")
             assert any(i["rule"] == "cpu" and i["ended_at"] is None for i in incidents["incidents"])
+        finally:
+            agent.stop()
+    finally:
+        receiver.close()
+
+
+@pytest.mark.icu_data
+def test_a_webhook_at_a_host_name_that_is_not_ascii_is_posted_to_its_idna_form(tmp_path):
+    """The HTTP client maps a host name that is not ASCII with ICU's UTS #46 data: `ｌｏｃａｌｈｏｓｔ` in full-width
+    letters (as a CJK keyboard types them) is `localhost`. A release binary whose ICU data lacked the mapping refused
+    the URL at every delivery (HTTPClientError.invalidURL)."""
+    receiver = Receiver()
+    try:
+        port = receiver.server.server_address[1]
+        agent = start_agent(tmp_path, env={
+            "VIWORKS_AGENT_INTERVAL": "1s", "VIWORKS_ALERTS_FOR": "0s", "VIWORKS_ALERTS_CPU_WARNING": "0", "VIWORKS_ALERTS_CPU_WARNING_CLEAR": "0",
+            "VIWORKS_NOTIFICATIONS_WEBHOOK_URLS": f"http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54:{port}/hook",
+            "VIWORKS_NOTIFICATIONS_WEBHOOK_BACKOFF": "100ms", "VIWORKS_ALERTS_LOAD_ENABLED": "false", "VIWORKS_ALERTS_MEMORY_ENABLED": "false",
+            "VIWORKS_ALERTS_DISK_ENABLED": "false", "VIWORKS_ALERTS_SERVICES_ENABLED": "false",
+        })
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(receiver.requests) < 2:
+                time.sleep(0.2)
+            assert len(receiver.requests) >= 2, (receiver.requests, agent.log()[-2000:])
+            headers, body = receiver.requests[1]
+            assert headers["host"] == f"localhost:{port}"
+            assert json.loads(body)["rule"] == "cpu"
+            assert "webhook delivery failed" not in agent.log()
         finally:
             agent.stop()
     finally:

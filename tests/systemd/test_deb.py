@@ -78,9 +78,11 @@ def test_the_package_holds_the_stripped_binary_the_unit_and_the_configuration(pa
     dynamic = subprocess.run(["readelf", "-d", "-W", str(binary)], check=True, capture_output=True, text=True).stdout
     assert "BIND_NOW" in dynamic and "Flags: NOW PIE" in dynamic, dynamic
     assert "GNU_RELRO" in subprocess.run(["readelf", "-l", "-W", str(binary)], check=True, capture_output=True, text=True).stdout
-    # ICU's data trimmed (packaging/icu-data/trim.py): the time zone rules are there, the break dictionaries are not.
+    # ICU's data trimmed (packaging/icu-data/trim.py): the time zone rules and the IDNA mapping of host names are there,
+    # the break dictionaries are not.
     data = binary.read_bytes()
-    assert re.search(rb"icudt\d+l/zoneinfo64\.res", data) and not re.search(rb"icudt\d+l/brkitr/cjdict\.dict", data)
+    assert re.search(rb"icudt\d+l/zoneinfo64\.res", data) and re.search(rb"icudt\d+l/uts46\.nrm", data)
+    assert not re.search(rb"icudt\d+l/brkitr/cjdict\.dict", data)
     unit = (tree / "lib/systemd/system/viworks-agent.service").read_text()
     assert "ExecStart=/usr/bin/viworks-agent run" in unit and "/usr/local/bin" not in unit
     assert (tree / "etc/viworks-agent/agent.toml").read_text() == (REPO_ROOT / "examples/agent.toml").read_text()
