@@ -94,6 +94,8 @@ struct HistoryConfigTests {
               "https:///alerts",
               "http://",
               "mailto:ops@example.com",
+              "http://127.0.0.1:65536/x",
+              "https://hooks.example.com:0/x",
             ]
             """)
         let found = issues.map { "\($0.line.map(String.init) ?? "-") \($0.key): \($0.message)" }
@@ -105,6 +107,8 @@ struct HistoryConfigTests {
                 "4 \(expected) \"https:///alerts\", which has no host",
                 "5 \(expected) \"http://\", which has no host",
                 "6 \(expected) \"mailto:ops@example.com\"",
+                "7 \(expected) \"http://127.0.0.1:65536/x\", whose port 65536 is not between 1 and 65535",
+                "8 \(expected) \"https://hooks.example.com:0/x\", whose port 0 is not between 1 and 65535",
             ])
 
         // Host names that are not ASCII are mapped to their IDNA form by the client (ICU's UTS #46): accepted.

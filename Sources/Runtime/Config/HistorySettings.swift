@@ -151,7 +151,8 @@ extension AlertSettings: ConfigSection {
 
 extension NotificationSettings {
     /// Why the HTTP client could not post to `url`, or nil when it can: the client parses it with Foundation's `URL`
-    /// (a host name that is not ASCII is mapped to its IDNA form) and needs the scheme `http` or `https` and a host.
+    /// (a host name that is not ASCII is mapped to its IDNA form) and needs the scheme `http` or `https`, a host and a
+    /// port that fits a TCP port (a larger one stopped the agent at the first alert: NIO's socket address traps).
     /// A URL it cannot use would fail every delivery of every alert, so it is refused when the configuration is read.
     static func webhookURLProblem(_ url: String) -> String? {
         let expected = "expected http:// or https:// URLs"
@@ -160,6 +161,9 @@ extension NotificationSettings {
             return "\(expected), got \"\(url)\""
         }
         guard let host = parsed.host, !host.isEmpty else { return "\(expected), got \"\(url)\", which has no host" }
+        if let port = parsed.port, !(1...65_535).contains(port) {
+            return "\(expected), got \"\(url)\", whose port \(port) is not between 1 and 65535"
+        }
         return nil
     }
 }
