@@ -199,7 +199,10 @@ extension ServerSettings: ConfigSection {
         guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else {
             throw ConfigValueError(message: "expected host:port with a port in 0...65535, got \"\(text)\"")
         }
-        return (String(host), port)
+        switch HostName.normalized(host) {
+        case .success(let name): return (name, port)
+        case .failure(let problem): throw ConfigValueError(message: "expected host:port, got \"\(text)\": the host \(problem.reason)")
+        }
     }
 }
 

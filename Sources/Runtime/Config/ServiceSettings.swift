@@ -35,7 +35,8 @@ public struct ServiceProbeSpec: Sendable, Hashable, CustomStringConvertible {
         return "\(kind.rawValue)://\(hostPart):\(port)\(kind == .http ? path : "")"
     }
 
-    /// Parses `kind://host:port[/path]`; IPv6 hosts in brackets. Nil with a reason in `error` when malformed.
+    /// Parses `kind://host:port[/path]`; IPv6 hosts in brackets, a host name that is not ASCII in its IDNA form
+    /// (``HostName``). A failure with the reason when malformed.
     public static func parse(_ text: String) -> Result<ServiceProbeSpec, ProbeSpecError> {
         let parts = text.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else { return .failure(ProbeSpecError(text: text, reason: "expected kind://host:port")) }
@@ -65,10 +66,15 @@ public struct ServiceProbeSpec: Sendable, Hashable, CustomStringConvertible {
         guard !host.isEmpty, let port = Int(portText), (1...65535).contains(port) else {
             return .failure(ProbeSpecError(text: text, reason: "expected a host and a port in 1...65535"))
         }
+        let name: String
+        switch HostName.normalized(host) {
+        case .success(let normalized): name = normalized
+        case .failure(let problem): return .failure(ProbeSpecError(text: text, reason: "the host \"\(host)\" \(problem.reason)"))
+        }
         guard path.allSatisfy({ $0.isASCII && $0 != " " && $0 != "\r" && $0 != "\n" }) else {
             return .failure(ProbeSpecError(text: text, reason: "the path must be ASCII without spaces"))
         }
-        return .success(ServiceProbeSpec(kind: kind, host: String(host), port: port, path: path))
+        return .success(ServiceProbeSpec(kind: kind, host: name, port: port, path: path))
     }
 }
 

@@ -66,11 +66,10 @@ extension PostgreSQLOutputSettings: ConfigSection {
     public static let keys: [ConfigKey<Self>] = [
         .bool("enabled", \.enabled),
         .value("host", \.host) { raw throws(ConfigValueError) in
-            let host = try raw.string()
-            guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else {
-                throw ConfigValueError(message: "expected a host name or address, got \(raw.quoted)")
+            switch HostName.normalized(Substring(try raw.string())) {
+            case .success(let host): return host
+            case .failure(let problem): throw ConfigValueError(message: "expected a host name or address, got \(raw.quoted), which \(problem.reason)")
             }
-            return host
         },
         .int("port", \.port, in: 1...65535),
         .value("database", \.database) { raw throws(ConfigValueError) in try nonEmpty(raw, "a database name") },
