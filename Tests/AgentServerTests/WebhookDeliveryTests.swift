@@ -152,4 +152,30 @@ struct WebhookDeliveryTests {
         }
     }
 
+    /// At shutdown a delivery waiting for its next attempt makes it at once, what is queued gets one attempt, and nothing
+    /// is retried: with an hour of backoff this returns only if the wait is cut short (the time limit fails it otherwise).
+    @Test(.timeLimit(.minutes(1))) func stoppingCutsTheBackoffShortAndRetriesNothing() async throws {
+        var settings = NotificationSettings()
+        let url = "http://127.0.0.1:1/unreachable"
+        settings.webhookURLs = [url]
+        settings.webhookBackoff = .seconds(3600)
+        settings.webhookMaxAttempts = 5
+        settings.webhookTimeout = .milliseconds(300)
+        let transport = AsyncHTTPClientTransport()
+        let sender = WebhookSender(settings: settings, clock: ContinuousClock(), logger: logger, transport: transport)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await sender.run() }
+            sender.enqueue(Self.transition)
+            sender.enqueue(Self.transition)
+            // The first attempt failed (connection refused): the first notification waits for its second attempt.
+            while sender.waitingForRetry < 1 { try await Task.sleep(for: .milliseconds(10)) }
+            sender.stopRetrying()
+            sender.finish()
+            try await group.waitForAll()
+        }
+        try await transport.shutdown()
+        // The first: its attempt and the one made at once when the agent stopped; the second: one attempt.
+        #expect(sender.statistics[url] == WebhookSender<ContinuousClock>.Statistics(delivered: 0, failed: 2, rateLimited: 0, attempts: 3))
+    }
+
 }

@@ -65,7 +65,8 @@ public final class AlertNotifier<C: Clock>: Service, Sendable where C.Duration =
                 }
                 webhooks.enqueue(transition)
             }
-            // The engine ended (shutdown): deliver what is queued, then stop.
+            // The engine ended (shutdown): what is queued gets one attempt, without retries, then stop.
+            webhooks.stopRetrying()
             webhooks.finish()
             await group.waitForAll()
         }
@@ -142,10 +143,18 @@ public final class WebhookSender<C: Clock>: Sendable where C.Duration == Duratio
         var updated: C.Instant
     }
 
+    /// Whether ``stopRetrying()`` was called, and the backoff waits it ends.
+    struct Stopping {
+        var stopped = false
+        var nextID = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
+
     private let destinations: [Destination]
     private let buckets: Mutex<[Bucket]>
     private let stats: Mutex<[String: Statistics]>
     private let counter = Mutex<UInt64>(0)
+    private let stopping = Mutex(Stopping())
     private let settings: NotificationSettings
     private let clock: C
     private let logger: Logger
@@ -220,6 +229,55 @@ public final class WebhookSender<C: Clock>: Sendable where C.Duration == Duratio
         }
     }
 
+    /// The agent is stopping: from now on no delivery is retried, and a delivery waiting for its next attempt makes it at
+    /// once. What is queued still gets its attempt, so the shutdown waits for at most one `webhook_timeout` per queued
+    /// notification and destination instead of every attempt and backoff of each (an unreachable receiver held a
+    /// stopping agent for 36 s and more with the defaults).
+    public func stopRetrying() {
+        let waiters = stopping.withLock { state in
+            state.stopped = true
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private var isStopping: Bool { stopping.withLock { $0.stopped } }
+
+    /// Deliveries waiting for their next attempt.
+    var waitingForRetry: Int { stopping.withLock { $0.waiters.count } }
+
+    /// Waits `duration`, or less when ``stopRetrying()`` is called meanwhile.
+    /// - Throws: `CancellationError` when the task is cancelled.
+    private func backoff(_ duration: Duration) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.clock.sleep(for: duration) }
+            group.addTask { await self.untilStopping() }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Returns once ``stopRetrying()`` was called or the task is cancelled.
+    private func untilStopping() async {
+        let id = stopping.withLock { state -> Int in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = stopping.withLock { state -> Bool in
+                    if state.stopped || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            stopping.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+
     /// Ends the queues: ``run()`` returns once they are drained.
     public func finish() {
         for destination in destinations { destination.continuation.finish() }
@@ -240,7 +298,7 @@ public final class WebhookSender<C: Clock>: Sendable where C.Duration == Duratio
     func deliver(_ delivery: Delivery, to url: String) async {
         var headers = [("Content-Type", "application/json"), ("User-Agent", "viworks-agent"), ("X-ViWorks-Delivery", delivery.id)]
         if !settings.webhookSecret.isEmpty { headers.append(("X-ViWorks-Signature", Self.signature(body: delivery.body, secret: settings.webhookSecret))) }
-        var backoff = settings.webhookBackoff
+        var delay = settings.webhookBackoff
         for attempt in 1...settings.webhookMaxAttempts {
             stats.withLock { $0[url]?.attempts += 1 }
             var retry = true
@@ -256,17 +314,19 @@ public final class WebhookSender<C: Clock>: Sendable where C.Duration == Duratio
             } catch {
                 outcome = "\(error)"
             }
-            guard retry, attempt < settings.webhookMaxAttempts else {
+            guard retry, attempt < settings.webhookMaxAttempts, !isStopping else {
                 logger.warning(
-                    "alerts: webhook delivery failed", metadata: ["webhook.url": "\(url)", "attempts": "\(attempt)", "error": "\(outcome)"])
+                    retry && attempt < settings.webhookMaxAttempts
+                        ? "alerts: webhook delivery failed; not retried, the agent is stopping" : "alerts: webhook delivery failed",
+                    metadata: ["webhook.url": "\(url)", "attempts": "\(attempt)", "error": "\(outcome)"])
                 break
             }
             do {
-                try await clock.sleep(for: backoff)
+                try await backoff(delay)
             } catch {
                 break
             }
-            backoff = backoff * 2
+            delay = delay * 2
         }
         stats.withLock { $0[url]?.failed += 1 }
     }
