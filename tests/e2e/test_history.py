@@ -211,20 +211,28 @@ class Receiver:
         self.server.shutdown()
 
 
+def start_agent_alerting_to(tmp_path, url: str, **extra: str):
+    """An agent whose CPU rule warns at 0 % with no hold (the first collection raises an alert at once, the only rule on)
+    and posts to the webhook `url`, retrying after 100 ms."""
+    return start_agent(tmp_path, env={
+        "VIWORKS_AGENT_INTERVAL": "1s", "VIWORKS_ALERTS_FOR": "0s", "VIWORKS_ALERTS_CPU_WARNING": "0", "VIWORKS_ALERTS_CPU_WARNING_CLEAR": "0",
+        "VIWORKS_NOTIFICATIONS_WEBHOOK_URLS": url, "VIWORKS_NOTIFICATIONS_WEBHOOK_BACKOFF": "100ms", "VIWORKS_ALERTS_LOAD_ENABLED": "false",
+        "VIWORKS_ALERTS_MEMORY_ENABLED": "false", "VIWORKS_ALERTS_DISK_ENABLED": "false", "VIWORKS_ALERTS_SERVICES_ENABLED": "false", **extra,
+    })
+
+
+def wait_for_requests(receiver: Receiver, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(receiver.requests) < count:
+        time.sleep(0.2)
+
+
 def test_alert_transitions_reach_a_webhook_signed_and_retried(tmp_path):
     receiver = Receiver()
     try:
-        # Warning at 0 % CPU with no hold: the first collection raises an alert at once.
-        agent = start_agent(tmp_path, env={
-            "VIWORKS_AGENT_INTERVAL": "1s", "VIWORKS_ALERTS_FOR": "0s", "VIWORKS_ALERTS_CPU_WARNING": "0", "VIWORKS_ALERTS_CPU_WARNING_CLEAR": "0",
-            "VIWORKS_NOTIFICATIONS_WEBHOOK_URLS": receiver.url, "VIWORKS_NOTIFICATIONS_WEBHOOK_SECRET": "e2e-secret",
-            "VIWORKS_NOTIFICATIONS_WEBHOOK_BACKOFF": "100ms", "VIWORKS_ALERTS_LOAD_ENABLED": "false", "VIWORKS_ALERTS_MEMORY_ENABLED": "false",
-            "VIWORKS_ALERTS_DISK_ENABLED": "false", "VIWORKS_ALERTS_SERVICES_ENABLED": "false",
-        })
+        agent = start_agent_alerting_to(tmp_path, receiver.url, VIWORKS_NOTIFICATIONS_WEBHOOK_SECRET="e2e-secret")
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and len(receiver.requests) < 2:
-                time.sleep(0.2)
+            wait_for_requests(receiver, 2)
             assert len(receiver.requests) >= 2, receiver.requests
             (first_headers, first_body), (second_headers, second_body) = receiver.requests[:2]
             assert first_body == second_body  # the retry of the same notification
@@ -252,16 +260,9 @@ def test_a_webhook_at_a_host_name_that_is_not_ascii_is_posted_to_its_idna_form(t
     receiver = Receiver()
     try:
         port = receiver.server.server_address[1]
-        agent = start_agent(tmp_path, env={
-            "VIWORKS_AGENT_INTERVAL": "1s", "VIWORKS_ALERTS_FOR": "0s", "VIWORKS_ALERTS_CPU_WARNING": "0", "VIWORKS_ALERTS_CPU_WARNING_CLEAR": "0",
-            "VIWORKS_NOTIFICATIONS_WEBHOOK_URLS": f"http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54:{port}/hook",
-            "VIWORKS_NOTIFICATIONS_WEBHOOK_BACKOFF": "100ms", "VIWORKS_ALERTS_LOAD_ENABLED": "false", "VIWORKS_ALERTS_MEMORY_ENABLED": "false",
-            "VIWORKS_ALERTS_DISK_ENABLED": "false", "VIWORKS_ALERTS_SERVICES_ENABLED": "false",
-        })
+        agent = start_agent_alerting_to(tmp_path, f"http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54:{port}/hook")
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and len(receiver.requests) < 2:
-                time.sleep(0.2)
+            wait_for_requests(receiver, 2)
             assert len(receiver.requests) >= 2, (receiver.requests, agent.log()[-2000:])
             headers, body = receiver.requests[1]
             assert headers["host"] == f"localhost:{port}"
