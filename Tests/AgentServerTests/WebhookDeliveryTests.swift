@@ -68,6 +68,25 @@ struct WebhookDeliveryTests {
         }
     }
 
+    /// Queues `notifications` copies of ``transition`` on a sender over async-http-client, runs `meanwhile`, ends the
+    /// queues and returns the sender once it has delivered (or given up on) everything.
+    func deliver(
+        _ settings: NotificationSettings, notifications: Int = 1,
+        meanwhile: (WebhookSender<ContinuousClock>) async throws -> Void = { _ in }
+    ) async throws -> WebhookSender<ContinuousClock> {
+        let transport = AsyncHTTPClientTransport()
+        let sender = WebhookSender(settings: settings, clock: ContinuousClock(), logger: logger, transport: transport)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await sender.run() }
+            for _ in 0..<notifications { sender.enqueue(Self.transition) }
+            try await meanwhile(sender)
+            sender.finish()
+            try await group.waitForAll()
+        }
+        try await transport.shutdown()
+        return sender
+    }
+
     @Test func deliveryIsRetriedAfterAFailureAndSigned() async throws {
         try await Self.withReceiver(statuses: [500, 503]) { url, received in
             var settings = NotificationSettings()
@@ -75,15 +94,7 @@ struct WebhookDeliveryTests {
             settings.webhookSecret = "s3cret"
             settings.webhookBackoff = .milliseconds(20)
             settings.webhookMaxAttempts = 4
-            let transport = AsyncHTTPClientTransport()
-            let sender = WebhookSender(settings: settings, clock: ContinuousClock(), logger: logger, transport: transport)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await sender.run() }
-                sender.enqueue(Self.transition)
-                sender.finish()
-                try await group.waitForAll()
-            }
-            try await transport.shutdown()
+            let sender = try await deliver(settings)
             let requests = received.requests.withLock { $0 }
             #expect(requests.count == 3)
             #expect(sender.statistics[url] == WebhookSender<ContinuousClock>.Statistics(delivered: 1, failed: 0, rateLimited: 0, attempts: 3))
@@ -109,15 +120,7 @@ struct WebhookDeliveryTests {
             settings.webhookBackoff = .milliseconds(5)
             settings.webhookMaxAttempts = 3
             settings.webhookTimeout = .milliseconds(200)
-            let transport = AsyncHTTPClientTransport()
-            let sender = WebhookSender(settings: settings, clock: ContinuousClock(), logger: logger, transport: transport)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await sender.run() }
-                sender.enqueue(Self.transition)
-                sender.finish()
-                try await group.waitForAll()
-            }
-            try await transport.shutdown()
+            let sender = try await deliver(settings)
             #expect(sender.statistics[url] == WebhookSender<ContinuousClock>.Statistics(delivered: 0, failed: 1, rateLimited: 0, attempts: 3))
             // Each attempt that reached the receiver (all three, unless the machine is so loaded that one timed out
             // before its request arrived) carries the same delivery id.
@@ -136,15 +139,7 @@ struct WebhookDeliveryTests {
             settings.webhookMaxAttempts = 3
             // async-http-client keeps retrying a refused connection until the request's deadline.
             settings.webhookTimeout = .milliseconds(300)
-            let transport = AsyncHTTPClientTransport()
-            let sender = WebhookSender(settings: settings, clock: ContinuousClock(), logger: logger, transport: transport)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await sender.run() }
-                sender.enqueue(Self.transition)
-                sender.finish()
-                try await group.waitForAll()
-            }
-            try await transport.shutdown()
+            let sender = try await deliver(settings)
             #expect(received.requests.withLock { $0.count } == 1)
             #expect(sender.statistics[url]?.failed == 1)
             #expect(sender.statistics[url]?.attempts == 1)
@@ -161,19 +156,11 @@ struct WebhookDeliveryTests {
         settings.webhookBackoff = .seconds(3600)
         settings.webhookMaxAttempts = 5
         settings.webhookTimeout = .milliseconds(300)
-        let transport = AsyncHTTPClientTransport()
-        let sender = WebhookSender(settings: settings, clock: ContinuousClock(), logger: logger, transport: transport)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await sender.run() }
-            sender.enqueue(Self.transition)
-            sender.enqueue(Self.transition)
+        let sender = try await deliver(settings, notifications: 2) { sender in
             // The first attempt failed (connection refused): the first notification waits for its second attempt.
             while sender.waitingForRetry < 1 { try await Task.sleep(for: .milliseconds(10)) }
             sender.stopRetrying()
-            sender.finish()
-            try await group.waitForAll()
         }
-        try await transport.shutdown()
         // The first: its attempt and the one made at once when the agent stopped; the second: one attempt.
         #expect(sender.statistics[url] == WebhookSender<ContinuousClock>.Statistics(delivered: 0, failed: 2, rateLimited: 0, attempts: 3))
     }
