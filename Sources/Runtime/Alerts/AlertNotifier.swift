@@ -256,6 +256,8 @@ public final class WebhookSender<C: Clock>: Sendable where C.Duration == Duratio
             _ = try await group.next()
             group.cancelAll()
         }
+        // A cancelled task also ends the wait through `untilStopping`; it must not go on to the next attempt.
+        try Task.checkCancellation()
     }
 
     /// Returns once ``stopRetrying()`` was called or the task is cancelled.
