@@ -5,10 +5,6 @@
 
 import FoundationEssentials
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A host of the configuration (`[server] listen`, a service's probe, `[outputs.postgresql] host`) in the form the
 /// resolver and the peer take: an IP address as written, a name in ASCII.
 ///
@@ -25,8 +21,7 @@ enum HostName {
             if host.hasPrefix("[") { return .failure(Problem(reason: "is an IPv6 address in brackets: write it without them")) }
             // A link-local address may name its interface: fe80::1%eth0.
             let parts = host.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false)
-            var address = in6_addr()
-            guard inet_pton(AF_INET6, String(parts[0]), &address) == 1,
+            guard CIDRSyntax.parseAddress(String(parts[0]))?.count == 16,
                 parts.count == 1 || (!parts[1].isEmpty && parts[1].utf8.allSatisfy(isNameByte))
             else {
                 return .failure(Problem(reason: "is neither a host name nor an IPv6 address (a port goes in its own place)"))
