@@ -21,4 +21,13 @@
 // glibc's malloc_trim (not in Swift's Glibc module), for the start-up memory release.
 #include <malloc.h>
 
+// statfs (sys/vfs.h is not in Swift's Glibc module), for the configuration's check of where the state directory lies.
+#include <sys/vfs.h>
+
+// The type (f_type, e.g. PROC_SUPER_MAGIC) of the file system `path` lies on; 0 when statfs fails.
+static inline unsigned long viworks_fs_type(const char *path) {
+    struct statfs info;
+    return statfs(path, &info) == 0 ? (unsigned long)info.f_type : 0;
+}
+
 #endif

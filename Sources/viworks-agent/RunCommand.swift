@@ -77,8 +77,7 @@ struct RunCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             // Typically the listen address: a host that does not resolve, a port in use, no permission.
-            let host = configuration.server.host
-            let listen = host.contains(":") ? "[\(host)]:\(configuration.server.port)" : "\(host):\(configuration.server.port)"
+            let listen = configuration.server.listen
             let message = Self.describe(error, listen: listen, listening: agent.serverListening.isOpen)
             logger.critical("the agent stopped on an error", metadata: ["error": "\(message)", "listen": "\(listen)"])
             printError("error: \(message)")

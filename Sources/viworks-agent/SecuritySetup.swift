@@ -22,7 +22,7 @@ struct SecuritySetup: Sendable {
         if !loopback, tls == nil, security.allowInsecure {
             logger.warning(
                 "serving plain HTTP off loopback because server.allow_insecure = true: credentials cross the network in clear unless a TLS proxy is in front",
-                metadata: ["listen": "\(configuration.server.host):\(configuration.server.port)"])
+                metadata: ["listen": "\(configuration.server.listen)"])
         }
         let anonymous = security.anonymousRole(listenHost: configuration.server.host)
         logger.info(

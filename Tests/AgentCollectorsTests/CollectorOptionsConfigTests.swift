@@ -276,6 +276,7 @@ struct CollectorOptionsConfigTests {
             "43 commands.enabled: expected true or false, got \"on\"",
             "44 commands.max_running: 0 is out of range 1...256",
             "46 commands.backup.exec: unknown key (known: executable, arguments, parameters, optional, summary, timeout, max_output_bytes, user, group)",
+            "47 commands.backup.executable: /usr/bin/backup does not exist",
             "48 commands.backup.summary: expected a string, got 5",
             "49 commands.backup.max_output_bytes: 0 is out of range 1...16777216",
             "50 commands.backup.arguments: {target} has no [commands.backup.parameters] entry",

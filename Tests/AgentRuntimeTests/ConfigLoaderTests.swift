@@ -23,6 +23,24 @@ struct ConfigLoaderTests {
         return path
     }
 
+    /// Binds a new Unix socket under /tmp and returns its path (remove it with `unlink`).
+    func unixSocket() throws -> String {
+        let path = file("")
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0)
+        return path
+    }
+
     func issues(_ text: String, environment: [String: String] = [:]) -> [ConfigIssue] {
         let path = file(text)
         defer { unlink(path) }

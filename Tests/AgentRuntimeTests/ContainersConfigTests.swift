@@ -118,8 +118,8 @@ struct ContainersConfigTests {
         let auto = try helper.loader.load(path: nil, environment: ["VIWORKS_CONTAINERS_SOCKET": missing]).containers
         #expect(auto.enabled == .auto && !auto.isEnabled)
         #expect(auto.disabledReason == "no engine socket at \(missing) ([containers] enabled = \"auto\")")
-        // auto is on when the socket exists (any file will do for the check).
-        let present = helper.file("")
+        // auto is on when the socket exists.
+        let present = try helper.unixSocket()
         defer { unlink(present) }
         #expect(try helper.loader.load(path: nil, environment: ["VIWORKS_CONTAINERS_SOCKET": present]).containers.isEnabled)
         let off = try helper.loader.load(path: nil, environment: ["VIWORKS_CONTAINERS_ENABLED": "false"]).containers

@@ -37,9 +37,10 @@ struct HostNameTests {
         #expect(probeProblem("http://user@127.0.0.1:80/") == "the host \"user@127.0.0.1\" \(onlyName)")
         #expect(probeProblem("tcp://\(String(repeating: "a", count: 254)):80") == "the host \"\(String(repeating: "a", count: 254))\" \(onlyName)")
         // A line break would have gone into the HTTP probe's Host header.
+        #expect(probeProblem("http://127.0.0.1\r\nX-Injected: yes\r\nY:1:28080/") == "expected host:port, an IPv6 address as [ipv6]:port")
         #expect(
-            probeProblem("http://127.0.0.1\r\nX-Injected: yes\r\nY:1:28080/") == "the host \"127.0.0.1\r\nX-Injected: yes\r\nY:1\" is neither a host "
-                + "name nor an IPv6 address (a port goes in its own place)")
+            probeProblem("http://127.0.0.1\r\nX-Injected:28080/") == "the host \"127.0.0.1\r\nX-Injected\" may contain only letters, digits, '-', '_' "
+                + "and '.' (at most 253 of them)")
         #expect(probeProblem("tcp://[fe80::1%]:80") != nil)
         #expect(probeProblem("tcp://[fe80::1%e h]:80") != nil)
     }

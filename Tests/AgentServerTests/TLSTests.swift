@@ -260,5 +260,48 @@ struct TLSTests {
     }
 }
 
+/// CA files hold certificates: a private key or other text in their place is refused where it is configured, not at
+/// every handshake.
+struct CAFileTests {
+    @Test func aClientCAFileThatHoldsNoCertificateIsRefused() throws {
+        let pki = try TestPKI()
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let leaf = try pki.leaf(serial: [0x51])
+        var settings = TLSSettings()
+        settings.certFile = try directory.write("cert.pem", leaf.cert)
+        settings.keyFile = try directory.write("key.pem", leaf.key)
+        for (name, text) in [("key-as-ca.pem", leaf.key), ("text-as-ca.pem", "not a certificate\n"), ("cert-and-key.pem", pki.caPEM + "\n" + leaf.key)] {
+            settings.clientCAFile = try directory.write(name, text)
+            let error = #expect(throws: AccessControlError.self) { try TLSContextProvider(settings: settings) }
+            #expect(error?.description == "\(directory.path)/\(name): not a PEM certificate")
+        }
+        settings.clientCAFile = try directory.write("two.pem", pki.caPEM + "\n" + (try TestPKI(name: "second CA")).caPEM)
+        #expect(throws: Never.self) { try TLSContextProvider(settings: settings) }
+    }
+
+    @Test func aPostgreSQLCAFileThatHoldsNoCertificateIsAConfigurationError() throws {
+        let pki = try TestPKI()
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let key = try directory.write("key.pem", try pki.leaf(serial: [0x61]).key)
+        let ca = try directory.write("ca.pem", pki.caPEM)
+        let loader = ConfigLoader(knownCollectors: ["cpu"])
+        func issues(caFile: String) throws -> [String] {
+            let config = try directory.write(
+                "agent.toml",
+                "[outputs.postgresql]\nenabled = true\nagent_id = \"a1\"\ntls = \"verify-full\"\nca_file = \"\(caFile)\"\n")
+            do {
+                _ = try loader.load(path: config, environment: [:])
+                return []
+            } catch {
+                return error.issues.map { "\($0.line.map(String.init) ?? "-") \($0.key): \($0.message)" }
+            }
+        }
+        #expect(try issues(caFile: key) == ["5 outputs.postgresql.ca_file: \(key) holds no PEM certificates"])
+        #expect(try issues(caFile: ca) == [])
+    }
+}
+
 /// `(cert, key)` of a leaf.
 func pair(_ leaf: (cert: String, key: String, serial: [UInt8])) -> (cert: String, key: String) { (leaf.cert, leaf.key) }

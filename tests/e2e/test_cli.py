@@ -356,20 +356,43 @@ def test_logs_without_journal_files_are_503_journal_unavailable_not_an_empty_lis
         agent.stop()
 
 
-def test_an_unusable_state_directory_is_told_in_plain_words(tmp_path):
-    """The state directory under a regular file cannot be made: the agent still serves (history and audit
-    unavailable), and what it says about it names the directory and the system's reason, never a Foundation error."""
-    blocker = tmp_path / "file"
-    blocker.write_text("not a directory\n")
-    agent = start_agent(tmp_path / "run", "--log-format", "logfmt", env={"VIWORKS_AGENT_STATE_DIRECTORY": str(blocker / "state")})
+def test_a_state_directory_that_cannot_be_made_is_told_in_plain_words(tmp_path):
+    """A state directory that passes the configuration's check but cannot be made (here a name longer than the file
+    system takes): the agent still serves (history and audit unavailable), and what it says about it names the
+    directory and the system's reason, never a Foundation error."""
+    too_long = tmp_path / ("x" * 300)
+    agent = start_agent(tmp_path / "run", "--log-format", "logfmt", env={"VIWORKS_AGENT_STATE_DIRECTORY": str(too_long / "state")})
     try:
         status = agent.get_json("/api/v1/status")
         reasons = [status["storage"]["history"]["reason"] or "", status["storage"]["audit"]["reason"] or ""]
         log = agent.log_path.read_text(errors="replace")
     finally:
         agent.stop()
-    expected = f"mkdir {blocker}/state: Not a directory"
+    expected = f"mkdir {too_long}: File name too long"
     assert any(expected in reason for reason in reasons), reasons
     assert expected in log, log[-2000:]
     for text in reasons + [log]:
         assert_plain(text)
+
+
+def test_a_state_directory_below_a_regular_file_is_a_configuration_error(tmp_path):
+    """Below a regular file no directory can ever be made: check-config and the start refuse it, naming the key."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory\n")
+    config = tmp_path / "agent.toml"
+    config.write_text(f'[agent]\nstate_directory = "{blocker}/state"\n')
+    # check-config exits 1, run 78 (EX_CONFIG).
+    for command, code in ((["check-config", "--config", str(config)], 1), (["run", "--config", str(config), "--listen", "127.0.0.1:0"], 78)):
+        result = run_cli(*command)
+        assert result.returncode == code, (command, result.stdout, result.stderr)
+        assert f"{config}:2: agent.state_directory: {blocker} is not a directory" in result.stderr, result.stderr
+
+
+def test_a_TZ_the_agent_cannot_read_is_a_warning_naming_it():
+    """A POSIX TZ rule names no zone Foundation knows: check-config passes and warns that reports use UTC."""
+    rule = "CET-1CEST,M3.5.0,M10.5.0/3"
+    result = run_cli("check-config", env={"TZ": rule})
+    assert result.returncode == 0, result.stderr
+    assert f'warning: TZ="{rule}" names no time zone the agent knows' in result.stderr, result.stderr
+    assert "reports use UTC; set [reports] time_zone" in result.stderr
+    assert "warning" not in run_cli("check-config", env={"TZ": ":Europe/Berlin"}).stderr

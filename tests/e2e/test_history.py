@@ -161,22 +161,23 @@ def test_daily_reports_in_the_configured_time_zone_last_23_and_25_hours_on_clock
 
 @pytest.mark.icu_data
 @pytest.mark.parametrize(
-    "zone, date, expected",
+    "tz, zone, date, expected",
     [
         # The US clock change (02:00 EST -> 03:00 EDT): 23 hours.
-        ("America/New_York", "2026-03-08", ["2026-03-08T05:00:00.000000000+00:00", "2026-03-09T04:00:00.000000000+00:00",
+        ("America/New_York", "America/New_York", "2026-03-08", ["2026-03-08T05:00:00.000000000+00:00", "2026-03-09T04:00:00.000000000+00:00",
                                             "2026-03-08T00:00:00-05:00", "2026-03-09T00:00:00-04:00", 82_800]),
-        # Lord Howe Island moves its clocks by half an hour (02:00 +11:00 -> 01:30 +10:30): 24.5 hours.
-        ("Australia/Lord_Howe", "2026-04-05", ["2026-04-04T13:00:00.000000000+00:00", "2026-04-05T13:30:00.000000000+00:00",
+        # Lord Howe Island moves its clocks by half an hour (02:00 +11:00 -> 01:30 +10:30): 24.5 hours. TZ with the
+        # leading colon the C library allows.
+        (":Australia/Lord_Howe", "Australia/Lord_Howe", "2026-04-05", ["2026-04-04T13:00:00.000000000+00:00", "2026-04-05T13:30:00.000000000+00:00",
                                                "2026-04-05T00:00:00+11:00", "2026-04-06T00:00:00+10:30", 88_200]),
-        # A half-hour offset without clock changes.
-        ("Asia/Kolkata", "2026-03-08", ["2026-03-07T18:30:00.000000000+00:00", "2026-03-08T18:30:00.000000000+00:00",
+        # A half-hour offset without clock changes; TZ as the path of the zone file.
+        ("/usr/share/zoneinfo/Asia/Kolkata", "Asia/Kolkata", "2026-03-08", ["2026-03-07T18:30:00.000000000+00:00", "2026-03-08T18:30:00.000000000+00:00",
                                         "2026-03-08T00:00:00+05:30", "2026-03-09T00:00:00+05:30", 86_400]),
     ],
 )
-def test_reports_without_a_configured_time_zone_follow_the_hosts_TZ(tmp_path, zone, date, expected):
+def test_reports_without_a_configured_time_zone_follow_the_hosts_TZ(tmp_path, tz, zone, date, expected):
     # Hand-checked with Python's zoneinfo (the IANA rules of 2026).
-    agent = start_agent(tmp_path, env={"TZ": zone})
+    agent = start_agent(tmp_path, env={"TZ": tz})
     try:
         report = agent.get_json(f"/api/v1/reports/daily?date={date}")
         assert report["time_zone"] == zone

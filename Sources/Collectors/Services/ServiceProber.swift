@@ -47,7 +47,7 @@ public struct ServiceProber: Sendable {
     public func probe(_ spec: ServiceProbeSpec, timeout: Duration) async -> ServiceProbeResult {
         let started = ContinuousClock.now
         func elapsed() -> Double { (ContinuousClock.now - started).secondsDouble }
-        let target = spec.host.contains(":") ? "[\(spec.host)]:\(spec.port)" : "\(spec.host):\(spec.port)"
+        let target = HostName.endpoint(spec.host, spec.port)
         let milliseconds = Int64(max(1, timeout.secondsDouble * 1000))
         do {
             let detail: String
@@ -152,7 +152,7 @@ public struct ServiceProber: Sendable {
             }
         let deadline = channel.channel.eventLoop.scheduleTask(in: .milliseconds(milliseconds)) { channel.channel.close(promise: nil) }
         defer { deadline.cancel() }
-        let host = spec.host.contains(":") ? "[\(spec.host)]:\(spec.port)" : "\(spec.host):\(spec.port)"
+        let host = HostName.endpoint(spec.host, spec.port)
         return try await channel.executeThenClose { inbound, outbound in
             var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: spec.path)
             head.headers.add(name: "Host", value: host)

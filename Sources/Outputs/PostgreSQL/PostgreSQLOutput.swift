@@ -80,7 +80,7 @@ public final class PostgreSQLOutput: Service {
         logger.info(
             "outputs.\(Self.name): pushing collections",
             metadata: [
-                "host": "\(settings.host):\(settings.port)", "database": "\(settings.database)", "user": "\(settings.user)",
+                "host": "\(HostName.endpoint(settings.host, settings.port))", "database": "\(settings.database)", "user": "\(settings.user)",
                 "agent_id": "\(database.agentID)", "tls": "\(settings.tls.rawValue)", "outbox": "\(outbox.path)",
             ])
         if let backlog = try? outbox.backlog() {
@@ -159,7 +159,7 @@ public final class PostgreSQLOutput: Service {
                 failures += 1
                 var reason = PostgreSQLDatabase.describe(error)
                 if case .timedOut = error as? CollectorError, let diagnosis = await database.diagnoseConnection() {
-                    reason = "cannot connect to \(settings.host):\(settings.port): \(diagnosis)"
+                    reason = "cannot connect to \(HostName.endpoint(settings.host, settings.port)): \(diagnosis)"
                 }
                 let previous = board.state(Self.name)?.lastError
                 board.update(Self.name) { state in

@@ -117,6 +117,9 @@ public struct ServerSettings: Sendable, Hashable {
     public var eventLoopThreads: Int = 1
 
     public init() {}
+
+    /// The listen address as written in logs and messages (`127.0.0.1:9740`, `[::1]:9740`).
+    public var listen: String { HostName.endpoint(host, port) }
 }
 
 /// `[log]`.
@@ -181,20 +184,8 @@ extension ServerSettings: ConfigSection {
 
     /// `host:port` or `[v6]:port`, port 0...65535.
     static func listenAddress(_ text: String) throws(ConfigValueError) -> (String, Int) {
-        let host: Substring
-        let portText: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
-                throw ConfigValueError(message: "expected host:port such as \"127.0.0.1:9740\" or \"[::1]:9740\", got \"\(text)\"")
-            }
-            host = text[text.index(after: text.startIndex)..<close]
-            portText = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon else {
-                throw ConfigValueError(message: "expected host:port such as \"127.0.0.1:9740\" or \"[::1]:9740\", got \"\(text)\"")
-            }
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
+        guard let (host, portText) = HostName.splitEndpoint(text[...]) else {
+            throw ConfigValueError(message: "expected host:port such as \"127.0.0.1:9740\" or \"[::1]:9740\", got \"\(text)\"")
         }
         guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else {
             throw ConfigValueError(message: "expected host:port with a port in 0...65535, got \"\(text)\"")

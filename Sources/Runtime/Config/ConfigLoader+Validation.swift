@@ -47,7 +47,24 @@ extension ConfigLoader {
         }
         for definition in configuration.commands.definitions {
             let key = "commands.\(definition.id)"
-            if definition.executable.isEmpty { issue(key, "a command needs an absolute executable") }
+            let executable = definition.executable
+            if executable.isEmpty {
+                issue(key, "a command needs an absolute executable")
+            } else if !HostFile.exists(executable) {
+                issue(key + ".executable", "\(executable) does not exist")
+            } else if HostFile.kind(executable) != .regularFile || access(executable, X_OK) != 0 {
+                issue(key + ".executable", "\(executable) is not an executable file")
+            }
+            do throws(UserAccounts.LookupError) {
+                if let user = definition.user { _ = try UserAccounts.userID(user) }
+            } catch {
+                issue(key + ".user", "\(error) on this host")
+            }
+            do throws(UserAccounts.LookupError) {
+                if let group = definition.group { _ = try UserAccounts.groupID(group) }
+            } catch {
+                issue(key + ".group", "\(error) on this host")
+            }
             let used = definition.arguments.flatMap { CommandDefinition.pieces($0) ?? [] }.compactMap { piece -> String? in
                 if case .parameter(let name) = piece { return name }
                 return nil
@@ -56,6 +73,15 @@ extension ConfigLoader {
         }
         for definition in configuration.services.definitions where definition.enabled && !definition.isLocatable {
             issue("services.\(definition.name)", "a service needs units, process_names or command_patterns to be found")
+        }
+        // The agent's own files: the state directory (its databases, the outbox) and the history database.
+        if let problem = HostFile.directoryProblem(configuration.stateDirectory) { issue("agent.state_directory", problem) }
+        if !history.path.isEmpty {
+            if HostFile.kind(history.path) == .directory {
+                issue("history.path", "\(history.path) is a directory: name the database file in it, such as \(history.path.hasSuffix("/") ? history.path : history.path + "/")history.db")
+            } else if let problem = HostFile.directoryProblem(String(history.path[..<(history.path.lastIndex(of: "/") ?? history.path.startIndex)])) {
+                issue("history.path", problem)
+            }
         }
         validateContainers(configuration.containers, issue: issue) { locator?.exactLine(of: $0.split(separator: ".").map(String.init)) != nil }
         let postgresql = configuration.outputs.postgresql
@@ -66,7 +92,8 @@ extension ConfigLoader {
             for (key, path) in [("password_file", postgresql.passwordFile), ("ca_file", postgresql.caFile)] {
                 guard let path else { continue }
                 do {
-                    _ = try HostFile.read(path, limit: 1 << 20)
+                    let text = try HostFile.read(path, limit: 1 << 20)
+                    if key == "ca_file", PEMCertificates.count(text) == nil { issue("outputs.postgresql.ca_file", "\(path) holds no PEM certificates") }
                 } catch {
                     issue("outputs.postgresql.\(key)", "cannot read \(path): \(error.reason)")
                 }
@@ -98,6 +125,10 @@ extension ConfigLoader {
         }
         for error in containers.validate() where !missing.contains(error.field) {
             issue("containers.\(error.field)", nil, error.message)
+        }
+        // The engine may start after the agent: a socket that is not there yet is fine, something else in its place is not.
+        if containers.enabled != .off, let kind = HostFile.kind(containers.socket), kind != .socket {
+            issue("containers.socket", nil, "\(containers.socket) is not a socket (the engine's API socket, such as \(ContainerSettings.defaultSocket))")
         }
     }
 
@@ -166,9 +197,12 @@ extension ConfigLoader {
             }
         }
         for path in jwt.publicKeyFiles where !HostFile.exists(path) { issue("auth.jwt.public_key_files", "\(path) does not exist") }
+        if !jwt.isEnabled, jwt != JWTSettings() {
+            issue("auth.jwt", "[auth.jwt] needs hs256_secret_file or public_key_files: without a key no token can be verified and the table is ignored")
+        }
         let host = configuration.server.host
         if !SecuritySettings.isLoopback(host: host) {
-            let listen = "\(host):\(configuration.server.port)"
+            let listen = configuration.server.listen
             if !tls.isEnabled && !security.allowInsecure {
                 issue(
                     "server.listen",

@@ -13,7 +13,23 @@ import FoundationEssentials
 /// webhook URL; the resolver (`getaddrinfo`) does no such mapping and would not find the name. Anything else than
 /// letters, digits, `-`, `_` and `.` in a name (a space, a line break, `@`, `/`, `%`) is refused: a line break would
 /// end up in an HTTP probe's `Host` header, a user before `@` would be looked up as part of the name.
-enum HostName {
+public enum HostName {
+    /// `host:port` as a peer, a log line or a `Host` header writes it: an IPv6 address in brackets (`[::1]:9740`).
+    public static func endpoint(_ host: String, _ port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// The host and the port text of `host:port` or `[ipv6]:port` (the brackets dropped), or nil when it has neither
+    /// form: no colon, more than one outside brackets, or text between `]` and the colon. Neither part is checked.
+    static func splitEndpoint(_ text: Substring) -> (host: Substring, port: Substring)? {
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            return (text[text.index(after: text.startIndex)..<close], text[text.index(close, offsetBy: 2)...])
+        }
+        guard let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon else { return nil }
+        return (text[..<colon], text[text.index(after: colon)...])
+    }
+
     /// The host as it goes on the wire, or why it cannot be one (a phrase that follows the quoted host).
     static func normalized(_ host: Substring) -> Result<String, Problem> {
         guard !host.isEmpty else { return .failure(Problem(reason: "is empty")) }

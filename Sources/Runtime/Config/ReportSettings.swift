@@ -7,6 +7,12 @@
 import Foundation
 public import FoundationEssentials
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// `[reports]`: the daily, weekly and monthly reports of `GET /api/v1/reports/{period}`.
 public struct ReportSettings: Sendable, Hashable {
     /// `time_zone`: the IANA zone (`Europe/Berlin`) whose calendar days, weeks (Monday to Monday) and months a report
@@ -16,10 +22,32 @@ public struct ReportSettings: Sendable, Hashable {
 
     public init() {}
 
-    /// The configured zone, else the host's: `TZ`, else the zone /etc/localtime links to, else UTC (Foundation's
-    /// `TimeZone.current`).
+    /// The configured zone, else the host's (``hostTimeZone(tz:)`` of the process's `TZ`).
     public var resolvedTimeZone: TimeZone {
-        timeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone.current
+        timeZone.flatMap(TimeZone.init(identifier:)) ?? Self.hostTimeZone(tz: getenv("TZ").map { String(cString: $0) }).zone
+    }
+
+    /// The host's zone as the C library takes it: `TZ` when set (a zone name, also after a `:`, or the path of a zone
+    /// file under a `zoneinfo` directory or of a link to one: `:Europe/Berlin`, `/usr/share/zoneinfo/Europe/Berlin`,
+    /// `:/etc/localtime`), empty meaning UTC; else the zone
+    /// /etc/localtime links to, else UTC (Foundation's `TimeZone.current`). A `TZ` that names no zone Foundation
+    /// knows (a POSIX rule such as `CET-1CEST,M3.5.0,M10.5.0/3`, a misspelt name) gives UTC and says why in
+    /// `problem`, which the agent logs at start and `check-config` prints as a warning.
+    public static func hostTimeZone(tz: String?) -> (zone: TimeZone, problem: String?) {
+        guard let tz else { return (TimeZone.current, nil) }
+        var name = Substring(tz)
+        if name.hasPrefix(":") { name = name.dropFirst() }
+        if name.isEmpty { return (.gmt, nil) }
+        if name.hasPrefix("/") {
+            // A zone file, or a link to one (`/etc/localtime`): the name is what follows the zoneinfo directory.
+            let path = name.contains("/zoneinfo/") ? String(name) : HostFile.readLink(String(name)) ?? String(name)
+            if let zoneinfo = path.ranges(of: "/zoneinfo/").last { name = path[zoneinfo.upperBound...] }
+        }
+        if let zone = TimeZone(identifier: String(name)) { return (zone, nil) }
+        return (
+            .gmt,
+            "TZ=\"\(tz)\" names no time zone the agent knows (an IANA name such as Europe/Berlin, or a path under /usr/share/zoneinfo): reports use UTC; set [reports] time_zone"
+        )
     }
 }
 

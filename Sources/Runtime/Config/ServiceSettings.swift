@@ -31,8 +31,7 @@ public struct ServiceProbeSpec: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        let hostPart = host.contains(":") ? "[\(host)]" : host
-        return "\(kind.rawValue)://\(hostPart):\(port)\(kind == .http ? path : "")"
+        "\(kind.rawValue)://\(HostName.endpoint(host, port))\(kind == .http ? path : "")"
     }
 
     /// Parses `kind://host:port[/path]`; IPv6 hosts in brackets, a host name that is not ASCII in its IDNA form
@@ -50,18 +49,8 @@ public struct ServiceProbeSpec: Sendable, Hashable, CustomStringConvertible {
             path = String(rest[slash...])
             rest = rest[..<slash]
         }
-        let host: Substring
-        let portText: Substring
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]"), rest[rest.index(after: close)...].hasPrefix(":") else {
-                return .failure(ProbeSpecError(text: text, reason: "expected [ipv6]:port"))
-            }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            portText = rest[rest.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = rest.lastIndex(of: ":") else { return .failure(ProbeSpecError(text: text, reason: "expected host:port")) }
-            host = rest[..<colon]
-            portText = rest[rest.index(after: colon)...]
+        guard let (host, portText) = HostName.splitEndpoint(rest) else {
+            return .failure(ProbeSpecError(text: text, reason: "expected host:port, an IPv6 address as [ipv6]:port"))
         }
         guard !host.isEmpty, let port = Int(portText), (1...65535).contains(port) else {
             return .failure(ProbeSpecError(text: text, reason: "expected a host and a port in 1...65535"))
@@ -262,9 +251,9 @@ extension ServiceDefinition: ConfigSection {
     public static let keys: [ConfigKey<Self>] = [
         .bool("enabled", \.enabled),
         .bool("critical", \.critical),
-        .strings("units", \.units) {
-            $0.isEmpty || $0.contains("/") || $0.contains(" ") || !$0.contains(".")
-                ? "\"\($0)\" is not a unit name such as \"nginx.service\" or \"postgresql@*.service\"" : nil
+        .strings("units", \.units) { unit in
+            let problem = SystemdUnitName.problem(unit, globs: true) ?? (unit.contains(".") ? nil : "has no type suffix such as .service")
+            return problem.map { "\"\(unit)\" is not a unit name such as \"nginx.service\" or \"postgresql@*.service\": it \($0)" }
         },
         .strings("process_names", \.processNames) { $0.isEmpty || $0.contains("/") ? "\"\($0)\" is not a process name (comm)" : nil },
         .strings("command_patterns", \.commandPatterns) { $0.count < 2 ? "a command pattern must have at least 2 characters, got \"\($0)\"" : nil },

@@ -42,6 +42,8 @@ public struct ContainerSettings: Sendable, Hashable {
     }
 
     public static let defaultSocket = "/var/run/docker.sock"
+    /// The longest path a Unix socket address holds (`sun_path` is 108 bytes with its terminating NUL).
+    public static let maximumSocketPathBytes = 107
     public static let defaultPortRange: ClosedRange<Int> = 20000...20999
 
     /// `enabled`; default `auto`.
@@ -104,6 +106,9 @@ public struct ContainerSettings: Sendable, Hashable {
     public func validate() -> [FieldError] {
         var errors: [FieldError] = []
         if !socket.hasPrefix("/") { errors.append(FieldError(field: "socket", message: "must be an absolute path, got \"\(socket)\"")) }
+        if socket.utf8.count > Self.maximumSocketPathBytes {
+            errors.append(FieldError(field: "socket", message: "must be at most \(Self.maximumSocketPathBytes) bytes (a Unix socket address's limit), got \(socket.utf8.count)"))
+        }
         if portRange.lowerBound < 1024 || portRange.upperBound > 65535 {
             errors.append(FieldError(field: "port_range", message: "must lie within 1024-65535, got \(portRange.lowerBound)-\(portRange.upperBound)"))
         }

@@ -23,6 +23,23 @@ public struct FileFingerprint: Sendable, Hashable {
 }
 
 extension HostFile {
+    /// What a path is, following symlinks.
+    public enum Kind: Sendable, Hashable {
+        case directory, regularFile, socket, other
+    }
+
+    /// What `path` is (following symlinks), or nil when it does not exist or cannot be looked at.
+    public static func kind(_ path: String) -> Kind? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: return .directory
+        case S_IFREG: return .regularFile
+        case S_IFSOCK: return .socket
+        default: return .other
+        }
+    }
+
     /// The fingerprint of `path` (following symlinks, as a reader would); zeros when it does not exist.
     public static func fingerprint(_ path: String) -> FileFingerprint {
         var info = stat()

@@ -10,6 +10,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSystemd
 
 /// An error reading a host file; `errno` tells a missing file (ENOENT, ESRCH for a vanished PID) from a real failure.
 public struct HostFileError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -158,6 +159,21 @@ public enum HostFile {
     /// Whether a path exists (following symlinks).
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
+    }
+
+    /// Why a directory cannot be at `path` or be made there, or nil: the path or, when it does not exist yet, the
+    /// nearest existing directory above it is not a directory or lies on procfs or sysfs, where no file can be made.
+    public static func directoryProblem(_ path: String) -> String? {
+        var existing = path
+        while kind(existing) == nil, existing != "/", !existing.isEmpty {
+            existing = "/" + existing.split(separator: "/").dropLast().joined(separator: "/")
+        }
+        if let kind = kind(existing), kind != .directory { return "\(existing) is not a directory" }
+        switch viworks_fs_type(existing) {
+        case 0x9fa0: return "\(existing) is on procfs, where no file can be made"
+        case 0x6265_6572: return "\(existing) is on sysfs, where no file can be made"
+        default: return nil
+        }
     }
 
     /// The target of a symlink, or nil.

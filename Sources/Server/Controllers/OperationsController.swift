@@ -227,15 +227,12 @@ public struct OperationsController: Sendable {
         return try json(LogsDTO(units: units, entries: entries))
     }
 
-    /// A systemd unit name: `[A-Za-z0-9:_.@-]`, with a type suffix (`.service` added when missing). Anything that looks
-    /// like a path (`/`, `..`, `\`, NUL, `%`) is refused before the allowlist is even consulted.
+    /// A systemd unit name (``SystemdUnitName``), `.service` added when it has no type suffix. Anything that looks
+    /// like a path is refused before the allowlist is even consulted.
     static func unitName(_ raw: String) throws -> String {
-        guard !raw.isEmpty, raw.utf8.count <= 256 else { throw QueryParameters.invalid("unit must be a unit name such as nginx.service") }
-        guard !raw.contains("/"), !raw.contains(".."), !raw.contains("\\"), !raw.contains("%"), !raw.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
-            throw QueryParameters.invalid("unit must be a unit name, not a path: \(CommandCatalog.shortened(raw))")
+        if let problem = SystemdUnitName.problem(raw) {
+            throw QueryParameters.invalid("unit must be a unit name such as nginx.service: \"\(CommandCatalog.shortened(raw))\" \(problem)")
         }
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.@-".utf8)
-        guard raw.utf8.allSatisfy(allowed.contains) else { throw QueryParameters.invalid("unit must be a unit name: \(CommandCatalog.shortened(raw))") }
         return raw.contains(".") ? raw : raw + ".service"
     }
 

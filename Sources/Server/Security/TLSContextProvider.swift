@@ -112,8 +112,7 @@ public final class TLSContextProvider: Sendable {
         var clientCAs: [NIOSSLCertificate]?
         if let caFile = settings.clientCAFile {
             let caPEM = try read(caFile)
-            guard (try? PEMDocument.parseMultiple(pemString: caPEM).map { try Certificate(pemDocument: $0) })?.isEmpty == false,
-                let certificates = try? NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)), !certificates.isEmpty
+            guard PEMCertificates.count(caPEM) != nil, let certificates = try? NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)), !certificates.isEmpty
             else {
                 throw AccessControlError("\(caFile): not a PEM certificate")
             }
