@@ -51,7 +51,7 @@ struct RunCommand: AsyncParsableCommand {
         let levelControl = LoggingBootstrap.bootstrap(configuration.log)
         let logger = Logger(label: "viworks-agent")
         for warning in loaded.warnings {
-            logger.warning("\(warning.message)", metadata: ["variable": "\(warning.key)", "source": "\(warning.source)"])
+            logger.warning("\(warning.message)", metadata: ["key": "\(warning.key)", "source": "\(warning.source)\(warning.line.map { ":\($0)" } ?? "")"])
         }
         let security: SecuritySetup
         do {

@@ -271,13 +271,16 @@ struct CAFileTests {
         var settings = TLSSettings()
         settings.certFile = try directory.write("cert.pem", leaf.cert)
         settings.keyFile = try directory.write("key.pem", leaf.key)
-        for (name, text) in [("key-as-ca.pem", leaf.key), ("text-as-ca.pem", "not a certificate\n"), ("cert-and-key.pem", pki.caPEM + "\n" + leaf.key)] {
+        for (name, text) in [("key-as-ca.pem", leaf.key), ("text-as-ca.pem", "not a certificate\n"), ("broken.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")] {
             settings.clientCAFile = try directory.write(name, text)
             let error = #expect(throws: AccessControlError.self) { try TLSContextProvider(settings: settings) }
             #expect(error?.description == "\(directory.path)/\(name): not a PEM certificate")
         }
-        settings.clientCAFile = try directory.write("two.pem", pki.caPEM + "\n" + (try TestPKI(name: "second CA")).caPEM)
-        #expect(throws: Never.self) { try TLSContextProvider(settings: settings) }
+        // As BoringSSL reads a CA file: every certificate, a key beside them skipped.
+        for (name, text) in [("two.pem", pki.caPEM + "\n" + (try TestPKI(name: "second CA")).caPEM), ("cert-and-key.pem", pki.caPEM + "\n" + leaf.key)] {
+            settings.clientCAFile = try directory.write(name, text)
+            #expect(throws: Never.self) { try TLSContextProvider(settings: settings) }
+        }
     }
 
     @Test func aPostgreSQLCAFileThatHoldsNoCertificateIsAConfigurationError() throws {
@@ -300,6 +303,9 @@ struct CAFileTests {
         }
         #expect(try issues(caFile: key) == ["5 outputs.postgresql.ca_file: \(key) holds no PEM certificates"])
         #expect(try issues(caFile: ca) == [])
+        // The system's bundle six times over (more than a MiB) is read whole.
+        let bundle = try directory.write("bundle.pem", String(repeating: pki.caPEM + "\n", count: 4000))
+        #expect(try issues(caFile: bundle) == [])
     }
 }
 

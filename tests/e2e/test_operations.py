@@ -203,6 +203,11 @@ def test_service_control_without_systemd_is_409(agent) -> None:
         ("unit=/etc/shadow", 400, "invalid_parameter"),
         ("unit=nginx%00.service", 400, "invalid_parameter"),
         ("unit=cron.service", 403, "unit_not_allowed"),
+        # systemd's escapes are a unit name's own characters; a backslash that starts none is not.
+        ("unit=systemd-fsck@dev-disk-by%5Cx2duuid-1.service", 403, "unit_not_allowed"),
+        ("unit=a%5Cy00.service", 400, "invalid_parameter"),
+        ("unit=nginx.", 400, "invalid_parameter"),
+        ("unit=" + "u" * 256, 400, "invalid_parameter"),
         ("file=/etc/passwd", 400, "invalid_parameter"),
         ("unit=nginx.service&priority=loud", 400, "invalid_parameter"),
         ("unit=nginx.service&lines=0", 400, "invalid_parameter"),

@@ -187,7 +187,7 @@ extension ServerSettings: ConfigSection {
         guard let (host, portText) = HostName.splitEndpoint(text[...]) else {
             throw ConfigValueError(message: "expected host:port such as \"127.0.0.1:9740\" or \"[::1]:9740\", got \"\(text)\"")
         }
-        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else {
+        guard !host.isEmpty, let port = HostName.port(portText, in: 0...65535) else {
             throw ConfigValueError(message: "expected host:port with a port in 0...65535, got \"\(text)\"")
         }
         switch HostName.normalized(host) {

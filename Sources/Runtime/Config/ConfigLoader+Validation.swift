@@ -11,16 +11,28 @@ import Musl
 
 // The checks that span keys, run after the generic pass, and the API key helpers they share with `keys` commands.
 
+/// Where a key's value came from when not from the file: the environment variable or command-line flag that set it.
+struct ValueOrigin {
+    var source: String
+    var key: String
+}
+
 extension ConfigLoader {
     /// Checks that span keys. Each problem is placed on the line of its key, else of `near` (the key it is compared
-    /// with), else of the nearest table.
-    func validate(_ configuration: AgentConfiguration, file: String, locator: TOMLKeyLocator?) -> [ConfigIssue] {
+    /// with), else of the nearest table; a key set by the environment or the command line is named as such.
+    /// Problems that do not refuse the configuration (a command whose executable is not on this host) go to `warnings`.
+    func validate(
+        _ configuration: AgentConfiguration, file: String, locator: TOMLKeyLocator?, origins: [String: ValueOrigin] = [:], warnings: inout [ConfigIssue]
+    ) -> [ConfigIssue] {
         var issues: [ConfigIssue] = []
-        func issue(_ key: String, near: String? = nil, _ message: String) {
+        func place(_ key: String, near: String?, _ message: String) -> ConfigIssue {
+            if let origin = origins[key] { return ConfigIssue(source: origin.source, line: nil, key: origin.key, message: message) }
             let paths = ([key] + (near.map { [$0] } ?? [])).map { $0.split(separator: ".").map(String.init) }
             let line = paths.lazy.compactMap { locator?.exactLine(of: $0) }.first ?? locator?.line(of: paths[0])
-            issues.append(ConfigIssue(source: file, line: line, key: key, message: message))
+            return ConfigIssue(source: file, line: line, key: key, message: message)
         }
+        func issue(_ key: String, near: String? = nil, _ message: String) { issues.append(place(key, near: near, message)) }
+        func warning(_ key: String, _ message: String) { warnings.append(place(key, near: nil, message)) }
         let (supervisor, history, alerts) = (configuration.supervisor, configuration.history, configuration.alerts)
         if supervisor.backoffMax < supervisor.backoffInitial {
             issue("supervisor.backoff_max", near: "supervisor.backoff_initial", "must not be smaller than supervisor.backoff_initial")
@@ -48,22 +60,28 @@ extension ConfigLoader {
         for definition in configuration.commands.definitions {
             let key = "commands.\(definition.id)"
             let executable = definition.executable
-            if executable.isEmpty {
-                issue(key, "a command needs an absolute executable")
-            } else if !HostFile.exists(executable) {
-                issue(key + ".executable", "\(executable) does not exist")
-            } else if HostFile.kind(executable) != .regularFile || access(executable, X_OK) != 0 {
-                issue(key + ".executable", "\(executable) is not an executable file")
-            }
-            do throws(UserAccounts.LookupError) {
-                if let user = definition.user { _ = try UserAccounts.userID(user) }
-            } catch {
-                issue(key + ".user", "\(error) on this host")
-            }
-            do throws(UserAccounts.LookupError) {
-                if let group = definition.group { _ = try UserAccounts.groupID(group) }
-            } catch {
-                issue(key + ".group", "\(error) on this host")
+            if executable.isEmpty { issue(key, "a command needs an absolute executable") }
+            // What a command runs as is only looked at when commands run: a configuration shared by hosts that lack
+            // one program still starts (the command answers 409 unavailable there), a file that cannot run does not.
+            if configuration.commands.enabled, !executable.isEmpty {
+                if HostFile.kind(executable) == nil {
+                    warning(key + ".executable", "\(executable) does not exist on this host: the command answers 409 unavailable until it does")
+                } else if HostFile.kind(executable) != .regularFile || access(executable, X_OK) != 0 {
+                    issue(key + ".executable", "\(executable) is not an executable file")
+                }
+                do throws(UserAccounts.LookupError) {
+                    if let user = definition.user {
+                        _ = try UserAccounts.userID(user)
+                        if definition.group == nil { _ = try UserAccounts.primaryGroup(of: user) }
+                    }
+                } catch {
+                    issue(key + ".user", "\(error) on this host" + (definition.group == nil ? " (a user without a group needs a passwd entry for its primary group)" : ""))
+                }
+                do throws(UserAccounts.LookupError) {
+                    if let group = definition.group { _ = try UserAccounts.groupID(group) }
+                } catch {
+                    issue(key + ".group", "\(error) on this host")
+                }
             }
             let used = definition.arguments.flatMap { CommandDefinition.pieces($0) ?? [] }.compactMap { piece -> String? in
                 if case .parameter(let name) = piece { return name }
@@ -77,8 +95,11 @@ extension ConfigLoader {
         // The agent's own files: the state directory (its databases, the outbox) and the history database.
         if let problem = HostFile.directoryProblem(configuration.stateDirectory) { issue("agent.state_directory", problem) }
         if !history.path.isEmpty {
-            if HostFile.kind(history.path) == .directory {
+            let kind = HostFile.kind(history.path)
+            if kind == .directory {
                 issue("history.path", "\(history.path) is a directory: name the database file in it, such as \(history.path.hasSuffix("/") ? history.path : history.path + "/")history.db")
+            } else if kind != nil, kind != .regularFile {
+                issue("history.path", "\(history.path) is not a regular file")
             } else if let problem = HostFile.directoryProblem(String(history.path[..<(history.path.lastIndex(of: "/") ?? history.path.startIndex)])) {
                 issue("history.path", problem)
             }
@@ -92,8 +113,8 @@ extension ConfigLoader {
             for (key, path) in [("password_file", postgresql.passwordFile), ("ca_file", postgresql.caFile)] {
                 guard let path else { continue }
                 do {
-                    let text = try HostFile.read(path, limit: 1 << 20)
-                    if key == "ca_file", PEMCertificates.count(text) == nil { issue("outputs.postgresql.ca_file", "\(path) holds no PEM certificates") }
+                    let text = try HostFile.read(path, limit: key == "ca_file" ? PEMCertificates.maximumFileBytes : 1 << 20)
+                    if key == "ca_file", PEMCertificates.parse(text) == nil { issue("outputs.postgresql.ca_file", "\(path) holds no PEM certificates") }
                 } catch {
                     issue("outputs.postgresql.\(key)", "cannot read \(path): \(error.reason)")
                 }
@@ -126,17 +147,29 @@ extension ConfigLoader {
         for error in containers.validate() where !missing.contains(error.field) {
             issue("containers.\(error.field)", nil, error.message)
         }
-        // The engine may start after the agent: a socket that is not there yet is fine, something else in its place is not.
-        if containers.enabled != .off, let kind = HostFile.kind(containers.socket), kind != .socket {
-            issue("containers.socket", nil, "\(containers.socket) is not a socket (the engine's API socket, such as \(ContainerSettings.defaultSocket))")
+        // The engine may start after the agent: a socket that is not there yet is fine, something else in its place is
+        // not, nor a place where no socket can ever be.
+        if containers.enabled != .off {
+            let socket = containers.socket
+            if let kind = HostFile.kind(socket) {
+                if kind != .socket { issue("containers.socket", nil, "\(socket) is not a socket (the engine's API socket, such as \(ContainerSettings.defaultSocket))") }
+            } else if socket.hasPrefix("/"), let problem = HostFile.directoryProblem(String(socket[..<(socket.lastIndex(of: "/") ?? socket.startIndex)]), writable: false) {
+                issue("containers.socket", nil, problem)
+            }
         }
     }
 
     /// Safe defaults and files: off loopback the agent needs TLS (or `server.allow_insecure`) and at least one
     /// credential; TLS needs both files; the API key file is read here so its problems carry its own lines.
-    func validateSecurity(_ configuration: inout AgentConfiguration, file: String, locator: TOMLKeyLocator?) -> [ConfigIssue] {
+    func validateSecurity(
+        _ configuration: inout AgentConfiguration, file: String, locator: TOMLKeyLocator?, origins: [String: ValueOrigin] = [:]
+    ) -> [ConfigIssue] {
         var issues: [ConfigIssue] = []
         func issue(_ key: String, _ message: String) {
+            if let origin = origins[key] {
+                issues.append(ConfigIssue(source: origin.source, line: nil, key: origin.key, message: message))
+                return
+            }
             issues.append(ConfigIssue(source: file, line: locator?.line(of: key.split(separator: ".").map(String.init)), key: key, message: message))
         }
         let security = configuration.security
@@ -197,7 +230,7 @@ extension ConfigLoader {
             }
         }
         for path in jwt.publicKeyFiles where !HostFile.exists(path) { issue("auth.jwt.public_key_files", "\(path) does not exist") }
-        if !jwt.isEnabled, jwt != JWTSettings() {
+        if !jwt.isEnabled, JWTSettings.keys.contains(where: { locator?.exactLine(of: ["auth", "jwt", $0.name]) != nil || origins["auth.jwt." + $0.name] != nil }) {
             issue("auth.jwt", "[auth.jwt] needs hs256_secret_file or public_key_files: without a key no token can be verified and the table is ignored")
         }
         let host = configuration.server.host

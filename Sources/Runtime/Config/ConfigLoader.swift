@@ -86,16 +86,18 @@ public struct ConfigLoader: Sendable {
                 issues.append(ConfigIssue(source: file, line: nil, key: "", message: "cannot read \(file): \(error.reason)"))
             }
         }
-        issues += apply(environment: environment, to: &configuration, warnings: &warnings)
+        var origins: [String: ValueOrigin] = [:]
+        issues += apply(environment: environment, to: &configuration, warnings: &warnings, origins: &origins)
         for override in overrides {
             do throws(ValueError) {
                 try assign(override.key.split(separator: ".").map(String.init), .text(override.value), to: &configuration)
+                origins[override.key] = ValueOrigin(source: "command line", key: override.flag)
             } catch {
                 issues.append(ConfigIssue(source: "command line", line: nil, key: override.flag, message: error.message))
             }
         }
-        issues += validate(configuration, file: file ?? "configuration", locator: locator)
-        issues += validateSecurity(&configuration, file: file ?? "configuration", locator: locator)
+        issues += validate(configuration, file: file ?? "configuration", locator: locator, origins: origins, warnings: &warnings)
+        issues += validateSecurity(&configuration, file: file ?? "configuration", locator: locator, origins: origins)
         if !issues.isEmpty {
             throw ConfigError(issues: issues.sorted { ($0.source, $0.line ?? Int.max, $0.key) < ($1.source, $1.line ?? Int.max, $1.key) })
         }
@@ -112,7 +114,9 @@ public struct ConfigLoader: Sendable {
 
     /// Applies `VIWORKS_*` variables. A `VIWORKS_` name that is no configuration key (a typo, or a variable of
     /// another tool such as the test suite's `VIWORKS_AGENT_BIN`) is a warning naming the closest known variable.
-    func apply(environment: [String: String], to configuration: inout AgentConfiguration, warnings: inout [ConfigIssue]) -> [ConfigIssue] {
+    func apply(
+        environment: [String: String], to configuration: inout AgentConfiguration, warnings: inout [ConfigIssue], origins: inout [String: ValueOrigin]
+    ) -> [ConfigIssue] {
         var byName: [String: [String]] = [:]
         for path in allKeyPaths() { byName["VIWORKS_" + path.joined(separator: "_").uppercased()] = path }
         var issues: [ConfigIssue] = []
@@ -127,6 +131,7 @@ public struct ConfigLoader: Sendable {
             }
             do throws(ValueError) {
                 try assign(path, .text(value), to: &configuration)
+                origins[path.joined(separator: ".")] = ValueOrigin(source: "environment", key: name)
             } catch {
                 let messages = error.elements.isEmpty ? [error.message] : error.elements.map(\.message)
                 for message in messages { issues.append(ConfigIssue(source: "environment", line: nil, key: name, message: message)) }
@@ -138,7 +143,8 @@ public struct ConfigLoader: Sendable {
     /// Applies `VIWORKS_*` variables, unknown names ignored.
     func apply(environment: [String: String], to configuration: inout AgentConfiguration) -> [ConfigIssue] {
         var warnings: [ConfigIssue] = []
-        return apply(environment: environment, to: &configuration, warnings: &warnings)
+        var origins: [String: ValueOrigin] = [:]
+        return apply(environment: environment, to: &configuration, warnings: &warnings, origins: &origins)
     }
 
     /// The candidate nearest to `name` by edit distance (ties: alphabetical).

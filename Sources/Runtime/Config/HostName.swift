@@ -30,6 +30,12 @@ public enum HostName {
         return (text[..<colon], text[text.index(after: colon)...])
     }
 
+    /// A port written in decimal digits only (no sign, no spaces), within `range`.
+    static func port(_ text: Substring, in range: ClosedRange<Int>) -> Int? {
+        guard !text.isEmpty, text.count <= 5, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let port = Int(text) else { return nil }
+        return range.contains(port) ? port : nil
+    }
+
     /// The host as it goes on the wire, or why it cannot be one (a phrase that follows the quoted host).
     static func normalized(_ host: Substring) -> Result<String, Problem> {
         guard !host.isEmpty else { return .failure(Problem(reason: "is empty")) }

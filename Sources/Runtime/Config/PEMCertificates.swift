@@ -3,18 +3,19 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-import SwiftASN1
-import X509
+public import NIOSSL
 
-/// A PEM file of CA certificates (`[tls] client_ca_file`, `[outputs.postgresql] ca_file`), checked when the
-/// configuration is read: the TLS library would otherwise take any file and fail at every handshake.
+/// A PEM file of CA certificates (`[tls] client_ca_file`, `[outputs.postgresql] ca_file`), read as the TLS library
+/// (BoringSSL) reads a CA file, so that one it would take is never refused and one it would refuse at every handshake
+/// is refused when the configuration is read.
 public enum PEMCertificates {
-    /// How many certificates `pem` holds; nil when it holds none, a block that is not a certificate (a private key),
-    /// or a certificate that does not parse.
-    public static func count(_ pem: String) -> Int? {
-        guard let documents = try? PEMDocument.parseMultiple(pemString: pem), !documents.isEmpty,
-            (try? documents.map({ try Certificate(pemDocument: $0) })) != nil
-        else { return nil }
-        return documents.count
+    /// The largest CA file read (the system's whole bundle is about 220 KB).
+    public static let maximumFileBytes = 16 << 20
+
+    /// The certificates of `pem`: every `CERTIFICATE` block (other blocks, such as a key, are skipped); nil when there
+    /// is none or a certificate block does not decode.
+    public static func parse(_ pem: String) -> [NIOSSLCertificate]? {
+        guard let certificates = try? NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)), !certificates.isEmpty else { return nil }
+        return certificates
     }
 }

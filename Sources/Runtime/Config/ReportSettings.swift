@@ -29,21 +29,29 @@ public struct ReportSettings: Sendable, Hashable {
 
     /// The host's zone as the C library takes it: `TZ` when set (a zone name, also after a `:`, or the path of a zone
     /// file under a `zoneinfo` directory or of a link to one: `:Europe/Berlin`, `/usr/share/zoneinfo/Europe/Berlin`,
-    /// `:/etc/localtime`), empty meaning UTC; else the zone
-    /// /etc/localtime links to, else UTC (Foundation's `TimeZone.current`). A `TZ` that names no zone Foundation
-    /// knows (a POSIX rule such as `CET-1CEST,M3.5.0,M10.5.0/3`, a misspelt name) gives UTC and says why in
-    /// `problem`, which the agent logs at start and `check-config` prints as a warning.
+    /// `:/etc/localtime`, `posixrules`), empty meaning UTC; else the zone /etc/localtime links to, else UTC (Foundation's
+    /// `TimeZone.current`). A `TZ` that names no zone Foundation knows (a POSIX rule such as
+    /// `CET-1CEST,M3.5.0,M10.5.0/3`, a misspelt name) gives UTC and says why in `problem`, which the agent logs at
+    /// start and `check-config` prints as a warning.
+    /// Where the C library finds zone files by name.
+    static let zoneinfoDirectory = "/usr/share/zoneinfo"
+
     public static func hostTimeZone(tz: String?) -> (zone: TimeZone, problem: String?) {
         guard let tz else { return (TimeZone.current, nil) }
         var name = Substring(tz)
         if name.hasPrefix(":") { name = name.dropFirst() }
         if name.isEmpty { return (.gmt, nil) }
-        if name.hasPrefix("/") {
-            // A zone file, or a link to one (`/etc/localtime`): the name is what follows the zoneinfo directory.
-            let path = name.contains("/zoneinfo/") ? String(name) : HostFile.readLink(String(name)) ?? String(name)
-            if let zoneinfo = path.ranges(of: "/zoneinfo/").last { name = path[zoneinfo.upperBound...] }
+        if !name.hasPrefix("/"), let zone = TimeZone(identifier: String(name)) { return (zone, nil) }
+        // A zone file, a link to one (`/etc/localtime`, `posixrules`), or a name of the zoneinfo directory Foundation
+        // does not list: the name is what follows the zoneinfo directory once every link is followed. The `right/`
+        // files (with leap seconds) give the zone of the same name.
+        let file = name.hasPrefix("/") ? String(name) : Self.zoneinfoDirectory + "/" + name
+        let path = URL(fileURLWithPath: file).resolvingSymlinksInPath().path
+        if let zoneinfo = path.ranges(of: "/zoneinfo/").last {
+            var identifier = path[zoneinfo.upperBound...]
+            for variant in ["posix/", "right/"] where identifier.hasPrefix(variant) { identifier = identifier.dropFirst(variant.count) }
+            if let zone = TimeZone(identifier: String(identifier)) { return (zone, nil) }
         }
-        if let zone = TimeZone(identifier: String(name)) { return (zone, nil) }
         return (
             .gmt,
             "TZ=\"\(tz)\" names no time zone the agent knows (an IANA name such as Europe/Berlin, or a path under /usr/share/zoneinfo): reports use UTC; set [reports] time_zone"

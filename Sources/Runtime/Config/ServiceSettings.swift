@@ -52,7 +52,7 @@ public struct ServiceProbeSpec: Sendable, Hashable, CustomStringConvertible {
         guard let (host, portText) = HostName.splitEndpoint(rest) else {
             return .failure(ProbeSpecError(text: text, reason: "expected host:port, an IPv6 address as [ipv6]:port"))
         }
-        guard !host.isEmpty, let port = Int(portText), (1...65535).contains(port) else {
+        guard !host.isEmpty, let port = HostName.port(portText, in: 1...65535) else {
             return .failure(ProbeSpecError(text: text, reason: "expected a host and a port in 1...65535"))
         }
         let name: String

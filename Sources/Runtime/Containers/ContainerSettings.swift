@@ -106,7 +106,7 @@ public struct ContainerSettings: Sendable, Hashable {
     public func validate() -> [FieldError] {
         var errors: [FieldError] = []
         if !socket.hasPrefix("/") { errors.append(FieldError(field: "socket", message: "must be an absolute path, got \"\(socket)\"")) }
-        if socket.utf8.count > Self.maximumSocketPathBytes {
+        if enabled != .off, socket.utf8.count > Self.maximumSocketPathBytes {
             errors.append(FieldError(field: "socket", message: "must be at most \(Self.maximumSocketPathBytes) bytes (a Unix socket address's limit), got \(socket.utf8.count)"))
         }
         if portRange.lowerBound < 1024 || portRange.upperBound > 65535 {

@@ -28,6 +28,12 @@ extension HostFile {
         case directory, regularFile, socket, other
     }
 
+    /// Whether `path` itself (not what it links to) exists: true for a symbolic link whose target is missing.
+    public static func entryExists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
     /// What `path` is (following symlinks), or nil when it does not exist or cannot be looked at.
     public static func kind(_ path: String) -> Kind? {
         var info = stat()

@@ -162,19 +162,28 @@ public enum HostFile {
     }
 
     /// Why a directory cannot be at `path` or be made there, or nil: the path or, when it does not exist yet, the
-    /// nearest existing directory above it is not a directory or lies on procfs or sysfs, where no file can be made.
-    public static func directoryProblem(_ path: String) -> String? {
+    /// nearest existing directory above it is not a directory, is a symbolic link to nothing, lies on a file system
+    /// of the kernel's (procfs, sysfs, cgroupfs, …) where no file can be made, or (`writable`) on a file system
+    /// mounted read-only. Permissions are not judged: `check-config` may run as another user than the agent.
+    public static func directoryProblem(_ path: String, writable: Bool = true) -> String? {
         var existing = path
         while kind(existing) == nil, existing != "/", !existing.isEmpty {
+            if entryExists(existing) { return "\(existing) is a symbolic link to a missing target" }
             existing = "/" + existing.split(separator: "/").dropLast().joined(separator: "/")
         }
-        if let kind = kind(existing), kind != .directory { return "\(existing) is not a directory" }
-        switch viworks_fs_type(existing) {
-        case 0x9fa0: return "\(existing) is on procfs, where no file can be made"
-        case 0x6265_6572: return "\(existing) is on sysfs, where no file can be made"
-        default: return nil
-        }
+        guard let kind = kind(existing) else { return nil }
+        if kind != .directory { return "\(existing) is not a directory" }
+        if let name = kernelFileSystems[UInt(viworks_fs_type(existing))] { return "\(existing) is on \(name), where no file can be made" }
+        if writable, access(existing, W_OK) != 0, errno == EROFS { return "\(existing) is on a read-only file system" }
+        return nil
     }
+
+    /// statfs `f_type` of the kernel's own file systems (linux/magic.h), where the agent cannot keep files.
+    static let kernelFileSystems: [UInt: String] = [
+        0x9fa0: "procfs", 0x6265_6572: "sysfs", 0x27e0eb: "cgroupfs", 0x6367_7270: "cgroup2fs", 0x1cd1: "devpts",
+        0x6462_6720: "debugfs", 0x7472_6163: "tracefs", 0x7363_6673: "securityfs", 0xcafe_4a11: "bpffs",
+        0x6165_676c: "pstore", 0x6265_6570: "configfs", 0xde5e_81e4: "efivarfs",
+    ]
 
     /// The target of a symlink, or nil.
     public static func readLink(_ path: String) -> String? {

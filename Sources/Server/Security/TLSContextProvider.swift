@@ -86,9 +86,9 @@ public final class TLSContextProvider: Sendable {
         let fingerprint = Self.fingerprint(settings)
         let certPEM: String
         let keyPEM: String
-        func read(_ file: String) throws(AccessControlError) -> String {
+        func read(_ file: String, limit: Int = 1 << 20) throws(AccessControlError) -> String {
             do {
-                return try HostFile.read(file, limit: 1 << 20)
+                return try HostFile.read(file, limit: limit)
             } catch {
                 throw AccessControlError("cannot read \(file): \(error.reason)")
             }
@@ -111,9 +111,7 @@ public final class TLSContextProvider: Sendable {
         }
         var clientCAs: [NIOSSLCertificate]?
         if let caFile = settings.clientCAFile {
-            let caPEM = try read(caFile)
-            guard PEMCertificates.count(caPEM) != nil, let certificates = try? NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)), !certificates.isEmpty
-            else {
+            guard let certificates = PEMCertificates.parse(try read(caFile, limit: PEMCertificates.maximumFileBytes)) else {
                 throw AccessControlError("\(caFile): not a PEM certificate")
             }
             clientCAs = certificates
