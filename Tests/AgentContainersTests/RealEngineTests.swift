@@ -208,6 +208,19 @@ struct RealEngineTests {
         defer { running.cancel() }
 
         let session = try await manager.create(SessionRequest(username: "bob", template: "hog"))
+        let containerID = try #require(session.containerID)
+        let ended = await Self.eventually(within: .seconds(15)) { [.oomKilled, .exited].contains(await manager.session(session.sessionID)?.status) }
+        #expect(ended != nil)
+        // containerd's shim may report the exit before the OOM event on cgroup v2 (containerd/containerd#12714 makes it
+        // send the OOM event first); the engine then records a plain exit 137, and there is nothing of the agent's to
+        // judge. Seen once, in a full parallel run on Debian 12's containerd.
+        let engine = try await fixture.engine.inspectContainer(containerID).state
+        guard engine.oomKilled else {
+            withKnownIssue("the engine recorded exit \(engine.exitCode ?? -1) without OOMKilled (exit before the OOM event)", isIntermittent: true) {
+                Issue.record("the engine did not record the OOM kill")
+            }
+            return
+        }
         // Only the event stream can bring the OOM kill: no reaper pass, no reconnection (counted below).
         let took = await Self.eventually(within: .seconds(15)) { await manager.session(session.sessionID)?.status == .oomKilled }
         let record = await manager.session(session.sessionID)
@@ -216,7 +229,6 @@ struct RealEngineTests {
         #expect(record?.reason == "killed for exceeding its memory limit")
         #expect(record?.exitCode == 137)
         #expect(record?.stoppedAt != nil)
-        #expect(try await fixture.engine.inspectContainer(try #require(session.containerID)).state.oomKilled)
         // Kept for inspection (keep_exited = 1 h), holding its port.
         #expect(record?.port == session.port)
     }
