@@ -148,7 +148,7 @@ bench: release
 	  --ours 'env VIWORKS_AGENT_INTERVAL=1s VIWORKS_RATE_LIMIT_REQUESTS_PER_MINUTE=0 VIWORKS_AGENT_STATE_DIRECTORY=$(BENCH_DIR)/state $(RELEASE_BIN) run --config /dev/null --listen 127.0.0.1:19300' \
 	  http://127.0.0.1:19300/metrics,http://127.0.0.1:19300/api/v1/status,http://127.0.0.1:19300/api/v1/health
 	uptime
-	$(PYTHON) Benchmarks/bench_table.py --binary $(RELEASE_BIN) --results $(BENCH_DIR)/results.tsv
+	$(PYTHON) Benchmarks/bench_table.py --binary $(RELEASE_BIN) --results $(BENCH_DIR)/results.tsv --settle 90
 
 ## The release binary's steady-state functions and the zero-initialised data it writes, listed anew for the link
 ## (Benchmarks/hot-code/profile.sh: the agent under valgrind's callgrind, then natively), after changes that move code

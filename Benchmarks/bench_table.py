@@ -4,9 +4,11 @@ run of our own with access control on:
 
     python3 Benchmarks/bench_table.py --binary .build/release/viworks-agent --results results.tsv
 
-The extra run starts the agent with an API key file and anonymous access off, then `wrk -t1 -c16 -d10s --latency`
-sends `GET /api/v1/status` with the key (`X-API-Key`), so every request pays for the credential check; the threads
-and RSS of the agent are read from /proc after it. Each row: our figure, the peer's, the ratio and the target.
+The extra run starts the agent with an API key file and anonymous access off, waits `--settle` seconds (steady state,
+as peerbench's `--settle` does for every peer: the agent releases its start-up pages 5 s after start and pages code
+back in at its first history flushes), then `wrk -t1 -c16 -d10s --latency` sends `GET /api/v1/status` with the key
+(`X-API-Key`), so every request pays for the credential check; the threads and RSS of the agent are read from /proc
+after it. Each row: our figure, the peer's, the ratio and the target.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def status_kib(pid: int, key: str) -> int:
     return 0
 
 
-def keyed_run(binary: Path, seconds: int) -> dict[str, float]:
+def keyed_run(binary: Path, seconds: int, settle: float) -> dict[str, float]:
     """`/api/v1/status` under wrk with an API key; req/s, p99 in ms, threads and RSS after the load."""
     work = Path(tempfile.mkdtemp(prefix="viworks-bench-keyed-"))
     try:
@@ -78,7 +80,7 @@ def keyed_run(binary: Path, seconds: int) -> dict[str, float]:
                 if time.monotonic() > deadline or agent.poll() is not None:
                     raise RuntimeError("the agent did not answer: " + (work / "agent.log").read_text()[-2000:])
                 time.sleep(0.1)
-            time.sleep(5)  # a few collections
+            time.sleep(settle)
             output = subprocess.run(["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", "-H", f"X-API-Key: {key}", url],
                                     capture_output=True, text=True, check=True).stdout
             rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
@@ -110,6 +112,7 @@ def main() -> int:
     parser.add_argument("--ours", default="viworks", help="our row's name in the results (peerbench --ours-name)")
     parser.add_argument("--node-exporter", type=Path, default=Path("/usr/bin/prometheus-node-exporter"))
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration of the keyed run")
+    parser.add_argument("--settle", type=float, default=90, help="seconds between the agent's first answer and the keyed run")
     arguments = parser.parse_args()
 
     results = read_results(arguments.results)
@@ -117,7 +120,7 @@ def main() -> int:
     node = results.get("node_exporter")
     netdata = results.get("netdata")
     collectd = results.get("collectd")
-    keyed = keyed_run(arguments.binary, arguments.seconds)
+    keyed = keyed_run(arguments.binary, arguments.seconds, arguments.settle)
     node_binary = arguments.node_exporter.stat().st_size / 1e6 if arguments.node_exporter.exists() else None
 
     rows: list[tuple] = []
