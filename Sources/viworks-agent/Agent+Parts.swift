@@ -82,9 +82,6 @@ extension Agent {
     /// routes answer 503 `storage_unavailable` with the reason, and the `storage` section of status says why.
     static func makeHistory(_ configuration: AgentConfiguration, bus: MetricsBus, storage: StorageHealth, logger: Logger) -> AgentHistory {
         let path = configuration.history.databasePath(stateDirectory: configuration.stateDirectory)
-        if configuration.reports.timeZone == nil, let problem = ReportSettings.hostTimeZone(tz: ProcessEnvironment.current["TZ"]).problem {
-            logger.warning("reports: the host's time zone is unknown", metadata: ["error": "\(problem)"])
-        }
         var database: HistoryDatabase?
         if configuration.history.enabled || configuration.alerts.enabled {
             database = HistoryDatabase(recovering: path, health: storage, logger: logger)

@@ -95,9 +95,6 @@ struct CheckConfigCommand: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        if configuration.reports.timeZone == nil, let problem = ReportSettings.hostTimeZone(tz: ProcessEnvironment.current["TZ"]).problem {
-            printError("warning: \(problem)")
-        }
         let source = options.config ?? (HostFile.exists(ConfigLoader.defaultPath) ? ConfigLoader.defaultPath : "built-in defaults")
         print("configuration OK (\(source)): listen \(configuration.server.listen), interval \(configuration.interval)")
     }

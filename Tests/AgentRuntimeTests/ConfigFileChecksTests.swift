@@ -211,7 +211,7 @@ struct ConfigFileChecksTests {
             let (resolved, problem) = ReportSettings.hostTimeZone(tz: unknown)
             #expect(resolved.secondsFromGMT() == 0)
             #expect(
-                problem == "TZ=\"\(unknown)\" names no time zone the agent knows (an IANA name such as Europe/Berlin, or a path under "
+                problem == "\"\(unknown)\" names no time zone the agent knows (an IANA name such as Europe/Berlin, or a path under "
                     + "/usr/share/zoneinfo): reports use UTC; set [reports] time_zone")
         }
     }

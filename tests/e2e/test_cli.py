@@ -393,6 +393,6 @@ def test_a_TZ_the_agent_cannot_read_is_a_warning_naming_it():
     rule = "CET-1CEST,M3.5.0,M10.5.0/3"
     result = run_cli("check-config", env={"TZ": rule})
     assert result.returncode == 0, result.stderr
-    assert f'warning: TZ="{rule}" names no time zone the agent knows' in result.stderr, result.stderr
+    assert f'warning: environment: TZ: "{rule}" names no time zone the agent knows' in result.stderr, result.stderr
     assert "reports use UTC; set [reports] time_zone" in result.stderr
     assert "warning" not in run_cli("check-config", env={"TZ": ":Europe/Berlin"}).stderr

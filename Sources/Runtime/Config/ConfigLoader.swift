@@ -98,6 +98,10 @@ public struct ConfigLoader: Sendable {
         }
         issues += validate(configuration, file: file ?? "configuration", locator: locator, origins: origins, warnings: &warnings)
         issues += validateSecurity(&configuration, file: file ?? "configuration", locator: locator, origins: origins)
+        // Reports without a configured zone use the host's: say so when `TZ` names none the agent knows.
+        if configuration.reports.timeZone == nil, let problem = ReportSettings.hostTimeZone(tz: environment["TZ"]).problem {
+            warnings.append(ConfigIssue(source: "environment", line: nil, key: "TZ", message: problem))
+        }
         if !issues.isEmpty {
             throw ConfigError(issues: issues.sorted { ($0.source, $0.line ?? Int.max, $0.key) < ($1.source, $1.line ?? Int.max, $1.key) })
         }

@@ -27,15 +27,15 @@ public struct ReportSettings: Sendable, Hashable {
         timeZone.flatMap(TimeZone.init(identifier:)) ?? Self.hostTimeZone(tz: getenv("TZ").map { String(cString: $0) }).zone
     }
 
+    /// Where the C library finds zone files by name.
+    static let zoneinfoDirectory = "/usr/share/zoneinfo"
+
     /// The host's zone as the C library takes it: `TZ` when set (a zone name, also after a `:`, or the path of a zone
     /// file under a `zoneinfo` directory or of a link to one: `:Europe/Berlin`, `/usr/share/zoneinfo/Europe/Berlin`,
     /// `:/etc/localtime`, `posixrules`), empty meaning UTC; else the zone /etc/localtime links to, else UTC (Foundation's
     /// `TimeZone.current`). A `TZ` that names no zone Foundation knows (a POSIX rule such as
-    /// `CET-1CEST,M3.5.0,M10.5.0/3`, a misspelt name) gives UTC and says why in `problem`, which the agent logs at
-    /// start and `check-config` prints as a warning.
-    /// Where the C library finds zone files by name.
-    static let zoneinfoDirectory = "/usr/share/zoneinfo"
-
+    /// `CET-1CEST,M3.5.0,M10.5.0/3`, a misspelt name) gives UTC and says why in `problem`, which the configuration's
+    /// loader makes a warning (logged at start, printed by `check-config`).
     public static func hostTimeZone(tz: String?) -> (zone: TimeZone, problem: String?) {
         guard let tz else { return (TimeZone.current, nil) }
         var name = Substring(tz)
@@ -54,7 +54,7 @@ public struct ReportSettings: Sendable, Hashable {
         }
         return (
             .gmt,
-            "TZ=\"\(tz)\" names no time zone the agent knows (an IANA name such as Europe/Berlin, or a path under /usr/share/zoneinfo): reports use UTC; set [reports] time_zone"
+            "\"\(tz)\" names no time zone the agent knows (an IANA name such as Europe/Berlin, or a path under /usr/share/zoneinfo): reports use UTC; set [reports] time_zone"
         )
     }
 }
