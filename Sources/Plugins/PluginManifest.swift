@@ -175,7 +175,7 @@ public struct PluginManifestLoader: Sendable {
         func issue(_ path: [String], _ message: String) {
             issues.append(ConfigIssue(source: file, line: locator.line(of: path), key: path.joined(separator: "."), message: message))
         }
-        let directory = Self.directory(of: file)
+        let directory = HostFile.directory(of: file)
         let (name, command, enabled, restart) = (fields.name, fields.command, fields.enabled, fields.restart)
         if name == nil, !issues.contains(where: { $0.key == "name" }) { issues.append(ConfigIssue(source: file, line: nil, key: "name", message: "missing")) }
         if command == nil, !issues.contains(where: { $0.key == "command" }) { issues.append(ConfigIssue(source: file, line: nil, key: "command", message: "missing")) }
@@ -248,12 +248,6 @@ public struct PluginManifestLoader: Sendable {
         guard getcwd(&buffer, buffer.count) != nil else { return path }
         let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return normalize(cwd + "/" + path)
-    }
-
-    static func directory(of file: String) -> String {
-        guard let slash = file.lastIndex(of: "/") else { return "." }
-        let directory = String(file[..<slash])
-        return directory.isEmpty ? "/" : directory
     }
 
     /// `path` made absolute against `directory` (which may itself be relative to the working directory).

@@ -15,6 +15,12 @@ import Musl
 struct ValueOrigin {
     var source: String
     var key: String
+
+    /// The problem of `key` named by the variable or flag that set it (in `origins`), else at `line` of `file`.
+    static func issue(_ key: String, _ message: String, origins: [String: ValueOrigin], file: String, line: @autoclosure () -> Int?) -> ConfigIssue {
+        if let origin = origins[key] { return ConfigIssue(source: origin.source, line: nil, key: origin.key, message: message) }
+        return ConfigIssue(source: file, line: line(), key: key, message: message)
+    }
 }
 
 extension ConfigLoader {
@@ -26,10 +32,9 @@ extension ConfigLoader {
     ) -> [ConfigIssue] {
         var issues: [ConfigIssue] = []
         func place(_ key: String, near: String?, _ message: String) -> ConfigIssue {
-            if let origin = origins[key] { return ConfigIssue(source: origin.source, line: nil, key: origin.key, message: message) }
             let paths = ([key] + (near.map { [$0] } ?? [])).map { $0.split(separator: ".").map(String.init) }
-            let line = paths.lazy.compactMap { locator?.exactLine(of: $0) }.first ?? locator?.line(of: paths[0])
-            return ConfigIssue(source: file, line: line, key: key, message: message)
+            return ValueOrigin.issue(
+                key, message, origins: origins, file: file, line: paths.lazy.compactMap { locator?.exactLine(of: $0) }.first ?? locator?.line(of: paths[0]))
         }
         func issue(_ key: String, near: String? = nil, _ message: String) { issues.append(place(key, near: near, message)) }
         func warning(_ key: String, _ message: String) { warnings.append(place(key, near: nil, message)) }
@@ -64,9 +69,10 @@ extension ConfigLoader {
             // What a command runs as is only looked at when commands run: a configuration shared by hosts that lack
             // one program still starts (the command answers 409 unavailable there), a file that cannot run does not.
             if configuration.commands.enabled, !executable.isEmpty {
-                if HostFile.kind(executable) == nil {
+                let kind = HostFile.kind(executable)
+                if kind == nil {
                     warning(key + ".executable", "\(executable) does not exist on this host: the command answers 409 unavailable until it does")
-                } else if HostFile.kind(executable) != .regularFile || access(executable, X_OK) != 0 {
+                } else if kind != .regularFile || access(executable, X_OK) != 0 {
                     issue(key + ".executable", "\(executable) is not an executable file")
                 }
                 do throws(UserAccounts.LookupError) {
@@ -100,7 +106,7 @@ extension ConfigLoader {
                 issue("history.path", "\(history.path) is a directory: name the database file in it, such as \(history.path.hasSuffix("/") ? history.path : history.path + "/")history.db")
             } else if kind != nil, kind != .regularFile {
                 issue("history.path", "\(history.path) is not a regular file")
-            } else if let problem = HostFile.directoryProblem(String(history.path[..<(history.path.lastIndex(of: "/") ?? history.path.startIndex)])) {
+            } else if let problem = HostFile.directoryProblem(HostFile.directory(of: history.path)) {
                 issue("history.path", problem)
             }
         }
@@ -153,7 +159,7 @@ extension ConfigLoader {
             let socket = containers.socket
             if let kind = HostFile.kind(socket) {
                 if kind != .socket { issue("containers.socket", nil, "\(socket) is not a socket (the engine's API socket, such as \(ContainerSettings.defaultSocket))") }
-            } else if socket.hasPrefix("/"), let problem = HostFile.directoryProblem(String(socket[..<(socket.lastIndex(of: "/") ?? socket.startIndex)]), writable: false) {
+            } else if socket.hasPrefix("/"), let problem = HostFile.directoryProblem(HostFile.directory(of: socket), writable: false) {
                 issue("containers.socket", nil, problem)
             }
         }
@@ -166,11 +172,7 @@ extension ConfigLoader {
     ) -> [ConfigIssue] {
         var issues: [ConfigIssue] = []
         func issue(_ key: String, _ message: String) {
-            if let origin = origins[key] {
-                issues.append(ConfigIssue(source: origin.source, line: nil, key: origin.key, message: message))
-                return
-            }
-            issues.append(ConfigIssue(source: file, line: locator?.line(of: key.split(separator: ".").map(String.init)), key: key, message: message))
+            issues.append(ValueOrigin.issue(key, message, origins: origins, file: file, line: locator?.line(of: key.split(separator: ".").map(String.init))))
         }
         let security = configuration.security
         for (index, key) in security.auth.apiKeys.enumerated() {

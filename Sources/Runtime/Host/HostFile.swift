@@ -156,6 +156,13 @@ public enum HostFile {
         if failure != 0 { throw HostFileError(path: path, errno: failure, operation: "write") }
     }
 
+    /// The directory a file's path names it in (`/etc/x.toml` → `/etc`, `/x` → `/`, `x` → `.`).
+    public static func directory(of file: String) -> String {
+        guard let slash = file.lastIndex(of: "/") else { return "." }
+        let directory = String(file[..<slash])
+        return directory.isEmpty ? "/" : directory
+    }
+
     /// Whether a path exists (following symlinks).
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
