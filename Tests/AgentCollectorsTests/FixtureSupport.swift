@@ -8,6 +8,10 @@ import AgentRuntime
 import Logging
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Locates the fixture trees beside this file and builds contexts for them.
 enum Fixtures {
     /// `Tests/AgentCollectorsTests/Fixtures`, found from this source file's path.
@@ -74,5 +78,42 @@ func expectWellFormed(_ output: CollectorOutput, sourceLocation: SourceLocation 
         if sample.kind == .counter {
             #expect(sample.name.hasSuffix("_total"), "counter \(sample.name) must end in _total", sourceLocation: sourceLocation)
         }
+    }
+}
+
+/// A directory under /tmp removed when the value goes away.
+final class TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        var template = Array("/tmp/viworks-test-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw HostFileError(path: "/tmp", errno: errno, operation: "mkdtemp") }
+        path = String(cString: made)
+    }
+
+    func write(_ relative: String, _ text: String) throws {
+        let full = path + "/" + relative
+        var directory = ""
+        for component in full.split(separator: "/").dropLast() {
+            directory += "/" + component
+            mkdir(directory, 0o755)
+        }
+        let fd = open(full, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw HostFileError(path: full, errno: errno, operation: "open") }
+        HostFile.writeAll(fd, Array(text.utf8))
+        Glibc.close(fd)
+    }
+
+    deinit {
+        var stack = [path]
+        var directories: [String] = []
+        while let next = stack.popLast() {
+            directories.append(next)
+            for name in (try? HostFile.list(next)) ?? [] {
+                let full = next + "/" + name
+                if unlink(full) != 0 { stack.append(full) }
+            }
+        }
+        for directory in directories.reversed() { rmdir(directory) }
     }
 }

@@ -276,22 +276,39 @@ struct ProcFileReader: ~Copyable {
         return String(decoding: bytes.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 
-    /// The arguments of `cmdline` (NUL-separated), from its first `limit` bytes; empty for kernel threads and zombies.
-    func arguments(_ pid: Int, limit: Int) -> [String]? {
+    /// The first `limit` bytes of `cmdline` without its trailing NULs; empty for kernel threads and zombies.
+    func commandLineBytes(_ pid: Int, limit: Int) -> ArraySlice<UInt8>? {
         var buffer = [UInt8](repeating: 0, count: min(limit, 512))
         guard let count = read("\(pid)/cmdline", into: &buffer, limit: limit) else { return nil }
         var bytes = buffer[0..<count]
         while bytes.last == 0 { bytes = bytes.dropLast() }
+        return bytes
+    }
+
+    /// The arguments of `cmdline` (NUL-separated), from its first `limit` bytes; empty for kernel threads and zombies.
+    func arguments(_ pid: Int, limit: Int) -> [String]? {
+        commandLineBytes(pid, limit: limit).map(Self.arguments(of:))
+    }
+
+    /// The NUL-separated arguments of `cmdline` bytes whose trailing NULs are cut (``commandLineBytes(_:limit:)``).
+    static func arguments(of bytes: ArraySlice<UInt8>) -> [String] {
         if bytes.isEmpty { return [] }
         return bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
     }
+
+    /// How much of `cmdline` the masking of ``displayCommandLine(_:limit:)`` sees.
+    static let displayedCommandLineBytes = 4096
 
     /// The command line as the API shows it: the arguments with secret values masked (``CommandLineRedaction``),
     /// joined by spaces, cut to at most `limit` bytes (at a character boundary). The masking sees up to 4 KiB of
     /// arguments, so a long line is cut after its secrets are hidden.
     func displayCommandLine(_ pid: Int, limit: Int = 512) -> String? {
-        guard let arguments = arguments(pid, limit: max(limit, 4096)) else { return nil }
-        return Self.prefix(CommandLineRedaction.redact(arguments).joined(separator: " "), maxBytes: limit)
+        commandLineBytes(pid, limit: max(limit, Self.displayedCommandLineBytes)).map { Self.displayCommandLine(of: $0, limit: limit) }
+    }
+
+    /// ``displayCommandLine(_:limit:)`` of `cmdline` bytes already read.
+    static func displayCommandLine(of bytes: ArraySlice<UInt8>, limit: Int = 512) -> String {
+        prefix(CommandLineRedaction.redact(arguments(of: bytes)).joined(separator: " "), maxBytes: limit)
     }
 
     /// The longest prefix of `text` of at most `maxBytes` UTF-8 bytes that ends on a character boundary.

@@ -45,13 +45,14 @@ struct ProcessCPUHistory: Sendable {
 
 /// The `processes` collector: the process table summarised (counts by state, threads) and the top processes by CPU and
 /// by memory, for `GET /api/v1/processes`. Reads `/proc/[0-9]*/stat` (one read per process); command lines and uids
-/// only for the processes listed.
+/// only for the processes listed (``ProcessDescriptions``).
 public actor ProcessesCollector: Collector {
     public nonisolated let descriptor = CollectorDescriptor(
         id: "processes", isCore: false, defaultTimeout: .seconds(10),
         reads: [.proc("stat"), .proc("[0-9]*/stat"), .proc("[0-9]*/status"), .proc("[0-9]*/cmdline", private: true)])
     private let settings: ProcessesSettings
     private var history = ProcessCPUHistory()
+    private var descriptions = ProcessDescriptions()
     private let ticksPerSecond: Double
     private let pageSize: UInt64
     private var bootTime: (procRoot: String, seconds: Double?)?
@@ -68,6 +69,9 @@ public actor ProcessesCollector: Collector {
         self.pageSize = pageSize ?? HostConstants.pageSize
     }
 
+    /// The PIDs whose command lines and uids are kept for the next collection (the processes listed by the last one).
+    var describedPIDs: [Int] { descriptions.keys.map(\.pid).sorted() }
+
     public func collect(_ context: CollectorContext) async throws -> CollectorOutput {
         let table = try processTable.table(for: descriptor.id, procRoot: context.paths.procRoot, monotonicSeconds: context.monotonicSeconds)
         let percents = history.percentages(table, ticksPerSecond: ticksPerSecond)
@@ -75,7 +79,7 @@ public actor ProcessesCollector: Collector {
         let bootTime = self.bootTime?.seconds
         let report = Self.summarise(
             table, cpuPercents: percents, top: settings.top, pageSize: pageSize, ticksPerSecond: ticksPerSecond, bootTime: bootTime,
-            reader: try ProcFileReader(root: context.paths.procRoot))
+            reader: try ProcFileReader(root: context.paths.procRoot), descriptions: &descriptions)
         var samples = [
             MetricSample(MetricName.processes, .gauge, Double(report.total), help: "Processes listed in /proc"),
             MetricSample(MetricName.processesThreads, .gauge, Double(report.threads), help: "Threads of all processes (num_threads)"),
@@ -89,7 +93,7 @@ public actor ProcessesCollector: Collector {
 
     static func summarise(
         _ table: ProcessTable, cpuPercents: [Double?], top: Int, pageSize: UInt64, ticksPerSecond: Double, bootTime: Double?,
-        reader: borrowing ProcFileReader
+        reader: borrowing ProcFileReader, descriptions: inout ProcessDescriptions
     ) -> ProcessesReport {
         var countByState = [Int](repeating: 0, count: 256)
         var threads = 0
@@ -111,15 +115,18 @@ public actor ProcessesCollector: Collector {
         func describe(_ index: Int) -> ProcessReport {
             if let known = described[index] { return known }
             let process = table.processes[index]
+            let description = descriptions.describe(process, reader: reader, monotonicSeconds: table.monotonicSeconds)
             let report = ProcessReport(
-                pid: process.pid, ppid: process.ppid, name: process.comm, command: reader.displayCommandLine(process.pid) ?? "", state: process.stateLetter,
-                uid: reader.uid(process.pid), cpuPercent: cpuPercents[index], memoryBytes: process.rssPages * pageSize, threads: process.threads,
+                pid: process.pid, ppid: process.ppid, name: process.comm, command: description.command, state: process.stateLetter,
+                uid: description.uid, cpuPercent: cpuPercents[index], memoryBytes: process.rssPages * pageSize, threads: process.threads,
                 startedAt: bootTime.map { ServicesCollector.startTime(bootTime: $0, startTicks: process.startTicks, ticksPerSecond: ticksPerSecond) })
             described[index] = report
             return report
         }
-        return ProcessesReport(
+        let report = ProcessesReport(
             total: table.processes.count, threads: threads, byState: byState, topByCPU: byCPU.map(describe), topByMemory: byMemory.map(describe))
+        descriptions.keepOnly(Set(described.keys.map { ProcessCPUHistory.Key(pid: table.processes[$0].pid, startTicks: table.processes[$0].startTicks) }))
+        return report
     }
 }
 
