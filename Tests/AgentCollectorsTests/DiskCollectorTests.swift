@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 
-import AgentCollectors
+@testable import AgentCollectors
 import AgentRuntime
 import Dispatch
 import Glibc
@@ -278,6 +278,50 @@ struct DiskCollectorTests {
         #expect(output.disk?.filesystems.map(\.stale) == [false, false, false, false, false, false])
         #expect(output.disk?.filesystems.map(\.usagePercent) == [75, 75, 75, 75, 75, 75])
         fake.release()
+    }
+
+    /// The thread each call ran on (`/proc/thread-self`: PID/task/TID) and the calls made, by path.
+    private final class CallLog: Sendable {
+        let threads = Mutex<[String]>([])
+        let calls = Mutex<[String: Int]>([:])
+        let gate = DispatchSemaphore(value: 0)
+
+        func function(hanging: Set<String> = []) -> StatfsFunction {
+            { [self] path in
+                threads.withLock { $0.append(HostFile.readLink("/proc/thread-self") ?? "?") }
+                calls.withLock { $0[path, default: 0] += 1 }
+                if hanging.contains(path) { gate.wait() }
+                return .ok(FilesystemStats(blockSize: 4096, blocks: 100, blocksFree: 50, blocksAvailable: 40))
+            }
+        }
+    }
+
+    @Test func oneParkedWorkerMakesTheCallsOfEveryCollection() async {
+        // No stall ever brings a second worker here: every call of three collections of four mounts runs on the one
+        // worker that parks between them (one thread per call before: twelve).
+        let log = CallLog()
+        let statfs = StatfsGuard(function: log.function(), stallInterval: .seconds(3600))
+        for _ in 0..<3 {
+            let results = await statfs.stat(["/", "/boot", "/srv", "/var"], timeout: .seconds(30))
+            #expect(results.allSatisfy { if case .ok = $0 { true } else { false } })
+        }
+        let threads = log.threads.withLock { $0 }
+        #expect(threads.count == 12)
+        #expect(Set(threads).count == 1, "\(threads)")
+        #expect(threads.first?.hasPrefix("\(getpid())/task/") == true)
+    }
+
+    @Test func aHungCallDoesNotHoldUpTheCallAfterIt() async {
+        // The worker hangs on the first mount; the second gets a worker of its own (once nothing was answered for the
+        // stall interval, or at the deadline when the check for stalls runs late) and is answered. The hung mount is
+        // stale, and is not asked again while its call is stuck.
+        let log = CallLog()
+        let statfs = StatfsGuard(function: log.function(hanging: ["/mnt/nfs"]))
+        let answer = StatfsResult.ok(FilesystemStats(blockSize: 4096, blocks: 100, blocksFree: 50, blocksAvailable: 40))
+        #expect(await statfs.stat(["/mnt/nfs", "/"], timeout: .milliseconds(500)) == [.timedOut, answer])
+        #expect(await statfs.stat(["/mnt/nfs", "/"], timeout: .milliseconds(500)) == [.timedOut, answer])
+        #expect(log.calls.withLock { $0 } == ["/mnt/nfs": 1, "/": 2])
+        log.gate.signal()
     }
 
     @Test func realStatvfs() {
