@@ -14,9 +14,10 @@ import Logging
 /// Every real filesystem from `<proc>/self/mountinfo`, sized with a time-bounded `statvfs` of the
 /// mount point resolved under ``HostPaths/rootfs``.
 ///
-/// All mounts are probed concurrently, each against ``DiskSettings/statfsTimeout``; a mount that
-/// does not answer is reported `stale` with sizes 0, and a mount whose `statvfs` fails (it vanished
-/// between reading mountinfo and the call) is left out.
+/// The mounts are probed under one deadline, ``DiskSettings/statfsTimeout`` (``StatfsGuard``: one worker
+/// thread, and a thread per call when a call hangs); a mount that does not answer is reported `stale`
+/// with sizes 0, and a mount whose `statvfs` fails (it vanished between reading mountinfo and the
+/// call) is left out.
 public struct DiskCollector: Collector {
     public let descriptor = CollectorDescriptor(id: "disk", isCore: true, reads: [.proc("self/mountinfo")])
 
