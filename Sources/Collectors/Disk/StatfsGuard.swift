@@ -33,7 +33,8 @@ public typealias StatfsFunction = @Sendable (String) -> StatfsResult
 /// the same path (the path answers `.timedOut` at once), so a dead NFS server costs one blocked thread, not one more
 /// per collection.
 final class StatfsGuard: Sendable {
-    /// How long a batch may go without an answer while calls of it wait to be taken, before another worker joins it.
+    /// How long a batch may go without an answer while calls of it wait to be taken, before each waiting call gets a
+    /// worker of its own (at most a fifth of the timeout).
     let stallInterval: Duration
     /// How many workers wait for the next batch.
     static let maximumParked = 1
