@@ -269,11 +269,7 @@ struct ProcFileReader: ~Copyable {
 
     /// `cmdline` with NUL separators as spaces, at most `limit` bytes; empty for kernel threads and zombies.
     func commandLine(_ pid: Int, limit: Int = 512) -> String? {
-        var buffer = [UInt8](repeating: 0, count: limit)
-        guard let count = read("\(pid)/cmdline", into: &buffer, limit: limit) else { return nil }
-        var bytes = buffer[0..<count]
-        while bytes.last == 0 { bytes = bytes.dropLast() }
-        return String(decoding: bytes.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+        commandLineBytes(pid, limit: limit).map { bytes in String(decoding: bytes.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self) }
     }
 
     /// The first `limit` bytes of `cmdline` without its trailing NULs; empty for kernel threads and zombies.
