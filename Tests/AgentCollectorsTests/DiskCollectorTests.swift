@@ -18,6 +18,8 @@ private final class FakeStatfs: Sendable {
     let hanging: Set<String>
     private let gate = DispatchSemaphore(value: 0)
     private let calls = Mutex<[String: Int]>([:])
+    /// The thread each call ran on (`/proc/thread-self`: PID/task/TID), in call order.
+    let threads = Mutex<[String]>([])
     private let released = Mutex(false)
     private let asking = Mutex(0)
 
@@ -44,6 +46,7 @@ private final class FakeStatfs: Sendable {
             let mountPoint = path.hasPrefix(root) ? String(path.dropFirst(root.count)) : path
             let key = mountPoint.isEmpty ? "/" : mountPoint
             calls.withLock { $0[key, default: 0] += 1 }
+            threads.withLock { $0.append(HostFile.readLink("/proc/thread-self") ?? "?") }
             if hanging.contains(key), !released.withLock({ $0 }) {
                 let asked = asking.withLock { count in
                     count += 1
@@ -280,32 +283,17 @@ struct DiskCollectorTests {
         fake.release()
     }
 
-    /// The thread each call ran on (`/proc/thread-self`: PID/task/TID) and the calls made, by path.
-    private final class CallLog: Sendable {
-        let threads = Mutex<[String]>([])
-        let calls = Mutex<[String: Int]>([:])
-        let gate = DispatchSemaphore(value: 0)
-
-        func function(hanging: Set<String> = []) -> StatfsFunction {
-            { [self] path in
-                threads.withLock { $0.append(HostFile.readLink("/proc/thread-self") ?? "?") }
-                calls.withLock { $0[path, default: 0] += 1 }
-                if hanging.contains(path) { gate.wait() }
-                return .ok(FilesystemStats(blockSize: 4096, blocks: 100, blocksFree: 50, blocksAvailable: 40))
-            }
-        }
-    }
-
     @Test func oneParkedWorkerMakesTheCallsOfEveryCollection() async {
         // No stall ever brings a second worker here: every call of three collections of four mounts runs on the one
         // worker that parks between them (one thread per call before: twelve).
-        let log = CallLog()
-        let statfs = StatfsGuard(function: log.function(), stallInterval: .seconds(3600))
+        let answer = StatfsResult.ok(FilesystemStats(blockSize: 4096, blocks: 100, blocksFree: 50, blocksAvailable: 40))
+        let mounts = ["/", "/boot", "/srv", "/var"]
+        let fake = FakeStatfs(root: "", table: Dictionary(uniqueKeysWithValues: mounts.map { ($0, answer) }))
+        let statfs = StatfsGuard(function: fake.function, stallInterval: .seconds(3600))
         for _ in 0..<3 {
-            let results = await statfs.stat(["/", "/boot", "/srv", "/var"], timeout: .seconds(30))
-            #expect(results.allSatisfy { if case .ok = $0 { true } else { false } })
+            #expect(await statfs.stat(mounts, timeout: .seconds(30)) == [answer, answer, answer, answer])
         }
-        let threads = log.threads.withLock { $0 }
+        let threads = fake.threads.withLock { $0 }
         #expect(threads.count == 12)
         #expect(Set(threads).count == 1, "\(threads)")
         #expect(threads.first?.hasPrefix("\(getpid())/task/") == true)
@@ -315,13 +303,13 @@ struct DiskCollectorTests {
         // The worker hangs on the first mount; the second gets a worker of its own (once nothing was answered for the
         // stall interval, or at the deadline when the check for stalls runs late) and is answered. The hung mount is
         // stale, and is not asked again while its call is stuck.
-        let log = CallLog()
-        let statfs = StatfsGuard(function: log.function(hanging: ["/mnt/nfs"]))
         let answer = StatfsResult.ok(FilesystemStats(blockSize: 4096, blocks: 100, blocksFree: 50, blocksAvailable: 40))
+        let fake = FakeStatfs(root: "", table: ["/mnt/nfs": answer, "/": answer], hanging: ["/mnt/nfs"])
+        let statfs = StatfsGuard(function: fake.function)
         #expect(await statfs.stat(["/mnt/nfs", "/"], timeout: .milliseconds(500)) == [.timedOut, answer])
         #expect(await statfs.stat(["/mnt/nfs", "/"], timeout: .milliseconds(500)) == [.timedOut, answer])
-        #expect(log.calls.withLock { $0 } == ["/mnt/nfs": 1, "/": 2])
-        log.gate.signal()
+        #expect(fake.callCount("/mnt/nfs") == 1 && fake.callCount("/") == 2)
+        fake.release()
     }
 
     @Test func realStatvfs() {
