@@ -37,12 +37,13 @@ struct ProcessDescriptions {
     /// of `process`, read through `reader` at `monotonicSeconds` (the table's time).
     mutating func describe(_ process: ProcessStat, reader: borrowing ProcFileReader, monotonicSeconds: Double) -> Description {
         let key = ProcessCPUHistory.Key(pid: process.pid, startTicks: process.startTicks)
-        let bytes = reader.commandLineBytes(process.pid, limit: ProcFileReader.displayedCommandLineBytes).map { Array($0) }
-        func command() -> String { bytes.map { ProcFileReader.displayCommandLine(of: $0[...]) } ?? "" }
+        let bytes = reader.commandLineBytes(process.pid, limit: ProcFileReader.displayedCommandLineBytes)
+        func command() -> String { bytes.map { ProcFileReader.displayCommandLine(of: $0) } ?? "" }
         var entry: Entry
         if var known = entries[key], known.comm == process.comm {
-            if known.commandLine != bytes {
-                known.commandLine = bytes
+            // Kept as a copy of its own only when it changed (the slice holds the read's whole buffer).
+            if !Self.same(known.commandLine, bytes) {
+                known.commandLine = bytes.map { Array($0) }
                 known.command = command()
             }
             let age = monotonicSeconds - known.uidReadAt
@@ -52,10 +53,15 @@ struct ProcessDescriptions {
             }
             entry = known
         } else {
-            entry = Entry(comm: process.comm, commandLine: bytes, command: command(), uid: reader.uid(process.pid), uidReadAt: monotonicSeconds)
+            entry = Entry(comm: process.comm, commandLine: bytes.map { Array($0) }, command: command(), uid: reader.uid(process.pid), uidReadAt: monotonicSeconds)
         }
         entries[key] = entry
         return Description(command: entry.command, uid: entry.uid)
+    }
+
+    private static func same(_ kept: [UInt8]?, _ read: ArraySlice<UInt8>?) -> Bool {
+        guard let kept, let read else { return kept == nil && read == nil }
+        return kept.elementsEqual(read)
     }
 
     /// Forgets every process but `listed`.

@@ -292,17 +292,13 @@ struct ProcFileReader: ~Copyable {
         return bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// How much of `cmdline` the masking of ``displayCommandLine(_:limit:)`` sees.
+    /// How much of `cmdline` the masking of ``displayCommandLine(of:limit:)`` sees: 4 KiB of arguments, so that a long
+    /// line is cut after its secrets are hidden.
     static let displayedCommandLineBytes = 4096
 
-    /// The command line as the API shows it: the arguments with secret values masked (``CommandLineRedaction``),
-    /// joined by spaces, cut to at most `limit` bytes (at a character boundary). The masking sees up to 4 KiB of
-    /// arguments, so a long line is cut after its secrets are hidden.
-    func displayCommandLine(_ pid: Int, limit: Int = 512) -> String? {
-        commandLineBytes(pid, limit: max(limit, Self.displayedCommandLineBytes)).map { Self.displayCommandLine(of: $0, limit: limit) }
-    }
-
-    /// ``displayCommandLine(_:limit:)`` of `cmdline` bytes already read.
+    /// The command line as the API shows it, from the first ``displayedCommandLineBytes`` of `cmdline`: the arguments
+    /// with secret values masked (``CommandLineRedaction``), joined by spaces, cut to at most `limit` bytes (at a
+    /// character boundary).
     static func displayCommandLine(of bytes: ArraySlice<UInt8>, limit: Int = 512) -> String {
         prefix(CommandLineRedaction.redact(arguments(of: bytes)).joined(separator: " "), maxBytes: limit)
     }
